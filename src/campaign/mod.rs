@@ -1,0 +1,287 @@
+//! A campaign: who to write to (`recipients.toml`) and what to say
+//! (`letters/`). Loading validates everything up front so that a supporter
+//! never meets an organiser's typo halfway through a batch.
+
+mod model;
+mod parse;
+mod source;
+
+use anyhow::{Result, bail};
+use serde::Serialize;
+
+pub use model::{CampaignInfo, Channel, CountryContact, Letter, Recipient, Variant};
+pub use parse::{check_address, error_chain, template_file};
+pub use source::{SourceFile, Sources};
+
+use crate::diagnostic::{Problem, Problems, Severity, unknown_hint};
+
+/// A loaded, valid campaign.
+#[derive(Debug)]
+pub struct Campaign {
+    pub sources: Sources,
+    pub info: CampaignInfo,
+    pub recipients: Vec<Recipient>,
+    pub letters: Vec<Letter>,
+    pub templates: tera::Tera,
+    /// Problems that do not stop anything (placeholders, deadlines).
+    pub warnings: Vec<Problem>,
+}
+
+/// Parses `sources`; on any error returns every problem found.
+pub fn load(sources: Sources, today: jiff::civil::Date) -> std::result::Result<Campaign, Problems> {
+    let parsed = parse::parse(&sources);
+    let mut problems = parsed.problems;
+    let Some(info) = parsed.info else {
+        return Err(Problems(problems));
+    };
+    problems.extend(warnings(&sources, &info, &parsed.recipients, today));
+    if problems.iter().any(Problem::is_error) {
+        return Err(Problems(problems));
+    }
+    Ok(Campaign {
+        sources,
+        info,
+        recipients: parsed.recipients,
+        letters: parsed.letters,
+        templates: parsed.templates,
+        warnings: problems,
+    })
+}
+
+/// Things an organiser should see but that need not stop a supporter.
+fn warnings(
+    sources: &Sources,
+    info: &CampaignInfo,
+    recipients: &[Recipient],
+    today: jiff::civil::Date,
+) -> Vec<Problem> {
+    let file = &sources.recipients;
+    let mut out = Vec::new();
+    let mut addresses: Vec<&str> = info.copies_to.iter().map(String::as_str).collect();
+    for r in recipients {
+        addresses.extend(r.email.as_deref());
+        addresses.extend(r.cc.iter().map(String::as_str));
+        for c in r.countries.values() {
+            addresses.extend(c.email.as_deref());
+            addresses.extend(c.cc.iter().map(String::as_str));
+        }
+    }
+    // One warning for all placeholders: the first pinpointed, the rest by line.
+    let placeholders: Vec<(&str, Option<usize>)> = addresses
+        .into_iter()
+        .filter(|a| is_placeholder(a))
+        .map(|a| (a, file.text.find(&format!("\"{a}\""))))
+        .collect();
+    if let Some(&(first, at)) = placeholders.first() {
+        let message = if placeholders.len() == 1 {
+            format!("`{first}` is a placeholder: `send` refuses to mail it")
+        } else {
+            format!(
+                "{} addresses are placeholders, such as `{first}`: `send` refuses to mail them",
+                placeholders.len()
+            )
+        };
+        let problem = match at {
+            Some(i) => Problem::at(
+                Severity::Warning,
+                &file.name,
+                &file.text,
+                i..i + first.len() + 2,
+                message,
+            ),
+            None => Problem::in_file(Severity::Warning, &file.name, message),
+        };
+        let mut lines: Vec<usize> = placeholders
+            .iter()
+            .filter_map(|(_, at)| *at)
+            .map(|i| file.text[..i].matches('\n').count() + 1)
+            .collect();
+        lines.sort_unstable();
+        let lines: Vec<String> = lines.iter().map(usize::to_string).collect();
+        let help = if placeholders.len() == 1 {
+            "replace it with the real address before sending".to_string()
+        } else {
+            format!(
+                "replace them with real addresses before sending (lines {})",
+                lines.join(", ")
+            )
+        };
+        out.push(problem.with_help(help));
+    }
+    if let Some(deadline) = &info.deadline
+        && deadline.as_str() < today.to_string().as_str()
+    {
+        out.push(
+            Problem::in_file(
+                Severity::Warning,
+                &file.name,
+                format!("the campaign's deadline {deadline} has passed"),
+            )
+            .with_help("update or remove `deadline` in [campaign] if the campaign goes on"),
+        );
+    }
+    out
+}
+
+/// Addresses in domains reserved for examples (RFC 2606, RFC 6761) that an
+/// organiser has not yet replaced.
+pub fn is_placeholder(address: &str) -> bool {
+    let domain = address
+        .rsplit('@')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let domain = domain.trim_end_matches('.');
+    ["example.org", "example.com", "example.net"].contains(&domain)
+        || [".example.org", ".example.com", ".example.net"]
+            .iter()
+            .any(|s| domain.ends_with(s))
+        || [".invalid", ".example", ".test", ".localhost"]
+            .iter()
+            .any(|s| domain.ends_with(s))
+        || ["invalid", "example", "test", "localhost"].contains(&domain)
+}
+
+/// A recipient with the signer's country applied: the contact details a
+/// letter is actually addressed with.
+#[derive(Debug, Clone, Serialize)]
+pub struct Addressee {
+    pub id: String,
+    pub name: String,
+    pub title: String,
+    pub salutation: String,
+    pub email: Option<String>,
+    pub cc: Vec<String>,
+    pub phone: Option<String>,
+    pub address: Vec<String>,
+    pub language: Option<String>,
+    /// The country whose contact was used, for country-dependent recipients.
+    pub country: Option<String>,
+}
+
+impl Campaign {
+    pub fn letter(&self, id: &str) -> Result<&Letter> {
+        match self.letters.iter().find(|l| l.id == id) {
+            Some(letter) => Ok(letter),
+            None => bail!(
+                "unknown letter `{id}`; {}. Run `protest-letter list` to see them",
+                unknown_hint(id, self.letters.iter().map(|l| l.id.as_str()))
+            ),
+        }
+    }
+
+    /// The letter to use when none is named: the campaign's default, or the
+    /// only one.
+    pub fn default_letter(&self) -> Result<&Letter> {
+        match (&self.info.default_letter, self.letters.as_slice()) {
+            (Some(id), _) => self.letter(id),
+            (None, [only]) => Ok(only),
+            (None, _) => bail!(
+                "this campaign has several letters and no default_letter: name one ({})",
+                self.letters
+                    .iter()
+                    .map(|l| l.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
+    pub fn recipient(&self, id: &str) -> Result<&Recipient> {
+        match self.recipients.iter().find(|r| r.id == id) {
+            Some(r) => Ok(r),
+            None => bail!(
+                "unknown recipient `{id}`; {}",
+                unknown_hint(id, self.recipients.iter().map(|r| r.id.as_str()))
+            ),
+        }
+    }
+
+    /// Human label of where the campaign came from.
+    pub fn origin(&self) -> String {
+        match &self.sources.root {
+            Some(dir) => dir.display().to_string(),
+            None => "built-in".to_string(),
+        }
+    }
+}
+
+/// How the signer's country turned out for one recipient.
+pub enum CountryOutcome {
+    /// Addressed with these details.
+    Found(Addressee),
+    /// Addressed generically, no contact details: no country was given.
+    NoCountry(Addressee),
+}
+
+impl Recipient {
+    /// Applies the signer's country (and an optional address given on the
+    /// command line for a country the campaign does not list).
+    pub fn resolve(
+        &self,
+        country: Option<&str>,
+        override_email: Option<&str>,
+    ) -> Result<CountryOutcome> {
+        let base = Addressee {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            title: self.title.clone(),
+            salutation: self.salutation.clone(),
+            email: self.email.clone(),
+            cc: self.cc.clone(),
+            phone: self.phone.clone(),
+            address: self.address.clone(),
+            language: self.language.clone(),
+            country: None,
+        };
+        if !self.by_country() {
+            return Ok(CountryOutcome::Found(base));
+        }
+        let Some(code) = country.map(str::to_ascii_uppercase) else {
+            if let Some(email) = override_email {
+                return Ok(CountryOutcome::Found(Addressee {
+                    email: Some(email.into()),
+                    ..base
+                }));
+            }
+            return Ok(CountryOutcome::NoCountry(base));
+        };
+        match self.countries.get(&code) {
+            Some(contact) => Ok(CountryOutcome::Found(Addressee {
+                name: contact.name.clone().unwrap_or(base.name),
+                title: contact.title.clone().unwrap_or(base.title),
+                email: override_email
+                    .map(str::to_string)
+                    .or_else(|| contact.email.clone())
+                    .or(base.email),
+                cc: if contact.cc.is_empty() {
+                    base.cc
+                } else {
+                    contact.cc.clone()
+                },
+                phone: contact.phone.clone().or(base.phone),
+                address: if contact.address.is_empty() {
+                    base.address
+                } else {
+                    contact.address.clone()
+                },
+                country: Some(code),
+                ..base
+            })),
+            None if override_email.is_some() => Ok(CountryOutcome::Found(Addressee {
+                email: override_email.map(str::to_string),
+                country: Some(code),
+                ..base
+            })),
+            None => bail!(
+                "recipient `{}` has no address for country `{code}`; known countries: {}. \
+                 Give the address yourself with --embassy-email, or pick one of those with --country",
+                self.id,
+                self.country_list()
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,524 @@
+//! Turns campaign texts into the validated model, collecting every problem
+//! with its file, line and column instead of stopping at the first.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::str::FromStr;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::model::{CampaignInfo, CountryContact, Letter, Recipient, Variant};
+use super::source::{SourceFile, Sources};
+use crate::diagnostic::{Problem, Severity, unknown_hint};
+
+// ---- recipients.toml as written -------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecipientsFile {
+    campaign: CampaignTable,
+    #[serde(default, rename = "recipient")]
+    recipients: Vec<RecipientEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CampaignTable {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    copies_to: Vec<Spanned<String>>,
+    default_letter: Option<Spanned<String>>,
+    deadline: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecipientEntry {
+    id: Spanned<String>,
+    name: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default = "default_salutation")]
+    salutation: String,
+    email: Option<Spanned<String>>,
+    #[serde(default)]
+    cc: Vec<Spanned<String>>,
+    phone: Option<String>,
+    #[serde(default)]
+    address: Vec<String>,
+    language: Option<String>,
+    #[serde(default)]
+    countries: BTreeMap<Spanned<String>, CountryEntry>,
+}
+
+fn default_salutation() -> String {
+    "Dear Sir or Madam".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CountryEntry {
+    name: Option<String>,
+    title: Option<String>,
+    email: Option<Spanned<String>>,
+    #[serde(default)]
+    cc: Vec<Spanned<String>>,
+    phone: Option<String>,
+    #[serde(default)]
+    address: Vec<String>,
+}
+
+// ---- letter front matter as written ----------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FrontMatter {
+    subject: String,
+    #[serde(default)]
+    description: String,
+    recipients: Vec<Spanned<String>>,
+    #[serde(default)]
+    talking_points: Vec<String>,
+}
+
+/// The result of parsing: whatever could be built, and every problem seen.
+pub struct Parsed {
+    pub info: Option<CampaignInfo>,
+    pub recipients: Vec<Recipient>,
+    pub letters: Vec<Letter>,
+    pub templates: tera::Tera,
+    pub problems: Vec<Problem>,
+}
+
+/// Parses and cross-checks all files of a campaign.
+pub fn parse(sources: &Sources) -> Parsed {
+    let mut problems = Vec::new();
+    let file = &sources.recipients;
+    let (info, recipients) = match toml::from_str::<RecipientsFile>(&file.text) {
+        Ok(raw) => convert_recipients(raw, file, &mut problems),
+        Err(err) => {
+            problems.push(toml_problem(file, &err, 0));
+            (None, Vec::new())
+        }
+    };
+
+    let mut templates = tera::Tera::default();
+    // Letters are plain text: nothing is ever HTML-escaped.
+    templates.autoescape_on(vec![]);
+    let mut letters: BTreeMap<String, Letter> = BTreeMap::new();
+    let mut sources_by_template = Vec::new();
+    let mut letter_fronts = Vec::new();
+    for letter_file in &sources.letters {
+        let file_name = Sources::file_name(letter_file).to_string();
+        if file_name.starts_with('_') {
+            sources_by_template.push((file_name, letter_file.text.clone()));
+            continue;
+        }
+        let Some((front, front_span, body_template)) =
+            split_front_matter(letter_file, &mut problems)
+        else {
+            continue;
+        };
+        let front: FrontMatter = match toml::from_str(front) {
+            Ok(front) => front,
+            Err(err) => {
+                problems.push(toml_problem(letter_file, &err, front_span.start));
+                continue;
+            }
+        };
+        let stem = file_name.trim_end_matches(".txt");
+        let (id, lang) = match stem.split_once('.') {
+            Some((id, lang)) => (id.to_string(), Some(lang.to_string())),
+            None => (stem.to_string(), None),
+        };
+        if !is_id(&id) {
+            problems.push(Problem::in_file(
+                Severity::Error,
+                &letter_file.name,
+                format!("`{id}` is not a usable letter id"),
+            ).with_help("name letter files with lower-case letters, digits and dashes, e.g. letters/free-sokolova.txt or letters/free-sokolova.ru.txt"));
+            continue;
+        }
+        let subject_name = format!("{file_name}#subject");
+        sources_by_template.push((file_name.clone(), body_template));
+        sources_by_template.push((subject_name.clone(), front.subject.clone()));
+        let variant = Variant {
+            body: file_name.clone(),
+            subject: subject_name,
+            subject_text: front.subject.clone(),
+        };
+        letter_fronts.push((
+            letter_file,
+            front_span.start,
+            id.clone(),
+            front.recipients.clone(),
+        ));
+        let entry = letters.entry(id.clone()).or_insert_with(|| Letter {
+            id: id.clone(),
+            subject: front.subject.clone(),
+            description: front.description.clone(),
+            recipients: front
+                .recipients
+                .iter()
+                .map(|r| r.get_ref().clone())
+                .collect(),
+            talking_points: front.talking_points.clone(),
+            variants: BTreeMap::new(),
+        });
+        if lang.is_none() {
+            entry.subject = front.subject;
+            entry.description = front.description;
+            entry.recipients = front
+                .recipients
+                .iter()
+                .map(|r| r.get_ref().clone())
+                .collect();
+            entry.talking_points = front.talking_points;
+        }
+        entry.variants.insert(lang, variant);
+    }
+
+    // Templates are compiled one by one so that each broken file is named,
+    // then all together so that includes resolve.
+    for (name, text) in &sources_by_template {
+        let mut single = tera::Tera::default();
+        if let Err(err) = single.add_raw_template(name, text) {
+            let file = template_file(sources, name);
+            problems.push(Problem::in_file(
+                Severity::Error,
+                &file,
+                format!("template error: {}", error_chain(&err)),
+            ));
+        }
+    }
+    if !problems.iter().any(|p| p.is_error())
+        && let Err(err) = templates.add_raw_templates(sources_by_template.clone())
+    {
+        problems.push(Problem::in_file(
+            Severity::Error,
+            &sources
+                .recipients
+                .name
+                .replace("recipients.toml", "letters/"),
+            format!("template error: {}", error_chain(&err)),
+        ));
+    }
+
+    // Cross-references: letters name recipients; the default letter exists.
+    // (Skipped when recipients.toml did not parse: every name would look unknown.)
+    let recipient_ids: Vec<&str> = recipients.iter().map(|r| r.id.as_str()).collect();
+    for (file, offset, _id, names) in letter_fronts.iter().filter(|_| info.is_some()) {
+        for name in names {
+            if !recipient_ids.contains(&name.get_ref().as_str()) {
+                problems.push(
+                    Problem::at(
+                        Severity::Error,
+                        &file.name,
+                        &file.text,
+                        shift(name.span(), *offset),
+                        format!("unknown recipient `{}`", name.get_ref()),
+                    )
+                    .with_help(unknown_hint(name.get_ref(), recipient_ids.iter().copied())),
+                );
+            }
+        }
+    }
+    if let Some(default) = info.as_ref().and_then(|i| i.default_letter.as_ref())
+        && !letters.contains_key(default)
+    {
+        let span = find_span(&file.text, &format!("\"{default}\""));
+        let message = format!("default_letter `{default}` has no file letters/{default}.txt");
+        let help = unknown_hint(default, letters.keys().map(String::as_str));
+        problems.push(
+            match span {
+                Some(span) => Problem::at(Severity::Error, &file.name, &file.text, span, message),
+                None => Problem::in_file(Severity::Error, &file.name, message),
+            }
+            .with_help(help),
+        );
+    }
+    if letters.is_empty()
+        && sources
+            .letters
+            .iter()
+            .all(|f| !Sources::file_name(f).starts_with('_'))
+    {
+        problems.push(Problem::in_file(
+            Severity::Error,
+            &file.name,
+            "the campaign has no letters: add letters/<name>.txt files",
+        ));
+    }
+
+    Parsed {
+        info,
+        recipients,
+        letters: letters.into_values().collect(),
+        templates,
+        problems,
+    }
+}
+
+fn convert_recipients(
+    raw: RecipientsFile,
+    file: &SourceFile,
+    problems: &mut Vec<Problem>,
+) -> (Option<CampaignInfo>, Vec<Recipient>) {
+    let mut address = |value: &Spanned<String>, what: &str| -> Option<String> {
+        match check_address(value.get_ref()) {
+            Ok(()) => Some(value.get_ref().clone()),
+            Err(reason) => {
+                problems.push(
+                    Problem::at(
+                        Severity::Error,
+                        &file.name,
+                        &file.text,
+                        value.span(),
+                        format!("invalid {what} address `{}`: {reason}", value.get_ref()),
+                    )
+                    .with_help("write a plain address such as name@example.org"),
+                );
+                None
+            }
+        }
+    };
+    let copies_to = raw
+        .campaign
+        .copies_to
+        .iter()
+        .filter_map(|a| address(a, "copies_to"))
+        .collect();
+    let mut recipients = Vec::new();
+    let mut pending = Vec::new();
+    for entry in raw.recipients {
+        let email = entry.email.as_ref().and_then(|e| address(e, "email"));
+        let cc = entry.cc.iter().filter_map(|a| address(a, "cc")).collect();
+        let mut countries = BTreeMap::new();
+        for (code, c) in entry.countries {
+            let contact = CountryContact {
+                name: c.name,
+                title: c.title,
+                email: c.email.as_ref().and_then(|e| address(e, "email")),
+                cc: c.cc.iter().filter_map(|a| address(a, "cc")).collect(),
+                phone: c.phone,
+                address: c.address,
+            };
+            if !is_country_code(code.get_ref()) {
+                pending.push(
+                    Problem::at(
+                        Severity::Error,
+                        &file.name,
+                        &file.text,
+                        code.span(),
+                        format!("`{}` is not a two-letter country code", code.get_ref()),
+                    )
+                    .with_help("use ISO 3166 codes in upper case, e.g. [recipient.countries.GB]"),
+                );
+            }
+            countries.insert(code.into_inner().to_ascii_uppercase(), contact);
+        }
+        recipients.push((
+            entry.id.clone(),
+            Recipient {
+                id: entry.id.into_inner(),
+                name: entry.name,
+                title: entry.title,
+                salutation: entry.salutation,
+                email,
+                cc,
+                phone: entry.phone,
+                address: entry.address,
+                language: entry.language,
+                countries,
+            },
+        ));
+    }
+    problems.extend(pending);
+
+    let mut seen = BTreeSet::new();
+    for (id, _) in &recipients {
+        if !is_id(id.get_ref()) {
+            problems.push(
+                Problem::at(
+                    Severity::Error,
+                    &file.name,
+                    &file.text,
+                    id.span(),
+                    format!("`{}` is not a usable recipient id", id.get_ref()),
+                )
+                .with_help("use lower-case letters, digits and dashes, e.g. \"supreme-court\""),
+            );
+        }
+        if !seen.insert(id.get_ref().clone()) {
+            problems.push(
+                Problem::at(
+                    Severity::Error,
+                    &file.name,
+                    &file.text,
+                    id.span(),
+                    format!("duplicate recipient id `{}`", id.get_ref()),
+                )
+                .with_help("every [[recipient]] needs its own id"),
+            );
+        }
+    }
+
+    let deadline = match raw.campaign.deadline {
+        None => None,
+        Some(value) => {
+            let text = match value.get_ref() {
+                toml::Value::Datetime(d) => d.to_string(),
+                toml::Value::String(s) => s.clone(),
+                _ => String::new(),
+            };
+            match jiff::civil::Date::from_str(&text) {
+                Ok(date) => Some(date.to_string()),
+                Err(_) => {
+                    problems.push(
+                        Problem::at(
+                            Severity::Error,
+                            &file.name,
+                            &file.text,
+                            value.span(),
+                            "deadline must be a date",
+                        )
+                        .with_help("write it as deadline = 2026-12-31"),
+                    );
+                    None
+                }
+            }
+        }
+    };
+    let info = CampaignInfo {
+        name: raw.campaign.name,
+        description: raw.campaign.description,
+        copies_to,
+        default_letter: raw.campaign.default_letter.map(Spanned::into_inner),
+        deadline,
+    };
+    (Some(info), recipients.into_iter().map(|(_, r)| r).collect())
+}
+
+/// Splits `+++` TOML front matter from the body. The body handed to Tera
+/// starts with a comment spanning the front matter's lines, so Tera's line
+/// numbers are the file's.
+fn split_front_matter<'a>(
+    file: &'a SourceFile,
+    problems: &mut Vec<Problem>,
+) -> Option<(&'a str, Range<usize>, String)> {
+    let text = file.text.strip_prefix('\u{feff}').unwrap_or(&file.text);
+    let bom = file.text.len() - text.len();
+    let missing = || {
+        Problem::in_file(
+            Severity::Error,
+            &file.name,
+            "a letter must start with TOML front matter between two `+++` lines",
+        )
+        .with_help("begin the file with:\n+++\nsubject = \"…\"\nrecipients = [\"…\"]\n+++")
+    };
+    let Some(rest) = text
+        .strip_prefix("+++\n")
+        .or_else(|| text.strip_prefix("+++\r\n"))
+    else {
+        problems.push(missing());
+        return None;
+    };
+    let front_start = text.len() - rest.len();
+    let mut offset = 0;
+    for line in rest.split_inclusive('\n') {
+        if line.trim_end() == "+++" {
+            let front = &rest[..offset];
+            let body_start = front_start + offset + line.len();
+            let skipped_lines = text[..body_start].matches('\n').count();
+            let body = &text[body_start..];
+            let template = format!("{{#{}#}}{body}", "\n".repeat(skipped_lines));
+            return Some((
+                front,
+                bom + front_start..bom + front_start + offset,
+                template,
+            ));
+        }
+        offset += line.len();
+    }
+    problems.push(missing());
+    None
+}
+
+fn toml_problem(file: &SourceFile, err: &toml::de::Error, offset: usize) -> Problem {
+    let message = err.message().trim_end().to_string();
+    let help = if message.contains("unknown field") {
+        Some("remove or rename the key; the README lists the keys a campaign may use")
+    } else if message.contains("missing field") {
+        Some("add the missing key")
+    } else {
+        None
+    };
+    let problem = match err.span() {
+        Some(span) => Problem::at(
+            Severity::Error,
+            &file.name,
+            &file.text,
+            shift(span, offset),
+            message,
+        ),
+        None => Problem::in_file(Severity::Error, &file.name, message),
+    };
+    match help {
+        Some(help) => problem.with_help(help),
+        None => problem,
+    }
+}
+
+fn shift(span: Range<usize>, offset: usize) -> Range<usize> {
+    span.start + offset..span.end + offset
+}
+
+fn find_span(text: &str, needle: &str) -> Option<Range<usize>> {
+    text.find(needle).map(|i| i..i + needle.len())
+}
+
+/// Which file a Tera template name came from.
+pub fn template_file(sources: &Sources, name: &str) -> String {
+    let file_name = name.split('#').next().unwrap_or(name);
+    sources
+        .letters
+        .iter()
+        .find(|f| Sources::file_name(f) == file_name)
+        .map_or_else(|| name.to_string(), |f| f.name.clone())
+}
+
+/// Tera keeps the useful part of an error in `source()`: show all of it.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(cause.to_string().trim());
+        source = cause.source();
+    }
+    out
+}
+
+/// An address usable in an email header: one mailbox, no display name.
+pub fn check_address(text: &str) -> Result<(), String> {
+    if text.chars().any(char::is_control) {
+        return Err("it contains a control character".into());
+    }
+    lettre::Address::from_str(text)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn is_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+fn is_country_code(code: &str) -> bool {
+    code.len() == 2 && code.chars().all(|c| c.is_ascii_alphabetic())
+}

@@ -1,0 +1,121 @@
+//! The command line as typed: clap derive structs and nothing else.
+//!
+//! No I/O and no defaults that depend on the environment live here; those are
+//! resolved once, in `settings`, so the rest of the program never sees clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Write and send protest letters: personalised, with every required copy,
+/// never twice.
+#[derive(Debug, Parser)]
+#[command(name = "protest-letter", version, about, long_about = None)]
+#[command(after_help = "\
+With no --campaign, a recipients.toml in the current folder is used if there is one; \
+otherwise the built-in Kazakhstan solidarity campaign.
+
+Exit codes: 0 done; 1 some letters failed; 2 bad input or configuration, nothing done; \
+3 a failure while running (disk, network), see the message.")]
+pub struct Cli {
+    /// Campaign folder holding recipients.toml and letters/.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub campaign: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the campaign's letters and recipients.
+    List(ListArgs),
+    /// Validate the campaign and report every problem.
+    Check,
+    /// Render letters: print them, or write them to files.
+    Write(Box<WriteArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// The letter to render (see `list`); default: the campaign's default letter.
+    #[arg(value_name = "LETTER")]
+    pub letter: Option<String>,
+
+    #[command(flatten)]
+    pub signer: SignerArgs,
+
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Who signs. Each flag falls back to PROTEST_LETTER_<FIELD>, then the profile.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Signer")]
+pub struct SignerArgs {
+    /// Your name, as it is signed [env: PROTEST_LETTER_NAME]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The organisation you sign for; empty to sign as an individual
+    /// [env: PROTEST_LETTER_ORGANISATION]
+    #[arg(long, visible_alias = "organization")]
+    pub organisation: Option<String>,
+    /// Your email address [env: PROTEST_LETTER_EMAIL]
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Your postal address, printed under your signature [env: PROTEST_LETTER_ADDRESS]
+    #[arg(long)]
+    pub address: Option<String>,
+    /// Your country (ISO code such as GB); picks the embassy [env: PROTEST_LETTER_COUNTRY]
+    #[arg(long)]
+    pub country: Option<String>,
+    /// Preferred letter language (e.g. en, ru) where the letter has one [env: PROTEST_LETTER_LANG]
+    #[arg(long)]
+    pub lang: Option<String>,
+}
+
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Recipients")]
+pub struct SelectionArgs {
+    /// Recipient id (repeatable); default: the letter's own recipients.
+    #[arg(long = "to", value_name = "ID")]
+    pub to: Vec<String>,
+}
+
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// Write to this file instead of standard output.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        conflicts_with = "out_dir"
+    )]
+    pub output: Option<PathBuf>,
+    /// Write one file per letter into this folder (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Replace files that already exist.
+    #[arg(long)]
+    pub force: bool,
+    /// The letter's date, YYYY-MM-DD (default: today).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+}

@@ -1,0 +1,149 @@
+//! `list`: what a campaign offers, for people (text) and scripts (json).
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::campaign::{Campaign, Channel};
+
+#[derive(Serialize)]
+struct Listing<'a> {
+    campaign: &'a crate::campaign::CampaignInfo,
+    source: String,
+    letters: Vec<LetterEntry<'a>>,
+    recipients: Vec<RecipientEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct LetterEntry<'a> {
+    id: &'a str,
+    subject: &'a str,
+    description: &'a str,
+    recipients: &'a [String],
+    languages: Vec<&'a str>,
+    default: bool,
+}
+
+#[derive(Serialize)]
+struct RecipientEntry<'a> {
+    id: &'a str,
+    name: &'a str,
+    title: &'a str,
+    channels: Vec<Channel>,
+    email: Option<&'a str>,
+    cc: &'a [String],
+    phone: Option<&'a str>,
+    countries: Vec<&'a str>,
+}
+
+pub fn run(campaign: &Campaign, json: bool, out: &mut dyn Write) -> Result<()> {
+    let default = campaign.info.default_letter.as_deref();
+    let listing = Listing {
+        campaign: &campaign.info,
+        source: campaign.origin(),
+        letters: campaign
+            .letters
+            .iter()
+            .map(|l| LetterEntry {
+                id: &l.id,
+                subject: &l.subject,
+                description: &l.description,
+                recipients: &l.recipients,
+                languages: l.languages(),
+                default: Some(l.id.as_str()) == default,
+            })
+            .collect(),
+        recipients: campaign
+            .recipients
+            .iter()
+            .map(|r| RecipientEntry {
+                id: &r.id,
+                name: &r.name,
+                title: &r.title,
+                channels: r.channels(),
+                email: r.email.as_deref(),
+                cc: &r.cc,
+                phone: r.phone.as_deref(),
+                countries: r.countries.keys().map(String::as_str).collect(),
+            })
+            .collect(),
+    };
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &listing)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(out, "Campaign: {} ({})", campaign.info.name, listing.source)?;
+    if !campaign.info.description.is_empty() {
+        writeln!(out, "  {}", campaign.info.description)?;
+    }
+    writeln!(out, "\nLetters:")?;
+    let width = listing
+        .letters
+        .iter()
+        .map(|l| l.id.len())
+        .max()
+        .unwrap_or(0);
+    for l in &listing.letters {
+        let mark = if l.default { " (default)" } else { "" };
+        let langs = if l.languages.is_empty() {
+            String::new()
+        } else {
+            format!(" [also in: {}]", l.languages.join(", "))
+        };
+        writeln!(out, "  {:width$}  {}{mark}{langs}", l.id, l.description)?;
+        writeln!(out, "  {:width$}  to: {}", "", l.recipients.join(", "))?;
+    }
+    writeln!(out, "\nRecipients:")?;
+    let width = listing
+        .recipients
+        .iter()
+        .map(|r| r.id.len())
+        .max()
+        .unwrap_or(0);
+    for r in &listing.recipients {
+        let channels: Vec<&str> = r
+            .channels
+            .iter()
+            .map(|c| match c {
+                Channel::Email => "email",
+                Channel::Phone => "phone",
+                Channel::Post => "post",
+            })
+            .collect();
+        let who = if r.title.is_empty() || r.title == r.name {
+            r.name.to_string()
+        } else {
+            format!("{}, {}", r.name, r.title)
+        };
+        writeln!(out, "  {:width$}  {who}", r.id)?;
+        let mut how = format!(
+            "{:width$}  via {}",
+            "",
+            if channels.is_empty() {
+                "nothing".into()
+            } else {
+                channels.join(", ")
+            }
+        );
+        if let Some(phone) = r.phone {
+            how.push_str(&format!("; tel {phone}"));
+        }
+        if !r.countries.is_empty() {
+            how.push_str(&format!(
+                "; by country (--country): {}",
+                r.countries.join(", ")
+            ));
+        }
+        writeln!(out, "  {how}")?;
+    }
+    if !campaign.info.copies_to.is_empty() {
+        writeln!(
+            out,
+            "\nEvery email is copied to: {}",
+            campaign.info.copies_to.join(", ")
+        )?;
+    }
+    Ok(())
+}

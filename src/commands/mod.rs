@@ -1,0 +1,6 @@
+//! One module per subcommand; each takes resolved settings and a loaded
+//! campaign, never clap structs.
+
+pub mod check;
+pub mod list;
+pub mod write;

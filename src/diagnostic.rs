@@ -1,0 +1,200 @@
+//! Problems found in campaign files, pinned to a file, line and column.
+//!
+//! Organisers fix campaigns by reading these, so each problem carries the
+//! source line with a caret under the offending span and, where we can, a
+//! hint saying what to type instead.
+
+use std::fmt;
+use std::ops::Range;
+
+/// How bad a problem is: errors stop every command, warnings only inform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One problem in one place.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Problem {
+    pub severity: Severity,
+    pub file: String,
+    /// 1-based; 0 when the problem concerns the file as a whole.
+    pub line: usize,
+    /// 1-based, counted in characters.
+    pub column: usize,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    #[serde(skip)]
+    snippet: Option<Snippet>,
+}
+
+#[derive(Debug, Clone)]
+struct Snippet {
+    text: String,
+    /// Character offset of the caret in `text`, and its width.
+    caret: usize,
+    width: usize,
+}
+
+impl Problem {
+    /// A problem about a whole file (no position).
+    pub fn in_file(severity: Severity, file: &str, message: impl Into<String>) -> Self {
+        Problem {
+            severity,
+            file: file.to_string(),
+            line: 0,
+            column: 0,
+            message: message.into(),
+            help: None,
+            snippet: None,
+        }
+    }
+
+    /// A problem at a byte span of `source`, the full text of `file`.
+    pub fn at(
+        severity: Severity,
+        file: &str,
+        source: &str,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> Self {
+        let start = floor_char_boundary(source, span.start.min(source.len()));
+        let end = floor_char_boundary(source, span.end.clamp(start, source.len()));
+        let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = source[start..]
+            .find('\n')
+            .map_or(source.len(), |i| start + i);
+        let line_text = source[line_start..line_end].trim_end_matches('\r');
+        let line = source[..start].matches('\n').count() + 1;
+        let caret = source[line_start..start].chars().count();
+        let width = source[start..end.min(line_end)].chars().count().max(1);
+        Problem {
+            severity,
+            file: file.to_string(),
+            line,
+            column: caret + 1,
+            message: message.into(),
+            help: None,
+            snippet: Some(Snippet {
+                text: line_text.to_string(),
+                caret,
+                width,
+            }),
+        }
+    }
+
+    /// Adds a hint on what to do instead.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let label = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        if self.line == 0 {
+            write!(f, "{}: {label}: {}", self.file, self.message)?;
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: {label}: {}",
+                self.file, self.line, self.column, self.message
+            )?;
+        }
+        if let Some(snippet) = &self.snippet {
+            let number = self.line.to_string();
+            let pad = " ".repeat(number.len());
+            write!(
+                f,
+                "\n{pad} |\n{number} | {}\n{pad} | {}{}",
+                snippet.text,
+                " ".repeat(snippet.caret),
+                "^".repeat(snippet.width)
+            )?;
+        }
+        if let Some(help) = &self.help {
+            write!(f, "\n  = help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A list of problems that stopped a command, shown all at once.
+#[derive(Debug)]
+pub struct Problems(pub Vec<Problem>);
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let errors = self.0.iter().filter(|p| p.is_error()).count();
+        for problem in self.0.iter().filter(|p| p.is_error()) {
+            writeln!(f, "{problem}\n")?;
+        }
+        write!(
+            f,
+            "the campaign has {errors} error{}; fix {} and run `protest-letter check` again",
+            if errors == 1 { "" } else { "s" },
+            if errors == 1 { "it" } else { "them" }
+        )
+    }
+}
+
+impl std::error::Error for Problems {}
+
+/// "did you mean" for an unknown name among `known`.
+pub fn did_you_mean<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .into_iter()
+        .map(|k| (strsim::jaro_winkler(wanted, k), k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
+/// "did you mean `x`? known: a, b, c" for error hints.
+pub fn unknown_hint<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str> + Clone) -> String {
+    let list = known.clone().into_iter().collect::<Vec<_>>().join(", ");
+    match did_you_mean(wanted, known) {
+        Some(guess) => format!("did you mean `{guess}`? Known: {list}"),
+        None => format!("known: {list}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_at_line_and_column() {
+        let src = "a = 1\nb = \"x\"\n";
+        let p = Problem::at(Severity::Error, "f.toml", src, 10..13, "bad");
+        assert_eq!((p.line, p.column), (2, 5));
+        let shown = p.to_string();
+        assert!(shown.starts_with("f.toml:2:5: error: bad"), "{shown}");
+        assert!(shown.contains("2 | b = \"x\"\n  |     ^^^"), "{shown}");
+    }
+
+    #[test]
+    fn suggests_close_names() {
+        let known = ["supreme-court", "embassy"];
+        assert_eq!(did_you_mean("suprme-court", known), Some("supreme-court"));
+        assert_eq!(did_you_mean("zzz", known), None);
+    }
+}

@@ -1,0 +1,71 @@
+//! protest-letter: personalised protest letters from a campaign folder,
+//! printed, written to files or sent by email with every required copy.
+//!
+//! The whole program, as a pipeline:
+//! 1. `cli` parses the command line (in `main`);
+//! 2. `settings` resolves it with the environment and the `profile`, once;
+//! 3. `campaign` loads and validates recipients and letters;
+//! 4. `prompt` completes the `signer` on a terminal, or refuses without one;
+//! 5. `render` turns letter + recipient + signer + date into text;
+//! 6. `output` prints or writes it.
+//!
+//! Only `main` prints the final error and picks the exit code (`error`).
+
+pub mod campaign;
+pub mod cli;
+pub mod commands;
+pub mod diagnostic;
+pub mod error;
+pub mod output;
+pub mod profile;
+pub mod prompt;
+pub mod render;
+pub mod settings;
+pub mod signer;
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use crate::campaign::{Campaign, Sources};
+use crate::error::ExitStatus;
+use crate::settings::{CampaignChoice, Command, Environment, Settings};
+
+/// Runs one parsed command line against the given environment.
+pub fn run(
+    cli: cli::Cli,
+    env: &Environment,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<ExitStatus> {
+    let profile_path = profile::path(env.var("PROTEST_LETTER_PROFILE"), env.config_dir.as_deref());
+    let profile = profile::load(profile_path)?;
+    let settings = Settings::resolve(cli, env, profile)?;
+    let sources = read_sources(&settings.campaign)?;
+    match &settings.command {
+        Command::Check => commands::check::run(sources, settings.today, stdout),
+        Command::List { json } => {
+            let campaign = load(sources, settings.today)?;
+            commands::list::run(&campaign, *json, stdout)?;
+            Ok(ExitStatus::Success)
+        }
+        Command::Write(write) => {
+            let campaign = load(sources, settings.today)?;
+            commands::write::run(&campaign, write, settings.terminal, stdout, stderr)
+        }
+    }
+}
+
+fn read_sources(choice: &CampaignChoice) -> Result<Sources> {
+    match choice {
+        CampaignChoice::Embedded => Ok(Sources::embedded()),
+        CampaignChoice::Dir(dir) => {
+            settings::ensure_campaign_dir(dir)?;
+            Sources::read_dir(dir)
+        }
+    }
+}
+
+fn load(sources: Sources, today: jiff::civil::Date) -> Result<Campaign> {
+    Ok(campaign::load(sources, today)?)
+}

@@ -1,0 +1,26 @@
+//! Parses arguments, runs the pipeline, prints the final error with its
+//! whole cause chain and turns the outcome into an exit code.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use protest_letter::error::{is_broken_pipe, status_of};
+use protest_letter::{cli::Cli, settings::Environment};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env = Environment::from_process();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let mut out = stdout.lock();
+    let mut err = stderr.lock();
+    match protest_letter::run(cli, &env, &mut out, &mut err) {
+        Ok(status) => ExitCode::from(status as u8),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e:#}");
+            ExitCode::from(status_of(&e) as u8)
+        }
+    }
+}

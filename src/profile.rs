@@ -1,0 +1,76 @@
+//! The user's profile: defaults for who signs and how mail is sent, kept in
+//! `<config dir>/protest-letter/profile.toml` so regular users type less.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use fs_err as fs;
+use serde::Deserialize;
+
+use crate::campaign::SourceFile;
+use crate::diagnostic::{Problem, Severity};
+
+/// Everything a profile may hold; every key is optional.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub name: Option<String>,
+    pub organisation: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<String>,
+    pub country: Option<String>,
+    pub lang: Option<String>,
+    #[serde(default)]
+    pub smtp: SmtpProfile,
+    /// Where the profile was read from, for messages.
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+/// How to reach the user's mail server.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpProfile {
+    /// `smtp://user@host:587` or `smtps://user@host:465`; never a password.
+    pub url: Option<String>,
+    /// A command whose first output line is the password (`pass show mail`).
+    pub password_command: Option<String>,
+    /// A PEM file with the CA that signed the server's certificate.
+    pub ca_cert: Option<PathBuf>,
+    /// The sendmail-compatible program to use instead of SMTP.
+    pub sendmail: Option<PathBuf>,
+}
+
+/// The profile's path: `$PROTEST_LETTER_PROFILE`, else the config dir's.
+pub fn path(explicit: Option<&str>, config_dir: Option<&Path>) -> Option<PathBuf> {
+    match explicit {
+        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
+        _ => config_dir.map(|d| d.join("profile.toml")),
+    }
+}
+
+/// Reads the profile at `path`; a missing file is an empty profile.
+pub fn load(path: Option<PathBuf>) -> Result<Profile> {
+    let Some(path) = path else {
+        return Ok(Profile::default());
+    };
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Profile::default()),
+        Err(e) => return Err(e).context("cannot read the profile"),
+    };
+    let mut profile: Profile = toml::from_str(&text).map_err(|err| {
+        let file = SourceFile {
+            name: path.display().to_string(),
+            text: text.clone(),
+        };
+        let message = err.message().trim().to_string();
+        let problem = match err.span() {
+            Some(span) => Problem::at(Severity::Error, &file.name, &file.text, span, message),
+            None => Problem::in_file(Severity::Error, &file.name, message),
+        };
+        anyhow::anyhow!("{problem}\n  = help: the README's \"Profile\" section lists the keys")
+    })?;
+    profile.path = Some(path);
+    Ok(profile)
+}

@@ -1,0 +1,86 @@
+//! The only module that talks to a person through dialoguer. Each question
+//! is asked only when the value is missing and there is a terminal; without
+//! one we fail at once with what to pass instead, so scripts never hang.
+
+use anyhow::{Context, Result, bail};
+use dialoguer::{Confirm, Input, theme::ColorfulTheme};
+
+use crate::settings::{SignerDraft, Terminal};
+use crate::signer::{Field, Signer, check_field};
+
+/// Completes the signer, asking for what is missing when a person is there.
+pub fn signer(draft: &SignerDraft, terminal: Terminal, need_email: bool) -> Result<Signer> {
+    let ask = terminal.can_prompt();
+    let name = match &draft.name {
+        Some(name) => name.clone(),
+        None if ask => ask_text("Your name (as signed)", Field::Name, false)?,
+        None => bail!(missing(Field::Name, draft)),
+    };
+    let organisation = match &draft.organisation {
+        Some(org) => org.clone(),
+        None if ask => ask_text(
+            "Organisation you sign for (leave empty to sign as an individual)",
+            Field::Organisation,
+            true,
+        )?,
+        None => String::new(),
+    };
+    let email = match &draft.email {
+        Some(email) => email.clone(),
+        None if need_email && ask => ask_text("Your email address", Field::Email, false)?,
+        None if need_email => bail!(missing(Field::Email, draft)),
+        None => String::new(),
+    };
+    Signer::new(
+        &name,
+        &organisation,
+        &email,
+        draft.address.as_deref().unwrap_or(""),
+        draft.country.as_deref().unwrap_or(""),
+    )
+}
+
+/// "no name given …: pass --name or set PROTEST_LETTER_NAME".
+fn missing(field: Field, draft: &SignerDraft) -> String {
+    let profile = draft
+        .profile_path
+        .as_ref()
+        .map(|p| {
+            format!(
+                ", or add {} = \"…\" to your profile {}",
+                field.label(),
+                p.display()
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "no signer {label} given and no terminal to ask on: pass {flag} \"…\" or set {var}{profile}",
+        label = field.label(),
+        flag = field.flag(),
+        var = field.env_var(),
+    )
+}
+
+fn ask_text(prompt: &str, field: Field, allow_empty: bool) -> Result<String> {
+    let theme = ColorfulTheme::default();
+    Input::<String>::with_theme(&theme)
+        .with_prompt(prompt)
+        .allow_empty(allow_empty)
+        .validate_with(|value: &String| -> Result<(), String> {
+            if allow_empty && value.trim().is_empty() {
+                return Ok(());
+            }
+            check_field(field, value.trim()).map_err(|e| e.to_string())
+        })
+        .interact_text()
+        .with_context(|| format!("could not read your {} from the terminal", field.label()))
+}
+
+/// Asks a yes/no question; `false` when the person declines.
+pub fn confirm(question: &str) -> Result<bool> {
+    Confirm::with_theme(&ColorfulTheme::default())
+        .with_prompt(question)
+        .default(false)
+        .interact()
+        .context("could not read the answer from the terminal")
+}

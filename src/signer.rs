@@ -1,0 +1,171 @@
+//! Who signs a letter. Pure data and its validation: the values come from
+//! flags, the environment, a profile, a prompt or a CSV row, and whatever
+//! their source they are checked the same way here.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Result, bail};
+use serde::Serialize;
+
+/// A signer whose fields have been checked.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Signer {
+    pub name: String,
+    /// Empty when signing as an individual.
+    pub organisation: String,
+    pub email: String,
+    /// Postal address; may span lines.
+    pub address: String,
+    /// ISO country code, upper case, or empty.
+    pub country: String,
+    /// Extra CSV columns, for templates (`signer.extra.branch`).
+    pub extra: BTreeMap<String, String>,
+}
+
+/// Which field a value is for, with the flag and variable that set it, so
+/// errors can say what to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Name,
+    Organisation,
+    Email,
+    Address,
+    Country,
+}
+
+impl Field {
+    pub fn flag(self) -> &'static str {
+        match self {
+            Field::Name => "--name",
+            Field::Organisation => "--organisation",
+            Field::Email => "--email",
+            Field::Address => "--address",
+            Field::Country => "--country",
+        }
+    }
+
+    pub fn env_var(self) -> &'static str {
+        match self {
+            Field::Name => "PROTEST_LETTER_NAME",
+            Field::Organisation => "PROTEST_LETTER_ORGANISATION",
+            Field::Email => "PROTEST_LETTER_EMAIL",
+            Field::Address => "PROTEST_LETTER_ADDRESS",
+            Field::Country => "PROTEST_LETTER_COUNTRY",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Name => "name",
+            Field::Organisation => "organisation",
+            Field::Email => "email",
+            Field::Address => "address",
+            Field::Country => "country",
+        }
+    }
+}
+
+/// Rejects values that could break a letter or a mail header: control
+/// characters anywhere (line breaks only in the postal address).
+pub fn check_field(field: Field, value: &str) -> Result<()> {
+    let allow_newlines = field == Field::Address;
+    if let Some(c) = value
+        .chars()
+        .find(|&c| c.is_control() && !(allow_newlines && c == '\n'))
+    {
+        let what = match c {
+            '\r' => "a carriage return (CR)".to_string(),
+            '\n' => "a line break (LF)".to_string(),
+            '\0' => "a NUL character".to_string(),
+            c => format!("the control character U+{:04X}", c as u32),
+        };
+        bail!(
+            "the signer's {} contains {what}; give it on one line without control characters",
+            field.label()
+        );
+    }
+    match field {
+        Field::Name if value.trim().is_empty() => bail!("the signer's name is empty"),
+        Field::Email if !value.is_empty() => {
+            crate::campaign::check_address(value).map_err(|reason| {
+                anyhow::anyhow!(
+                    "invalid email address `{value}` ({}): {reason}",
+                    field.flag()
+                )
+            })
+        }
+        Field::Country
+            if !value.is_empty()
+                && (value.len() != 2 || !value.chars().all(|c| c.is_ascii_alphabetic())) =>
+        {
+            bail!("country `{value}` is not a two-letter ISO code such as GB, DE or FR")
+        }
+        _ => Ok(()),
+    }
+}
+
+impl Signer {
+    /// Builds a signer from raw values, checking every field.
+    pub fn new(
+        name: &str,
+        organisation: &str,
+        email: &str,
+        address: &str,
+        country: &str,
+    ) -> Result<Self> {
+        let values = [
+            (Field::Name, name),
+            (Field::Organisation, organisation),
+            (Field::Email, email),
+            (Field::Address, address),
+            (Field::Country, country),
+        ];
+        for (field, value) in values {
+            check_field(field, value.trim())?;
+        }
+        Ok(Signer {
+            name: name.trim().to_string(),
+            organisation: organisation.trim().to_string(),
+            email: email.trim().to_string(),
+            address: address.trim().replace("\\n", "\n"),
+            country: country.trim().to_ascii_uppercase(),
+            extra: BTreeMap::new(),
+        })
+    }
+
+    /// "Name, Organisation" or "Name".
+    pub fn display(&self) -> String {
+        if self.organisation.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{}, {}", self.name, self.organisation)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_header_injection() {
+        let err = Signer::new("x\r\nBcc: victim@example.org", "", "", "", "").unwrap_err();
+        assert!(err.to_string().contains("carriage return"), "{err}");
+        let err = Signer::new("Jo", "Union\nBcc: x@y.z", "", "", "").unwrap_err();
+        assert!(err.to_string().contains("organisation"), "{err}");
+    }
+
+    #[test]
+    fn allows_multi_line_address_and_unicode() {
+        let s = Signer::new("Әйнұр Құрманов", "", "", "1 High St\nLondon", "gb").unwrap();
+        assert_eq!(s.country, "GB");
+        assert_eq!(s.address, "1 High St\nLondon");
+    }
+
+    #[test]
+    fn rejects_bad_email_and_country() {
+        assert!(Signer::new("Jo", "", "not-an-address", "", "").is_err());
+        assert!(Signer::new("Jo", "", "", "", "GBR").is_err());
+        assert!(Signer::new("   ", "", "", "", "").is_err());
+    }
+}
