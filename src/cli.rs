@@ -63,6 +63,9 @@ pub struct WriteArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub email: EmailArgs,
 }
 
 /// Who signs. Each flag falls back to PROTEST_LETTER_<FIELD>, then the profile.
@@ -118,4 +121,21 @@ pub struct OutputArgs {
     /// The letter's date, YYYY-MM-DD (default: today).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub date: Option<String>,
+    /// text, eml (one message, for `sendmail -t`), mbox (many messages) or
+    /// json (one object per line). Default: from -o's extension, else text.
+    #[arg(long, value_enum)]
+    pub format: Option<crate::output::Format>,
+}
+
+/// Email options shared by `write` and `send`.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Email")]
+pub struct EmailArgs {
+    /// Send yourself a blind copy (kept as a Bcc header in eml/mbox, which
+    /// `sendmail -t` delivers and strips).
+    #[arg(long)]
+    pub bcc_me: bool,
+    /// The embassy's address, for a country the campaign does not list.
+    #[arg(long, value_name = "ADDRESS")]
+    pub embassy_email: Option<String>,
 }

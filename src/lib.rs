@@ -11,11 +11,13 @@
 //!
 //! Only `main` prints the final error and picks the exit code (`error`).
 
+pub mod address;
 pub mod campaign;
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;
 pub mod error;
+pub mod message;
 pub mod output;
 pub mod profile;
 pub mod prompt;

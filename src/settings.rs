@@ -10,6 +10,8 @@ use std::str::FromStr;
 use anyhow::{Context, Result, bail};
 
 use crate::cli::{self, Cli};
+use crate::message::Clock;
+use crate::output::Format;
 use crate::profile::Profile;
 use crate::signer::Field;
 
@@ -101,6 +103,17 @@ pub struct WriteSettings {
     pub output: OutputSettings,
     /// The date printed on letters.
     pub date: jiff::civil::Date,
+    pub email: EmailSettings,
+}
+
+/// How letters become emails.
+#[derive(Debug, Clone)]
+pub struct EmailSettings {
+    pub bcc_me: bool,
+    /// Checked address for a country-dependent recipient (the embassy).
+    pub embassy_email: Option<String>,
+    /// Date and Message-ID clock; fixed by SOURCE_DATE_EPOCH.
+    pub clock: crate::message::Clock,
 }
 
 /// Signer values as found (flag, then environment, then profile); missing
@@ -126,6 +139,7 @@ pub enum Target {
 
 #[derive(Debug, Clone)]
 pub struct OutputSettings {
+    pub format: crate::output::Format,
     pub target: Target,
     /// Replace existing files.
     pub force: bool,
@@ -151,6 +165,7 @@ impl Settings {
                 to: args.selection.to,
                 output: output(&args.output, env),
                 date: letter_date(args.output.date.as_deref(), env.today)?,
+                email: email(&args.email, env)?,
             })),
         };
         Ok(Settings {
@@ -193,10 +208,33 @@ fn output(args: &cli::OutputArgs, env: &Environment) -> OutputSettings {
         (None, Some(dir)) => Target::Dir(env.cwd.join(dir)),
         (None, None) => Target::Stdout,
     };
+    let format = args
+        .format
+        .or_else(|| match &target {
+            Target::File(path) => Format::from_path(path),
+            _ => None,
+        })
+        .unwrap_or(Format::Text);
     OutputSettings {
+        format,
         target,
         force: args.force,
     }
+}
+
+fn email(args: &cli::EmailArgs, env: &Environment) -> Result<EmailSettings> {
+    let embassy_email = match &args.embassy_email {
+        None => None,
+        Some(text) => Some(
+            crate::address::normalise(text.trim())
+                .map_err(|reason| anyhow::anyhow!("--embassy-email `{text}`: {reason}"))?,
+        ),
+    };
+    Ok(EmailSettings {
+        bcc_me: args.bcc_me,
+        embassy_email,
+        clock: Clock::from_source_date_epoch(env.var("SOURCE_DATE_EPOCH"))?,
+    })
 }
 
 /// `--date`, else today.

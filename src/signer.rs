@@ -87,12 +87,14 @@ pub fn check_field(field: Field, value: &str) -> Result<()> {
     match field {
         Field::Name if value.trim().is_empty() => bail!("the signer's name is empty"),
         Field::Email if !value.is_empty() => {
-            crate::campaign::check_address(value).map_err(|reason| {
-                anyhow::anyhow!(
-                    "invalid email address `{value}` ({}): {reason}",
-                    field.flag()
-                )
-            })
+            crate::address::normalise(value)
+                .map(|_| ())
+                .map_err(|reason| {
+                    anyhow::anyhow!(
+                        "invalid email address `{value}` ({}): {reason}",
+                        field.flag()
+                    )
+                })
         }
         Field::Country
             if !value.is_empty()
@@ -126,7 +128,10 @@ impl Signer {
         Ok(Signer {
             name: name.trim().to_string(),
             organisation: organisation.trim().to_string(),
-            email: email.trim().to_string(),
+            email: match email.trim() {
+                "" => String::new(),
+                e => crate::address::normalise(e).map_err(anyhow::Error::msg)?,
+            },
             address: address.trim().replace("\\n", "\n"),
             country: country.trim().to_ascii_uppercase(),
             extra: BTreeMap::new(),

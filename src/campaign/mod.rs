@@ -10,9 +10,10 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 
 pub use model::{CampaignInfo, Channel, CountryContact, Letter, Recipient, Variant};
-pub use parse::{check_address, error_chain, template_file};
+pub use parse::{error_chain, template_file};
 pub use source::{SourceFile, Sources};
 
+pub use crate::address::is_placeholder;
 use crate::diagnostic::{Problem, Problems, Severity, unknown_hint};
 
 /// A loaded, valid campaign.
@@ -121,25 +122,6 @@ fn warnings(
         );
     }
     out
-}
-
-/// Addresses in domains reserved for examples (RFC 2606, RFC 6761) that an
-/// organiser has not yet replaced.
-pub fn is_placeholder(address: &str) -> bool {
-    let domain = address
-        .rsplit('@')
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let domain = domain.trim_end_matches('.');
-    ["example.org", "example.com", "example.net"].contains(&domain)
-        || [".example.org", ".example.com", ".example.net"]
-            .iter()
-            .any(|s| domain.ends_with(s))
-        || [".invalid", ".example", ".test", ".localhost"]
-            .iter()
-            .any(|s| domain.ends_with(s))
-        || ["invalid", "example", "test", "localhost"].contains(&domain)
 }
 
 /// A recipient with the signer's country applied: the contact details a

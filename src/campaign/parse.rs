@@ -268,8 +268,8 @@ fn convert_recipients(
     problems: &mut Vec<Problem>,
 ) -> (Option<CampaignInfo>, Vec<Recipient>) {
     let mut address = |value: &Spanned<String>, what: &str| -> Option<String> {
-        match check_address(value.get_ref()) {
-            Ok(()) => Some(value.get_ref().clone()),
+        match crate::address::normalise(value.get_ref()) {
+            Ok(address) => Some(address),
             Err(reason) => {
                 problems.push(
                     Problem::at(
@@ -500,16 +500,6 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     out
-}
-
-/// An address usable in an email header: one mailbox, no display name.
-pub fn check_address(text: &str) -> Result<(), String> {
-    if text.chars().any(char::is_control) {
-        return Err("it contains a control character".into());
-    }
-    lettre::Address::from_str(text)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
 }
 
 fn is_id(id: &str) -> bool {

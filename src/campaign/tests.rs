@@ -163,12 +163,3 @@ fn country_dependent_recipients() {
         Ok(CountryOutcome::NoCountry(_))
     ));
 }
-
-#[test]
-fn placeholder_detection() {
-    assert!(is_placeholder("a@placeholder.invalid"));
-    assert!(is_placeholder("a@example.org"));
-    assert!(is_placeholder("a@mail.example.com"));
-    assert!(!is_placeholder("a@example.org.uk"));
-    assert!(!is_placeholder("a@gov.kz"));
-}

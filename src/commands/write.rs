@@ -4,14 +4,16 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
+use crate::address::is_placeholder;
 use crate::campaign::{Addressee, Campaign, CountryOutcome, Letter};
 use crate::error::ExitStatus;
-use crate::output;
+use crate::message::{Composed, Composer, Sender};
+use crate::output::{self, Format, Item, Sink};
 use crate::prompt;
 use crate::render::{Rendered, Renderer};
-use crate::settings::{Terminal, WriteSettings};
+use crate::settings::{Target, Terminal, WriteSettings};
 use crate::signer::Signer;
 
 pub fn run(
@@ -21,10 +23,20 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<ExitStatus> {
+    let format = settings.output.format;
     let letter = choose_letter(campaign, settings.letter.as_deref())?;
     let recipients = choose_recipients(campaign, letter, &settings.to)?;
-    let signer = Arc::new(prompt::signer(&settings.signer, terminal, false)?);
-    let addressees = address(&recipients, &signer, None, stderr)?;
+    let signer = Arc::new(prompt::signer(
+        &settings.signer,
+        terminal,
+        format.is_email(),
+    )?);
+    let addressees = address(
+        &recipients,
+        &signer,
+        settings.email.embassy_email.as_deref(),
+        stderr,
+    )?;
     let renderer = Renderer::new(
         campaign,
         letter,
@@ -35,11 +47,94 @@ pub fn run(
         .iter()
         .map(|a| renderer.render(a, std::slice::from_ref(&signer)))
         .collect::<Result<Vec<Rendered>>>()?;
-    let written = output::write_text(&letters, &settings.output, stdout)?;
-    for path in written {
+
+    // Everything that can fail on input fails here, before any output.
+    let composed = if format.is_email() {
+        let (emailable, others): (Vec<&Rendered>, Vec<&Rendered>) =
+            letters.iter().partition(|l| l.recipient.email.is_some());
+        for l in &others {
+            writeln!(stderr, "note: {}", not_emailable(l))?;
+        }
+        if emailable.is_empty() {
+            bail!(
+                "none of the chosen recipients has an email address; use --format text to print the letters"
+            );
+        }
+        if format == Format::Eml
+            && !matches!(settings.output.target, Target::Dir(_))
+            && emailable.len() > 1
+        {
+            bail!(
+                "{} messages, but an eml file holds one: use --format mbox for one stream, \
+                 --out-dir DIR for one .eml per letter, or --to ID for a single recipient",
+                emailable.len()
+            );
+        }
+        let sender = Sender::personal(&signer, settings.email.bcc_me)?;
+        let composer = Composer::new(&campaign.info.copies_to, settings.email.clock, true);
+        let composed = emailable
+            .iter()
+            .map(|l| Ok(((*l).clone(), composer.compose(l, &sender)?)))
+            .collect::<Result<Vec<_>>>()?;
+        warn_placeholders(composed.iter().map(|(_, c)| c), stderr)?;
+        composed.into_iter().map(|(l, c)| (l, Some(c))).collect()
+    } else {
+        letters.into_iter().map(|l| (l, None)).collect::<Vec<_>>()
+    };
+
+    let planned = Sink::planned_paths(
+        &settings.output,
+        format,
+        composed.iter().map(|(l, _)| (l, "")),
+    );
+    output::ensure_absent(&planned, settings.output.force)?;
+    let mut sink = Sink::open(format, &settings.output, stdout)?;
+    for (letter, message) in &composed {
+        sink.emit(&Item {
+            letter,
+            composed: message.as_ref(),
+            name_hint: "",
+        })?;
+    }
+    for path in sink.finish()? {
         writeln!(stderr, "wrote {path}")?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// "left out `x` (no email address; phone …)".
+pub fn not_emailable(letter: &Rendered) -> String {
+    let r = &letter.recipient;
+    let how = match (&r.phone, r.address.is_empty()) {
+        (Some(phone), _) => format!("call {phone}"),
+        (None, false) => "send it by post".to_string(),
+        (None, true) => "no phone or postal address either".to_string(),
+    };
+    format!("left out `{}` ({}): no email address; {how}", r.id, r.name)
+}
+
+/// Tells the user when To or Cc hold placeholder addresses, which must be
+/// replaced before the message is mailed.
+fn warn_placeholders<'c>(
+    composed: impl Iterator<Item = &'c Composed>,
+    stderr: &mut dyn Write,
+) -> Result<()> {
+    let mut found: Vec<&str> = Vec::new();
+    for c in composed {
+        for a in c.envelope.recipients() {
+            if is_placeholder(a) && !found.contains(&a) {
+                found.push(a);
+            }
+        }
+    }
+    if !found.is_empty() {
+        writeln!(
+            stderr,
+            "warning: placeholder addresses in the messages ({}): replace them in recipients.toml before mailing",
+            found.join(", ")
+        )?;
+    }
+    Ok(())
 }
 
 /// The named letter, or the campaign's default.

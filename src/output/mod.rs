@@ -1,75 +1,204 @@
-//! Where finished letters go, and in what form: standard output, one file,
-//! or one file per letter in a folder.
+//! Where finished letters go, and in what form. A `Sink` takes letters one
+//! at a time (so batches stream with flat memory) and writes them as text,
+//! eml, mbox or json to standard output, one file, or a folder.
 
 mod files;
+mod formats;
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
 pub use files::{UniqueNames, create_dir, ensure_absent, slug, write_atomic};
+pub use formats::Format;
 
 use crate::error::runtime;
+use crate::message::Composed;
 use crate::render::Rendered;
 use crate::settings::{OutputSettings, Target};
 
-/// Separates letters in one text stream: a form feed starts a new page
-/// when printed.
-const PAGE_BREAK: &str = "\x0c\n";
+/// One letter on its way out; `composed` is there for the email formats.
+pub struct Item<'a> {
+    pub letter: &'a Rendered,
+    pub composed: Option<&'a Composed>,
+    /// Extra words for the file name (a batch's signer), may be empty.
+    pub name_hint: &'a str,
+}
 
-/// Writes text letters to the chosen target.
-pub fn write_text(
-    letters: &[Rendered],
-    settings: &OutputSettings,
-    stdout: &mut dyn Write,
-) -> Result<Vec<String>> {
-    match &settings.target {
-        Target::Stdout => {
-            let mut bytes = Vec::new();
-            text_stream(letters, &mut bytes)?;
-            stdout.write_all(&bytes).map_err(|e| runtime(e.into()))?;
-            stdout.flush().map_err(|e| runtime(e.into()))?;
-            Ok(Vec::new())
-        }
-        Target::File(path) => {
-            ensure_absent(std::slice::from_ref(path), settings.force)?;
-            let mut bytes = Vec::new();
-            text_stream(letters, &mut bytes)?;
-            write_atomic(path, &bytes, settings.force)?;
-            Ok(vec![path.display().to_string()])
-        }
-        Target::Dir(dir) => {
-            let mut names = UniqueNames::default();
-            let paths: Vec<_> = letters
-                .iter()
-                .map(|l| dir.join(names.name(&file_stem(l), "txt")))
-                .collect();
-            ensure_absent(&paths, settings.force)?;
-            create_dir(dir)?;
-            for (letter, path) in letters.iter().zip(&paths) {
-                write_atomic(path, letter.body.as_bytes(), settings.force)?;
+enum Destination<'a> {
+    Stream(BufWriter<&'a mut dyn Write>),
+    /// Written to a temporary file, renamed into place by `finish`.
+    File {
+        tmp: BufWriter<tempfile::NamedTempFile>,
+        path: PathBuf,
+    },
+    Dir(PathBuf),
+}
+
+/// Receives letters and writes them; call `finish` to complete the output.
+pub struct Sink<'a> {
+    format: Format,
+    force: bool,
+    destination: Destination<'a>,
+    names: UniqueNames,
+    count: usize,
+    written: Vec<String>,
+}
+
+impl<'a> Sink<'a> {
+    /// Opens the target. Nothing is visible at a file target until `finish`.
+    pub fn open(
+        format: Format,
+        settings: &OutputSettings,
+        stdout: &'a mut dyn Write,
+    ) -> Result<Self> {
+        let destination = match &settings.target {
+            Target::Stdout => Destination::Stream(BufWriter::with_capacity(1 << 16, stdout)),
+            Target::File(path) => {
+                ensure_absent(std::slice::from_ref(path), settings.force)?;
+                let dir = match path.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                    _ => PathBuf::from("."),
+                };
+                if !dir.is_dir() {
+                    bail!("folder {} does not exist; create it first", dir.display());
+                }
+                let tmp = tempfile::Builder::new()
+                    .prefix(".protest-letter-")
+                    .tempfile_in(&dir)
+                    .map_err(|e| {
+                        runtime(
+                            anyhow::Error::new(e)
+                                .context(format!("cannot create a file in {}", dir.display())),
+                        )
+                    })?;
+                Destination::File {
+                    tmp: BufWriter::with_capacity(1 << 16, tmp),
+                    path: path.clone(),
+                }
             }
-            Ok(paths.iter().map(|p| p.display().to_string()).collect())
+            Target::Dir(dir) => {
+                if format == Format::Mbox {
+                    bail!(
+                        "mbox is a single stream: use -o FILE.mbox (or standard output) instead of --out-dir"
+                    );
+                }
+                create_dir(dir)?;
+                Destination::Dir(dir.clone())
+            }
+        };
+        Ok(Sink {
+            format,
+            force: settings.force,
+            destination,
+            names: UniqueNames::default(),
+            count: 0,
+            written: Vec::new(),
+        })
+    }
+
+    /// The file an item would be written to in a folder, for checking
+    /// before anything is written.
+    pub fn planned_paths<'i>(
+        settings: &OutputSettings,
+        format: Format,
+        items: impl Iterator<Item = (&'i Rendered, &'i str)>,
+    ) -> Vec<PathBuf> {
+        let Target::Dir(dir) = &settings.target else {
+            return Vec::new();
+        };
+        let mut names = UniqueNames::default();
+        items
+            .map(|(letter, hint)| {
+                dir.join(names.name(&file_stem(letter, hint), format.extension()))
+            })
+            .collect()
+    }
+
+    /// Writes one letter.
+    pub fn emit(&mut self, item: &Item<'_>) -> Result<()> {
+        let first = self.count == 0;
+        self.count += 1;
+        match &mut self.destination {
+            Destination::Stream(out) => {
+                formats::write_stream(self.format, item, first, out).map_err(|e| runtime(e.into()))
+            }
+            Destination::File { tmp, path } => formats::write_stream(self.format, item, first, tmp)
+                .map_err(|e| {
+                    runtime(
+                        anyhow::Error::new(e).context(format!("cannot write {}", path.display())),
+                    )
+                }),
+            Destination::Dir(dir) => {
+                let name = self.names.name(
+                    &file_stem(item.letter, item.name_hint),
+                    self.format.extension(),
+                );
+                let path = dir.join(name);
+                let mut bytes = Vec::with_capacity(item.letter.body.len() + 1024);
+                formats::write_stream(self.format, item, true, &mut bytes)?;
+                write_atomic(&path, &bytes, self.force)?;
+                self.written.push(path.display().to_string());
+                Ok(())
+            }
+        }
+    }
+
+    /// Flushes and, for a file target, moves the file into place. Returns
+    /// the files written, for the user.
+    pub fn finish(self) -> Result<Vec<String>> {
+        match self.destination {
+            Destination::Stream(mut out) => {
+                out.flush().map_err(|e| runtime(e.into()))?;
+                Ok(Vec::new())
+            }
+            Destination::File { tmp, path } => {
+                let tmp = tmp.into_inner().map_err(|e| {
+                    runtime(
+                        anyhow::Error::new(e.into_error())
+                            .context(format!("cannot write {}", path.display())),
+                    )
+                })?;
+                tmp.as_file().sync_all().map_err(|e| {
+                    runtime(
+                        anyhow::Error::new(e).context(format!("cannot write {}", path.display())),
+                    )
+                })?;
+                let persisted = if self.force {
+                    tmp.persist(&path).map(|_| ())
+                } else {
+                    tmp.persist_noclobber(&path).map(|_| ())
+                };
+                persisted.map_err(|e| {
+                    if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                        anyhow::anyhow!(
+                            "{} already exists; use --force to replace it",
+                            path.display()
+                        )
+                    } else {
+                        runtime(
+                            anyhow::Error::new(e.error)
+                                .context(format!("cannot write {}", path.display())),
+                        )
+                    }
+                })?;
+                Ok(vec![path.display().to_string()])
+            }
+            Destination::Dir(_) => Ok(self.written),
         }
     }
 }
 
-/// All letters as one text stream, page breaks between them.
-fn text_stream(letters: &[Rendered], out: &mut Vec<u8>) -> Result<()> {
-    for (i, letter) in letters.iter().enumerate() {
-        if i > 0 {
-            out.extend_from_slice(PAGE_BREAK.as_bytes());
-        }
-        out.extend_from_slice(letter.body.as_bytes());
-    }
-    Ok(())
-}
-
-/// `letter-recipient[-country][-signer]`: readable and safe on any disk.
-pub fn file_stem(letter: &Rendered) -> String {
+/// `letter-recipient[-country][-hint]`: readable and safe on any disk.
+pub fn file_stem(letter: &Rendered, hint: &str) -> String {
     let mut parts = vec![slug(&letter.letter_id), slug(&letter.recipient.id)];
     if let Some(country) = &letter.recipient.country {
         parts.push(slug(country));
+    }
+    let hint = slug(hint);
+    if !hint.is_empty() {
+        parts.push(hint);
     }
     parts.join("-")
 }

@@ -1,0 +1,304 @@
+//! Turns a rendered letter into an RFC 5322 email with lettre's builder:
+//! From, To, the required copies (recipient `cc` plus campaign
+//! `copies_to`), Subject, Date, Message-ID and a UTF-8 text body.
+//!
+//! Every value that reaches a header is checked here first: lettre panics on
+//! a line break in a display name, and a CR/LF must never smuggle in a
+//! header such as `Bcc:`.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, Message};
+use serde::Serialize;
+
+use crate::address::normalise;
+use crate::render::Rendered;
+use crate::signer::Signer;
+
+/// Who a message is from, and who else gets it, decided per run.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    pub from: Mailbox,
+    pub reply_to: Option<Mailbox>,
+    /// `--bcc-me`: a copy for the signer's own records.
+    pub bcc: Option<Mailbox>,
+}
+
+impl Sender {
+    /// The signer writes as themself, from their own address.
+    pub fn personal(signer: &Signer, bcc_me: bool) -> Result<Self> {
+        if signer.email.is_empty() {
+            bail!("an email needs the signer's address: pass --email or set PROTEST_LETTER_EMAIL");
+        }
+        let from = mailbox(Some(&signer.name), &signer.email, "your name")?;
+        Ok(Sender {
+            bcc: bcc_me.then(|| from.clone()),
+            from,
+            reply_to: None,
+        })
+    }
+}
+
+/// The SMTP envelope: who the message is really delivered to.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Envelope {
+    pub from: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub bcc: Vec<String>,
+}
+
+impl Envelope {
+    /// Every address the message is delivered to, each once.
+    pub fn recipients(&self) -> Vec<&str> {
+        self.to
+            .iter()
+            .chain(&self.cc)
+            .chain(&self.bcc)
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// A built message with what we need to know about it later.
+#[derive(Debug, Clone)]
+pub struct Composed {
+    pub message: Message,
+    pub envelope: Envelope,
+    pub message_id: String,
+}
+
+/// The clock used for Date and Message-ID; fixed for reproducible output.
+#[derive(Debug, Clone, Copy)]
+pub enum Clock {
+    Now,
+    /// `SOURCE_DATE_EPOCH`: every message gets this time.
+    Fixed(SystemTime),
+}
+
+impl Clock {
+    /// `SOURCE_DATE_EPOCH` (seconds), the convention for reproducible output.
+    pub fn from_source_date_epoch(value: Option<&str>) -> Result<Self> {
+        match value {
+            None => Ok(Clock::Now),
+            Some(text) => {
+                let secs: u64 = text.trim().parse().with_context(|| {
+                    format!("SOURCE_DATE_EPOCH `{text}` is not a number of seconds since 1970")
+                })?;
+                Ok(Clock::Fixed(UNIX_EPOCH + Duration::from_secs(secs)))
+            }
+        }
+    }
+
+    fn now(self) -> SystemTime {
+        match self {
+            Clock::Now => SystemTime::now(),
+            Clock::Fixed(t) => t,
+        }
+    }
+}
+
+/// Builds messages for one run.
+pub struct Composer {
+    copies_to: Vec<String>,
+    clock: Clock,
+    /// Keep Bcc in the headers: for `sendmail -t`, which reads recipients
+    /// from the headers and strips Bcc itself.
+    keep_bcc: bool,
+}
+
+impl Composer {
+    pub fn new(copies_to: &[String], clock: Clock, keep_bcc: bool) -> Self {
+        Composer {
+            copies_to: copies_to.to_vec(),
+            clock,
+            keep_bcc,
+        }
+    }
+
+    /// The message for `letter`, or an error naming the field that cannot
+    /// go into a header.
+    pub fn compose(&self, letter: &Rendered, sender: &Sender) -> Result<Composed> {
+        let recipient = &letter.recipient;
+        let Some(to_address) = &recipient.email else {
+            bail!("`{}` has no email address", recipient.id);
+        };
+        let to = mailbox(Some(&recipient.name), to_address, "the recipient's name")
+            .with_context(|| format!("recipient `{}`", recipient.id))?;
+        ensure_header_safe("subject", &letter.subject)?;
+
+        let mut seen = vec![to_address.to_ascii_lowercase()];
+        let mut cc = Vec::new();
+        for address in recipient.cc.iter().chain(&self.copies_to) {
+            let key = address.to_ascii_lowercase();
+            if !seen.contains(&key) {
+                seen.push(key);
+                cc.push(address.clone());
+            }
+        }
+
+        let now = self.clock.now();
+        let message_id = message_id(letter, sender, now);
+        let mut builder = Message::builder()
+            .from(sender.from.clone())
+            .to(to)
+            .subject(letter.subject.clone())
+            .date(now)
+            .message_id(Some(message_id.clone()))
+            .user_agent(concat!("protest-letter/", env!("CARGO_PKG_VERSION")).to_string())
+            .header(ContentType::TEXT_PLAIN);
+        if let Some(reply_to) = &sender.reply_to {
+            builder = builder.reply_to(reply_to.clone());
+        }
+        for address in &cc {
+            builder = builder.cc(mailbox(None, address, "a copy address")?);
+        }
+        let mut bcc = Vec::new();
+        if let Some(b) = &sender.bcc
+            && !seen.contains(&b.email.to_string().to_ascii_lowercase())
+        {
+            bcc.push(b.email.to_string());
+            builder = builder.bcc(b.clone());
+        }
+        if self.keep_bcc {
+            builder = builder.keep_bcc();
+        }
+        let message = builder
+            .body(letter.body.clone())
+            .context("could not build the email")?;
+        Ok(Composed {
+            envelope: Envelope {
+                from: sender.from.email.to_string(),
+                to: vec![to_address.clone()],
+                cc,
+                bcc,
+            },
+            message,
+            message_id,
+        })
+    }
+}
+
+/// A mailbox from a display name and an address, both checked.
+pub fn mailbox(name: Option<&str>, address: &str, what: &str) -> Result<Mailbox> {
+    if let Some(name) = name {
+        ensure_header_safe(what, name)?;
+    }
+    let address = normalise(address)
+        .map_err(|reason| anyhow::anyhow!("invalid address `{address}`: {reason}"))?;
+    let address = address
+        .parse()
+        .map_err(|e| anyhow::anyhow!("invalid address `{address}`: {e}"))?;
+    Ok(Mailbox::new(
+        name.filter(|n| !n.is_empty()).map(str::to_string),
+        address,
+    ))
+}
+
+/// Refuses control characters (CR, LF, NUL…) in a header value.
+pub fn ensure_header_safe(what: &str, value: &str) -> Result<()> {
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        bail!(
+            "{what} contains the control character U+{:04X}, which cannot go into an email header: {value:?}",
+            c as u32
+        );
+    }
+    Ok(())
+}
+
+/// `<hash.time@domain>`: unique per letter, recipient and signer; the same
+/// for the same inputs when the clock is fixed.
+fn message_id(letter: &Rendered, sender: &Sender, now: SystemTime) -> String {
+    let mut hasher = DefaultHasher::new();
+    (
+        &letter.letter_id,
+        &letter.recipient.id,
+        &letter.recipient.email,
+        &letter.signer.name,
+        &letter.signer.email,
+        &letter.subject,
+    )
+        .hash(&mut hasher);
+    let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let domain = sender.from.email.domain();
+    format!(
+        "<{:016x}.{}.{:09}@{domain}>",
+        hasher.finish(),
+        since_epoch.as_secs(),
+        since_epoch.subsec_nanos()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::campaign::Addressee;
+
+    fn letter(name: &str) -> Rendered {
+        Rendered {
+            letter_id: "sokolova".into(),
+            recipient: Arc::new(Addressee {
+                id: "court".into(),
+                name: "The Court".into(),
+                title: String::new(),
+                salutation: String::new(),
+                email: Some("court@court.kz".into()),
+                cc: vec!["clerk@court.kz".into(), "copies@campaign.org".into()],
+                phone: None,
+                address: vec![],
+                language: None,
+                country: None,
+            }),
+            signer: Arc::new(Signer {
+                name: name.into(),
+                email: "jo@union.org".into(),
+                ..Default::default()
+            }),
+            subject: "Free her".into(),
+            body: "Dear Court,\n\nText.\n".into(),
+        }
+    }
+
+    #[test]
+    fn copies_are_merged_without_duplicates() {
+        let composer = Composer::new(
+            &["copies@campaign.org".into(), "court@court.kz".into()],
+            Clock::Now,
+            false,
+        );
+        let l = letter("Jo");
+        let sender = Sender::personal(&l.signer, false).unwrap();
+        let composed = composer.compose(&l, &sender).unwrap();
+        assert_eq!(
+            composed.envelope.cc,
+            ["clerk@court.kz", "copies@campaign.org"]
+        );
+    }
+
+    #[test]
+    fn fixed_clock_gives_identical_messages() {
+        let clock = Clock::from_source_date_epoch(Some("1700000000")).unwrap();
+        let composer = Composer::new(&[], clock, false);
+        let l = letter("Jo");
+        let sender = Sender::personal(&l.signer, false).unwrap();
+        let a = composer.compose(&l, &sender).unwrap().message.formatted();
+        let b = composer.compose(&l, &sender).unwrap().message.formatted();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn header_injection_is_an_error_not_a_panic() {
+        let mut l = letter("x\r\nBcc: victim@example.org");
+        Arc::make_mut(&mut l.signer).email = "jo@union.org".into();
+        assert!(Sender::personal(&l.signer, false).is_err());
+        l.subject = "a\nBcc: v@x.org".into();
+        let composer = Composer::new(&[], Clock::Now, false);
+        let sender = Sender::personal(&letter("Jo").signer, false).unwrap();
+        assert!(composer.compose(&l, &sender).is_err());
+    }
+}

@@ -1,0 +1,173 @@
+//! The four output formats, byte for byte.
+//!
+//! Email formats use local line endings (LF), as `sendmail -t`, `msmtp -t`
+//! and mbox readers expect; SMTP delivery uses lettre's CRLF form instead.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::Item;
+use crate::message::Envelope;
+
+/// How letters are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The letter as plain text, for reading, printing or pasting.
+    Text,
+    /// One RFC 5322 message (`| sendmail -t`).
+    Eml,
+    /// Many messages in one mbox stream (mboxrd quoting).
+    Mbox,
+    /// One JSON object per line: recipient, envelope, subject, body.
+    Json,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Text => "txt",
+            Format::Eml => "eml",
+            Format::Mbox => "mbox",
+            Format::Json => "json",
+        }
+    }
+
+    /// Whether letters in this format are emails (need From, skip
+    /// recipients without an address).
+    pub fn is_email(self) -> bool {
+        self != Format::Text
+    }
+
+    /// The format a file name asks for (`-o letter.eml`).
+    pub fn from_path(path: &std::path::Path) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "eml" => Some(Format::Eml),
+            "mbox" => Some(Format::Mbox),
+            "json" | "jsonl" | "ndjson" => Some(Format::Json),
+            "txt" => Some(Format::Text),
+            _ => None,
+        }
+    }
+}
+
+/// Separates text letters in one stream: a form feed starts a new page
+/// when printed.
+const PAGE_BREAK: &[u8] = b"\x0c\n";
+
+#[derive(Serialize)]
+struct JsonLetter<'a> {
+    letter: &'a str,
+    recipient: &'a str,
+    country: Option<&'a str>,
+    signer: &'a str,
+    envelope: &'a Envelope,
+    message_id: &'a str,
+    subject: &'a str,
+    body: &'a str,
+}
+
+/// Writes one item; `first` tells whether a separator is needed.
+pub fn write_stream(
+    format: Format,
+    item: &Item<'_>,
+    first: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match (format, item.composed) {
+        (Format::Text, _) => {
+            if !first {
+                out.write_all(PAGE_BREAK)?;
+            }
+            out.write_all(item.letter.body.as_bytes())
+        }
+        (Format::Eml, Some(c)) => write_lf(&c.message.formatted(), out, false),
+        (Format::Mbox, Some(c)) => {
+            let when =
+                jiff::Timestamp::try_from(mbox_time(c)).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+            writeln!(
+                out,
+                "From {} {}",
+                c.envelope.from,
+                when.strftime("%a %b %e %H:%M:%S %Y")
+            )?;
+            write_lf(&c.message.formatted(), out, true)?;
+            out.write_all(b"\n")
+        }
+        (Format::Json, Some(c)) => {
+            let record = JsonLetter {
+                letter: &item.letter.letter_id,
+                recipient: &item.letter.recipient.id,
+                country: item.letter.recipient.country.as_deref(),
+                signer: &item.letter.signer.name,
+                envelope: &c.envelope,
+                message_id: &c.message_id,
+                subject: &item.letter.subject,
+                body: &item.letter.body,
+            };
+            serde_json::to_writer(&mut *out, &record)?;
+            out.write_all(b"\n")
+        }
+        (_, None) => Err(io::Error::other("an email format needs a composed message")),
+    }
+}
+
+/// The message's Date, for the mbox separator line.
+fn mbox_time(c: &crate::message::Composed) -> std::time::SystemTime {
+    c.message
+        .headers()
+        .get::<lettre::message::header::Date>()
+        .map(std::time::SystemTime::from)
+        .unwrap_or(std::time::UNIX_EPOCH)
+}
+
+/// Copies `bytes` with CRLF turned into LF; with `mbox_quote`, lines that
+/// start with `>*From ` get one more `>` (mboxrd), so readers never split a
+/// letter in two. Ends with a newline.
+fn write_lf(bytes: &[u8], out: &mut dyn Write, mbox_quote: bool) -> io::Result<()> {
+    let mut lines = bytes.split(|&b| b == b'\n').peekable();
+    while let Some(line) = lines.next() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if lines.peek().is_none() && line.is_empty() {
+            break;
+        }
+        if mbox_quote
+            && line
+                .iter()
+                .skip_while(|&&b| b == b'>')
+                .take(5)
+                .eq(b"From ".iter())
+        {
+            out.write_all(b">")?;
+        }
+        out.write_all(line)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mboxrd_quotes_from_lines() {
+        let mut out = Vec::new();
+        write_lf(
+            b"Subject: x\r\n\r\nFrom here\r\n>From there\r\nFromage\r\n",
+            &mut out,
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "Subject: x\n\n>From here\n>>From there\nFromage\n"
+        );
+    }
+
+    #[test]
+    fn formats_from_file_names() {
+        assert_eq!(Format::from_path("a/b.EML".as_ref()), Some(Format::Eml));
+        assert_eq!(Format::from_path("b.pdf".as_ref()), None);
+    }
+}
