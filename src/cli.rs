@@ -34,6 +34,8 @@ pub enum Command {
     Check,
     /// Render letters: print them, or write them to files.
     Write(Box<WriteArgs>),
+    /// Email letters with every required copy: preview, confirm, send once.
+    Send(Box<SendArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -66,6 +68,67 @@ pub struct WriteArgs {
 
     #[command(flatten)]
     pub email: EmailArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// The letter to send (see `list`); default: the campaign's default letter.
+    #[arg(value_name = "LETTER")]
+    pub letter: Option<String>,
+
+    #[command(flatten)]
+    pub signer: SignerArgs,
+
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+
+    #[command(flatten)]
+    pub email: EmailArgs,
+
+    #[command(flatten)]
+    pub transport: TransportArgs,
+
+    /// The letter's date, YYYY-MM-DD (default: today).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+    /// Where postal-only letters are written for printing (default: here).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<std::path::PathBuf>,
+    /// How the run's summary is printed on standard output.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Sending")]
+pub struct TransportArgs {
+    /// SMTP server: smtp://[user@]host[:587] (STARTTLS) or smtps://[user@]host[:465].
+    /// The password comes from PROTEST_LETTER_SMTP_PASSWORD, the profile's
+    /// password_command, or a hidden prompt; never from the URL.
+    #[arg(long, value_name = "URL", conflicts_with = "sendmail")]
+    pub smtp: Option<String>,
+    /// Hand messages to a sendmail-compatible program (default: sendmail on PATH).
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "sendmail")]
+    pub sendmail: Option<std::path::PathBuf>,
+    /// A PEM file with the certificate authority that signed the server's certificate.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
+    /// Do everything except deliver.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Send without asking for confirmation (for scripts).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// The send journal (default: in your data folder). Records every
+    /// delivered letter so that re-runs never send twice.
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<std::path::PathBuf>,
+    /// Send again letters the journal says were already delivered.
+    #[arg(long)]
+    pub resend: bool,
+    /// Say what is happening at each step (never prints the password).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 /// Who signs. Each flag falls back to PROTEST_LETTER_<FIELD>, then the profile.

@@ -7,7 +7,8 @@
 //! 3. `campaign` loads and validates recipients and letters;
 //! 4. `prompt` completes the `signer` on a terminal, or refuses without one;
 //! 5. `render` turns letter + recipient + signer + date into text;
-//! 6. `output` prints or writes it.
+//! 6. `output` prints or writes it; `message` and `send` make it an email
+//!    and deliver it, once, recorded in the journal.
 //!
 //! Only `main` prints the final error and picks the exit code (`error`).
 
@@ -22,6 +23,7 @@ pub mod output;
 pub mod profile;
 pub mod prompt;
 pub mod render;
+pub mod send;
 pub mod settings;
 pub mod signer;
 
@@ -54,6 +56,10 @@ pub fn run(
         Command::Write(write) => {
             let campaign = load(sources, settings.today)?;
             commands::write::run(&campaign, write, settings.terminal, stdout, stderr)
+        }
+        Command::Send(send) => {
+            let campaign = load(sources, settings.today)?;
+            send::run(&campaign, send, settings.terminal, stdout, stderr)
         }
     }
 }

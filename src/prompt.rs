@@ -84,3 +84,11 @@ pub fn confirm(question: &str) -> Result<bool> {
         .interact()
         .context("could not read the answer from the terminal")
 }
+
+/// Asks for the SMTP password without echoing it.
+pub fn password(account: &str) -> Result<String> {
+    dialoguer::Password::with_theme(&ColorfulTheme::default())
+        .with_prompt(format!("SMTP password for {account}"))
+        .interact()
+        .context("could not read the password from the terminal")
+}

@@ -23,6 +23,8 @@ pub struct Environment {
     pub cwd: PathBuf,
     /// `<config dir>/protest-letter`, if the platform has one.
     pub config_dir: Option<PathBuf>,
+    /// `<data dir>/protest-letter`, home of the default send journal.
+    pub data_dir: Option<PathBuf>,
     pub today: jiff::civil::Date,
     pub terminal: Terminal,
 }
@@ -45,6 +47,7 @@ impl Terminal {
 impl Environment {
     /// Reads the real process environment.
     pub fn from_process() -> Self {
+        let dirs = directories::ProjectDirs::from("", "", "protest-letter");
         let vars = std::env::vars()
             .filter(|(k, _)| {
                 k.starts_with("PROTEST_LETTER_")
@@ -56,8 +59,8 @@ impl Environment {
         Environment {
             vars,
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-            config_dir: directories::ProjectDirs::from("", "", "protest-letter")
-                .map(|d| d.config_dir().to_path_buf()),
+            config_dir: dirs.as_ref().map(|d| d.config_dir().to_path_buf()),
+            data_dir: dirs.as_ref().map(|d| d.data_dir().to_path_buf()),
             today: jiff::Zoned::now().date(),
             terminal: Terminal {
                 stdin: std::io::stdin().is_terminal(),
@@ -93,6 +96,95 @@ pub enum Command {
     List { json: bool },
     Check,
     Write(Box<WriteSettings>),
+    Send(Box<SendSettings>),
+}
+
+/// Everything `send` needs, resolved.
+#[derive(Debug)]
+pub struct SendSettings {
+    pub letter: Option<String>,
+    pub signer: SignerDraft,
+    pub to: Vec<String>,
+    pub date: jiff::civil::Date,
+    pub email: EmailSettings,
+    /// `None` only with --dry-run and nothing configured.
+    pub transport: Option<TransportSettings>,
+    pub dry_run: bool,
+    pub yes: bool,
+    pub journal: PathBuf,
+    pub resend: bool,
+    pub verbose: bool,
+    /// Where postal-only letters are written for printing.
+    pub postal_dir: PathBuf,
+    pub json_summary: bool,
+    /// First retry delay, doubled on each retry (PROTEST_LETTER_RETRY_DELAY_MS).
+    pub retry_delay: std::time::Duration,
+}
+
+/// How mail leaves this machine.
+#[derive(Debug, Clone)]
+pub enum TransportSettings {
+    Smtp(SmtpSettings),
+    Sendmail(PathBuf),
+}
+
+/// A checked SMTP URL; the password is looked up only when connecting.
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub user: Option<String>,
+    pub security: Security,
+    pub ca_cert: Option<PathBuf>,
+    pub password: PasswordSource,
+}
+
+impl SmtpSettings {
+    /// The URL as safe to show: scheme, user, host and port, no secret.
+    pub fn display(&self) -> String {
+        let scheme = if self.security == Security::Tls {
+            "smtps"
+        } else {
+            "smtp"
+        };
+        let user = self
+            .user
+            .as_ref()
+            .map(|u| format!("{u}@"))
+            .unwrap_or_default();
+        format!("{scheme}://{user}{}:{}", self.host, self.port)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// smtps://: TLS from the first byte.
+    Tls,
+    /// smtp:// to a real server: STARTTLS or nothing.
+    StartTls,
+    /// smtp:// to a loopback address: STARTTLS when offered, else plain.
+    LoopbackOpportunistic,
+}
+
+/// Where the SMTP password comes from (never from the URL).
+#[derive(Clone)]
+pub enum PasswordSource {
+    Env(String),
+    Command(String),
+    Prompt,
+    Missing,
+}
+
+impl std::fmt::Debug for PasswordSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never show the secret, even in debug output.
+        match self {
+            PasswordSource::Env(_) => f.write_str("Env(<hidden>)"),
+            PasswordSource::Command(c) => write!(f, "Command({c:?})"),
+            PasswordSource::Prompt => f.write_str("Prompt"),
+            PasswordSource::Missing => f.write_str("Missing"),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -159,6 +251,9 @@ impl Settings {
                 json: args.format == cli::ListFormat::Json,
             },
             cli::Command::Check => Command::Check,
+            cli::Command::Send(args) => {
+                Command::Send(Box::new(send_settings(*args, env, &profile)?))
+            }
             cli::Command::Write(args) => Command::Write(Box::new(WriteSettings {
                 letter: args.letter,
                 signer: SignerDraft::resolve(&args.signer, env, &profile),
@@ -235,6 +330,129 @@ fn email(args: &cli::EmailArgs, env: &Environment) -> Result<EmailSettings> {
         embassy_email,
         clock: Clock::from_source_date_epoch(env.var("SOURCE_DATE_EPOCH"))?,
     })
+}
+
+fn send_settings(
+    args: cli::SendArgs,
+    env: &Environment,
+    profile: &Profile,
+) -> Result<SendSettings> {
+    let t = &args.transport;
+    let transport = match (
+        &t.smtp,
+        &t.sendmail,
+        &profile.smtp.url,
+        &profile.smtp.sendmail,
+    ) {
+        (Some(url), _, _, _) => Some(TransportSettings::Smtp(smtp(url, t, env, profile)?)),
+        (None, Some(path), _, _) => Some(TransportSettings::Sendmail(path.clone())),
+        (None, None, Some(url), _) => Some(TransportSettings::Smtp(smtp(url, t, env, profile)?)),
+        (None, None, None, Some(path)) => Some(TransportSettings::Sendmail(path.clone())),
+        (None, None, None, None) if t.dry_run => None,
+        (None, None, None, None) => bail!(
+            "how should the letters be sent? Pass --smtp smtp://you@mail.example.org (STARTTLS) \
+             or --sendmail, or set url under [smtp] in your profile. --dry-run shows what would be sent"
+        ),
+    };
+    let journal = match (&t.journal, env.var("PROTEST_LETTER_JOURNAL"), &env.data_dir) {
+        (Some(path), _, _) => env.cwd.join(path),
+        (None, Some(path), _) => env.cwd.join(path),
+        (None, None, Some(dir)) => dir.join("journal.jsonl"),
+        (None, None, None) => {
+            bail!("no data folder on this system for the send journal: pass --journal FILE")
+        }
+    };
+    Ok(SendSettings {
+        letter: args.letter,
+        signer: SignerDraft::resolve(&args.signer, env, profile),
+        to: args.selection.to,
+        date: letter_date(args.date.as_deref(), env.today)?,
+        email: email(&args.email, env)?,
+        transport,
+        dry_run: t.dry_run,
+        yes: t.yes,
+        journal,
+        resend: t.resend,
+        verbose: t.verbose,
+        postal_dir: args
+            .out_dir
+            .map_or_else(|| env.cwd.clone(), |d| env.cwd.join(d)),
+        json_summary: args.format == cli::ListFormat::Json,
+        retry_delay: match env.var("PROTEST_LETTER_RETRY_DELAY_MS") {
+            None => std::time::Duration::from_secs(1),
+            Some(ms) => std::time::Duration::from_millis(ms.trim().parse().with_context(|| {
+                format!("PROTEST_LETTER_RETRY_DELAY_MS `{ms}` is not a number of milliseconds")
+            })?),
+        },
+    })
+}
+
+/// Checks an SMTP URL: scheme, host, no password, and the TLS policy.
+fn smtp(
+    text: &str,
+    t: &cli::TransportArgs,
+    env: &Environment,
+    profile: &Profile,
+) -> Result<SmtpSettings> {
+    let url = url::Url::parse(text.trim()).map_err(|e| {
+        anyhow::anyhow!("--smtp: cannot read the URL ({e}); write it as smtp://user@host:587 or smtps://user@host:465")
+    })?;
+    if url.password().is_some() {
+        bail!(
+            "--smtp: the URL contains a password, which would show up in shell history and process lists. \
+             Remove it and set PROTEST_LETTER_SMTP_PASSWORD, or password_command under [smtp] in your profile"
+        );
+    }
+    let Some(host) = url.host_str().filter(|h| !h.is_empty()) else {
+        bail!("--smtp: the URL has no host; write it as smtp://user@host:587");
+    };
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let (security, default_port) = match url.scheme() {
+        "smtps" => (Security::Tls, 465),
+        "smtp" if loopback => (Security::LoopbackOpportunistic, 587),
+        "smtp" => (Security::StartTls, 587),
+        other => {
+            bail!("--smtp: unknown scheme `{other}`; use smtp:// (STARTTLS) or smtps:// (TLS)")
+        }
+    };
+    let user = Some(url.username())
+        .filter(|u| !u.is_empty())
+        .map(percent_decode);
+    let password = match (
+        &user,
+        env.var("PROTEST_LETTER_SMTP_PASSWORD"),
+        &profile.smtp.password_command,
+    ) {
+        (None, _, _) => PasswordSource::Missing,
+        (Some(_), Some(p), _) => PasswordSource::Env(p.to_string()),
+        (Some(_), None, Some(cmd)) => PasswordSource::Command(cmd.clone()),
+        (Some(_), None, None) => PasswordSource::Prompt,
+    };
+    Ok(SmtpSettings {
+        host,
+        port: url.port().unwrap_or(default_port),
+        user,
+        security,
+        ca_cert: t
+            .ca_cert
+            .as_ref()
+            .map(|p| env.cwd.join(p))
+            .or_else(|| profile.smtp.ca_cert.clone()),
+        password,
+    })
+}
+
+fn percent_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// `--date`, else today.

@@ -1,0 +1,284 @@
+//! How one message leaves this machine: an SMTP session (STARTTLS or TLS,
+//! optional AUTH, one reused connection, reconnect when it drops) or a
+//! sendmail-compatible program. Every outcome is sorted into accepted,
+//! temporary (try again later), permanent (give up on this letter) or
+//! unreachable (nothing will get through right now).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+
+use crate::message::Composed;
+use crate::settings::{Security, SmtpSettings};
+
+/// What happened to one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The server took responsibility for the message; its reply.
+    Accepted(String),
+    /// 4xx, a timeout or a dropped connection: try again later.
+    Temporary(String),
+    /// 5xx: this letter will not go through as it is.
+    Permanent(String),
+    /// Could not connect at all (refused, DNS): nothing can be sent now.
+    Unreachable(String),
+}
+
+/// A way to deliver messages, kept open across messages.
+pub trait Deliver {
+    /// Delivers one message. `Err` is a failure that stops the whole run
+    /// (TLS or authentication refused): retrying cannot help.
+    fn deliver(&mut self, composed: &Composed) -> Result<Outcome>;
+    /// Closes politely (QUIT).
+    fn close(&mut self);
+    /// Describes the transport, without secrets.
+    fn describe(&self) -> String;
+}
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// An SMTP session that connects on first use and after any failure.
+pub struct SmtpSession {
+    settings: SmtpSettings,
+    tls: Option<TlsParameters>,
+    credentials: Option<Credentials>,
+    hello: ClientId,
+    conn: Option<SmtpConnection>,
+    /// Number of connections opened, for verbose output and tests.
+    pub connections: usize,
+}
+
+impl SmtpSession {
+    pub fn new(settings: SmtpSettings, password: Option<String>) -> Result<Self> {
+        let tls = tls_parameters(&settings.host, settings.ca_cert.as_deref())?;
+        let credentials = match (&settings.user, password) {
+            (Some(user), Some(password)) => Some(Credentials::new(user.clone(), password)),
+            (Some(user), None) => bail!("no SMTP password for `{user}`"),
+            (None, _) => None,
+        };
+        Ok(SmtpSession {
+            settings,
+            tls: Some(tls),
+            credentials,
+            hello: ClientId::default(),
+            conn: None,
+            connections: 0,
+        })
+    }
+
+    fn connect(&mut self) -> Result<std::result::Result<SmtpConnection, Outcome>> {
+        let s = &self.settings;
+        let wrapper = (s.security == Security::Tls)
+            .then_some(())
+            .and(self.tls.as_ref());
+        let mut conn = match SmtpConnection::connect(
+            (s.host.as_str(), s.port),
+            Some(TIMEOUT),
+            &self.hello,
+            wrapper,
+            None,
+        ) {
+            Ok(conn) => conn,
+            Err(e) if e.is_tls() => bail!(tls_advice(&self.settings, &e)),
+            Err(e) if e.is_transient() => return Ok(Err(Outcome::Temporary(describe(&e)))),
+            Err(e) if e.is_permanent() => {
+                bail!("{} refused the session: {}", s.display(), describe(&e))
+            }
+            Err(e) => {
+                return Ok(Err(Outcome::Unreachable(format!(
+                    "cannot connect to {}: {}",
+                    s.display(),
+                    describe(&e)
+                ))));
+            }
+        };
+        self.connections += 1;
+        let starttls = match s.security {
+            Security::Tls => false,
+            Security::StartTls => {
+                if !conn.can_starttls() {
+                    conn.abort();
+                    bail!(
+                        "{} does not offer STARTTLS, and protest-letter never sends in clear text to a \
+                         server that is not on this machine. Use smtps://{}:465 if the server offers TLS",
+                        s.display(),
+                        s.host
+                    );
+                }
+                true
+            }
+            Security::LoopbackOpportunistic => conn.can_starttls(),
+        };
+        if starttls
+            && let Some(tls) = &self.tls
+            && let Err(e) = conn.starttls(tls, &self.hello)
+        {
+            if e.is_tls() {
+                bail!(tls_advice(&self.settings, &e));
+            }
+            return Ok(Err(Outcome::Temporary(format!(
+                "STARTTLS failed: {}",
+                describe(&e)
+            ))));
+        }
+        if let Some(credentials) = &self.credentials {
+            use lettre::transport::smtp::authentication::Mechanism;
+            if let Err(e) = conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials) {
+                if e.is_transient() {
+                    return Ok(Err(Outcome::Temporary(format!(
+                        "authentication: {}",
+                        describe(&e)
+                    ))));
+                }
+                bail!(
+                    "{} refused the login for `{}`: {}. Check the user name in the URL and the password \
+                     (PROTEST_LETTER_SMTP_PASSWORD, password_command, or the prompt)",
+                    s.display(),
+                    s.user.as_deref().unwrap_or(""),
+                    describe(&e)
+                );
+            }
+        }
+        Ok(Ok(conn))
+    }
+}
+
+impl Deliver for SmtpSession {
+    fn deliver(&mut self, composed: &Composed) -> Result<Outcome> {
+        let mut conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => match self.connect()? {
+                Ok(conn) => conn,
+                Err(outcome) => return Ok(outcome),
+            },
+        };
+        let bytes = composed.message.formatted();
+        let outcome = match conn.send(composed.message.envelope(), &bytes) {
+            Ok(response) => Outcome::Accepted(reply_text(&response)),
+            Err(e) if e.is_permanent() => Outcome::Permanent(describe(&e)),
+            Err(e) => Outcome::Temporary(describe(&e)),
+        };
+        // lettre closes the connection after any failed command.
+        if !conn.has_broken() {
+            self.conn = Some(conn);
+        }
+        Ok(outcome)
+    }
+
+    fn close(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            let _ = conn.quit();
+        }
+    }
+
+    fn describe(&self) -> String {
+        let how = match self.settings.security {
+            Security::Tls => "TLS",
+            Security::StartTls => "STARTTLS required",
+            Security::LoopbackOpportunistic => "loopback: STARTTLS if offered",
+        };
+        format!("{} ({how})", self.settings.display())
+    }
+}
+
+fn tls_parameters(host: &str, ca_cert: Option<&Path>) -> Result<TlsParameters> {
+    let mut builder = TlsParameters::builder(host.to_string());
+    if let Some(path) = ca_cert {
+        let pem = fs_err::read(path).context("cannot read the --ca-cert file")?;
+        let cert = Certificate::from_pem(&pem)
+            .map_err(|e| anyhow::anyhow!("{} is not a PEM certificate: {e}", path.display()))?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder
+        .build_rustls()
+        .map_err(|e| anyhow::anyhow!("cannot set up TLS: {e}"))
+}
+
+fn tls_advice(settings: &SmtpSettings, e: &lettre::transport::smtp::Error) -> String {
+    format!(
+        "TLS with {} failed: {}. If the server uses a private certificate authority, pass it with --ca-cert FILE",
+        settings.display(),
+        describe(e)
+    )
+}
+
+/// lettre's error with its causes, on one line.
+fn describe(e: &lettre::transport::smtp::Error) -> String {
+    crate::campaign::error_chain(e)
+}
+
+fn reply_text(response: &lettre::transport::smtp::response::Response) -> String {
+    let code = response.code();
+    let text: Vec<&str> = response.message().collect();
+    format!("{code} {}", text.join(" "))
+}
+
+/// Hands each message to a sendmail-compatible program (`sendmail`,
+/// `msmtp`): `PROGRAM -i -f FROM -- RECIPIENTS…` with the message on stdin.
+pub struct Sendmail {
+    program: PathBuf,
+}
+
+impl Sendmail {
+    pub fn new(program: PathBuf) -> Self {
+        Sendmail { program }
+    }
+}
+
+/// sendmail's "temporary failure" exit status (sysexits.h EX_TEMPFAIL).
+const EX_TEMPFAIL: i32 = 75;
+
+impl Deliver for Sendmail {
+    fn deliver(&mut self, composed: &Composed) -> Result<Outcome> {
+        let envelope = &composed.envelope;
+        let mut child = match Command::new(&self.program)
+            .arg("-i")
+            .arg("-f")
+            .arg(&envelope.from)
+            .arg("--")
+            .args(envelope.recipients())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+                "cannot run `{}`: not found. Install a sendmail-compatible program (sendmail, msmtp) \
+                 or give its path with --sendmail PATH, or use --smtp",
+                self.program.display()
+            ),
+            Err(e) => bail!("cannot run `{}`: {e}", self.program.display()),
+        };
+        let mut bytes = composed.message.formatted();
+        bytes.retain(|&b| b != b'\r');
+        let written = child
+            .stdin
+            .take()
+            .map(|mut stdin| stdin.write_all(&bytes))
+            .unwrap_or(Ok(()));
+        let output = child
+            .wait_with_output()
+            .context("waiting for the sendmail program")?;
+        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+        let name = self.program.display();
+        Ok(match (output.status.code(), written) {
+            (Some(0), Ok(())) => Outcome::Accepted(format!("accepted by {name}")),
+            (Some(EX_TEMPFAIL), _) => Outcome::Temporary(format!("{name} (exit 75): {stderr}")),
+            (Some(code), _) => Outcome::Permanent(format!("{name} (exit {code}): {stderr}")),
+            (None, _) => Outcome::Temporary(format!("{name} was killed by a signal: {stderr}")),
+        })
+    }
+
+    fn close(&mut self) {}
+
+    fn describe(&self) -> String {
+        format!("the sendmail program `{}`", self.program.display())
+    }
+}
