@@ -68,6 +68,25 @@ pub struct WriteArgs {
 
     #[command(flatten)]
     pub email: EmailArgs,
+
+    #[command(flatten)]
+    pub batch: BatchArgs,
+}
+
+/// A members' list: one letter per member, or one petition signed by all.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Batch")]
+pub struct BatchArgs {
+    /// CSV with a header row (name, organisation, email, country, any other
+    /// columns for templates); `,` `;` or tab separated, BOM and quotes fine.
+    #[arg(long, value_name = "FILE")]
+    pub signatories: Option<std::path::PathBuf>,
+    /// One letter per recipient signed by everyone on the list (a petition).
+    #[arg(long, requires = "signatories")]
+    pub group: bool,
+    /// Skip (and list) bad rows instead of stopping before anything is done.
+    #[arg(long, requires = "signatories")]
+    pub skip_invalid: bool,
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +106,9 @@ pub struct SendArgs {
 
     #[command(flatten)]
     pub transport: TransportArgs,
+
+    #[command(flatten)]
+    pub batch: BatchArgs,
 
     /// The letter's date, YYYY-MM-DD (default: today).
     #[arg(long, value_name = "YYYY-MM-DD")]
@@ -126,6 +148,15 @@ pub struct TransportArgs {
     /// Send again letters the journal says were already delivered.
     #[arg(long)]
     pub resend: bool,
+    /// SMTP connections used at once (each one reused for many messages).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub connections: u16,
+    /// At most this many messages per minute, evenly spaced (e.g. 30 or 30/min).
+    #[arg(long, value_name = "N/min")]
+    pub rate: Option<String>,
+    /// Write every failure with its reason to this CSV, to fix and re-run.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<std::path::PathBuf>,
     /// Say what is happening at each step (never prints the password).
     #[arg(long, short = 'v')]
     pub verbose: bool,

@@ -18,13 +18,16 @@ pub mod cli;
 pub mod commands;
 pub mod diagnostic;
 pub mod error;
+pub mod letters;
 pub mod message;
 pub mod output;
 pub mod profile;
+pub mod progress;
 pub mod prompt;
 pub mod render;
 pub mod send;
 pub mod settings;
+pub mod signatories;
 pub mod signer;
 
 use std::io::Write;

@@ -5,6 +5,7 @@
 use anyhow::{Context, Result, bail};
 use dialoguer::{Confirm, Input, theme::ColorfulTheme};
 
+use crate::letters::Account;
 use crate::settings::{SignerDraft, Terminal};
 use crate::signer::{Field, Signer, check_field};
 
@@ -91,4 +92,35 @@ pub fn password(account: &str) -> Result<String> {
         .with_prompt(format!("SMTP password for {account}"))
         .interact()
         .context("could not read the password from the terminal")
+}
+
+/// The account a batch is sent from: the flags' email (asked for on a
+/// terminal when needed), with the flags' name and organisation as label.
+pub fn account(
+    draft: &SignerDraft,
+    terminal: Terminal,
+    need_email: bool,
+) -> Result<Option<Account>> {
+    let email = match &draft.email {
+        Some(email) => email.clone(),
+        None if need_email && terminal.can_prompt() => {
+            ask_text("The sending account's email address", Field::Email, false)?
+        }
+        None if need_email => bail!(
+            "a batch is sent from one account: pass --email (or set PROTEST_LETTER_EMAIL) with the sending address"
+        ),
+        None => return Ok(None),
+    };
+    let signer = Signer::new(
+        draft.name.as_deref().unwrap_or("-"),
+        draft.organisation.as_deref().unwrap_or(""),
+        &email,
+        "",
+        "",
+    )?;
+    Ok(Some(Account {
+        name: draft.name.clone().unwrap_or_default(),
+        organisation: signer.organisation,
+        email: signer.email,
+    }))
 }

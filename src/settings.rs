@@ -119,6 +119,11 @@ pub struct SendSettings {
     pub json_summary: bool,
     /// First retry delay, doubled on each retry (PROTEST_LETTER_RETRY_DELAY_MS).
     pub retry_delay: std::time::Duration,
+    pub batch: BatchSettings,
+    pub connections: usize,
+    /// Minimum time between two messages (`--rate`).
+    pub interval: Option<std::time::Duration>,
+    pub report: Option<PathBuf>,
 }
 
 /// How mail leaves this machine.
@@ -196,6 +201,25 @@ pub struct WriteSettings {
     /// The date printed on letters.
     pub date: jiff::civil::Date,
     pub email: EmailSettings,
+    pub batch: BatchSettings,
+}
+
+/// A members' list instead of (or as well as) one signer.
+#[derive(Debug, Clone, Default)]
+pub struct BatchSettings {
+    pub signatories: Option<PathBuf>,
+    pub group: bool,
+    pub skip_invalid: bool,
+}
+
+impl BatchSettings {
+    fn from_args(args: &cli::BatchArgs, env: &Environment) -> Self {
+        BatchSettings {
+            signatories: args.signatories.as_ref().map(|p| env.cwd.join(p)),
+            group: args.group,
+            skip_invalid: args.skip_invalid,
+        }
+    }
 }
 
 /// How letters become emails.
@@ -261,6 +285,7 @@ impl Settings {
                 output: output(&args.output, env),
                 date: letter_date(args.output.date.as_deref(), env.today)?,
                 email: email(&args.email, env)?,
+                batch: BatchSettings::from_args(&args.batch, env),
             })),
         };
         Ok(Settings {
@@ -378,6 +403,10 @@ fn send_settings(
             .out_dir
             .map_or_else(|| env.cwd.clone(), |d| env.cwd.join(d)),
         json_summary: args.format == cli::ListFormat::Json,
+        batch: BatchSettings::from_args(&args.batch, env),
+        connections: usize::from(t.connections),
+        interval: t.rate.as_deref().map(rate_interval).transpose()?,
+        report: t.report.as_ref().map(|p| env.cwd.join(p)),
         retry_delay: match env.var("PROTEST_LETTER_RETRY_DELAY_MS") {
             None => std::time::Duration::from_secs(1),
             Some(ms) => std::time::Duration::from_millis(ms.trim().parse().with_context(|| {
@@ -453,6 +482,21 @@ fn percent_decode(text: &str) -> String {
     percent_encoding::percent_decode_str(text)
         .decode_utf8_lossy()
         .into_owned()
+}
+
+/// `--rate 30` or `--rate 30/min` → one message every 2 s.
+fn rate_interval(text: &str) -> Result<std::time::Duration> {
+    let number = text
+        .trim()
+        .trim_end_matches("/min")
+        .trim_end_matches("/m")
+        .trim();
+    match number.parse::<f64>() {
+        Ok(n) if n > 0.0 && n.is_finite() => Ok(std::time::Duration::from_secs_f64(60.0 / n)),
+        _ => bail!(
+            "--rate `{text}` is not a positive number of messages per minute (e.g. --rate 30/min)"
+        ),
+    }
 }
 
 /// `--date`, else today.

@@ -3,4 +3,5 @@
 
 pub mod check;
 pub mod list;
+pub mod select;
 pub mod write;

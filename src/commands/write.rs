@@ -1,20 +1,21 @@
-//! `write`: renders the chosen letter for the chosen recipients and puts
-//! the result where the user asked.
+//! `write`: renders the chosen letter for the chosen recipients, for one
+//! signer or a members' list, and streams the result where the user asked.
 
 use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
 
+use super::select::{address, choose_letter, choose_recipients, signing};
 use crate::address::is_placeholder;
-use crate::campaign::{Addressee, Campaign, CountryOutcome, Letter};
+use crate::campaign::{Addressee, Campaign};
 use crate::error::ExitStatus;
-use crate::message::{Composed, Composer, Sender};
-use crate::output::{self, Format, Item, Sink};
-use crate::prompt;
-use crate::render::{Rendered, Renderer};
+use crate::letters::Signing;
+use crate::message::Composer;
+use crate::output::{self, Format, Item, Sink, UniqueNames, file_stem_parts, slug};
+use crate::progress::Progress;
+use crate::render::Renderer;
 use crate::settings::{Target, Terminal, WriteSettings};
-use crate::signer::Signer;
 
 pub fn run(
     campaign: &Campaign,
@@ -26,85 +27,133 @@ pub fn run(
     let format = settings.output.format;
     let letter = choose_letter(campaign, settings.letter.as_deref())?;
     let recipients = choose_recipients(campaign, letter, &settings.to)?;
-    let signer = Arc::new(prompt::signer(
+    let (signing, account, sets) = signing(
+        &settings.batch,
         &settings.signer,
         terminal,
         format.is_email(),
-    )?);
-    let addressees = address(
+        stderr,
+    )?;
+    let country = match &signing {
+        Signing::One(s) => Some(s.country.clone()),
+        _ => settings.signer.country.clone(),
+    };
+    let mut addressees = address(
         &recipients,
-        &signer,
+        country.as_deref(),
         settings.email.embassy_email.as_deref(),
         stderr,
     )?;
+
+    if format.is_email() {
+        for a in addressees.iter().filter(|a| a.email.is_none()) {
+            writeln!(stderr, "note: {}", not_emailable(a))?;
+        }
+        addressees.retain(|a| a.email.is_some());
+        if addressees.is_empty() {
+            bail!(
+                "none of the chosen recipients has an email address; use --format text to print the letters"
+            );
+        }
+        warn_placeholders(&addressees, &campaign.info.copies_to, stderr)?;
+    }
+    let total = sets * addressees.len() as u64;
+    if format == Format::Eml && !matches!(settings.output.target, Target::Dir(_)) && total > 1 {
+        bail!(
+            "{total} messages, but an eml file holds one: use --format mbox for one stream, \
+             --out-dir DIR for one .eml per letter, or --to ID for a single recipient"
+        );
+    }
+    if let Target::Dir(dir) = &settings.output.target {
+        let planned: Vec<_> = planned_names(&signing, letter.id.as_str(), &addressees, format)?
+            .into_iter()
+            .map(|name| dir.join(name))
+            .collect();
+        output::ensure_absent(&planned, settings.output.force)?;
+    }
+
     let renderer = Renderer::new(
         campaign,
         letter,
         settings.date,
         settings.signer.lang.as_deref(),
     );
-    let letters = addressees
-        .iter()
-        .map(|a| renderer.render(a, std::slice::from_ref(&signer)))
-        .collect::<Result<Vec<Rendered>>>()?;
-
-    // Everything that can fail on input fails here, before any output.
-    let composed = if format.is_email() {
-        let (emailable, others): (Vec<&Rendered>, Vec<&Rendered>) =
-            letters.iter().partition(|l| l.recipient.email.is_some());
-        for l in &others {
-            writeln!(stderr, "note: {}", not_emailable(l))?;
-        }
-        if emailable.is_empty() {
-            bail!(
-                "none of the chosen recipients has an email address; use --format text to print the letters"
-            );
-        }
-        if format == Format::Eml
-            && !matches!(settings.output.target, Target::Dir(_))
-            && emailable.len() > 1
-        {
-            bail!(
-                "{} messages, but an eml file holds one: use --format mbox for one stream, \
-                 --out-dir DIR for one .eml per letter, or --to ID for a single recipient",
-                emailable.len()
-            );
-        }
-        let sender = Sender::personal(&signer, settings.email.bcc_me)?;
-        let composer = Composer::new(&campaign.info.copies_to, settings.email.clock, true);
-        let composed = emailable
-            .iter()
-            .map(|l| Ok(((*l).clone(), composer.compose(l, &sender)?)))
-            .collect::<Result<Vec<_>>>()?;
-        warn_placeholders(composed.iter().map(|(_, c)| c), stderr)?;
-        composed.into_iter().map(|(l, c)| (l, Some(c))).collect()
-    } else {
-        letters.into_iter().map(|l| (l, None)).collect::<Vec<_>>()
-    };
-
-    let planned = Sink::planned_paths(
-        &settings.output,
-        format,
-        composed.iter().map(|(l, _)| (l, "")),
-    );
-    output::ensure_absent(&planned, settings.output.force)?;
+    let composer = Composer::new(&campaign.info.copies_to, settings.email.clock, true);
+    let progress = Progress::new(total, signing.is_batch() && terminal.stderr, "writing");
     let mut sink = Sink::open(format, &settings.output, stdout)?;
-    for (letter, message) in &composed {
+    for produced in signing.letters(&renderer, &addressees)? {
+        let produced = produced?;
+        let composed = if format.is_email() {
+            let sender = signing.sender(&produced, account.as_ref(), settings.email.bcc_me)?;
+            Some(composer.compose(&produced.letter, &sender)?)
+        } else {
+            None
+        };
         sink.emit(&Item {
-            letter,
-            composed: message.as_ref(),
-            name_hint: "",
+            letter: &produced.letter,
+            composed: composed.as_ref(),
+            name_hint: &name_hint(&signing, &produced.letter.signer.name, produced.line),
         })?;
+        progress.inc();
     }
-    for path in sink.finish()? {
-        writeln!(stderr, "wrote {path}")?;
+    progress.finish();
+    let written = sink.finish()?;
+    if written.len() > 5 {
+        writeln!(stderr, "wrote {} files", written.len())?;
+    } else {
+        for path in written {
+            writeln!(stderr, "wrote {path}")?;
+        }
     }
     Ok(ExitStatus::Success)
 }
 
-/// "left out `x` (no email address; phone …)".
-pub fn not_emailable(letter: &Rendered) -> String {
-    let r = &letter.recipient;
+/// The signer part of a batch file name: the member's name, or the CSV
+/// line when the name has no ASCII letters.
+fn name_hint(signing: &Signing, name: &str, line: Option<u64>) -> String {
+    match (signing, line) {
+        (Signing::PerMember(_), Some(line)) => {
+            let s = slug(name);
+            if s.is_empty() {
+                format!("line-{line}")
+            } else {
+                s
+            }
+        }
+        _ => String::new(),
+    }
+}
+
+/// The file names a folder will receive, in the order they are written, so
+/// that existing files are found before anything is written.
+fn planned_names(
+    signing: &Signing,
+    letter: &str,
+    addressees: &[Arc<Addressee>],
+    format: Format,
+) -> Result<Vec<String>> {
+    let mut names = UniqueNames::default();
+    let mut out = Vec::new();
+    let mut add = |hint: &str| {
+        for a in addressees {
+            out.push(names.name(&file_stem_parts(letter, a, hint), format.extension()));
+        }
+    };
+    match signing {
+        Signing::PerMember(list) => {
+            for row in list.rows()? {
+                if let (line, Ok(signer)) = row? {
+                    add(&name_hint(signing, &signer.name, Some(line)));
+                }
+            }
+        }
+        _ => add(""),
+    }
+    Ok(out)
+}
+
+/// "left out `x` (name): no email address; call …".
+pub fn not_emailable(r: &Addressee) -> String {
     let how = match (&r.phone, r.address.is_empty()) {
         (Some(phone), _) => format!("call {phone}"),
         (None, false) => "send it by post".to_string(),
@@ -115,16 +164,19 @@ pub fn not_emailable(letter: &Rendered) -> String {
 
 /// Tells the user when To or Cc hold placeholder addresses, which must be
 /// replaced before the message is mailed.
-fn warn_placeholders<'c>(
-    composed: impl Iterator<Item = &'c Composed>,
+fn warn_placeholders(
+    addressees: &[Arc<Addressee>],
+    copies_to: &[String],
     stderr: &mut dyn Write,
 ) -> Result<()> {
     let mut found: Vec<&str> = Vec::new();
-    for c in composed {
-        for a in c.envelope.recipients() {
-            if is_placeholder(a) && !found.contains(&a) {
-                found.push(a);
-            }
+    let all = addressees
+        .iter()
+        .flat_map(|a| a.email.iter().chain(&a.cc))
+        .chain(copies_to);
+    for a in all {
+        if is_placeholder(a) && !found.contains(&a.as_str()) {
+            found.push(a);
         }
     }
     if !found.is_empty() {
@@ -135,61 +187,4 @@ fn warn_placeholders<'c>(
         )?;
     }
     Ok(())
-}
-
-/// The named letter, or the campaign's default.
-pub fn choose_letter<'a>(campaign: &'a Campaign, name: Option<&str>) -> Result<&'a Letter> {
-    match name {
-        Some(id) => campaign.letter(id),
-        None => campaign.default_letter(),
-    }
-}
-
-/// `--to` ids (checked), or the letter's own recipients; each once.
-pub fn choose_recipients<'a>(
-    campaign: &'a Campaign,
-    letter: &Letter,
-    to: &[String],
-) -> Result<Vec<&'a crate::campaign::Recipient>> {
-    let ids = if to.is_empty() {
-        &letter.recipients
-    } else {
-        to
-    };
-    let mut out: Vec<&crate::campaign::Recipient> = Vec::new();
-    for id in ids {
-        let recipient = campaign.recipient(id.trim())?;
-        if !out.iter().any(|r| r.id == recipient.id) {
-            out.push(recipient);
-        }
-    }
-    Ok(out)
-}
-
-/// Applies the signer's country to every recipient; says on stderr when a
-/// country-dependent recipient is addressed generically.
-pub fn address(
-    recipients: &[&crate::campaign::Recipient],
-    signer: &Signer,
-    override_email: Option<&str>,
-    stderr: &mut dyn Write,
-) -> Result<Vec<Arc<Addressee>>> {
-    let country = Some(signer.country.as_str()).filter(|c| !c.is_empty());
-    let mut out = Vec::new();
-    for recipient in recipients {
-        match recipient.resolve(country, override_email)? {
-            CountryOutcome::Found(a) => out.push(Arc::new(a)),
-            CountryOutcome::NoCountry(a) => {
-                writeln!(
-                    stderr,
-                    "note: `{}` depends on your country; without --country the letter is addressed \
-                     generically. Known countries: {}",
-                    recipient.id,
-                    recipient.country_list()
-                )?;
-                out.push(Arc::new(a));
-            }
-        }
-    }
-    Ok(out)
 }

@@ -13,6 +13,7 @@ use anyhow::{Result, bail};
 pub use files::{UniqueNames, create_dir, ensure_absent, slug, write_atomic};
 pub use formats::Format;
 
+use crate::campaign::Addressee;
 use crate::error::runtime;
 use crate::message::Composed;
 use crate::render::Rendered;
@@ -98,24 +99,6 @@ impl<'a> Sink<'a> {
         })
     }
 
-    /// The file an item would be written to in a folder, for checking
-    /// before anything is written.
-    pub fn planned_paths<'i>(
-        settings: &OutputSettings,
-        format: Format,
-        items: impl Iterator<Item = (&'i Rendered, &'i str)>,
-    ) -> Vec<PathBuf> {
-        let Target::Dir(dir) = &settings.target else {
-            return Vec::new();
-        };
-        let mut names = UniqueNames::default();
-        items
-            .map(|(letter, hint)| {
-                dir.join(names.name(&file_stem(letter, hint), format.extension()))
-            })
-            .collect()
-    }
-
     /// Writes one letter.
     pub fn emit(&mut self, item: &Item<'_>) -> Result<()> {
         let first = self.count == 0;
@@ -192,8 +175,13 @@ impl<'a> Sink<'a> {
 
 /// `letter-recipient[-country][-hint]`: readable and safe on any disk.
 pub fn file_stem(letter: &Rendered, hint: &str) -> String {
-    let mut parts = vec![slug(&letter.letter_id), slug(&letter.recipient.id)];
-    if let Some(country) = &letter.recipient.country {
+    file_stem_parts(&letter.letter_id, &letter.recipient, hint)
+}
+
+/// The same, from its parts, for planning names before rendering.
+pub fn file_stem_parts(letter_id: &str, recipient: &Addressee, hint: &str) -> String {
+    let mut parts = vec![slug(letter_id), slug(&recipient.id)];
+    if let Some(country) = &recipient.country {
         parts.push(slug(country));
     }
     let hint = slug(hint);

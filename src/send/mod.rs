@@ -1,44 +1,34 @@
 //! `send`: the command an activist runs when they mean it. Letters go out
 //! to the right people, with the required copies, exactly once:
-//! preview → confirm → deliver (retrying what can be retried) → journal →
-//! a call sheet for phone-only recipients and printable letters for
-//! postal-only ones → summary.
+//! count (against the journal) → preview → confirm → deliver over one or a
+//! few reused connections, retrying what can be retried → a call sheet for
+//! phone-only recipients and printable letters for postal-only ones →
+//! summary (and a CSV report of failures).
 
+mod deliver;
 pub mod journal;
 pub mod transport;
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::io::Write;
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use serde::Serialize;
 
 use crate::address::is_placeholder;
-use crate::campaign::{Campaign, Letter};
-use crate::commands::write::{address, choose_letter, choose_recipients};
+use crate::campaign::{Addressee, Campaign, Letter};
+use crate::commands::select::{address, choose_letter, choose_recipients, signing};
 use crate::error::{ExitStatus, runtime};
-use crate::message::{Composed, Composer, Sender};
+use crate::letters::{Account, Produced, Signing};
+use crate::message::{Composed, Composer};
 use crate::output::{UniqueNames, file_stem, write_atomic};
+use crate::progress::Progress;
 use crate::prompt;
-use crate::render::{Rendered, Renderer};
+use crate::render::Renderer;
 use crate::settings::{PasswordSource, SendSettings, Terminal, TransportSettings};
 use journal::{Journal, Previous};
-use transport::{Deliver, Outcome, Sendmail, SmtpSession};
-
-/// How often a letter is tried before it counts as failed.
-const MAX_ATTEMPTS: u32 = 5;
-
-/// One email to deliver.
-struct Job {
-    letter: Rendered,
-    composed: Composed,
-    /// Identity of "the same letter" in the journal.
-    key: String,
-    previous: Previous,
-}
+use transport::{Deliver, Sendmail, SmtpSession};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -48,16 +38,19 @@ pub enum Status {
     WouldSend,
     FailedTemporary,
     FailedPermanent,
-    NotAttempted,
     CallSheet,
     Post,
     NoContact,
 }
 
-#[derive(Debug, Serialize)]
-struct LetterResult {
+/// What happened to one letter, for the summary and the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct LetterResult {
     letter: String,
     recipient: String,
+    signer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u64>,
     to: Option<String>,
     status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,18 +71,96 @@ struct CallSheetEntry {
 }
 
 #[derive(Debug, Default, Serialize)]
-struct Summary {
+pub struct Summary {
     dry_run: bool,
     sent: usize,
     already_sent: usize,
     failed_temporary: usize,
     failed_permanent: usize,
+    /// Not tried because the run stopped early.
     not_attempted: usize,
     not_emailable: usize,
     journal: String,
     letters: Vec<LetterResult>,
     call_sheet: Vec<CallSheetEntry>,
     postal_letters: Vec<String>,
+}
+
+impl Summary {
+    fn record(&mut self, result: LetterResult) {
+        match result.status {
+            Status::Sent => self.sent += 1,
+            Status::AlreadySent => self.already_sent += 1,
+            Status::FailedTemporary => self.failed_temporary += 1,
+            Status::FailedPermanent => self.failed_permanent += 1,
+            Status::CallSheet | Status::Post | Status::NoContact => self.not_emailable += 1,
+            Status::WouldSend => {}
+        }
+        self.letters.push(result);
+    }
+}
+
+/// One email to deliver.
+pub struct Job {
+    produced: Produced,
+    composed: Composed,
+    key: String,
+    previous: Previous,
+}
+
+impl Job {
+    fn result(&self, status: Status, reply: &str) -> LetterResult {
+        let l = &self.produced.letter;
+        LetterResult {
+            letter: l.letter_id.clone(),
+            recipient: l.recipient.id.clone(),
+            signer: l.signer.name.clone(),
+            line: self.produced.line,
+            to: l.recipient.email.clone(),
+            status,
+            message_id: Some(self.composed.message_id.clone()),
+            reply: reply.to_string(),
+            was_uncertain: self.previous == Previous::Uncertain,
+        }
+    }
+}
+
+/// Turns produced letters into jobs: composes the message and looks the
+/// letter up in the journal.
+pub struct JobMaker<'a> {
+    signing: &'a Signing,
+    account: Option<&'a Account>,
+    composer: Composer,
+    bcc_me: bool,
+}
+
+impl JobMaker<'_> {
+    fn make(&self, produced: Produced, journal: &Journal) -> Result<Job> {
+        let sender = self.signing.sender(&produced, self.account, self.bcc_me)?;
+        let composed = self.composer.compose(&produced.letter, &sender)?;
+        let key = journal_key(
+            &produced.letter.letter_id,
+            &produced.letter.recipient,
+            &produced.identity,
+        );
+        let previous = journal.previous(&key);
+        Ok(Job {
+            produced,
+            composed,
+            key,
+            previous,
+        })
+    }
+}
+
+/// Letter, recipient, address and signer: sending the same letter to the
+/// same recipient from the same signer again is what the journal prevents.
+fn journal_key(letter: &str, recipient: &Addressee, identity: &str) -> String {
+    format!(
+        "{letter}|{}|{}|{identity}",
+        recipient.id,
+        recipient.email.as_deref().unwrap_or("")
+    )
 }
 
 pub fn run(
@@ -101,81 +172,103 @@ pub fn run(
 ) -> Result<ExitStatus> {
     let letter = choose_letter(campaign, s.letter.as_deref())?;
     let recipients = choose_recipients(campaign, letter, &s.to)?;
-    let signer = Arc::new(prompt::signer(&s.signer, terminal, true)?);
+    let (signing, account, _) = signing(&s.batch, &s.signer, terminal, true, stderr)?;
+    let country = match &signing {
+        Signing::One(signer) => Some(signer.country.clone()),
+        _ => s.signer.country.clone(),
+    };
     let addressees = address(
         &recipients,
-        &signer,
+        country.as_deref(),
         s.email.embassy_email.as_deref(),
         stderr,
     )?;
+    let (emailable, offline): (Vec<_>, Vec<_>) =
+        addressees.into_iter().partition(|a| a.email.is_some());
+    ensure_real_addresses(&emailable, &campaign.info.copies_to, campaign)?;
+
     let renderer = Renderer::new(campaign, letter, s.date, s.signer.lang.as_deref());
-    let letters = addressees
-        .iter()
-        .map(|a| renderer.render(a, std::slice::from_ref(&signer)))
-        .collect::<Result<Vec<_>>>()?;
-    let (emailable, offline): (Vec<Rendered>, Vec<Rendered>) = letters
-        .into_iter()
-        .partition(|l| l.recipient.email.is_some());
-
-    let sender = Sender::personal(&signer, s.email.bcc_me)?;
-    let composer = Composer::new(&campaign.info.copies_to, s.email.clock, false);
+    let maker = JobMaker {
+        signing: &signing,
+        account: account.as_ref(),
+        composer: Composer::new(&campaign.info.copies_to, s.email.clock, false),
+        bcc_me: s.email.bcc_me,
+    };
     let journal = Journal::open(&s.journal)?;
-    let mut jobs = Vec::new();
-    for letter in emailable {
-        let composed = composer.compose(&letter, &sender)?;
-        let key = journal_key(&letter, &composed);
-        let previous = journal.previous(&key);
-        jobs.push(Job {
-            letter,
-            composed,
-            key,
-            previous,
-        });
-    }
-    ensure_real_addresses(&jobs, campaign)?;
-
     let mut summary = Summary {
         dry_run: s.dry_run,
         journal: journal.path().display().to_string(),
         ..Summary::default()
     };
-    let (skip, todo): (Vec<Job>, Vec<Job>) = jobs
-        .into_iter()
-        .partition(|j| !s.resend && matches!(j.previous, Previous::Sent { .. }));
-    summary.already_sent = skip.len();
-    for job in &skip {
-        if let Previous::Sent { time, .. } = &job.previous {
-            writeln!(
-                stderr,
-                "already sent: {} to {} on {time} (journal {}); --resend sends it again",
-                job.letter.letter_id, job.letter.recipient.id, summary.journal
-            )?;
+
+    // Count against the journal (no rendering: keys need only the signers).
+    let mut counts = Counts::default();
+    for set in signing.sets()? {
+        let identity = Signing::identity(&set?.signers);
+        for a in &emailable {
+            match journal.previous(&journal_key(&letter.id, a, &identity)) {
+                Previous::Sent { time, .. } if !s.resend => {
+                    counts.already += 1;
+                    if counts.already <= 5 {
+                        writeln!(
+                            stderr,
+                            "already sent: {} to {} on {time} (journal {}); --resend sends it again",
+                            letter.id, a.id, summary.journal
+                        )?;
+                    }
+                }
+                Previous::Uncertain => {
+                    counts.uncertain += 1;
+                    counts.pending += 1;
+                    writeln!(
+                        stderr,
+                        "uncertain: an interrupted run was sending {} to {}; the server may have it already. Sending it again",
+                        letter.id, a.id
+                    )?;
+                }
+                _ => counts.pending += 1,
+            }
         }
-        summary.letters.push(result(job, Status::AlreadySent, ""));
     }
-    for job in todo.iter().filter(|j| j.previous == Previous::Uncertain) {
+    if counts.already > 5 {
         writeln!(
             stderr,
-            "uncertain: an interrupted run was sending {} to {}; the server may have it already. Sending it again",
-            job.letter.letter_id, job.letter.recipient.id
+            "… {} letters in all were already sent",
+            counts.already
         )?;
     }
 
-    preview(&todo, stderr)?;
+    preview(
+        &signing,
+        &renderer,
+        &emailable,
+        &maker,
+        &journal,
+        s.resend,
+        counts.pending,
+        stderr,
+    )?;
     if s.dry_run {
         writeln!(stderr, "dry run: nothing was sent")?;
-        for job in &todo {
-            summary.letters.push(result(job, Status::WouldSend, ""));
-        }
-    } else if !todo.is_empty() {
+        summary.already_sent = counts.already;
+        summary.dry_run = true;
+        summary.letters.clear();
+        offline_letters(
+            letter,
+            &signing,
+            &renderer,
+            &offline,
+            s,
+            &mut summary,
+            stderr,
+        )?;
+        print_summary(&summary, counts.pending, s.json_summary, stdout)?;
+        return Ok(ExitStatus::Success);
+    }
+    if counts.pending > 0 {
         let Some(transport_settings) = &s.transport else {
             bail!("no transport configured: pass --smtp URL or --sendmail");
         };
-        let question = format!(
-            "Send {} email{}?",
-            todo.len(),
-            if todo.len() == 1 { "" } else { "s" }
-        );
         if !s.yes {
             if !terminal.can_prompt() {
                 bail!(
@@ -183,35 +276,70 @@ pub fn run(
                      Pass --yes to send, or --dry-run to see what would be sent"
                 );
             }
+            let question = format!(
+                "Send {} email{}?",
+                counts.pending,
+                if counts.pending == 1 { "" } else { "s" }
+            );
             if !prompt::confirm(&question)? {
                 writeln!(stderr, "nothing was sent")?;
                 return Ok(ExitStatus::Success);
             }
         }
-        let mut transport = open_transport(transport_settings, terminal)?;
+        let password = password(transport_settings, terminal)?;
+        let open = || open_transport(transport_settings, password.clone());
         if s.verbose {
-            writeln!(stderr, "sending through {}", transport.describe())?;
+            writeln!(stderr, "sending through {}", open()?.describe())?;
         }
-        let mut journal = journal;
-        let outcome = deliver_all(
-            &todo,
-            transport.as_mut(),
-            &mut journal,
-            s.retry_delay,
-            s.verbose,
-            stderr,
+        let total = counts.pending + if s.resend { 0 } else { counts.already };
+        let progress = Progress::new(
+            total as u64,
+            signing.is_batch() && terminal.stderr,
+            "sending",
+        );
+        let outcome = deliver::run(
+            deliver::Plan {
+                letters: signing.letters(&renderer, &emailable)?,
+                maker: &maker,
+                resend: s.resend,
+                connections: s.connections,
+                interval: s.interval,
+                retry_delay: s.retry_delay,
+                verbose: s.verbose,
+            },
+            &open,
+            journal,
+            &progress,
             &mut summary,
         );
-        transport.close();
-        journal.sync()?;
+        progress.finish();
+        let expected = counts.pending + if s.resend { 0 } else { counts.already };
+        summary.not_attempted = expected.saturating_sub(
+            summary.sent
+                + summary.already_sent
+                + summary.failed_permanent
+                + summary.failed_temporary,
+        );
         if let Err(fatal) = outcome {
-            print_summary(&summary, s.json_summary, stdout)?;
+            write_report(s.report.as_deref(), &summary, stderr)?;
+            print_summary(&summary, 0, s.json_summary, stdout)?;
             return Err(runtime(fatal));
         }
+    } else {
+        summary.already_sent = counts.already;
     }
 
-    offline_letters(letter, &offline, s, &mut summary, stderr)?;
-    print_summary(&summary, s.json_summary, stdout)?;
+    offline_letters(
+        letter,
+        &signing,
+        &renderer,
+        &offline,
+        s,
+        &mut summary,
+        stderr,
+    )?;
+    write_report(s.report.as_deref(), &summary, stderr)?;
+    print_summary(&summary, 0, s.json_summary, stdout)?;
     Ok(
         if summary.failed_permanent + summary.failed_temporary + summary.not_attempted > 0 {
             ExitStatus::SomeFailed
@@ -221,33 +349,33 @@ pub fn run(
     )
 }
 
-/// Letter, recipient, addresses and signer: sending the same letter to the
-/// same people from the same signer again is what the journal prevents.
-fn journal_key(letter: &Rendered, composed: &Composed) -> String {
-    format!(
-        "{}|{}|{}|{}|{}",
-        letter.letter_id,
-        letter.recipient.id,
-        composed.envelope.to.join(","),
-        letter.signer.email,
-        letter.signer.name
-    )
+#[derive(Default)]
+struct Counts {
+    pending: usize,
+    already: usize,
+    uncertain: usize,
 }
 
 /// Refuses placeholder addresses, naming the recipient and where to fix it.
-fn ensure_real_addresses(jobs: &[Job], campaign: &Campaign) -> Result<()> {
+fn ensure_real_addresses(
+    addressees: &[Arc<Addressee>],
+    copies_to: &[String],
+    campaign: &Campaign,
+) -> Result<()> {
     let mut problems = Vec::new();
-    for job in jobs {
-        for address in job.composed.envelope.recipients() {
+    for a in addressees {
+        for address in a.email.iter().chain(&a.cc) {
             if is_placeholder(address) {
-                let line = format!(
+                problems.push(format!(
                     "`{}` ({}): {address} is a placeholder",
-                    job.letter.recipient.id, job.letter.recipient.name
-                );
-                if !problems.contains(&line) {
-                    problems.push(line);
-                }
+                    a.id, a.name
+                ));
             }
+        }
+    }
+    if !addressees.is_empty() {
+        for address in copies_to.iter().filter(|a| is_placeholder(a)) {
+            problems.push(format!("campaign copies_to: {address} is a placeholder"));
         }
     }
     if problems.is_empty() {
@@ -257,8 +385,9 @@ fn ensure_real_addresses(jobs: &[Job], campaign: &Campaign) -> Result<()> {
     let where_to = if campaign.sources.root.is_some() {
         format!("set the real addresses in {file}")
     } else {
-        "the built-in campaign ships placeholders: copy it with its recipients.toml and letters/ into a folder, \
-         set the real addresses there, and run with --campaign DIR (see the README, \"Sending the default campaign\")"
+        "the built-in campaign ships placeholders: copy its recipients.toml and letters/ into a folder, \
+         set the real addresses there, and run from that folder or with --campaign DIR \
+         (README: \"Placeholder addresses and sending the default campaign\")"
             .to_string()
     };
     bail!(
@@ -267,33 +396,50 @@ fn ensure_real_addresses(jobs: &[Job], campaign: &Campaign) -> Result<()> {
     )
 }
 
-fn preview(jobs: &[Job], stderr: &mut dyn Write) -> Result<()> {
+/// Shows the first letters to be sent: To, Cc, Subject, opening lines.
+#[allow(clippy::too_many_arguments)]
+fn preview(
+    signing: &Signing,
+    renderer: &Renderer<'_>,
+    emailable: &[Arc<Addressee>],
+    maker: &JobMaker<'_>,
+    journal: &Journal,
+    resend: bool,
+    pending: usize,
+    stderr: &mut dyn Write,
+) -> Result<()> {
     const SHOWN: usize = 5;
-    for (i, job) in jobs.iter().take(SHOWN).enumerate() {
+    let mut shown = 0;
+    for produced in signing.letters(renderer, emailable)? {
+        if shown == SHOWN {
+            break;
+        }
+        let job = maker.make(produced?, journal)?;
+        if !resend && matches!(job.previous, Previous::Sent { .. }) {
+            continue;
+        }
+        shown += 1;
         let e = &job.composed.envelope;
+        let l = &job.produced.letter;
         writeln!(
             stderr,
-            "── {} of {}: {} → {}",
-            i + 1,
-            jobs.len(),
-            job.letter.letter_id,
-            job.letter.recipient.id
+            "── {shown} of {pending}: {} → {} (signed {})",
+            l.letter_id, l.recipient.id, l.signer.name
         )?;
         writeln!(
             stderr,
-            "   To: {} <{}>",
-            job.letter.recipient.name,
-            e.to.join(", ")
+            "   From: {}",
+            job.composed.message.headers().get_raw("From").unwrap_or("")
         )?;
+        writeln!(stderr, "   To: {} <{}>", l.recipient.name, e.to.join(", "))?;
         if !e.cc.is_empty() {
             writeln!(stderr, "   Cc: {}", e.cc.join(", "))?;
         }
         if !e.bcc.is_empty() {
             writeln!(stderr, "   Bcc: {}", e.bcc.join(", "))?;
         }
-        writeln!(stderr, "   Subject: {}", job.letter.subject)?;
-        let opening = job
-            .letter
+        writeln!(stderr, "   Subject: {}", l.subject)?;
+        let opening = l
             .body
             .split("\n\n")
             .skip_while(|p| !p.trim_end().ends_with(','))
@@ -303,30 +449,38 @@ fn preview(jobs: &[Job], stderr: &mut dyn Write) -> Result<()> {
             writeln!(stderr, "   | {line}")?;
         }
     }
-    if jobs.len() > SHOWN {
-        writeln!(stderr, "── … and {} more", jobs.len() - SHOWN)?;
+    if pending > shown && shown > 0 {
+        writeln!(stderr, "── … and {} more", pending - shown)?;
     }
     Ok(())
 }
 
-fn open_transport(settings: &TransportSettings, terminal: Terminal) -> Result<Box<dyn Deliver>> {
+/// The SMTP password, looked up once before any connection.
+fn password(settings: &TransportSettings, terminal: Terminal) -> Result<Option<String>> {
+    let TransportSettings::Smtp(smtp) = settings else {
+        return Ok(None);
+    };
+    Ok(match (&smtp.password, &smtp.user) {
+        (_, None) => None,
+        (PasswordSource::Env(p), _) => Some(p.clone()),
+        (PasswordSource::Command(cmd), _) => Some(password_from_command(cmd)?),
+        (PasswordSource::Prompt, Some(user)) if terminal.can_prompt() => {
+            Some(prompt::password(&format!("{user} at {}", smtp.host))?)
+        }
+        (_, Some(user)) => bail!(
+            "no SMTP password for `{user}` and no terminal to ask on: set PROTEST_LETTER_SMTP_PASSWORD, \
+             or password_command under [smtp] in your profile"
+        ),
+    })
+}
+
+fn open_transport(
+    settings: &TransportSettings,
+    password: Option<String>,
+) -> Result<Box<dyn Deliver>> {
     match settings {
         TransportSettings::Sendmail(path) => Ok(Box::new(Sendmail::new(path.clone()))),
-        TransportSettings::Smtp(smtp) => {
-            let password = match (&smtp.password, &smtp.user) {
-                (_, None) => None,
-                (PasswordSource::Env(p), _) => Some(p.clone()),
-                (PasswordSource::Command(cmd), _) => Some(password_from_command(cmd)?),
-                (PasswordSource::Prompt, Some(user)) if terminal.can_prompt() => {
-                    Some(prompt::password(&format!("{user} at {}", smtp.host))?)
-                }
-                (_, Some(user)) => bail!(
-                    "no SMTP password for `{user}` and no terminal to ask on: set PROTEST_LETTER_SMTP_PASSWORD, \
-                     or password_command under [smtp] in your profile"
-                ),
-            };
-            Ok(Box::new(SmtpSession::new(smtp.clone(), password)?))
-        }
+        TransportSettings::Smtp(smtp) => Ok(Box::new(SmtpSession::new(smtp.clone(), password)?)),
     }
 }
 
@@ -353,165 +507,26 @@ fn password_from_command(command: &str) -> Result<String> {
     }
 }
 
-/// A retry delay: doubling from the base, with ±25 % jitter so that many
-/// clients do not return at once.
-fn backoff(base: Duration, attempt: u32) -> Duration {
-    let ms = (base.as_millis() as u64)
-        .saturating_mul(1 << attempt.saturating_sub(1).min(6))
-        .min(60_000);
-    let jitter = (ms / 4).max(1);
-    Duration::from_millis(ms - jitter + fastrand_u64(2 * jitter))
-}
-
-/// A cheap random number for jitter (not for anything secret).
-fn fastrand_u64(bound: u64) -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    RandomState::new().hash_one(Instant::now()) % bound.max(1)
-}
-
-/// Delivers every job once, retrying temporary failures with backoff while
-/// the other letters go on. `Err` means nothing more could be sent.
-fn deliver_all(
-    jobs: &[Job],
-    transport: &mut dyn Deliver,
-    journal: &mut Journal,
-    retry_delay: Duration,
-    verbose: bool,
-    stderr: &mut dyn Write,
-    summary: &mut Summary,
-) -> Result<()> {
-    // Min-heap on (ready time, order): the next letter due.
-    let start = Instant::now();
-    let mut queue: BinaryHeap<Reverse<(Instant, usize, u32)>> =
-        (0..jobs.len()).map(|i| Reverse((start, i, 0))).collect();
-    let mut done = vec![false; jobs.len()];
-    while let Some(Reverse((ready, index, attempts))) = queue.pop() {
-        let wait = ready.saturating_duration_since(Instant::now());
-        if !wait.is_zero() {
-            std::thread::sleep(wait);
-        }
-        let job = &jobs[index];
-        journal.attempt(&job.key, &job.composed.message_id)?;
-        let outcome = match transport.deliver(&job.composed) {
-            Ok(outcome) => outcome,
-            Err(fatal) => {
-                journal.failed(
-                    &job.key,
-                    &job.composed.message_id,
-                    "not sent: the run stopped",
-                )?;
-                record_not_attempted(jobs, &done, summary);
-                return Err(fatal);
-            }
-        };
-        let attempts = attempts + 1;
-        let who = format!("{} → {}", job.letter.letter_id, job.letter.recipient.id);
-        match outcome {
-            Outcome::Accepted(reply) => {
-                journal.sent(
-                    &job.key,
-                    &job.composed.message_id,
-                    &reply,
-                    &job.composed.envelope.recipients(),
-                )?;
-                if verbose {
-                    writeln!(stderr, "sent {who}: {reply}")?;
-                }
-                summary.sent += 1;
-                summary.letters.push(result(job, Status::Sent, &reply));
-                done[index] = true;
-            }
-            Outcome::Permanent(reply) => {
-                journal.failed(&job.key, &job.composed.message_id, &reply)?;
-                writeln!(stderr, "failed {who}: {reply}")?;
-                summary.failed_permanent += 1;
-                summary
-                    .letters
-                    .push(result(job, Status::FailedPermanent, &reply));
-                done[index] = true;
-            }
-            Outcome::Temporary(reply) | Outcome::Unreachable(reply) if attempts < MAX_ATTEMPTS => {
-                let delay = backoff(retry_delay, attempts);
-                writeln!(
-                    stderr,
-                    "will retry {who} in {:.1}s: {reply}",
-                    delay.as_secs_f32()
-                )?;
-                queue.push(Reverse((Instant::now() + delay, index, attempts)));
-            }
-            Outcome::Temporary(reply) => {
-                journal.failed(&job.key, &job.composed.message_id, &reply)?;
-                writeln!(stderr, "gave up on {who} after {attempts} tries: {reply}")?;
-                summary.failed_temporary += 1;
-                summary
-                    .letters
-                    .push(result(job, Status::FailedTemporary, &reply));
-                done[index] = true;
-            }
-            Outcome::Unreachable(reply) => {
-                journal.failed(&job.key, &job.composed.message_id, &reply)?;
-                record_not_attempted(jobs, &done, summary);
-                bail!("{reply} (tried {attempts} times); nothing more was sent");
-            }
-        }
-    }
-    Ok(())
-}
-
-fn record_not_attempted(jobs: &[Job], done: &[bool], summary: &mut Summary) {
-    for (job, _) in jobs.iter().zip(done).filter(|(_, d)| !**d) {
-        summary.not_attempted += 1;
-        summary.letters.push(result(job, Status::NotAttempted, ""));
-    }
-}
-
-fn result(job: &Job, status: Status, reply: &str) -> LetterResult {
-    LetterResult {
-        letter: job.letter.letter_id.clone(),
-        recipient: job.letter.recipient.id.clone(),
-        to: job.letter.recipient.email.clone(),
-        status,
-        message_id: Some(job.composed.message_id.clone()),
-        reply: reply.to_string(),
-        was_uncertain: job.previous == Previous::Uncertain,
-    }
-}
-
-/// Phone-only recipients go on the call sheet; postal ones get a printable
-/// letter file; none is skipped silently.
+/// Phone-only recipients go on the call sheet (once each); postal ones get
+/// a printable letter per signer; none is skipped silently.
 fn offline_letters(
     letter: &Letter,
-    offline: &[Rendered],
+    signing: &Signing,
+    renderer: &Renderer<'_>,
+    offline: &[Arc<Addressee>],
     s: &SendSettings,
     summary: &mut Summary,
     stderr: &mut dyn Write,
 ) -> Result<()> {
-    let mut names = UniqueNames::default();
-    for l in offline {
-        let r = &l.recipient;
-        summary.not_emailable += 1;
-        let mut status = Status::NoContact;
+    for r in offline {
         if let Some(phone) = &r.phone {
             summary.call_sheet.push(CallSheetEntry {
                 recipient: r.id.clone(),
                 name: r.name.clone(),
                 phone: phone.clone(),
-                talking_points: talking_points(letter, l),
+                talking_points: talking_points(letter),
             });
-            status = Status::CallSheet;
-        }
-        if !r.address.is_empty() && !s.dry_run {
-            let path = loop {
-                let candidate = s.postal_dir.join(names.name(&file_stem(l, ""), "txt"));
-                if !candidate.exists() {
-                    break candidate;
-                }
-            };
-            write_atomic(&path, l.body.as_bytes(), false)?;
-            summary.postal_letters.push(path.display().to_string());
-            status = Status::Post;
-        }
-        if status == Status::NoContact {
+        } else if r.address.is_empty() {
             writeln!(
                 stderr,
                 "no way to reach `{}` ({}): no email, phone or postal address{}",
@@ -524,9 +539,37 @@ fn offline_letters(
                 }
             )?;
         }
-        summary.letters.push(LetterResult {
+    }
+    let mut names = UniqueNames::default();
+    for produced in signing.letters(renderer, offline)? {
+        let produced = produced?;
+        let l = &produced.letter;
+        let r = &l.recipient;
+        let mut status = if r.phone.is_some() {
+            Status::CallSheet
+        } else {
+            Status::NoContact
+        };
+        if !r.address.is_empty() && !s.dry_run {
+            let hint = produced
+                .line
+                .map(|n| format!("line-{n}"))
+                .unwrap_or_default();
+            let path = loop {
+                let candidate = s.postal_dir.join(names.name(&file_stem(l, &hint), "txt"));
+                if !candidate.exists() {
+                    break candidate;
+                }
+            };
+            write_atomic(&path, l.body.as_bytes(), false)?;
+            summary.postal_letters.push(path.display().to_string());
+            status = Status::Post;
+        }
+        summary.record(LetterResult {
             letter: l.letter_id.clone(),
             recipient: r.id.clone(),
+            signer: l.signer.name.clone(),
+            line: produced.line,
             to: None,
             status,
             message_id: None,
@@ -538,15 +581,67 @@ fn offline_letters(
 }
 
 /// The letter's talking points, or its subject when it has none.
-fn talking_points(letter: &Letter, rendered: &Rendered) -> Vec<String> {
+fn talking_points(letter: &Letter) -> Vec<String> {
     if letter.talking_points.is_empty() {
-        vec![format!("I am calling about: {}.", rendered.subject)]
+        vec![format!("I am calling about: {}.", letter.subject)]
     } else {
         letter.talking_points.clone()
     }
 }
 
-fn print_summary(summary: &Summary, json: bool, out: &mut dyn Write) -> Result<()> {
+/// `--report FILE`: every failure with its reason, as CSV.
+fn write_report(path: Option<&Path>, summary: &Summary, stderr: &mut dyn Write) -> Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "line",
+        "signer",
+        "letter",
+        "recipient",
+        "to",
+        "status",
+        "reason",
+    ])?;
+    let failed = summary
+        .letters
+        .iter()
+        .filter(|l| matches!(l.status, Status::FailedPermanent | Status::FailedTemporary));
+    let mut count = 0;
+    for l in failed {
+        count += 1;
+        let status = if l.status == Status::FailedPermanent {
+            "failed permanently"
+        } else {
+            "failed temporarily"
+        };
+        out.write_record([
+            l.line.map(|n| n.to_string()).unwrap_or_default().as_str(),
+            &l.signer,
+            &l.letter,
+            &l.recipient,
+            l.to.as_deref().unwrap_or(""),
+            status,
+            &l.reply,
+        ])?;
+    }
+    let bytes = out
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("cannot write the report: {e}"))?;
+    write_atomic(path, &bytes, true)?;
+    writeln!(
+        stderr,
+        "report: {count} failure(s) listed in {}",
+        path.display()
+    )?;
+    Ok(())
+}
+
+fn print_summary(
+    summary: &Summary,
+    would_send: usize,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
     if json {
         serde_json::to_writer_pretty(&mut *out, summary)?;
         writeln!(out)?;
@@ -566,18 +661,20 @@ fn print_summary(summary: &Summary, json: bool, out: &mut dyn Write) -> Result<(
             writeln!(out)?;
         }
     }
-    for path in &summary.postal_letters {
-        writeln!(out, "Letter for posting written to {path}")?;
+    match summary.postal_letters.as_slice() {
+        [] => {}
+        [one] => writeln!(out, "Letter for posting written to {one}")?,
+        many => writeln!(
+            out,
+            "{} letters for posting written, e.g. {}",
+            many.len(),
+            many[0]
+        )?,
     }
     if summary.dry_run {
-        let would = summary
-            .letters
-            .iter()
-            .filter(|l| l.status == Status::WouldSend)
-            .count();
         writeln!(
             out,
-            "Dry run: {would} would be sent, {} already sent, {} not emailable.",
+            "Dry run: {would_send} would be sent, {} already sent, {} not emailable.",
             summary.already_sent, summary.not_emailable
         )?;
     } else {

@@ -4,6 +4,17 @@
 //! temporary (try again later), permanent (give up on this letter) or
 //! unreachable (nothing will get through right now).
 
+#[cfg(test)]
+mod tests {
+    use super::DotStuffed;
+
+    #[test]
+    fn dot_stuffing() {
+        let out = DotStuffed(b"Subject: x\r\n\r\n.hidden\r\nok.\r\n..two").to_string();
+        assert_eq!(out, "Subject: x\r\n\r\n..hidden\r\nok.\r\n...two\r\n.\r\n");
+    }
+}
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -12,6 +23,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::ClientId;
 
 use crate::message::Composed;
@@ -158,13 +170,22 @@ impl Deliver for SmtpSession {
                 Err(outcome) => return Ok(outcome),
             },
         };
-        let bytes = composed.message.formatted();
-        let outcome = match conn.send(composed.message.envelope(), &bytes) {
+        let outcome = match transaction(&mut conn, composed) {
             Ok(response) => Outcome::Accepted(reply_text(&response)),
-            Err(e) if e.is_permanent() => Outcome::Permanent(describe(&e)),
-            Err(e) => Outcome::Temporary(describe(&e)),
+            Err(e) => {
+                // A refused command leaves the session usable after RSET; a
+                // network error or 421 means the connection is gone.
+                let closing = e.status().is_none_or(|code| code.to_string() == "421");
+                if closing || conn.command(Rset).is_err() {
+                    conn.abort();
+                }
+                if e.is_permanent() {
+                    Outcome::Permanent(describe(&e))
+                } else {
+                    Outcome::Temporary(describe(&e))
+                }
+            }
         };
-        // lettre closes the connection after any failed command.
         if !conn.has_broken() {
             self.conn = Some(conn);
         }
@@ -184,6 +205,47 @@ impl Deliver for SmtpSession {
             Security::LoopbackOpportunistic => "loopback: STARTTLS if offered",
         };
         format!("{} ({how})", self.settings.display())
+    }
+}
+
+/// One SMTP transaction: MAIL, RCPT for every envelope recipient, DATA and
+/// the message. The message and its terminating dot go out in a single
+/// write: lettre writes the terminator separately, and on Linux that small
+/// second write waits for a delayed ACK (about 40 ms per message).
+fn transaction(
+    conn: &mut SmtpConnection,
+    composed: &Composed,
+) -> std::result::Result<lettre::transport::smtp::response::Response, lettre::transport::smtp::Error>
+{
+    let envelope = composed.message.envelope();
+    conn.command(Mail::new(envelope.from().cloned(), vec![]))?;
+    for to in envelope.to() {
+        conn.command(Rcpt::new(to.clone(), vec![]))?;
+    }
+    conn.command(Data)?;
+    conn.command(DotStuffed(&composed.message.formatted()))
+}
+
+/// The message with dot-stuffing (RFC 5321 4.5.2) and the final `.` line.
+struct DotStuffed<'a>(&'a [u8]);
+
+impl std::fmt::Display for DotStuffed<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // lettre's formatted messages are ASCII (headers RFC 2047-encoded,
+        // bodies quoted-printable or base64); lossy only guards the impossible.
+        let text = String::from_utf8_lossy(self.0);
+        let mut at_line_start = true;
+        for line in text.split_inclusive('\n') {
+            if at_line_start && line.starts_with('.') {
+                f.write_str(".")?;
+            }
+            f.write_str(line)?;
+            at_line_start = line.ends_with('\n');
+        }
+        if !text.ends_with('\n') {
+            f.write_str("\r\n")?;
+        }
+        f.write_str(".\r\n")
     }
 }
 
