@@ -170,7 +170,13 @@ pub fn did_you_mean<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str>) 
 
 /// "did you mean `x`? known: a, b, c" for error hints.
 pub fn unknown_hint<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str> + Clone) -> String {
-    let list = known.clone().into_iter().collect::<Vec<_>>().join(", ");
+    let mut names: Vec<&str> = Vec::new();
+    for name in known.clone() {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    let list = names.join(", ");
     match did_you_mean(wanted, known) {
         Some(guess) => format!("did you mean `{guess}`? Known: {list}"),
         None => format!("known: {list}"),

@@ -3,7 +3,6 @@
 //! every chosen addressee. `write` and `send` both consume this stream, so a
 //! batch of 40,000 members never sits in memory.
 
-use std::hash::Hasher;
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
@@ -168,37 +167,11 @@ impl Signing {
         match signers {
             [one] => format!("{}|{}|{}", one.email, one.name, one.organisation),
             all => {
-                let mut hasher = Fnv::default();
-                for s in all {
-                    hasher.write(s.name.as_bytes());
-                    hasher.write(&[0]);
-                    hasher.write(s.email.as_bytes());
-                    hasher.write(&[0]);
-                }
-                format!("petition of {}:{:016x}", all.len(), hasher.finish())
+                let hash = crate::fingerprint::of(
+                    all.iter().flat_map(|s| [s.name.as_str(), s.email.as_str()]),
+                );
+                format!("petition of {}:{hash:016x}", all.len())
             }
-        }
-    }
-}
-
-/// FNV-1a: a hash whose value never changes between builds, for journal
-/// keys that must match across runs and versions.
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod cli;
 pub mod commands;
 pub mod diagnostic;
 pub mod error;
+pub mod fingerprint;
 pub mod letters;
 pub mod message;
 pub mod output;

@@ -6,7 +6,6 @@
 //! a line break in a display name, and a CR/LF must never smuggle in a
 //! header such as `Bcc:`.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
@@ -85,9 +84,16 @@ impl Clock {
         match value {
             None => Ok(Clock::Now),
             Some(text) => {
-                let secs: u64 = text.trim().parse().with_context(|| {
-                    format!("SOURCE_DATE_EPOCH `{text}` is not a number of seconds since 1970")
-                })?;
+                // Dates end at 9999-12-31 in mail headers.
+                const LAST: u64 = 253_402_300_799;
+                let secs: u64 = text
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|s| *s <= LAST)
+                    .with_context(|| {
+                        format!("SOURCE_DATE_EPOCH `{text}` is not a number of seconds from 1970 up to {LAST} (year 9999)")
+                    })?;
                 Ok(Clock::Fixed(UNIX_EPOCH + Duration::from_secs(secs)))
             }
         }
@@ -212,21 +218,18 @@ pub fn ensure_header_safe(what: &str, value: &str) -> Result<()> {
 /// `<hash.time@domain>`: unique per letter, recipient and signer; the same
 /// for the same inputs when the clock is fixed.
 fn message_id(letter: &Rendered, sender: &Sender, now: SystemTime) -> String {
-    let mut hasher = DefaultHasher::new();
-    (
-        &letter.letter_id,
+    let hash = crate::fingerprint::of([
+        letter.letter_id.as_str(),
         &letter.recipient.id,
-        &letter.recipient.email,
+        letter.recipient.email.as_deref().unwrap_or(""),
         &letter.signer.name,
         &letter.signer.email,
         &letter.subject,
-    )
-        .hash(&mut hasher);
+    ]);
     let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     let domain = sender.from.email.domain();
     format!(
-        "<{:016x}.{}.{:09}@{domain}>",
-        hasher.finish(),
+        "<{hash:016x}.{}.{:09}@{domain}>",
         since_epoch.as_secs(),
         since_epoch.subsec_nanos()
     )

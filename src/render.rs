@@ -122,15 +122,21 @@ impl<'a> Renderer<'a> {
 fn locate(campaign: &Campaign, template: &str, chain: &str) -> Option<String> {
     let wanted = chain.split('`').nth(1)?;
     let file_name = template.split('#').next()?;
-    // A subject is searched in its own file only; a body in its partials too.
+    // The letter's own file first; a body's partials after it.
     let with_partials = !template.ends_with("#subject");
-    let files = campaign.sources.letters.iter().filter(|f| {
-        let name = crate::campaign::Sources::file_name(f);
-        name == file_name || (with_partials && name.starts_with('_'))
-    });
-    for file in files {
+    let own = campaign
+        .sources
+        .letters
+        .iter()
+        .filter(|f| crate::campaign::Sources::file_name(f) == file_name);
+    let partials = campaign
+        .sources
+        .letters
+        .iter()
+        .filter(|f| with_partials && crate::campaign::Sources::file_name(f).starts_with('_'));
+    for file in own.chain(partials) {
         for (number, line) in file.text.lines().enumerate() {
-            if let Some(col) = line.find(wanted) {
+            if let Some(col) = find_word(line, wanted) {
                 return Some(format!(
                     "{}:{}:{}",
                     file.name,
@@ -141,6 +147,17 @@ fn locate(campaign: &Campaign, template: &str, chain: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// Where `word` stands in `line` as a whole name (`signer.nam` must not
+/// match inside `signer.name`).
+fn find_word(line: &str, word: &str) -> Option<usize> {
+    let is_name = |c: char| c.is_alphanumeric() || c == '_' || c == '.';
+    line.match_indices(word).map(|(i, _)| i).find(|&i| {
+        let before = line[..i].chars().next_back();
+        let after = line[i + word.len()..].chars().next();
+        !before.is_some_and(is_name) && !after.is_some_and(is_name)
+    })
 }
 
 /// "22 November 2026": the form used on letters in English.
@@ -180,6 +197,15 @@ mod tests {
     fn formats_dates_for_letters() {
         let date: jiff::civil::Date = "2026-11-02".parse().unwrap();
         assert_eq!(format_date(date), "2 November 2026");
+    }
+
+    #[test]
+    fn finds_whole_names_only() {
+        assert_eq!(
+            find_word("{{ signer.name }} {{ signer.nam }}", "signer.nam"),
+            Some(21)
+        );
+        assert_eq!(find_word("{{ signer.name }}", "signer.nam"), None);
     }
 
     #[test]

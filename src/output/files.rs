@@ -46,8 +46,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
         bail!("folder {} does not exist; create it first", dir.display());
     }
     let write = || -> Result<()> {
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".protest-letter-")
+        let mut tmp = letter_tempfile()
             .tempfile_in(dir)
             .with_context(|| format!("cannot create a file in {}", dir.display()))?;
         tmp.write_all(bytes)
@@ -70,6 +69,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
         })
     };
     write().map_err(runtime)
+}
+
+/// A temporary-file builder whose file gets the permissions of any new
+/// file (0666 less the umask), not the private 0600 of a temporary file.
+pub fn letter_tempfile<'a>() -> tempfile::Builder<'a, 'a> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".protest-letter-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder
 }
 
 /// Creates the output folder if needed.

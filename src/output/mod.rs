@@ -65,15 +65,12 @@ impl<'a> Sink<'a> {
                 if !dir.is_dir() {
                     bail!("folder {} does not exist; create it first", dir.display());
                 }
-                let tmp = tempfile::Builder::new()
-                    .prefix(".protest-letter-")
-                    .tempfile_in(&dir)
-                    .map_err(|e| {
-                        runtime(
-                            anyhow::Error::new(e)
-                                .context(format!("cannot create a file in {}", dir.display())),
-                        )
-                    })?;
+                let tmp = files::letter_tempfile().tempfile_in(&dir).map_err(|e| {
+                    runtime(
+                        anyhow::Error::new(e)
+                            .context(format!("cannot create a file in {}", dir.display())),
+                    )
+                })?;
                 Destination::File {
                     tmp: BufWriter::with_capacity(1 << 16, tmp),
                     path: path.clone(),

@@ -1,0 +1,79 @@
+//! Every default letter to every one of its recipients, compared with the
+//! reviewed text in tests/golden/*.txt. `UPDATE_GOLDEN=1` rewrites them.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use crate::core_list::listing;
+use crate::support::{DATE, NAME, ORGANISATION, TestCampaign, text};
+
+/// Where the reviewed letters live, in the repository.
+fn golden_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+#[test]
+fn letters_match_golden_files() {
+    let tc = TestCampaign::new();
+    let json = listing(&tc);
+    let by_country: BTreeSet<&str> = json["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["countries"].as_array().unwrap().is_empty())
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1");
+    let dir = golden_dir();
+    if update {
+        std::fs::create_dir_all(&dir).unwrap();
+    }
+
+    let mut expected_files = BTreeSet::new();
+    let mut failures = Vec::new();
+    for letter in json["letters"].as_array().unwrap() {
+        let id = letter["id"].as_str().unwrap();
+        for recipient in letter["recipients"].as_array().unwrap() {
+            let recipient = recipient.as_str().unwrap();
+            let mut cmd = tc.cmd();
+            cmd.args(["write", id, "--to", recipient, "--name", NAME])
+                .args(["--organisation", ORGANISATION, "--date", DATE]);
+            if by_country.contains(recipient) {
+                cmd.args(["--country", "GB"]);
+            }
+            let output = cmd.assert().success().get_output().clone();
+            let actual = text(&output.stdout);
+            let file = format!("{id}--{recipient}.txt");
+            let path = dir.join(&file);
+            expected_files.insert(file.clone());
+            if update {
+                std::fs::write(&path, &actual).unwrap();
+                continue;
+            }
+            match std::fs::read_to_string(&path) {
+                Ok(golden) if golden == actual => {}
+                Ok(golden) => failures.push(format!(
+                    "{file} differs\n--- golden\n{golden}\n--- actual\n{actual}"
+                )),
+                Err(e) => failures.push(format!("{file}: {e}")),
+            }
+        }
+    }
+    let present: BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".txt"))
+        .collect();
+    for stale in present.difference(&expected_files) {
+        failures.push(format!(
+            "{stale} belongs to no letter and recipient: delete it"
+        ));
+    }
+    assert!(!expected_files.is_empty(), "the listing has no letters");
+    assert!(
+        failures.is_empty(),
+        "{}\n\nIf the change is intended, run UPDATE_GOLDEN=1 cargo test --test cli golden \
+         and review the diff of tests/golden/.",
+        failures.join("\n\n")
+    );
+}

@@ -1,0 +1,66 @@
+//! Prompts on a real terminal: the binary runs on a pseudo-terminal, asks for
+//! what is missing and uses the answers.
+
+use rexpect::process::WaitStatus;
+use rexpect::session::{Options, PtySession, spawn_with_options};
+
+use crate::support::{DATE, NAME, ORGANISATION, TestCampaign};
+
+/// Generous: a loaded CI machine may be slow to start the binary.
+const TIMEOUT_MS: u64 = 10_000;
+
+/// `write --to supreme-court` with no signer, on a fresh pseudo-terminal.
+fn spawn_write(tc: &TestCampaign) -> PtySession {
+    let mut cmd = tc.std_cmd();
+    cmd.args(["write", "--to", "supreme-court", "--date", DATE])
+        .env("TERM", "xterm")
+        .env_remove("NO_COLOR");
+    let options = Options::new()
+        .timeout_ms(Some(TIMEOUT_MS))
+        .strip_ansi_escape_codes(true);
+    spawn_with_options(cmd, options).expect("start the binary on a pty")
+}
+
+/// Answers both prompts; returns what the terminal showed after the last
+/// answer, split at the closing (body, signature), once the process ended.
+fn answer(session: &mut PtySession, name: &str, organisation: &str) -> (String, String) {
+    session.exp_string("Your name").expect("name prompt");
+    session.send_line(name).unwrap();
+    session
+        .exp_string("Organisation you sign for")
+        .expect("organisation prompt");
+    session.send_line(organisation).unwrap();
+    let body = session.exp_string("Yours faithfully,").expect("the letter");
+    let rest = session.exp_eof().expect("the program ends");
+    let status = session.process().wait().unwrap();
+    assert!(
+        matches!(status, WaitStatus::Exited(_, 0)),
+        "exit status {status:?}"
+    );
+    (body.replace('\r', ""), rest.replace('\r', ""))
+}
+
+#[test]
+fn prompts_for_name_and_organisation() {
+    let tc = TestCampaign::new();
+    let mut session = spawn_write(&tc);
+    let (body, signature) = answer(&mut session, NAME, ORGANISATION);
+    assert!(body.contains("Alina Bulatovna Rakhimbekova\n"), "{body}");
+    assert!(
+        body.contains("\nI write on behalf of Unite Branch 42.\n"),
+        "{body}"
+    );
+    let lines: Vec<&str> = signature.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines, [NAME, ORGANISATION]);
+}
+
+#[test]
+fn empty_organisation_signs_as_an_individual() {
+    let tc = TestCampaign::new();
+    let mut session = spawn_write(&tc);
+    let (body, signature) = answer(&mut session, NAME, "");
+    assert!(body.contains("Dear Madam Chair,"), "{body}");
+    assert!(!body.contains("on behalf of"), "{body}");
+    let lines: Vec<&str> = signature.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines, [NAME]);
+}
