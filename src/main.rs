@@ -12,9 +12,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let env = Environment::from_process();
     let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
     let mut out = stdout.lock();
-    let mut err = stderr.lock();
+    // Not locked for the whole run: send's worker threads print to stderr too.
+    let mut err = std::io::stderr();
     match protest_letter::run(cli, &env, &mut out, &mut err) {
         Ok(status) => ExitCode::from(status as u8),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,

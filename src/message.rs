@@ -6,14 +6,18 @@
 //! a line break in a display name, and a CR/LF must never smuggle in a
 //! header such as `Bcc:`.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
-use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, Message};
+use lettre::Address;
+use lettre::message::header::{self, ContentType};
+use lettre::message::{Mailbox, Mailboxes, Message};
 use serde::Serialize;
 
 use crate::address::normalise;
+use crate::campaign::Addressee;
 use crate::render::Rendered;
 use crate::signer::Signer;
 
@@ -68,6 +72,8 @@ pub struct Composed {
     pub message: Message,
     pub envelope: Envelope,
     pub message_id: String,
+    /// The Date header's time, for mbox separator lines.
+    pub date: SystemTime,
 }
 
 /// The clock used for Date and Message-ID; fixed for reproducible output.
@@ -107,70 +113,117 @@ impl Clock {
     }
 }
 
-/// Builds messages for one run.
+/// Builds messages for one run. Addresses are parsed once per recipient
+/// here, not once per letter: a batch composes thousands of messages to the
+/// same few recipients.
 pub struct Composer {
     copies_to: Vec<String>,
     clock: Clock,
     /// Keep Bcc in the headers: for `sendmail -t`, which reads recipients
     /// from the headers and strips Bcc itself.
     keep_bcc: bool,
+    prepared: HashMap<String, Arc<Prepared>>,
+}
+
+/// One recipient's To and Cc, parsed and de-duplicated.
+struct Prepared {
+    to: Mailbox,
+    cc: Vec<Mailbox>,
+    /// Lower-case addresses already on To or Cc, to keep Bcc distinct.
+    seen: Vec<String>,
 }
 
 impl Composer {
-    pub fn new(copies_to: &[String], clock: Clock, keep_bcc: bool) -> Self {
-        Composer {
+    /// A composer for letters to `addressees` (others are prepared on the
+    /// fly, more slowly).
+    pub fn new(
+        copies_to: &[String],
+        addressees: &[Arc<Addressee>],
+        clock: Clock,
+        keep_bcc: bool,
+    ) -> Result<Self> {
+        let mut composer = Composer {
             copies_to: copies_to.to_vec(),
             clock,
             keep_bcc,
+            prepared: HashMap::new(),
+        };
+        for a in addressees.iter().filter(|a| a.email.is_some()) {
+            let prepared = composer.prepare(a)?;
+            composer.prepared.insert(a.id.clone(), Arc::new(prepared));
         }
+        Ok(composer)
     }
 
-    /// The message for `letter`, or an error naming the field that cannot
-    /// go into a header.
-    pub fn compose(&self, letter: &Rendered, sender: &Sender) -> Result<Composed> {
-        let recipient = &letter.recipient;
+    fn prepare(&self, recipient: &Addressee) -> Result<Prepared> {
         let Some(to_address) = &recipient.email else {
             bail!("`{}` has no email address", recipient.id);
         };
         let to = mailbox(Some(&recipient.name), to_address, "the recipient's name")
             .with_context(|| format!("recipient `{}`", recipient.id))?;
-        ensure_header_safe("subject", &letter.subject)?;
-
         let mut seen = vec![to_address.to_ascii_lowercase()];
         let mut cc = Vec::new();
         for address in recipient.cc.iter().chain(&self.copies_to) {
             let key = address.to_ascii_lowercase();
             if !seen.contains(&key) {
                 seen.push(key);
-                cc.push(address.clone());
+                cc.push(mailbox(None, address, "a copy address")?);
             }
         }
+        Ok(Prepared { to, cc, seen })
+    }
+
+    /// The message for `letter`, or an error naming the field that cannot
+    /// go into a header.
+    pub fn compose(&self, letter: &Rendered, sender: &Sender) -> Result<Composed> {
+        let recipient = &letter.recipient;
+        let prepared = match self.prepared.get(&recipient.id) {
+            Some(p) if recipient.email.as_deref() == Some(p.to.email.as_ref()) => Arc::clone(p),
+            _ => Arc::new(self.prepare(recipient)?),
+        };
+        ensure_header_safe("subject", &letter.subject)?;
 
         let now = self.clock.now();
         let message_id = message_id(letter, sender, now);
+        let mut bcc = Vec::new();
+        if let Some(b) = &sender.bcc
+            && !prepared
+                .seen
+                .contains(&b.email.to_string().to_ascii_lowercase())
+        {
+            bcc.push(b.clone());
+        }
+        let envelope_to: Vec<Address> = std::iter::once(&prepared.to)
+            .chain(&prepared.cc)
+            .chain(&bcc)
+            .map(|m| m.email.clone())
+            .collect();
+        let envelope = lettre::address::Envelope::new(Some(sender.from.email.clone()), envelope_to)
+            .context("could not build the envelope")?;
+
+        // Whole headers are set at once: lettre re-parses a header each time
+        // a mailbox is added to it, and the envelope is given, not derived.
         let mut builder = Message::builder()
-            .from(sender.from.clone())
-            .to(to)
+            .header(header::From::from(Mailboxes::from(sender.from.clone())))
+            .header(header::To::from(Mailboxes::from(prepared.to.clone())))
             .subject(letter.subject.clone())
             .date(now)
             .message_id(Some(message_id.clone()))
             .user_agent(concat!("protest-letter/", env!("CARGO_PKG_VERSION")).to_string())
-            .header(ContentType::TEXT_PLAIN);
+            .header(ContentType::TEXT_PLAIN)
+            .envelope(envelope);
+        if !prepared.cc.is_empty() {
+            builder = builder.header(header::Cc::from(
+                prepared.cc.iter().cloned().collect::<Mailboxes>(),
+            ));
+        }
         if let Some(reply_to) = &sender.reply_to {
-            builder = builder.reply_to(reply_to.clone());
+            builder = builder.header(header::ReplyTo::from(Mailboxes::from(reply_to.clone())));
         }
-        for address in &cc {
-            builder = builder.cc(mailbox(None, address, "a copy address")?);
-        }
-        let mut bcc = Vec::new();
-        if let Some(b) = &sender.bcc
-            && !seen.contains(&b.email.to_string().to_ascii_lowercase())
-        {
-            bcc.push(b.email.to_string());
-            builder = builder.bcc(b.clone());
-        }
-        if self.keep_bcc {
-            builder = builder.keep_bcc();
+        if !bcc.is_empty() && self.keep_bcc {
+            builder = builder.header(header::Bcc::from(
+                bcc.iter().cloned().collect::<Mailboxes>(),
+            ));
         }
         let message = builder
             .body(letter.body.clone())
@@ -178,12 +231,13 @@ impl Composer {
         Ok(Composed {
             envelope: Envelope {
                 from: sender.from.email.to_string(),
-                to: vec![to_address.clone()],
-                cc,
-                bcc,
+                to: vec![prepared.to.email.to_string()],
+                cc: prepared.cc.iter().map(|m| m.email.to_string()).collect(),
+                bcc: bcc.iter().map(|m| m.email.to_string()).collect(),
             },
             message,
             message_id,
+            date: now,
         })
     }
 }
@@ -240,7 +294,6 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::campaign::Addressee;
 
     fn letter(name: &str) -> Rendered {
         Rendered {
@@ -269,12 +322,14 @@ mod tests {
 
     #[test]
     fn copies_are_merged_without_duplicates() {
+        let l = letter("Jo");
         let composer = Composer::new(
             &["copies@campaign.org".into(), "court@court.kz".into()],
+            &[Arc::clone(&l.recipient)],
             Clock::Now,
             false,
-        );
-        let l = letter("Jo");
+        )
+        .unwrap();
         let sender = Sender::personal(&l.signer, false).unwrap();
         let composed = composer.compose(&l, &sender).unwrap();
         assert_eq!(
@@ -286,8 +341,8 @@ mod tests {
     #[test]
     fn fixed_clock_gives_identical_messages() {
         let clock = Clock::from_source_date_epoch(Some("1700000000")).unwrap();
-        let composer = Composer::new(&[], clock, false);
         let l = letter("Jo");
+        let composer = Composer::new(&[], &[], clock, false).unwrap();
         let sender = Sender::personal(&l.signer, false).unwrap();
         let a = composer.compose(&l, &sender).unwrap().message.formatted();
         let b = composer.compose(&l, &sender).unwrap().message.formatted();
@@ -300,7 +355,7 @@ mod tests {
         Arc::make_mut(&mut l.signer).email = "jo@union.org".into();
         assert!(Sender::personal(&l.signer, false).is_err());
         l.subject = "a\nBcc: v@x.org".into();
-        let composer = Composer::new(&[], Clock::Now, false);
+        let composer = Composer::new(&[], &[], Clock::Now, false).unwrap();
         let sender = Sender::personal(&letter("Jo").signer, false).unwrap();
         assert!(composer.compose(&l, &sender).is_err());
     }

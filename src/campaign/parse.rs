@@ -495,8 +495,12 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
     let mut out = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(cause.to_string().trim());
+        // Some errors (lettre's) already show their cause in their message.
+        let text = cause.to_string();
+        if !out.contains(text.trim()) {
+            out.push_str(": ");
+            out.push_str(text.trim());
+        }
         source = cause.source();
     }
     out

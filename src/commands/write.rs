@@ -10,8 +10,8 @@ use super::select::{address, choose_letter, choose_recipients, signing};
 use crate::address::is_placeholder;
 use crate::campaign::{Addressee, Campaign};
 use crate::error::ExitStatus;
-use crate::letters::Signing;
-use crate::message::Composer;
+use crate::letters::{Account, Produced, SignerSet, Signing};
+use crate::message::{Composed, Composer};
 use crate::output::{self, Format, Item, Sink, UniqueNames, file_stem_parts, slug};
 use crate::progress::Progress;
 use crate::render::Renderer;
@@ -78,23 +78,39 @@ pub fn run(
         settings.date,
         settings.signer.lang.as_deref(),
     );
-    let composer = Composer::new(&campaign.info.copies_to, settings.email.clock, true);
+    let composer = Composer::new(
+        &campaign.info.copies_to,
+        &addressees,
+        settings.email.clock,
+        true,
+    )?;
     let progress = Progress::new(total, signing.is_batch() && terminal.stderr, "writing");
     let mut sink = Sink::open(format, &settings.output, stdout)?;
-    for produced in signing.letters(&renderer, &addressees)? {
-        let produced = produced?;
-        let composed = if format.is_email() {
-            let sender = signing.sender(&produced, account.as_ref(), settings.email.bcc_me)?;
-            Some(composer.compose(&produced.letter, &sender)?)
-        } else {
-            None
-        };
-        sink.emit(&Item {
-            letter: &produced.letter,
-            composed: composed.as_ref(),
-            name_hint: &name_hint(&signing, &produced.letter.signer.name, produced.line),
-        })?;
-        progress.inc();
+    let job = Produce {
+        signing: &signing,
+        renderer: &renderer,
+        composer: &composer,
+        addressees: &addressees,
+        account: account.as_ref(),
+        bcc_me: settings.email.bcc_me,
+        format,
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if sink.is_stream() && threads > 1 && total >= PARALLEL_FROM {
+        write_parallel(&job, &mut sink, &progress, threads)?;
+    } else {
+        for produced in signing.letters(&renderer, &addressees)? {
+            let produced = produced?;
+            let composed = job.compose(&produced)?;
+            sink.emit(&Item {
+                letter: &produced.letter,
+                composed: composed.as_ref(),
+                name_hint: &name_hint(&signing, &produced.letter.signer.name, produced.line),
+            })?;
+            progress.inc();
+        }
     }
     progress.finish();
     let written = sink.finish()?;
@@ -106,6 +122,132 @@ pub fn run(
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// Below this many letters, threads cost more than they save.
+const PARALLEL_FROM: u64 = 512;
+/// Signer sets handed to a thread at a time.
+const CHUNK: usize = 256;
+
+/// Everything needed to turn a signer set into finished letters.
+struct Produce<'a> {
+    signing: &'a Signing,
+    renderer: &'a Renderer<'a>,
+    composer: &'a Composer,
+    addressees: &'a [Arc<Addressee>],
+    account: Option<&'a Account>,
+    bcc_me: bool,
+    format: Format,
+}
+
+impl Produce<'_> {
+    fn compose(&self, produced: &Produced) -> Result<Option<Composed>> {
+        if !self.format.is_email() {
+            return Ok(None);
+        }
+        let sender = self.signing.sender(produced, self.account, self.bcc_me)?;
+        Ok(Some(self.composer.compose(&produced.letter, &sender)?))
+    }
+
+    /// Renders, composes and serialises a chunk of signer sets.
+    fn chunk(&self, sets: &[SignerSet], first: bool, out: &mut Vec<u8>) -> Result<usize> {
+        let mut count = 0;
+        for set in sets {
+            for a in self.addressees {
+                let produced = Produced {
+                    letter: self.renderer.render(a, &set.signers)?,
+                    line: set.line,
+                    identity: String::new(),
+                };
+                let composed = self.compose(&produced)?;
+                let item = Item {
+                    letter: &produced.letter,
+                    composed: composed.as_ref(),
+                    name_hint: "",
+                };
+                output::serialise(self.format, &item, first && count == 0, out)?;
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+}
+
+/// Uses every core for big batches: one thread reads the list in chunks,
+/// the others render and serialise them, and this thread writes the results
+/// in the original order. Measured: about 1.9× on 2 cores for 100,000
+/// letters to mbox (see BENCHMARKS.md).
+fn write_parallel(
+    job: &Produce<'_>,
+    sink: &mut Sink<'_>,
+    progress: &Progress,
+    threads: usize,
+) -> Result<()> {
+    use std::collections::BTreeMap;
+    use std::sync::mpsc::sync_channel;
+    use std::sync::{Arc as SharedArc, Mutex};
+
+    let sets = job.signing.sets()?;
+    std::thread::scope(|scope| -> Result<()> {
+        let (work_tx, work_rx) = sync_channel::<(u64, Vec<SignerSet>)>(threads * 2);
+        let work_rx = SharedArc::new(Mutex::new(work_rx));
+        let (done_tx, done_rx) = sync_channel::<(u64, Result<(Vec<u8>, usize)>)>(threads * 2);
+        let feeder = scope.spawn(move || -> Result<()> {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            let mut seq = 0;
+            for set in sets {
+                chunk.push(set?);
+                if chunk.len() == CHUNK {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                    if work_tx.send((seq, full)).is_err() {
+                        return Ok(());
+                    }
+                    seq += 1;
+                }
+            }
+            if !chunk.is_empty() {
+                let _ = work_tx.send((seq, chunk));
+            }
+            Ok(())
+        });
+        for _ in 0..threads {
+            let work_rx = SharedArc::clone(&work_rx);
+            let done_tx = done_tx.clone();
+            scope.spawn(move || {
+                loop {
+                    let next = work_rx
+                        .lock()
+                        .map_err(|_| ())
+                        .and_then(|rx| rx.recv().map_err(|_| ()));
+                    let Ok((seq, sets)) = next else { break };
+                    let mut out = Vec::with_capacity(sets.len() * job.addressees.len() * 4096);
+                    let result = job.chunk(&sets, seq == 0, &mut out).map(|n| (out, n));
+                    if done_tx.send((seq, result)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        // Results arrive out of order; write them in order.
+        let mut pending = BTreeMap::new();
+        let mut next = 0;
+        for (seq, result) in done_rx {
+            pending.insert(seq, result);
+            while let Some(result) = pending.remove(&next) {
+                let (bytes, count) = result?;
+                sink.emit_serialised(&bytes, count)?;
+                for _ in 0..count {
+                    progress.inc();
+                }
+                next += 1;
+            }
+        }
+        feeder
+            .join()
+            .map_err(|_| anyhow::anyhow!("the list reader stopped unexpectedly"))??;
+        Ok(())
+    })
 }
 
 /// The signer part of a batch file name: the member's name, or the CSV

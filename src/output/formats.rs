@@ -83,8 +83,7 @@ pub fn write_stream(
         }
         (Format::Eml, Some(c)) => write_lf(&c.message.formatted(), out, false),
         (Format::Mbox, Some(c)) => {
-            let when =
-                jiff::Timestamp::try_from(mbox_time(c)).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+            let when = jiff::Timestamp::try_from(c.date).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
             writeln!(
                 out,
                 "From {} {}",
@@ -110,15 +109,6 @@ pub fn write_stream(
         }
         (_, None) => Err(io::Error::other("an email format needs a composed message")),
     }
-}
-
-/// The message's Date, for the mbox separator line.
-fn mbox_time(c: &crate::message::Composed) -> std::time::SystemTime {
-    c.message
-        .headers()
-        .get::<lettre::message::header::Date>()
-        .map(std::time::SystemTime::from)
-        .unwrap_or(std::time::UNIX_EPOCH)
 }
 
 /// Copies `bytes` with CRLF turned into LF; with `mbox_quote`, lines that

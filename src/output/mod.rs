@@ -96,6 +96,24 @@ impl<'a> Sink<'a> {
         })
     }
 
+    /// Whether letters can be serialised elsewhere (other threads) and
+    /// handed over as bytes: true for one stream, false for a folder.
+    pub fn is_stream(&self) -> bool {
+        !matches!(self.destination, Destination::Dir(_))
+    }
+
+    /// Writes `count` letters already serialised with `serialise`.
+    pub fn emit_serialised(&mut self, bytes: &[u8], count: usize) -> Result<()> {
+        self.count += count;
+        match &mut self.destination {
+            Destination::Stream(out) => out.write_all(bytes).map_err(|e| runtime(e.into())),
+            Destination::File { tmp, path } => tmp.write_all(bytes).map_err(|e| {
+                runtime(anyhow::Error::new(e).context(format!("cannot write {}", path.display())))
+            }),
+            Destination::Dir(_) => bail!("letters for a folder are written one by one"),
+        }
+    }
+
     /// Writes one letter.
     pub fn emit(&mut self, item: &Item<'_>) -> Result<()> {
         let first = self.count == 0;
@@ -168,6 +186,12 @@ impl<'a> Sink<'a> {
             Destination::Dir(_) => Ok(self.written),
         }
     }
+}
+
+/// Serialises one item as a stream target would receive it; `first` is
+/// whether it opens the stream (text letters are separated by page breaks).
+pub fn serialise(format: Format, item: &Item<'_>, first: bool, out: &mut Vec<u8>) -> Result<()> {
+    formats::write_stream(format, item, first, out).map_err(Into::into)
 }
 
 /// `letter-recipient[-country][-hint]`: readable and safe on any disk.

@@ -191,7 +191,7 @@ pub fn run(
     let maker = JobMaker {
         signing: &signing,
         account: account.as_ref(),
-        composer: Composer::new(&campaign.info.copies_to, s.email.clock, false),
+        composer: Composer::new(&campaign.info.copies_to, &emailable, s.email.clock, false)?,
         bcc_me: s.email.bcc_me,
     };
     let journal = Journal::open(&s.journal)?;

@@ -97,7 +97,9 @@ impl SmtpSession {
             None,
         ) {
             Ok(conn) => conn,
-            Err(e) if e.is_tls() => bail!(tls_advice(&self.settings, &e)),
+            Err(e) if e.is_tls() || is_certificate_error(&e) => {
+                bail!(tls_advice(&self.settings, &e))
+            }
             Err(e) if e.is_transient() => return Ok(Err(Outcome::Temporary(describe(&e)))),
             Err(e) if e.is_permanent() => {
                 bail!("{} refused the session: {}", s.display(), describe(&e))
@@ -131,7 +133,8 @@ impl SmtpSession {
             && let Some(tls) = &self.tls
             && let Err(e) = conn.starttls(tls, &self.hello)
         {
-            if e.is_tls() {
+            // A refused certificate will be refused next time too: stop.
+            if e.is_tls() || is_certificate_error(&e) {
                 bail!(tls_advice(&self.settings, &e));
             }
             return Ok(Err(Outcome::Temporary(format!(
@@ -260,6 +263,13 @@ fn tls_parameters(host: &str, ca_cert: Option<&Path>) -> Result<TlsParameters> {
     builder
         .build_rustls()
         .map_err(|e| anyhow::anyhow!("cannot set up TLS: {e}"))
+}
+
+/// rustls reports a rejected certificate as an I/O error; lettre passes it
+/// on as a network error. Retrying cannot help, so it is told apart here.
+fn is_certificate_error(e: &lettre::transport::smtp::Error) -> bool {
+    let text = describe(e).to_ascii_lowercase();
+    text.contains("certificate") || text.contains("handshake") || text.contains("tls")
 }
 
 fn tls_advice(settings: &SmtpSettings, e: &lettre::transport::smtp::Error) -> String {

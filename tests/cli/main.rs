@@ -4,5 +4,6 @@ mod core_write;
 mod email_formats;
 mod golden;
 mod prompt_pty;
+mod send;
 mod smtp_server;
 mod support;
