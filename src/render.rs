@@ -32,6 +32,12 @@ pub struct TemplateError {
     pub chain: String,
 }
 
+/// A reusable rendering context (see `Renderer::render_with`).
+pub struct Scratch {
+    context: tera::Context,
+    recipient: Option<Arc<Addressee>>,
+}
+
 /// Renders letters of one campaign letter on one date; holds what is shared
 /// by every letter of a run so it is built once.
 pub struct Renderer<'a> {
@@ -82,18 +88,45 @@ impl<'a> Renderer<'a> {
         recipient: &Arc<Addressee>,
         signatories: &[Arc<Signer>],
     ) -> Result<Rendered> {
+        self.render_with(&mut self.scratch(), recipient, signatories)
+    }
+
+    /// A context to reuse across many letters (`render_with`).
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            context: self.base.clone(),
+            recipient: None,
+        }
+    }
+
+    /// `render`, reusing `scratch`: in a batch only the signer changes from
+    /// one letter to the next, so the rest of the context is built once
+    /// (a third of the per-letter cost before, by callgrind).
+    pub fn render_with(
+        &self,
+        scratch: &mut Scratch,
+        recipient: &Arc<Addressee>,
+        signatories: &[Arc<Signer>],
+    ) -> Result<Rendered> {
         let first = signatories
             .first()
             .ok_or_else(|| anyhow!("a letter needs at least one signatory"))?;
         let variant = self
             .letter
             .variant(&[self.lang.as_deref(), recipient.language.as_deref()]);
-        let mut context = self.base.clone();
-        context.insert("recipient", recipient.as_ref());
+        let context = &mut scratch.context;
+        if scratch
+            .recipient
+            .as_ref()
+            .is_none_or(|r| !Arc::ptr_eq(r, recipient))
+        {
+            context.insert("recipient", recipient.as_ref());
+            scratch.recipient = Some(Arc::clone(recipient));
+        }
         context.insert("signer", first.as_ref());
         context.insert("signatories", signatories);
-        let body = self.render_template(&variant.body, &context)?;
-        let subject = self.render_template(&variant.subject, &context)?;
+        let body = self.render_template(&variant.body, context)?;
+        let subject = self.render_template(&variant.subject, context)?;
         let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
         Ok(Rendered {
             letter_id: self.letter.id.clone(),

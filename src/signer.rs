@@ -86,16 +86,9 @@ pub fn check_field(field: Field, value: &str) -> Result<()> {
     }
     match field {
         Field::Name if value.trim().is_empty() => bail!("the signer's name is empty"),
-        Field::Email if !value.is_empty() => {
-            crate::address::normalise(value)
-                .map(|_| ())
-                .map_err(|reason| {
-                    anyhow::anyhow!(
-                        "invalid email address `{value}` ({}): {reason}",
-                        field.flag()
-                    )
-                })
-        }
+        Field::Email if !value.is_empty() => crate::address::normalise(value)
+            .map(|_| ())
+            .map_err(|reason| anyhow::anyhow!("invalid email address `{value}`: {reason}")),
         Field::Country
             if !value.is_empty()
                 && (value.len() != 2 || !value.chars().all(|c| c.is_ascii_alphabetic())) =>

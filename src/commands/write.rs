@@ -127,7 +127,7 @@ pub fn run(
 /// Below this many letters, threads cost more than they save.
 const PARALLEL_FROM: u64 = 512;
 /// Signer sets handed to a thread at a time.
-const CHUNK: usize = 256;
+const CHUNK: usize = 64;
 
 /// Everything needed to turn a signer set into finished letters.
 struct Produce<'a> {
@@ -152,10 +152,11 @@ impl Produce<'_> {
     /// Renders, composes and serialises a chunk of signer sets.
     fn chunk(&self, sets: &[SignerSet], first: bool, out: &mut Vec<u8>) -> Result<usize> {
         let mut count = 0;
+        let mut scratch = self.renderer.scratch();
         for set in sets {
             for a in self.addressees {
                 let produced = Produced {
-                    letter: self.renderer.render(a, &set.signers)?,
+                    letter: self.renderer.render_with(&mut scratch, a, &set.signers)?,
                     line: set.line,
                     identity: String::new(),
                 };

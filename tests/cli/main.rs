@@ -1,3 +1,4 @@
+mod batch;
 mod core_check;
 mod core_list;
 mod core_write;

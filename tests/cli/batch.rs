@@ -1,0 +1,740 @@
+//! Batch mode: a members' list (CSV) as signers, for `write` and `send`.
+//!
+//! Every test builds its own temp campaign (the repository's, with the
+//! placeholder domain replaced), generates its CSV, and starts and stops its
+//! own SMTP server. Delivered letters are identified by the member (Reply-To,
+//! or the display name) and the To address, parsed with mail-parser.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use mail_parser::MessageParser;
+use serde_json::Value;
+
+use crate::smtp_server::{Received, ServerConfig, SmtpServer};
+use crate::support::{TestCampaign, text};
+
+const DOMAIN: &str = "kz-gov.org";
+const ACCOUNT: &str = "sec@union.org";
+const BRANCH: &str = "Unite Branch 42";
+const COURT: &str = "supreme-court@kz-gov.org";
+const MINISTRY: &str = "foreign-ministry@kz-gov.org";
+
+/// A temp campaign with real-looking addresses, run in its `work/` folder.
+struct Batch {
+    campaign: TestCampaign,
+}
+
+impl Batch {
+    fn new() -> Batch {
+        let campaign = TestCampaign::new();
+        let recipients = campaign.read("recipients.toml");
+        assert!(recipients.contains("placeholder.invalid"));
+        campaign.write(
+            "recipients.toml",
+            &recipients.replace("placeholder.invalid", DOMAIN),
+        );
+        Batch { campaign }
+    }
+
+    fn work(&self, name: &str) -> PathBuf {
+        self.campaign.work().join(name)
+    }
+
+    /// Writes a file (a CSV) into the working folder; returns its path.
+    fn file(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.work(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    /// The isolated binary on this campaign, with fast retries.
+    fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = self.campaign.std_cmd();
+        cmd.env("PROTEST_LETTER_RETRY_DELAY_MS", "10")
+            .arg("--campaign")
+            .arg(self.campaign.dir());
+        cmd
+    }
+
+    fn cmd(&self) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::from_std(self.std_cmd());
+        cmd.timeout(Duration::from_secs(240));
+        cmd
+    }
+
+    /// `send --yes` of `csv` through `server`, signed by the branch account,
+    /// with the journal `journal.jsonl` and a JSON summary.
+    fn send_std(&self, server: &SmtpServer, csv: &str) -> std::process::Command {
+        let mut cmd = self.std_cmd();
+        cmd.arg("send")
+            .args(["--signatories", csv])
+            .args(["--email", ACCOUNT, "--organisation", BRANCH])
+            .args(["--smtp", &format!("smtp://127.0.0.1:{}", server.port())])
+            .args(["--yes", "--format", "json", "--date", "2026-11-22"])
+            .arg("--journal")
+            .arg(self.work("journal.jsonl"));
+        cmd
+    }
+
+    fn send(&self, server: &SmtpServer, csv: &str) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::from_std(self.send_std(server, csv));
+        cmd.timeout(Duration::from_secs(240));
+        cmd
+    }
+}
+
+/// `Member 1 … Member n`, each with their own address.
+fn members_csv(n: usize) -> String {
+    let mut out = String::from("name,organisation,email,country\n");
+    for i in 1..=n {
+        out.push_str(&format!("Member {i},,{},GB\n", member_email(i)));
+    }
+    out
+}
+
+fn member_email(i: usize) -> String {
+    format!("member{i}@union.org")
+}
+
+/// One delivered letter, as the recipient sees it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Letter {
+    /// Reply-To address (the member), lower case; empty without Reply-To.
+    member: String,
+    /// The To address, lower case.
+    to: String,
+    from_name: String,
+    from_address: String,
+    reply_to_name: String,
+    body: String,
+}
+
+fn letter(r: &Received) -> Letter {
+    let m = MessageParser::default()
+        .parse(&r.data)
+        .unwrap_or_else(|| panic!("mail-parser cannot parse:\n{}", r.text()));
+    let first = |a: Option<&mail_parser::Address<'_>>| {
+        a.and_then(|a| a.first()).map_or_else(
+            || (String::new(), String::new()),
+            |a| {
+                (
+                    a.name().unwrap_or_default().to_string(),
+                    a.address().unwrap_or_default().to_ascii_lowercase(),
+                )
+            },
+        )
+    };
+    let (from_name, from_address) = first(m.from());
+    let (reply_to_name, member) = first(m.reply_to());
+    let (_, to) = first(m.to());
+    Letter {
+        member,
+        to,
+        from_name,
+        from_address,
+        reply_to_name,
+        body: m.body_text(0).unwrap_or_default().into_owned(),
+    }
+}
+
+/// How often each (member, To) pair was delivered.
+fn tally(received: &[Received]) -> BTreeMap<(String, String), usize> {
+    let mut counts = BTreeMap::new();
+    for r in received {
+        let l = letter(r);
+        *counts.entry((l.member, l.to)).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Every (member, To) pair for members 1..=n and these recipients.
+fn expected_pairs(n: usize, to: &[&str]) -> BTreeSet<(String, String)> {
+    (1..=n)
+        .flat_map(|i| to.iter().map(move |t| (member_email(i), t.to_string())))
+        .collect()
+}
+
+fn json(stdout: &[u8]) -> Value {
+    serde_json::from_slice(stdout)
+        .unwrap_or_else(|e| panic!("the summary is not JSON ({e}):\n{}", text(stdout)))
+}
+
+#[track_caller]
+fn assert_each_once(received: &[Received], expected: &BTreeSet<(String, String)>) {
+    let counts = tally(received);
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
+    let got: BTreeSet<_> = counts.into_keys().collect();
+    let missing: Vec<_> = expected.difference(&got).take(10).collect();
+    let extra: Vec<_> = got.difference(expected).take(10).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:?}, unexpected {extra:?}"
+    );
+    assert_eq!(received.len(), expected.len());
+}
+
+/// Temp-fails every 7th transfer, except while some letter is on its 4th
+/// try or later. A retry lands on a failing index about one time in seven,
+/// so plain "every 7th" would make one of ~285 failed letters fail five
+/// times (the client's limit, after which it rightly gives up) in about one
+/// run in ten. The journal, read as the client writes it (an `attempt`
+/// record goes out before each message), tells how many tries are open.
+fn every_7th_but_never_a_5th_try(journal: PathBuf) -> impl Fn(usize) -> bool + Send + Sync {
+    let state = Mutex::new((0u64, HashMap::<String, u32>::new()));
+    move |index| {
+        if index % 7 != 0 {
+            return false;
+        }
+        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+        let (offset, open) = &mut *state;
+        let mut new = Vec::new();
+        if let Ok(mut file) = std::fs::File::open(&journal) {
+            file.seek(SeekFrom::Start(*offset)).unwrap();
+            file.read_to_end(&mut new).unwrap();
+        }
+        let complete = new.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        for line in new[..complete].split(|&b| b == b'\n') {
+            if line.is_empty() {
+                continue;
+            }
+            let record: Value = serde_json::from_slice(line).unwrap();
+            let key = record["key"].as_str().unwrap().to_string();
+            if record["event"] == "attempt" {
+                *open.entry(key).or_default() += 1;
+            } else {
+                open.remove(&key);
+            }
+        }
+        *offset += complete as u64;
+        open.values().all(|&tries| tries < 4)
+    }
+}
+
+/// The acceptance case: 1,000 members × 2 recipients over two connections to
+/// a server that temp-fails every 7th message and drops a
+/// connection once. Every letter arrives exactly once.
+#[test]
+fn batch_thousand_members_arrive_exactly_once_despite_failures() {
+    let b = Batch::new();
+    b.file("members.csv", members_csv(1000));
+    let mut server = SmtpServer::start(
+        ServerConfig::default()
+            .temp_fail_if(every_7th_but_never_a_5th_try(b.work("journal.jsonl")))
+            .drop_after(500),
+    );
+    let output = b
+        .send(&server, "members.csv")
+        .args(["--to", "supreme-court", "--to", "foreign-ministry"])
+        .args(["--connections", "2"])
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
+    let summary = json(&output.stdout);
+    assert_eq!(summary["sent"], 2000, "{stderr}");
+    assert_eq!(summary["failed_temporary"], 0);
+    assert_eq!(summary["failed_permanent"], 0);
+    assert_eq!(summary["not_attempted"], 0);
+
+    let received = server.received();
+    server.stop();
+    assert!(
+        server.attempts() >= 2000 + 150,
+        "the failures were injected: {} transfers",
+        server.attempts()
+    );
+    assert!(server.connections() >= 3, "two connections and a reconnect");
+    assert_each_once(&received, &expected_pairs(1000, &[COURT, MINISTRY]));
+
+    let by_member: HashMap<String, usize> = (1..=1000).map(|i| (member_email(i), i)).collect();
+    for r in &received {
+        let l = letter(r);
+        let i = by_member[&l.member];
+        assert_eq!(l.from_name, format!("Member {i} via {BRANCH}"));
+        assert_eq!(l.from_address, ACCOUNT);
+        assert_eq!(l.reply_to_name, format!("Member {i}"));
+        assert_eq!(r.mail_from, ACCOUNT, "the envelope is the account's");
+    }
+}
+
+#[test]
+fn batch_421_closing_is_retried_and_each_letter_arrives_once() {
+    let b = Batch::new();
+    b.file("members.csv", members_csv(150));
+    let mut server = SmtpServer::start(ServerConfig::default().close_421_after(100));
+    let output = b
+        .send(&server, "members.csv")
+        .args(["--to", "supreme-court", "--connections", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(json(&output.stdout)["sent"], 150);
+    server.stop();
+    assert_each_once(&server.received(), &expected_pairs(150, &[COURT]));
+    assert!(server.connections() >= 3, "reconnected after the 421");
+}
+
+#[test]
+fn batch_refused_recipient_fails_its_letters_and_the_report_lists_them() {
+    let b = Batch::new();
+    b.file("members.csv", members_csv(60));
+    let mut server = SmtpServer::start(ServerConfig::default().reject_rcpt(MINISTRY));
+    let output = b
+        .send(&server, "members.csv")
+        .args(["--to", "supreme-court", "--to", "foreign-ministry"])
+        .args(["--connections", "2", "--report", "report.csv"])
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr:\n{stderr}");
+    let summary = json(&output.stdout);
+    assert_eq!(summary["sent"], 60);
+    assert_eq!(summary["failed_permanent"], 60);
+    assert_eq!(summary["failed_temporary"], 0);
+    server.stop();
+    assert_each_once(&server.received(), &expected_pairs(60, &[COURT]));
+    assert_eq!(
+        server.attempts(),
+        60,
+        "refused at RCPT: no DATA, and no retry"
+    );
+
+    let mut report = csv::Reader::from_path(b.work("report.csv")).unwrap();
+    let headers = report.headers().unwrap().clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no `{name}` column in {headers:?}"))
+    };
+    let (line, signer, recipient, to, status, reason) = (
+        column("line"),
+        column("signer"),
+        column("recipient"),
+        column("to"),
+        column("status"),
+        column("reason"),
+    );
+    let mut signers = BTreeSet::new();
+    let mut lines = BTreeSet::new();
+    for row in report.records() {
+        let row = row.unwrap();
+        assert_eq!(&row[recipient], "foreign-ministry");
+        assert_eq!(&row[to], MINISTRY);
+        assert_eq!(&row[status], "failed permanently");
+        assert!(
+            row[reason].contains("550") && row[reason].contains("no such user"),
+            "reason: {:?}",
+            &row[reason]
+        );
+        let n: u64 = row[line].parse().unwrap();
+        assert_eq!(row[signer], format!("Member {}", n - 1), "CSV line {n}");
+        assert!(signers.insert(row[signer].to_string()), "listed twice");
+        lines.insert(n);
+    }
+    assert_eq!(lines, (2..=61).collect());
+}
+
+/// Killed mid-run (SIGKILL), then run again with the same journal: every
+/// letter arrives, at most the one in flight twice, and then the second run
+/// says it was uncertain.
+#[test]
+fn batch_killed_run_resumes_from_the_journal() {
+    let b = Batch::new();
+    b.file("members.csv", members_csv(300));
+    let mut server =
+        SmtpServer::start(ServerConfig::default().delay_per_message(Duration::from_millis(20)));
+    let mut child = b
+        .send_std(&server, "members.csv")
+        .args(["--to", "supreme-court"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let reached = server.wait_for_received(50, Duration::from_secs(120));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(reached, "the first run never delivered 50 letters");
+    let first = server.received().len();
+    assert!(first < 300, "the first run finished before it was killed");
+
+    let output = b
+        .send(&server, "members.csv")
+        .args(["--to", "supreme-court"])
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
+    let summary = json(&output.stdout);
+    // The journal can lag the server by the letter in flight only.
+    let already = summary["already_sent"].as_u64().unwrap();
+    assert!(
+        already + 1 >= first as u64,
+        "{already} already sent, the server had {first}"
+    );
+
+    // Let the server finish a reply it was delaying, then stop it.
+    std::thread::sleep(Duration::from_millis(100));
+    server.stop();
+    let received = server.received();
+    let counts = tally(&received);
+    let all = expected_pairs(300, &[COURT]);
+    let got: BTreeSet<_> = counts.keys().cloned().collect();
+    assert_eq!(got, all, "the two runs together deliver every letter");
+    let duplicates: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        duplicates.len() <= 1 && duplicates.iter().all(|(_, n)| **n == 2),
+        "only the letter in flight may arrive twice: {duplicates:?}"
+    );
+    if !duplicates.is_empty() {
+        assert!(
+            stderr.contains("uncertain"),
+            "a letter arrived twice but the second run did not call it uncertain:\n{stderr}"
+        );
+    }
+}
+
+/// Spreadsheet exports: BOM, `;`, quotes with `,` `;` and `""`, empty lines,
+/// and bad rows, every one reported with its line before anything is done.
+#[test]
+fn batch_csv_edge_cases_and_every_bad_row_reported() {
+    let b = Batch::new();
+    let csv = concat!(
+        "\u{feff}Name;Organisation;E-mail;Branch\n", // 1
+        "\"Bloggs, Jo; \"\"Red\"\"\";\"Unite, Branch 42\";jo@union.org;42\n", // 2
+        "\n",                                        // 3
+        "Ann Lee;;ann@union.org;7\n",                // 4
+        ";Unite;nobody@union.org;1\n",               // 5: empty name
+        "Bad Email;;not-an-email;2\n",               // 6: invalid email
+        "\"Evil\r\nBcc: victim@example.org\";;evil@union.org;3\n", // 7-8: CR LF in the name
+        "Zed Ong;;zed@union.org;9\n",                // 9
+        "\n",                                        // 10
+        "  Bo Ek  ;;bo@union.org;\n",                // 11
+    );
+    b.file("m.csv", csv);
+
+    let output = b
+        .cmd()
+        .args(["write", "--signatories", "m.csv", "--to", "supreme-court"])
+        .args(["--out-dir", "out"])
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr:\n{stderr}");
+    assert!(output.stdout.is_empty(), "stdout: {}", text(&output.stdout));
+    assert!(!b.work("out").exists(), "nothing is written");
+    assert!(stderr.contains("3 bad rows"), "{stderr}");
+    let listed = |stderr: &str| -> Vec<u64> {
+        stderr
+            .lines()
+            .filter_map(|l| l.split_once("m.csv:"))
+            .map(|(_, rest)| rest.split(':').next().unwrap().parse().unwrap())
+            .collect()
+    };
+    assert_eq!(listed(&stderr), [5, 6, 7], "{stderr}");
+    let line = |n: u64| {
+        stderr
+            .lines()
+            .find(|l| l.contains(&format!("m.csv:{n}:")))
+            .unwrap()
+            .to_lowercase()
+    };
+    assert!(line(5).contains("name is empty"), "{}", line(5));
+    assert!(line(6).contains("not-an-email"), "{}", line(6));
+    assert!(line(7).contains("carriage return"), "{}", line(7));
+
+    // --skip-invalid: the good rows are written, the bad ones listed.
+    let output = b
+        .cmd()
+        .args(["write", "--signatories", "m.csv", "--to", "supreme-court"])
+        .args(["--skip-invalid", "--format", "json", "--email", ACCOUNT])
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
+    assert_eq!(listed(&stderr), [5, 6, 7], "{stderr}");
+    let signers: Vec<String> = text(&output.stdout)
+        .lines()
+        .map(|l| json(l.as_bytes())["signer"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        signers,
+        ["Bloggs, Jo; \"Red\"", "Ann Lee", "Zed Ong", "Bo Ek"],
+        "the good rows, in order, quotes and separators intact"
+    );
+    assert!(!text(&output.stdout).contains("victim@example.org"));
+
+    // Tab and comma separated lists work too.
+    b.file(
+        "t.tsv",
+        "name\temail\n\"Tab, Person\"\ttab@union.org\nPlain\tplain@union.org\n",
+    );
+    b.file(
+        "c.csv",
+        "name,email\n\"Comma; \"\"Q\"\" Person\",c@union.org\nPlain,plain@union.org\n",
+    );
+    for (file, first) in [("t.tsv", "Tab, Person"), ("c.csv", "Comma; \"Q\" Person")] {
+        let output = b
+            .cmd()
+            .args(["write", "--signatories", file, "--to", "supreme-court"])
+            .args(["--format", "json", "--email", ACCOUNT])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        let signers: Vec<String> = text(&output.stdout)
+            .lines()
+            .map(|l| json(l.as_bytes())["signer"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(signers, [first, "Plain"], "{file}");
+    }
+}
+
+#[test]
+fn batch_group_is_one_petition_per_recipient() {
+    let b = Batch::new();
+    let names: Vec<String> = (1..=50).map(|i| format!("Member {i:03}")).collect();
+    let mut csv = String::from("name,email\n");
+    for (i, name) in names.iter().enumerate() {
+        csv.push_str(&format!("{name},{}\n", member_email(i + 1)));
+    }
+    b.file("members.csv", csv);
+
+    let output = b
+        .cmd()
+        .args(["write", "--signatories", "members.csv", "--group"])
+        .args(["--to", "supreme-court", "--date", "2026-11-22"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let letter_text = text(&output.stdout);
+    assert!(!letter_text.contains('\x0c'), "one letter, no page break");
+    assert_eq!(letter_text.matches("Dear Madam Chair").count(), 1);
+    for name in &names {
+        assert_eq!(letter_text.matches(name.as_str()).count(), 1, "{name}");
+    }
+
+    let mut server = SmtpServer::start(ServerConfig::default());
+    let output = b
+        .send(&server, "members.csv")
+        .args([
+            "--group",
+            "--to",
+            "supreme-court",
+            "--to",
+            "foreign-ministry",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(json(&output.stdout)["sent"], 2);
+    server.stop();
+    let received = server.received();
+    let mut to: Vec<String> = received.iter().map(|r| letter(r).to).collect();
+    to.sort();
+    assert_eq!(to, [MINISTRY, COURT]);
+    for r in &received {
+        let l = letter(r);
+        assert_eq!(
+            (l.from_name.as_str(), l.from_address.as_str()),
+            (BRANCH, ACCOUNT)
+        );
+        assert!(l.member.is_empty(), "a petition has no member Reply-To");
+        for name in &names {
+            assert!(
+                l.body.contains(name.as_str()),
+                "{name} missing from {}",
+                l.to
+            );
+        }
+    }
+}
+
+#[test]
+fn batch_out_dir_names_are_unique_and_safe() {
+    let b = Batch::new();
+    let members = [
+        "../evil",
+        "Ann/Bo",
+        "Әйнұр",
+        "Jo Bloggs",
+        "Jo Bloggs",
+        "..",
+        "CON",
+    ];
+    let mut csv = String::from("name\n");
+    for name in members {
+        csv.push_str(&format!("\"{name}\"\n"));
+    }
+    b.file("members.csv", csv);
+    let write = || {
+        b.cmd()
+            .args(["write", "--signatories", "members.csv"])
+            .args(["--to", "supreme-court", "--to", "foreign-ministry"])
+            .args(["--out-dir", "out/", "--date", "2026-11-22"])
+            .output()
+            .unwrap()
+    };
+    let output = write();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+
+    let out = b.work("out");
+    let files = |dir: &Path| -> BTreeMap<String, String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                assert!(e.file_type().unwrap().is_file());
+                (
+                    e.file_name().into_string().unwrap(),
+                    std::fs::read_to_string(e.path()).unwrap(),
+                )
+            })
+            .collect()
+    };
+    let written = files(&out);
+    assert_eq!(written.len(), members.len() * 2, "{:?}", written.keys());
+    for name in written.keys() {
+        assert!(
+            name.ends_with(".txt")
+                && !name.starts_with('.')
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.".contains(c)),
+            "unsafe file name {name:?}"
+        );
+    }
+    // Nothing escaped the folder.
+    let work: BTreeSet<String> = std::fs::read_dir(b.campaign.work())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(work, ["members.csv", "out"].map(String::from).into());
+    // Each member has exactly one letter per recipient, signed by them.
+    for recipient in ["Dear Madam Chair", "Dear Sir or Madam"] {
+        for name in members {
+            let signed = written
+                .values()
+                .filter(|t| t.contains(recipient) && t.trim_end().ends_with(name))
+                .count();
+            let expected = members.iter().filter(|m| **m == name).count();
+            assert_eq!(signed, expected, "{name} to {recipient}");
+        }
+    }
+
+    // Again without --force: nothing written, exit 2.
+    let before = files(&out);
+    let mtimes: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().modified().unwrap())
+        .collect();
+    let output = write();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert_eq!(files(&out), before);
+    let after: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().modified().unwrap())
+        .collect();
+    assert_eq!(after, mtimes, "no file was touched");
+}
+
+/// `--rate 600/min`: one message every 100 ms, evenly, not in bursts.
+#[test]
+fn batch_rate_spaces_messages_evenly() {
+    let b = Batch::new();
+    b.file("members.csv", members_csv(10));
+    let mut server = SmtpServer::start(ServerConfig::default());
+    let start = Instant::now();
+    let mut child = b
+        .send_std(&server, "members.csv")
+        .args([
+            "--to",
+            "supreme-court",
+            "--rate",
+            "600/min",
+            "--connections",
+            "2",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 10 && start.elapsed() < Duration::from_secs(60) {
+        let n = server.received().len();
+        while seen.len() < n {
+            seen.push(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit {status}");
+    server.stop();
+    assert_eq!(server.received().len(), 10);
+    // Observed times are never early: the 10th message cannot arrive
+    // before nine intervals have passed since the command started.
+    let last = *seen.last().unwrap();
+    assert!(last >= Duration::from_millis(850), "all 10 in {last:?}");
+
+    // The spacing itself, from the journal's attempt times (taken right
+    // after each message's slot), independent of this thread's polling.
+    let journal = std::fs::read_to_string(b.work("journal.jsonl")).unwrap();
+    let mut times: Vec<jiff::Timestamp> = journal
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["event"] == "attempt")
+        .map(|r| r["time"].as_str().unwrap().parse().unwrap())
+        .collect();
+    times.sort();
+    assert_eq!(times.len(), 10);
+    for pair in times.windows(2) {
+        let gap = pair[1].duration_since(pair[0]);
+        assert!(
+            gap >= jiff::SignedDuration::from_millis(50),
+            "two messages {gap:?} apart: {times:?}"
+        );
+    }
+    let span = times[9].duration_since(times[0]);
+    assert!(
+        span >= jiff::SignedDuration::from_millis(850),
+        "span {span:?}"
+    );
+}
+
+/// A long list streams: 20,000 members as mbox on standard output, read as
+/// it comes. (Peak memory is measured by the benchmark, not here.)
+#[test]
+fn batch_twenty_thousand_members_stream_to_mbox() {
+    const N: usize = 20_000;
+    let b = Batch::new();
+    b.file("members.csv", members_csv(N));
+    let mut child = b
+        .std_cmd()
+        .args(["write", "--signatories", "members.csv", "--format", "mbox"])
+        .args(["--email", ACCOUNT, "--organisation", BRANCH])
+        .args(["--to", "supreme-court", "--to", "foreign-ministry"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut separators = 0;
+    let mut first = None;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line.starts_with("From ") {
+            separators += 1;
+            first.get_or_insert(line);
+        }
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit {status}");
+    assert_eq!(separators, N * 2);
+    assert!(first.unwrap().starts_with(&format!("From {ACCOUNT} ")));
+}
