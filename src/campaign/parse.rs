@@ -181,30 +181,31 @@ pub fn parse(sources: &Sources) -> Parsed {
         entry.variants.insert(lang, variant);
     }
 
-    // Templates are compiled one by one so that each broken file is named,
-    // then all together so that includes resolve.
-    for (name, text) in &sources_by_template {
-        let mut single = tera::Tera::default();
-        if let Err(err) = single.add_raw_template(name, text) {
-            let file = template_file(sources, name);
+    // All templates are compiled together (so that includes resolve). Only
+    // when that fails are they compiled one by one, to name each broken
+    // file: parsing is most of the start-up time, so it is done once.
+    if let Err(err) = templates.add_raw_templates(sources_by_template.clone()) {
+        let before = problems.len();
+        for (name, text) in &sources_by_template {
+            if let Err(err) = tera::Tera::default().add_raw_template(name, text) {
+                problems.push(Problem::in_file(
+                    Severity::Error,
+                    &template_file(sources, name),
+                    format!("template error: {}", error_chain(&err)),
+                ));
+            }
+        }
+        if problems.len() == before {
+            let folder = sources
+                .recipients
+                .name
+                .replace("recipients.toml", "letters/");
             problems.push(Problem::in_file(
                 Severity::Error,
-                &file,
+                &folder,
                 format!("template error: {}", error_chain(&err)),
             ));
         }
-    }
-    if !problems.iter().any(|p| p.is_error())
-        && let Err(err) = templates.add_raw_templates(sources_by_template.clone())
-    {
-        problems.push(Problem::in_file(
-            Severity::Error,
-            &sources
-                .recipients
-                .name
-                .replace("recipients.toml", "letters/"),
-            format!("template error: {}", error_chain(&err)),
-        ));
     }
 
     // Cross-references: letters name recipients; the default letter exists.
