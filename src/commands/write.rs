@@ -95,11 +95,13 @@ pub fn run(
         bcc_me: settings.email.bcc_me,
         format,
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    if sink.is_stream() && threads > 1 && total >= PARALLEL_FROM {
-        write_parallel(&job, &mut sink, &progress, threads)?;
+    let threads = || {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8)
+    };
+    if sink.is_stream() && total >= PARALLEL_FROM && threads() > 1 {
+        write_parallel(&job, &mut sink, &progress, threads())?;
     } else {
         for produced in signing.letters(&renderer, &addressees)? {
             let produced = produced?;
