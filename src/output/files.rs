@@ -45,30 +45,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
     if !dir.is_dir() {
         bail!("folder {} does not exist; create it first", dir.display());
     }
-    let write = || -> Result<()> {
-        let mut tmp = letter_tempfile()
-            .tempfile_in(dir)
-            .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-        tmp.write_all(bytes)
-            .and_then(|()| tmp.as_file().sync_all())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        let persisted = if force {
-            tmp.persist(path).map(|_| ())
-        } else {
-            tmp.persist_noclobber(path).map(|_| ())
-        };
-        persisted.map_err(|e| {
-            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                anyhow::anyhow!(
-                    "{} already exists; use --force to replace it",
-                    path.display()
-                )
-            } else {
-                anyhow::Error::new(e.error).context(format!("cannot write {}", path.display()))
-            }
-        })
-    };
-    write().map_err(runtime)
+    let mut tmp = letter_tempfile()
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))
+        .map_err(runtime)?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))
+        .map_err(runtime)?;
+    persist(tmp, path, force)
 }
 
 /// A temporary-file builder whose file gets the permissions of any new
@@ -82,6 +67,26 @@ pub fn letter_tempfile<'a>() -> tempfile::Builder<'a, 'a> {
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
     builder
+}
+
+/// Moves a finished temporary file to `path`: never over an existing
+/// file unless `force`, and atomically either way.
+pub fn persist(tmp: tempfile::NamedTempFile, path: &Path, force: bool) -> Result<()> {
+    let persisted = if force {
+        tmp.persist(path).map(|_| ())
+    } else {
+        tmp.persist_noclobber(path).map(|_| ())
+    };
+    persisted.map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            anyhow::anyhow!(
+                "{} already exists; use --force to replace it",
+                path.display()
+            )
+        } else {
+            runtime(anyhow::Error::new(e.error).context(format!("cannot write {}", path.display())))
+        }
+    })
 }
 
 /// Creates the output folder if needed.

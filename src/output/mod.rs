@@ -163,24 +163,7 @@ impl<'a> Sink<'a> {
                         anyhow::Error::new(e).context(format!("cannot write {}", path.display())),
                     )
                 })?;
-                let persisted = if self.force {
-                    tmp.persist(&path).map(|_| ())
-                } else {
-                    tmp.persist_noclobber(&path).map(|_| ())
-                };
-                persisted.map_err(|e| {
-                    if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                        anyhow::anyhow!(
-                            "{} already exists; use --force to replace it",
-                            path.display()
-                        )
-                    } else {
-                        runtime(
-                            anyhow::Error::new(e.error)
-                                .context(format!("cannot write {}", path.display())),
-                        )
-                    }
-                })?;
+                files::persist(tmp, &path, self.force)?;
                 Ok(vec![path.display().to_string()])
             }
             Destination::Dir(_) => Ok(self.written),

@@ -251,21 +251,7 @@ pub fn run(
     if s.dry_run {
         writeln!(stderr, "dry run: nothing was sent")?;
         summary.already_sent = counts.already;
-        summary.dry_run = true;
-        summary.letters.clear();
-        offline_letters(
-            letter,
-            &signing,
-            &renderer,
-            &offline,
-            s,
-            &mut summary,
-            stderr,
-        )?;
-        print_summary(&summary, counts.pending, s.json_summary, stdout)?;
-        return Ok(ExitStatus::Success);
-    }
-    if counts.pending > 0 {
+    } else if counts.pending > 0 {
         let Some(transport_settings) = &s.transport else {
             bail!("no transport configured: pass --smtp URL or --sendmail");
         };
@@ -338,8 +324,11 @@ pub fn run(
         &mut summary,
         stderr,
     )?;
-    write_report(s.report.as_deref(), &summary, stderr)?;
-    print_summary(&summary, 0, s.json_summary, stdout)?;
+    if !s.dry_run {
+        write_report(s.report.as_deref(), &summary, stderr)?;
+    }
+    let would_send = if s.dry_run { counts.pending } else { 0 };
+    print_summary(&summary, would_send, s.json_summary, stdout)?;
     Ok(
         if summary.failed_permanent + summary.failed_temporary + summary.not_attempted > 0 {
             ExitStatus::SomeFailed
