@@ -144,13 +144,17 @@ pub struct Problems(pub Vec<Problem>);
 impl fmt::Display for Problems {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let errors = self.0.iter().filter(|p| p.is_error()).count();
+        writeln!(
+            f,
+            "the campaign has {errors} error{}:\n",
+            if errors == 1 { "" } else { "s" }
+        )?;
         for problem in self.0.iter().filter(|p| p.is_error()) {
             writeln!(f, "{problem}\n")?;
         }
         write!(
             f,
-            "the campaign has {errors} error{}; fix {} and run `protest-letter check` again",
-            if errors == 1 { "" } else { "s" },
+            "fix {} and run `protest-letter check` again",
             if errors == 1 { "it" } else { "them" }
         )
     }

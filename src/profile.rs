@@ -69,7 +69,7 @@ pub fn load(path: Option<PathBuf>) -> Result<Profile> {
             Some(span) => Problem::at(Severity::Error, &file.name, &file.text, span, message),
             None => Problem::in_file(Severity::Error, &file.name, message),
         };
-        anyhow::anyhow!("{problem}\n  = help: the README's \"Profile\" section lists the keys")
+        anyhow::anyhow!("the profile has a mistake:\n{problem}\n  = help: the README's \"Profile\" section lists the keys")
     })?;
     profile.path = Some(path);
     Ok(profile)

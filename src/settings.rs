@@ -503,9 +503,9 @@ fn rate_interval(text: &str) -> Result<std::time::Duration> {
 fn letter_date(flag: Option<&str>, today: jiff::civil::Date) -> Result<jiff::civil::Date> {
     match flag {
         None => Ok(today),
-        Some(text) => jiff::civil::Date::from_str(text.trim())
-            .with_context(|| format!("--date `{text}` is not a date"))
-            .context("write the date as YYYY-MM-DD, e.g. --date 2026-11-22"),
+        Some(text) => jiff::civil::Date::from_str(text.trim()).with_context(|| {
+            format!("--date `{text}` is not a date; write it as YYYY-MM-DD, e.g. --date 2026-11-22")
+        }),
     }
 }
 
