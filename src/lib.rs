@@ -58,11 +58,13 @@ pub fn run(
             Ok(ExitStatus::Success)
         }
         Command::Write(write) => {
-            let campaign = load(sources, settings.today)?;
+            let campaign =
+                campaign::load_for_letter(sources, settings.today, write.letter.as_deref())?;
             commands::write::run(&campaign, write, settings.terminal, stdout, stderr)
         }
         Command::Send(send) => {
-            let campaign = load(sources, settings.today)?;
+            let campaign =
+                campaign::load_for_letter(sources, settings.today, send.letter.as_deref())?;
             send::run(&campaign, send, settings.terminal, stdout, stderr)
         }
     }

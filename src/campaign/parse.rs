@@ -93,8 +93,10 @@ pub struct Parsed {
     pub problems: Vec<Problem>,
 }
 
-/// Parses and cross-checks all files of a campaign.
-pub fn parse(sources: &Sources) -> Parsed {
+/// Parses and cross-checks all files of a campaign. Templates are compiled
+/// for every letter (`only` = `None`), or for one letter and the partials:
+/// compiling is most of the start-up time of `write`.
+pub fn parse(sources: &Sources, only: Option<Option<&str>>) -> Parsed {
     let mut problems = Vec::new();
     let file = &sources.recipients;
     let (info, recipients) = match toml::from_str::<RecipientsFile>(&file.text) {
@@ -110,11 +112,14 @@ pub fn parse(sources: &Sources) -> Parsed {
     templates.autoescape_on(vec![]);
     let mut letters: BTreeMap<String, Letter> = BTreeMap::new();
     let mut sources_by_template = Vec::new();
+    // The letter id of each template in `sources_by_template` ("" for partials).
+    let mut template_letter: Vec<String> = Vec::new();
     let mut letter_fronts = Vec::new();
     for letter_file in &sources.letters {
         let file_name = Sources::file_name(letter_file).to_string();
         if file_name.starts_with('_') {
             sources_by_template.push((file_name, letter_file.text.clone()));
+            template_letter.push(String::new());
             continue;
         }
         let Some((front, front_span, body_template)) =
@@ -143,6 +148,8 @@ pub fn parse(sources: &Sources) -> Parsed {
             continue;
         }
         let subject_name = format!("{file_name}#subject");
+        template_letter.push(id.clone());
+        template_letter.push(id.clone());
         sources_by_template.push((file_name.clone(), body_template));
         sources_by_template.push((subject_name.clone(), front.subject.clone()));
         let variant = Variant {
@@ -181,6 +188,18 @@ pub fn parse(sources: &Sources) -> Parsed {
         entry.variants.insert(lang, variant);
     }
 
+    if let Some(wanted) = only {
+        let default = info.as_ref().and_then(|i| i.default_letter.as_deref());
+        let only_letter = (letters.len() == 1)
+            .then(|| letters.keys().next())
+            .flatten();
+        let keep = wanted
+            .or(default)
+            .or(only_letter.map(String::as_str))
+            .unwrap_or("");
+        let mut kept = template_letter.iter();
+        sources_by_template.retain(|_| kept.next().is_some_and(|id| id.is_empty() || id == keep));
+    }
     // All templates are compiled together (so that includes resolve). Only
     // when that fails are they compiled one by one, to name each broken
     // file: parsing is most of the start-up time, so it is done once.

@@ -163,3 +163,20 @@ fn country_dependent_recipients() {
         Ok(CountryOutcome::NoCountry(_))
     ));
 }
+
+#[test]
+fn loading_for_one_letter_compiles_only_that_letter() {
+    let broken = LETTER.replace("From {{ signer.name }}.", "From {{ signer.name }.");
+    let letters = [("one.txt", LETTER), ("two.txt", broken.as_str())];
+    let campaign = load_for_letter(sources(RECIPIENTS, &letters), today(), Some("one")).unwrap();
+    assert!(
+        campaign
+            .templates
+            .get_template_names()
+            .all(|n| !n.starts_with("two"))
+    );
+    assert!(
+        load(sources(RECIPIENTS, &letters), today()).is_err(),
+        "a full load still finds it"
+    );
+}

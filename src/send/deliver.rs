@@ -260,15 +260,31 @@ fn deliver_one(
 ) -> Result<()> {
     let id = &job.composed.message_id;
     lock(&shared.journal).attempt(&job.key, id)?;
-    let outcome = match transport.deliver(&job.composed) {
-        Ok(outcome) => outcome,
-        Err(fatal) => {
-            lock(&shared.journal).failed(&job.key, id, "not sent: the run stopped")?;
-            shared.finished();
-            return Err(fatal);
+    // When the server cannot be reached at all, this worker waits and tries
+    // the same letter again rather than moving on: the next letters could
+    // not get through either.
+    let mut attempts = attempts;
+    let outcome = loop {
+        attempts += 1;
+        match transport.deliver(&job.composed) {
+            Ok(Outcome::Unreachable(reply))
+                if attempts < MAX_ATTEMPTS && !shared.stop.load(Ordering::SeqCst) =>
+            {
+                let delay = backoff(s.retry_delay, attempts);
+                progress.println(&format!(
+                    "{reply}; trying again in {:.1}s",
+                    delay.as_secs_f32()
+                ));
+                std::thread::sleep(delay);
+            }
+            Ok(outcome) => break outcome,
+            Err(fatal) => {
+                lock(&shared.journal).failed(&job.key, id, "not sent: the run stopped")?;
+                shared.finished();
+                return Err(fatal);
+            }
         }
     };
-    let attempts = attempts + 1;
     let l = &job.produced.letter;
     let who = format!(
         "{} → {} (signed {})",
@@ -293,7 +309,7 @@ fn deliver_one(
             progress.println(&format!("failed {who}: {reply}"));
             lock(&shared.summary).record(job.result(Status::FailedPermanent, &reply));
         }
-        Outcome::Temporary(reply) | Outcome::Unreachable(reply) if attempts < MAX_ATTEMPTS => {
+        Outcome::Temporary(reply) if attempts < MAX_ATTEMPTS => {
             let delay = backoff(s.retry_delay, attempts);
             progress.println(&format!(
                 "will retry {who} in {:.1}s: {reply}",

@@ -23,7 +23,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::ClientId;
 
 use crate::message::Composed;
@@ -62,6 +62,8 @@ pub struct SmtpSession {
     credentials: Option<Credentials>,
     hello: ClientId,
     conn: Option<SmtpConnection>,
+    /// Whether the server accepts pipelined commands (RFC 2920).
+    pipelining: bool,
     /// Number of connections opened, for verbose output and tests.
     pub connections: usize,
 }
@@ -80,6 +82,7 @@ impl SmtpSession {
             credentials,
             hello: ClientId::default(),
             conn: None,
+            pipelining: false,
             connections: 0,
         })
     }
@@ -142,6 +145,16 @@ impl SmtpSession {
                 describe(&e)
             ))));
         }
+        // lettre keeps only the EHLO keywords it uses itself; ask again to
+        // learn whether the server takes pipelined commands (before AUTH,
+        // as some servers refuse a second EHLO after it).
+        self.pipelining = conn
+            .command(Ehlo::new(self.hello.clone()))
+            .is_ok_and(|reply| {
+                reply
+                    .message()
+                    .any(|line| line.trim().eq_ignore_ascii_case("PIPELINING"))
+            });
         if let Some(credentials) = &self.credentials {
             use lettre::transport::smtp::authentication::Mechanism;
             if let Err(e) = conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials) {
@@ -173,7 +186,7 @@ impl Deliver for SmtpSession {
                 Err(outcome) => return Ok(outcome),
             },
         };
-        let outcome = match transaction(&mut conn, composed) {
+        let outcome = match transaction(&mut conn, composed, self.pipelining) {
             Ok(response) => Outcome::Accepted(reply_text(&response)),
             Err(e) => {
                 // A refused command leaves the session usable after RSET; a
@@ -212,20 +225,51 @@ impl Deliver for SmtpSession {
 }
 
 /// One SMTP transaction: MAIL, RCPT for every envelope recipient, DATA and
-/// the message. The message and its terminating dot go out in a single
-/// write: lettre writes the terminator separately, and on Linux that small
-/// second write waits for a delayed ACK (about 40 ms per message).
+/// the message. With PIPELINING the commands go out in one write and their
+/// replies are read after it: one round trip instead of one per command.
+/// The message and its terminating dot go out in a single write: lettre
+/// writes the terminator separately, and on Linux that small second write
+/// waits for a delayed ACK (about 40 ms per message).
 fn transaction(
     conn: &mut SmtpConnection,
     composed: &Composed,
+    pipelining: bool,
 ) -> std::result::Result<lettre::transport::smtp::response::Response, lettre::transport::smtp::Error>
 {
     let envelope = composed.message.envelope();
-    conn.command(Mail::new(envelope.from().cloned(), vec![]))?;
-    for to in envelope.to() {
-        conn.command(Rcpt::new(to.clone(), vec![]))?;
+    let mail = Mail::new(envelope.from().cloned(), vec![]);
+    let rcpts = envelope.to().iter().map(|to| Rcpt::new(to.clone(), vec![]));
+    if pipelining {
+        let mut batch = mail.to_string();
+        for rcpt in rcpts {
+            batch.push_str(&rcpt.to_string());
+        }
+        batch.push_str(&Data.to_string());
+        // Every reply must be read, even after a refusal, to stay in step.
+        let mut refused = conn.command(batch).err();
+        for _ in envelope.to() {
+            if let Err(e) = conn.read_response() {
+                refused.get_or_insert(e);
+            }
+        }
+        let data = conn.read_response();
+        match (refused, data) {
+            (None, Ok(_)) => {}
+            // DATA was accepted although a command was refused: hang up
+            // rather than send a message some recipients would miss.
+            (Some(e), Ok(_)) => {
+                conn.abort();
+                return Err(e);
+            }
+            (Some(e), Err(_)) | (None, Err(e)) => return Err(e),
+        }
+    } else {
+        conn.command(mail)?;
+        for rcpt in rcpts {
+            conn.command(rcpt)?;
+        }
+        conn.command(Data)?;
     }
-    conn.command(Data)?;
     conn.command(DotStuffed(&composed.message.formatted()))
 }
 
