@@ -4,17 +4,6 @@
 //! temporary (try again later), permanent (give up on this letter) or
 //! unreachable (nothing will get through right now).
 
-#[cfg(test)]
-mod tests {
-    use super::DotStuffed;
-
-    #[test]
-    fn dot_stuffing() {
-        let out = DotStuffed(b"Subject: x\r\n\r\n.hidden\r\nok.\r\n..two").to_string();
-        assert_eq!(out, "Subject: x\r\n\r\n..hidden\r\nok.\r\n...two\r\n.\r\n");
-    }
-}
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -396,5 +385,16 @@ impl Deliver for Sendmail {
 
     fn describe(&self) -> String {
         format!("the sendmail program `{}`", self.program.display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DotStuffed;
+
+    #[test]
+    fn dot_stuffing() {
+        let out = DotStuffed(b"Subject: x\r\n\r\n.hidden\r\nok.\r\n..two").to_string();
+        assert_eq!(out, "Subject: x\r\n\r\n..hidden\r\nok.\r\n...two\r\n.\r\n");
     }
 }
