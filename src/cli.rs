@@ -111,13 +111,13 @@ pub struct SendArgs {
     pub batch: BatchArgs,
 
     /// The letter's date, YYYY-MM-DD (default: today).
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, value_name = "YYYY-MM-DD", help_heading = "Output")]
     pub date: Option<String>,
     /// Where postal-only letters are written for printing (default: here).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = "Output")]
     pub out_dir: Option<std::path::PathBuf>,
     /// How the run's summary is printed on standard output.
-    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    #[arg(long, value_enum, default_value_t = ListFormat::Text, help_heading = "Output")]
     pub format: ListFormat,
 }
 
