@@ -89,10 +89,7 @@ pub fn check_field(field: Field, value: &str) -> Result<()> {
         Field::Email if !value.is_empty() => crate::address::normalise(value)
             .map(|_| ())
             .map_err(|reason| anyhow::anyhow!("invalid email address `{value}`: {reason}")),
-        Field::Country
-            if !value.is_empty()
-                && (value.len() != 2 || !value.chars().all(|c| c.is_ascii_alphabetic())) =>
-        {
+        Field::Country if !value.is_empty() && !crate::campaign::is_country_code(value) => {
             bail!("country `{value}` is not a two-letter ISO code such as GB, DE or FR")
         }
         _ => Ok(()),

@@ -161,6 +161,45 @@ pub struct Addressee {
     pub country: Option<String>,
 }
 
+/// A placeholder address among the ones a run would mail, and whose it is.
+pub struct Placeholder<'a> {
+    /// `` `supreme-court` (Alina …) ``, or `campaign copies_to`.
+    pub owner: String,
+    pub address: &'a str,
+}
+
+/// Every placeholder address that mail to `addressees` would go to: their
+/// own addresses and copies, and the campaign's `copies_to`.
+pub fn placeholders_in<'a>(
+    addressees: &'a [std::sync::Arc<Addressee>],
+    copies_to: &'a [String],
+) -> Vec<Placeholder<'a>> {
+    let mut found = Vec::new();
+    for a in addressees {
+        for address in a.email.iter().chain(&a.cc).filter(|x| is_placeholder(x)) {
+            found.push(Placeholder {
+                owner: format!("`{}` ({})", a.id, a.name),
+                address,
+            });
+        }
+    }
+    if !addressees.is_empty() {
+        for address in copies_to.iter().filter(|x| is_placeholder(x)) {
+            found.push(Placeholder {
+                owner: "campaign copies_to".to_string(),
+                address,
+            });
+        }
+    }
+    found
+}
+
+/// A two-letter country code, as used by `--country` and
+/// `[recipient.countries.XX]`.
+pub fn is_country_code(code: &str) -> bool {
+    code.len() == 2 && code.chars().all(|c| c.is_ascii_alphabetic())
+}
+
 impl Campaign {
     pub fn letter(&self, id: &str) -> Result<&Letter> {
         match self.letters.iter().find(|l| l.id == id) {

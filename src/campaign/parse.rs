@@ -8,6 +8,7 @@ use std::str::FromStr;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::is_country_code;
 use super::model::{CampaignInfo, CountryContact, Letter, Recipient, Variant};
 use super::source::{SourceFile, Sources};
 use crate::diagnostic::{Problem, Severity, unknown_hint};
@@ -531,8 +532,4 @@ fn is_id(id: &str) -> bool {
         && id
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-}
-
-fn is_country_code(code: &str) -> bool {
-    code.len() == 2 && code.chars().all(|c| c.is_ascii_alphabetic())
 }

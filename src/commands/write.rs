@@ -7,8 +7,7 @@ use std::sync::Arc;
 use anyhow::{Result, bail};
 
 use super::select::{address, choose_letter, choose_recipients, signing};
-use crate::address::is_placeholder;
-use crate::campaign::{Addressee, Campaign};
+use crate::campaign::{Addressee, Campaign, placeholders_in};
 use crate::error::ExitStatus;
 use crate::letters::{Account, Produced, SignerSet, Signing};
 use crate::message::{Composed, Composer};
@@ -315,13 +314,9 @@ fn warn_placeholders(
     stderr: &mut dyn Write,
 ) -> Result<()> {
     let mut found: Vec<&str> = Vec::new();
-    let all = addressees
-        .iter()
-        .flat_map(|a| a.email.iter().chain(&a.cc))
-        .chain(copies_to);
-    for a in all {
-        if is_placeholder(a) && !found.contains(&a.as_str()) {
-            found.push(a);
+    for p in placeholders_in(addressees, copies_to) {
+        if !found.contains(&p.address) {
+            found.push(p.address);
         }
     }
     if !found.is_empty() {

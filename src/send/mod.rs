@@ -16,8 +16,7 @@ use std::sync::Arc;
 use anyhow::{Result, bail};
 use serde::Serialize;
 
-use crate::address::is_placeholder;
-use crate::campaign::{Addressee, Campaign, Letter};
+use crate::campaign::{Addressee, Campaign, Letter, placeholders_in};
 use crate::commands::select::{address, choose_letter, choose_recipients, signing};
 use crate::error::{ExitStatus, runtime};
 use crate::letters::{Account, Produced, Signing};
@@ -351,22 +350,10 @@ fn ensure_real_addresses(
     copies_to: &[String],
     campaign: &Campaign,
 ) -> Result<()> {
-    let mut problems = Vec::new();
-    for a in addressees {
-        for address in a.email.iter().chain(&a.cc) {
-            if is_placeholder(address) {
-                problems.push(format!(
-                    "`{}` ({}): {address} is a placeholder",
-                    a.id, a.name
-                ));
-            }
-        }
-    }
-    if !addressees.is_empty() {
-        for address in copies_to.iter().filter(|a| is_placeholder(a)) {
-            problems.push(format!("campaign copies_to: {address} is a placeholder"));
-        }
-    }
+    let problems: Vec<String> = placeholders_in(addressees, copies_to)
+        .iter()
+        .map(|p| format!("{}: {} is a placeholder", p.owner, p.address))
+        .collect();
     if problems.is_empty() {
         return Ok(());
     }
