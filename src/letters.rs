@@ -60,7 +60,7 @@ pub struct Produced {
 }
 
 impl Signing {
-    /// How many signer sets the run has (1 for one person and a petition).
+    /// Whether the signers come from a members' list (per member or petition).
     pub fn is_batch(&self) -> bool {
         !matches!(self, Signing::One(_))
     }

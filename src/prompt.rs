@@ -111,16 +111,18 @@ pub fn account(
         ),
         None => return Ok(None),
     };
-    let signer = Signer::new(
-        draft.name.as_deref().unwrap_or("-"),
-        draft.organisation.as_deref().unwrap_or(""),
-        &email,
-        "",
-        "",
-    )?;
+    let organisation = draft.organisation.as_deref().unwrap_or("").trim();
+    let name = draft.name.as_deref().unwrap_or("").trim();
+    check_field(Field::Organisation, organisation)?;
+    // The account holder's name is optional: it only labels the batch.
+    if !name.is_empty() {
+        check_field(Field::Name, name)?;
+    }
+    let email = crate::address::normalise(email.trim())
+        .map_err(|reason| anyhow::anyhow!("invalid email address `{email}`: {reason}"))?;
     Ok(Some(Account {
-        name: draft.name.clone().unwrap_or_default(),
-        organisation: signer.organisation,
-        email: signer.email,
+        name: name.to_string(),
+        organisation: organisation.to_string(),
+        email,
     }))
 }

@@ -34,7 +34,6 @@ use transport::{Deliver, Sendmail, SmtpSession};
 pub enum Status {
     Sent,
     AlreadySent,
-    WouldSend,
     FailedTemporary,
     FailedPermanent,
     CallSheet,
@@ -93,7 +92,6 @@ impl Summary {
             Status::FailedTemporary => self.failed_temporary += 1,
             Status::FailedPermanent => self.failed_permanent += 1,
             Status::CallSheet | Status::Post | Status::NoContact => self.not_emailable += 1,
-            Status::WouldSend => {}
         }
         self.letters.push(result);
     }
