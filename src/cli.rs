@@ -51,9 +51,11 @@ pub enum ListFormat {
     Json,
 }
 
+/// What both `write` and `send` take: which letter, who signs, to whom,
+/// and the email and batch options.
 #[derive(Debug, Args)]
-pub struct WriteArgs {
-    /// The letter to render (see `list`); default: the campaign's default letter.
+pub struct LetterArgs {
+    /// The letter (see `list`); default: the campaign's default letter.
     #[arg(value_name = "LETTER")]
     pub letter: Option<String>,
 
@@ -64,13 +66,19 @@ pub struct WriteArgs {
     pub selection: SelectionArgs,
 
     #[command(flatten)]
-    pub output: OutputArgs,
-
-    #[command(flatten)]
     pub email: EmailArgs,
 
     #[command(flatten)]
     pub batch: BatchArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    #[command(flatten)]
+    pub common: LetterArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// A members' list: one letter per member, or one petition signed by all.
@@ -91,24 +99,11 @@ pub struct BatchArgs {
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    /// The letter to send (see `list`); default: the campaign's default letter.
-    #[arg(value_name = "LETTER")]
-    pub letter: Option<String>,
-
     #[command(flatten)]
-    pub signer: SignerArgs,
-
-    #[command(flatten)]
-    pub selection: SelectionArgs,
-
-    #[command(flatten)]
-    pub email: EmailArgs,
+    pub common: LetterArgs,
 
     #[command(flatten)]
     pub transport: TransportArgs,
-
-    #[command(flatten)]
-    pub batch: BatchArgs,
 
     /// The letter's date, YYYY-MM-DD (default: today).
     #[arg(long, value_name = "YYYY-MM-DD", help_heading = "Output")]

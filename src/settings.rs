@@ -279,13 +279,13 @@ impl Settings {
                 Command::Send(Box::new(send_settings(*args, env, &profile)?))
             }
             cli::Command::Write(args) => Command::Write(Box::new(WriteSettings {
-                letter: args.letter,
-                signer: SignerDraft::resolve(&args.signer, env, &profile),
-                to: args.selection.to,
+                letter: args.common.letter,
+                signer: SignerDraft::resolve(&args.common.signer, env, &profile),
+                to: args.common.selection.to,
                 output: output(&args.output, env),
                 date: letter_date(args.output.date.as_deref(), env.today)?,
-                email: email(&args.email, env)?,
-                batch: BatchSettings::from_args(&args.batch, env),
+                email: email(&args.common.email, env)?,
+                batch: BatchSettings::from_args(&args.common.batch, env),
             })),
         };
         Ok(Settings {
@@ -388,11 +388,11 @@ fn send_settings(
         }
     };
     Ok(SendSettings {
-        letter: args.letter,
-        signer: SignerDraft::resolve(&args.signer, env, profile),
-        to: args.selection.to,
+        letter: args.common.letter,
+        signer: SignerDraft::resolve(&args.common.signer, env, profile),
+        to: args.common.selection.to,
         date: letter_date(args.date.as_deref(), env.today)?,
-        email: email(&args.email, env)?,
+        email: email(&args.common.email, env)?,
         transport,
         dry_run: t.dry_run,
         yes: t.yes,
@@ -403,7 +403,7 @@ fn send_settings(
             .out_dir
             .map_or_else(|| env.cwd.clone(), |d| env.cwd.join(d)),
         json_summary: args.format == cli::ListFormat::Json,
-        batch: BatchSettings::from_args(&args.batch, env),
+        batch: BatchSettings::from_args(&args.common.batch, env),
         connections: usize::from(t.connections),
         interval: t.rate.as_deref().map(rate_interval).transpose()?,
         report: t.report.as_ref().map(|p| env.cwd.join(p)),
