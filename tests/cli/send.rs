@@ -13,9 +13,9 @@ use std::time::Duration;
 use assert_cmd::Command;
 use mail_parser::MessageParser;
 use serde_json::Value;
-use tempfile::TempDir;
 
 use crate::smtp_server::{Received, ServerConfig, SmtpServer};
+use crate::support::TestCampaign;
 
 const DOMAIN: &str = "kz-gov.org";
 const NAME: &str = "Jo Bloggs";
@@ -26,40 +26,18 @@ const PASSWORD: &str = "Tr0ub4dor-and-3";
 /// A temp campaign (repository recipients.toml + letters/, real-looking
 /// addresses), an empty working folder, a home and a journal path.
 struct Fixture {
-    dir: TempDir,
+    campaign: TestCampaign,
 }
 
 impl Fixture {
     fn new() -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let campaign = dir.path().join("campaign");
-        std::fs::create_dir_all(campaign.join("letters")).unwrap();
-        let recipients = std::fs::read_to_string(repo.join("recipients.toml")).unwrap();
-        std::fs::write(
-            campaign.join("recipients.toml"),
-            recipients.replace("placeholder.invalid", DOMAIN),
-        )
-        .unwrap();
-        for entry in std::fs::read_dir(repo.join("letters")).unwrap() {
-            let entry = entry.unwrap();
-            if entry.file_type().unwrap().is_file() {
-                let text = std::fs::read_to_string(entry.path()).unwrap();
-                std::fs::write(
-                    campaign.join("letters").join(entry.file_name()),
-                    text.replace("placeholder.invalid", DOMAIN),
-                )
-                .unwrap();
-            }
-        }
-        for sub in ["work", "home"] {
-            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-        }
-        Fixture { dir }
+        let campaign = TestCampaign::with_real_addresses(DOMAIN);
+        std::fs::create_dir_all(campaign.root().join("home")).unwrap();
+        Fixture { campaign }
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.campaign.root().join(name)
     }
 
     fn journal(&self) -> PathBuf {
@@ -69,17 +47,10 @@ impl Fixture {
     /// The binary in the empty working folder with a clean environment: no
     /// profile, no PROTEST_LETTER_* from the caller, fast retries.
     fn bare(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_protest-letter"));
-        let home = self.path("home");
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", home.join(".config"))
-            .env("XDG_DATA_HOME", home.join(".local/share"))
-            .env("PROTEST_LETTER_PROFILE", home.join("no-profile.toml"))
+        let mut cmd = Command::from_std(self.campaign.std_cmd());
+        cmd.env("HOME", self.path("home"))
             .env("PROTEST_LETTER_RETRY_DELAY_MS", "10")
             .env("LC_ALL", "C.UTF-8")
-            .current_dir(self.path("work"))
             .timeout(Duration::from_secs(120));
         cmd
     }
@@ -92,7 +63,7 @@ impl Fixture {
     fn send_with_journal(&self, journal: &Path) -> Command {
         let mut cmd = self.bare();
         cmd.arg("--campaign")
-            .arg(self.path("campaign"))
+            .arg(self.campaign.dir())
             .arg("send")
             .args(["--name", NAME, "--email", EMAIL, "--country", "GB"])
             .arg("--journal")

@@ -43,6 +43,21 @@ impl TestCampaign {
         TestCampaign { root }
     }
 
+    /// A copy whose placeholder addresses are in `domain` instead, so that
+    /// `send` accepts them (tests only ever mail a local server).
+    pub fn with_real_addresses(domain: &str) -> Self {
+        let campaign = TestCampaign::new();
+        campaign.replace_all("recipients.toml", "placeholder.invalid", domain);
+        campaign
+    }
+
+    /// Replaces every `from` in a campaign file, which must contain it.
+    pub fn replace_all(&self, file: &str, from: &str, to: &str) -> &Self {
+        let text = self.read(file);
+        assert!(text.contains(from), "{file} no longer contains {from:?}");
+        self.write(file, &text.replace(from, to))
+    }
+
     /// The temporary root, for files beside the campaign (profiles, outputs).
     pub fn root(&self) -> &Path {
         self.root.path()
