@@ -38,6 +38,23 @@ fn write(tc: &TestCampaign, args: &[&str]) -> Output {
     write_env(tc, args, &[])
 }
 
+/// `write --name NAME --email AINUR --to supreme-court --format eml`.
+fn court_eml(tc: &TestCampaign, name: &str) -> Output {
+    write(
+        tc,
+        &[
+            "--name",
+            name,
+            "--email",
+            AINUR,
+            "--to",
+            "supreme-court",
+            "--format",
+            "eml",
+        ],
+    )
+}
+
 /// [`write`] with extra environment variables.
 fn write_env(tc: &TestCampaign, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = tc.cmd();
@@ -206,19 +223,7 @@ fn str_list(value: &Value) -> Vec<String> {
 /// once, and nothing is blind-copied.
 fn check_supreme_court_eml(name: &str) {
     let tc = TestCampaign::new();
-    let output = write(
-        &tc,
-        &[
-            "--name",
-            name,
-            "--email",
-            AINUR,
-            "--to",
-            "supreme-court",
-            "--format",
-            "eml",
-        ],
-    );
+    let output = court_eml(&tc, name);
     assert_success(&output);
     let message = parse(&output.stdout);
 
@@ -270,19 +275,7 @@ fn eml_names_with_mail_specials_round_trip() {
         &format!("{} Müller {}", "x".repeat(60), "y".repeat(60)),
     ] {
         let tc = TestCampaign::new();
-        let output = write(
-            &tc,
-            &[
-                "--name",
-                name,
-                "--email",
-                AINUR,
-                "--to",
-                "supreme-court",
-                "--format",
-                "eml",
-            ],
-        );
+        let output = court_eml(&tc, name);
         assert_success(&output);
         let message = parse(&output.stdout);
         assert_eq!(from(&message), (name.to_string(), AINUR.to_string()));
