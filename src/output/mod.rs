@@ -105,12 +105,24 @@ impl<'a> Sink<'a> {
     /// Writes `count` letters already serialised with `serialise`.
     pub fn emit_serialised(&mut self, bytes: &[u8], count: usize) -> Result<()> {
         self.count += count;
+        if matches!(self.destination, Destination::Dir(_)) {
+            bail!("letters for a folder are written one by one");
+        }
+        self.write_to_stream(|out| out.write_all(bytes))
+    }
+
+    /// Runs `write` on the one stream (standard output or the temporary
+    /// file), naming the file in any error.
+    fn write_to_stream(
+        &mut self,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<()> {
         match &mut self.destination {
-            Destination::Stream(out) => out.write_all(bytes).map_err(|e| runtime(e.into())),
-            Destination::File { tmp, path } => tmp.write_all(bytes).map_err(|e| {
+            Destination::Stream(out) => write(out).map_err(|e| runtime(e.into())),
+            Destination::File { tmp, path } => write(tmp).map_err(|e| {
                 runtime(anyhow::Error::new(e).context(format!("cannot write {}", path.display())))
             }),
-            Destination::Dir(_) => bail!("letters for a folder are written one by one"),
+            Destination::Dir(_) => Ok(()),
         }
     }
 
@@ -118,16 +130,11 @@ impl<'a> Sink<'a> {
     pub fn emit(&mut self, item: &Item<'_>) -> Result<()> {
         let first = self.count == 0;
         self.count += 1;
+        let format = self.format;
         match &mut self.destination {
-            Destination::Stream(out) => {
-                formats::write_stream(self.format, item, first, out).map_err(|e| runtime(e.into()))
+            Destination::Stream(_) | Destination::File { .. } => {
+                self.write_to_stream(|out| formats::write_stream(format, item, first, out))
             }
-            Destination::File { tmp, path } => formats::write_stream(self.format, item, first, tmp)
-                .map_err(|e| {
-                    runtime(
-                        anyhow::Error::new(e).context(format!("cannot write {}", path.display())),
-                    )
-                }),
             Destination::Dir(dir) => {
                 let name = self.names.name(
                     &file_stem(item.letter, item.name_hint),
