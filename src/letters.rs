@@ -147,12 +147,7 @@ impl Signing {
                 })
             }
             (Signing::Group(_), Some(account)) => {
-                let from = mailbox(Some(account.label()), &account.email, "your name")?;
-                Ok(Sender {
-                    bcc: bcc_me.then(|| from.clone()),
-                    from,
-                    reply_to: None,
-                })
+                Sender::plain(account.label(), &account.email, bcc_me)
             }
             (_, None) => bail!(
                 "a batch is sent from one account: pass --email with the sending address \

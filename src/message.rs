@@ -36,7 +36,12 @@ impl Sender {
         if signer.email.is_empty() {
             bail!("an email needs the signer's address: pass --email or set PROTEST_LETTER_EMAIL");
         }
-        let from = mailbox(Some(&signer.name), &signer.email, "your name")?;
+        Self::plain(&signer.name, &signer.email, bcc_me)
+    }
+
+    /// From `name <address>`; `bcc_me` blind-copies that same address.
+    pub fn plain(name: &str, address: &str, bcc_me: bool) -> Result<Self> {
+        let from = mailbox(Some(name), address, "your name")?;
         Ok(Sender {
             bcc: bcc_me.then(|| from.clone()),
             from,
