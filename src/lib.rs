@@ -73,10 +73,7 @@ pub fn run(
 fn read_sources(choice: &CampaignChoice) -> Result<Sources> {
     match choice {
         CampaignChoice::Embedded => Ok(Sources::embedded()),
-        CampaignChoice::Dir(dir) => {
-            settings::ensure_campaign_dir(dir)?;
-            Sources::read_dir(dir)
-        }
+        CampaignChoice::Dir(dir) => Sources::read_dir(dir),
     }
 }
 

@@ -508,14 +508,3 @@ fn letter_date(flag: Option<&str>, today: jiff::civil::Date) -> Result<jiff::civ
         }),
     }
 }
-
-/// Rejects settings that cannot work together, with what to type instead.
-pub fn ensure_campaign_dir(dir: &std::path::Path) -> Result<()> {
-    if !dir.is_dir() {
-        bail!(
-            "campaign folder {} does not exist; give --campaign a folder holding recipients.toml and letters/",
-            dir.display()
-        );
-    }
-    Ok(())
-}

@@ -51,6 +51,12 @@ impl Sources {
 
     /// Reads `dir/recipients.toml` and every `dir/letters/*.txt`.
     pub fn read_dir(dir: &Path) -> Result<Self> {
+        if !dir.is_dir() {
+            anyhow::bail!(
+                "campaign folder {} does not exist; give --campaign a folder holding recipients.toml and letters/",
+                dir.display()
+            );
+        }
         let recipients_path = dir.join("recipients.toml");
         let recipients = read_text(&recipients_path).with_context(|| {
             format!(
