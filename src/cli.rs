@@ -143,12 +143,22 @@ pub struct TransportArgs {
     /// Send again letters the journal says were already delivered.
     #[arg(long)]
     pub resend: bool,
+    /// Send again letters whose earlier attempt is uncertain (the message
+    /// left, no definite reply came), with the same Message-ID so that mail
+    /// systems and readers can drop a duplicate.
+    #[arg(long)]
+    pub resend_uncertain: bool,
     /// SMTP connections used at once (each one reused for many messages).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub connections: u16,
     /// At most this many messages per minute, evenly spaced (e.g. 30 or 30/min).
     #[arg(long, value_name = "N/min")]
     pub rate: Option<String>,
+    /// Seconds to wait for the SMTP server to connect or answer before
+    /// giving up on that attempt (decimals allowed). A message whose reply
+    /// does not come in time is uncertain: never sent again on its own.
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds)]
+    pub timeout: std::time::Duration,
     /// Write every failure with its reason to this CSV, to fix and re-run.
     #[arg(long, value_name = "FILE")]
     pub report: Option<std::path::PathBuf>,
@@ -227,4 +237,14 @@ pub struct EmailArgs {
     /// The embassy's address, for a country the campaign does not list.
     #[arg(long, value_name = "ADDRESS")]
     pub embassy_email: Option<String>,
+}
+
+/// `--timeout`: a positive number of seconds, decimals allowed.
+fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
+    match text.trim().parse::<f64>() {
+        Ok(secs) if secs > 0.0 && secs <= 86_400.0 => Ok(std::time::Duration::from_secs_f64(secs)),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds between 0 and 86400 (e.g. 60 or 2.5)"
+        )),
+    }
 }

@@ -113,6 +113,8 @@ pub struct SendSettings {
     pub yes: bool,
     pub journal: PathBuf,
     pub resend: bool,
+    /// `--resend-uncertain`: send uncertain letters again, same Message-ID.
+    pub resend_uncertain: bool,
     pub verbose: bool,
     /// Where postal-only letters are written for printing.
     pub postal_dir: PathBuf,
@@ -142,6 +144,8 @@ pub struct SmtpSettings {
     pub security: Security,
     pub ca_cert: Option<PathBuf>,
     pub password: PasswordSource,
+    /// How long to wait for the server at each step (`--timeout`).
+    pub timeout: std::time::Duration,
 }
 
 impl SmtpSettings {
@@ -398,6 +402,7 @@ fn send_settings(
         yes: t.yes,
         journal,
         resend: t.resend,
+        resend_uncertain: t.resend_uncertain,
         verbose: t.verbose,
         postal_dir: args
             .out_dir
@@ -475,6 +480,7 @@ fn smtp(
             .map(|p| env.cwd.join(p))
             .or_else(|| profile.smtp.ca_cert.clone()),
         password,
+        timeout: t.timeout,
     })
 }
 

@@ -28,6 +28,7 @@ pub struct Plan<'a> {
     pub letters: Box<dyn Iterator<Item = Result<Produced>> + Send + 'a>,
     pub maker: &'a JobMaker<'a>,
     pub resend: bool,
+    pub resend_uncertain: bool,
     pub connections: usize,
     /// Minimum spacing between two messages (`--rate`).
     pub interval: Option<Duration>,
@@ -59,6 +60,9 @@ struct Shared<'a> {
     stop: AtomicBool,
     fatal: Mutex<Option<anyhow::Error>>,
     next_slot: Mutex<Instant>,
+    /// Keys handed to a worker in this run: the same letter is never in
+    /// flight twice, whatever the number of connections.
+    dispatched: Mutex<std::collections::HashSet<u64>>,
     sent_since_start: AtomicUsize,
 }
 
@@ -88,11 +92,13 @@ pub fn run(
         stop: AtomicBool::new(false),
         fatal: Mutex::new(None),
         next_slot: Mutex::new(Instant::now()),
+        dispatched: Mutex::new(std::collections::HashSet::new()),
         sent_since_start: AtomicUsize::new(0),
     };
     let settings = Settings {
         maker: plan.maker,
         resend: plan.resend,
+        resend_uncertain: plan.resend_uncertain,
         interval: plan.interval,
         retry_delay: plan.retry_delay,
         verbose: plan.verbose,
@@ -120,6 +126,7 @@ pub fn run(
 struct Settings<'a> {
     maker: &'a JobMaker<'a>,
     resend: bool,
+    resend_uncertain: bool,
     interval: Option<Duration>,
     retry_delay: Duration,
     verbose: bool,
@@ -173,8 +180,25 @@ impl Shared<'_> {
                         return Next::Done;
                     }
                 };
+                if !lock(&self.dispatched).insert(crate::fingerprint::of([job.key.as_str()])) {
+                    lock(&self.summary).record(job.result(
+                        Status::Duplicate,
+                        "the same letter as an earlier row; sent once",
+                    ));
+                    progress.inc();
+                    continue;
+                }
                 if !s.resend && matches!(job.previous, Previous::Sent { .. }) {
                     lock(&self.summary).record(job.result(Status::AlreadySent, ""));
+                    progress.inc();
+                    continue;
+                }
+                if !s.resend
+                    && !s.resend_uncertain
+                    && matches!(job.previous, Previous::Uncertain { .. })
+                {
+                    let reply = "an earlier attempt may have been delivered; not sent again";
+                    lock(&self.summary).record(job.result(Status::Uncertain, reply));
                     progress.inc();
                     continue;
                 }
@@ -303,6 +327,14 @@ fn deliver_one(
             }
             shared.sent_since_start.fetch_add(1, Ordering::Relaxed);
             lock(&shared.summary).record(job.result(Status::Sent, &reply));
+        }
+        Outcome::Uncertain(reply) => {
+            // Never retried: the server may have it already.
+            lock(&shared.journal).uncertain(&job.key, id, &reply)?;
+            progress.println(&format!(
+                "uncertain {who}: {reply}; not sent again (see --resend-uncertain)"
+            ));
+            lock(&shared.summary).record(job.result(Status::Uncertain, &reply));
         }
         Outcome::Permanent(reply) => {
             lock(&shared.journal).failed(&job.key, id, &reply)?;

@@ -9,7 +9,7 @@
 //! loses nothing the kernel already has; they are synced to disk at the end
 //! of the run and once a second.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,6 +27,8 @@ pub enum Event {
     Attempt,
     Sent,
     Failed,
+    /// The message left and no definite reply came.
+    Uncertain,
 }
 
 /// One line of the journal.
@@ -54,15 +56,19 @@ pub enum Previous {
         time: String,
         message_id: String,
     },
-    /// Handed over, but the run ended before the server's answer was known.
-    Uncertain,
+    /// Handed over, but no definite answer is known: the run ended, the
+    /// connection dropped after the message or the reply never came. The
+    /// Message-ID of that attempt, to use again if it is resent.
+    Uncertain {
+        message_id: String,
+    },
 }
 
 pub struct Journal {
     path: PathBuf,
     file: std::fs::File,
     sent: HashMap<String, (String, String)>,
-    in_flight: HashSet<String>,
+    in_flight: HashMap<String, String>,
     last_sync: Instant,
 }
 
@@ -74,7 +80,7 @@ impl Journal {
             fs::create_dir_all(dir).context("cannot create the journal's folder")?;
         }
         let mut sent = HashMap::new();
-        let mut in_flight = HashSet::new();
+        let mut in_flight = HashMap::new();
         let mut torn = false;
         match fs::read_to_string(path) {
             Ok(text) => {
@@ -89,8 +95,8 @@ impl Journal {
                         continue;
                     };
                     match record.event {
-                        Event::Attempt => {
-                            in_flight.insert(record.key);
+                        Event::Attempt | Event::Uncertain => {
+                            in_flight.insert(record.key, record.message_id);
                         }
                         Event::Sent => {
                             in_flight.remove(&record.key);
@@ -135,8 +141,10 @@ impl Journal {
                 time: time.clone(),
                 message_id: message_id.clone(),
             }
-        } else if self.in_flight.contains(key) {
-            Previous::Uncertain
+        } else if let Some(message_id) = self.in_flight.get(key) {
+            Previous::Uncertain {
+                message_id: message_id.clone(),
+            }
         } else {
             Previous::Nothing
         }
@@ -152,6 +160,13 @@ impl Journal {
         self.sent
             .insert(key.to_string(), (now(), message_id.to_string()));
         self.append(Event::Sent, key, message_id, reply, to)
+    }
+
+    /// Records that a message left without a definite reply.
+    pub fn uncertain(&mut self, key: &str, message_id: &str, reply: &str) -> Result<()> {
+        self.in_flight
+            .insert(key.to_string(), message_id.to_string());
+        self.append(Event::Uncertain, key, message_id, reply, &[])
     }
 
     /// Records that a message was refused for good or given up on.
@@ -225,7 +240,12 @@ mod tests {
             .unwrap();
         let mut j = Journal::open(&path).unwrap();
         assert!(matches!(j.previous("a"), Previous::Sent { .. }));
-        assert_eq!(j.previous("b"), Previous::Uncertain);
+        assert_eq!(
+            j.previous("b"),
+            Previous::Uncertain {
+                message_id: "<2@x>".into()
+            }
+        );
         assert_eq!(j.previous("c"), Previous::Nothing);
         j.sent("b", "<2@x>", "250 ok", &[]).unwrap();
         drop(j);

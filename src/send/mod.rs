@@ -36,6 +36,10 @@ pub enum Status {
     AlreadySent,
     FailedTemporary,
     FailedPermanent,
+    /// The message left and no definite reply came (now or in an earlier run).
+    Uncertain,
+    /// The same letter (same journal key) as an earlier row of this run.
+    Duplicate,
     CallSheet,
     Post,
     NoContact,
@@ -75,6 +79,10 @@ pub struct Summary {
     already_sent: usize,
     failed_temporary: usize,
     failed_permanent: usize,
+    /// The message left without a definite reply: never resent on its own.
+    uncertain: usize,
+    /// Rows that make the same letter as an earlier row: sent once.
+    duplicate: usize,
     /// Not tried because the run stopped early.
     not_attempted: usize,
     not_emailable: usize,
@@ -85,12 +93,26 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// 3 when a letter may be missing (uncertain, not attempted), 1 when
+    /// some were refused, 0 when every letter is sent.
+    fn exit_status(&self) -> ExitStatus {
+        if self.uncertain + self.not_attempted > 0 {
+            ExitStatus::Runtime
+        } else if self.failed_permanent + self.failed_temporary > 0 {
+            ExitStatus::SomeFailed
+        } else {
+            ExitStatus::Success
+        }
+    }
+
     fn record(&mut self, result: LetterResult) {
         match result.status {
             Status::Sent => self.sent += 1,
             Status::AlreadySent => self.already_sent += 1,
             Status::FailedTemporary => self.failed_temporary += 1,
             Status::FailedPermanent => self.failed_permanent += 1,
+            Status::Uncertain => self.uncertain += 1,
+            Status::Duplicate => self.duplicate += 1,
             Status::CallSheet | Status::Post | Status::NoContact => self.not_emailable += 1,
         }
         self.letters.push(result);
@@ -117,7 +139,7 @@ impl Job {
             status,
             message_id: Some(self.composed.message_id.clone()),
             reply: reply.to_string(),
-            was_uncertain: self.previous == Previous::Uncertain,
+            was_uncertain: matches!(self.previous, Previous::Uncertain { .. }),
         }
     }
 }
@@ -141,6 +163,12 @@ impl JobMaker<'_> {
             &produced.identity,
         );
         let previous = journal.previous(&key);
+        let mut composed = composed;
+        if let Previous::Uncertain { message_id } = &previous {
+            // Sent again only when asked, and then as the same message, so
+            // that a copy the server did get can be recognised.
+            reuse_message_id(&mut composed, message_id);
+        }
         Ok(Job {
             produced,
             composed,
@@ -148,6 +176,17 @@ impl JobMaker<'_> {
             previous,
         })
     }
+}
+
+/// Gives a message the Message-ID of an earlier attempt.
+fn reuse_message_id(composed: &mut Composed, message_id: &str) {
+    composed
+        .message
+        .headers_mut()
+        .set(lettre::message::header::MessageId::from(
+            message_id.to_string(),
+        ));
+    composed.message_id = message_id.to_string();
 }
 
 /// Letter, recipient, address and signer: sending the same letter to the
@@ -200,10 +239,16 @@ pub fn run(
 
     // Count against the journal (no rendering: keys need only the signers).
     let mut counts = Counts::default();
+    let mut seen = std::collections::HashSet::new();
     for set in signing.sets()? {
         let identity = Signing::identity(&set?.signers);
         for a in &emailable {
-            match journal.previous(&journal_key(&letter.id, a, &identity)) {
+            let key = journal_key(&letter.id, a, &identity);
+            if !seen.insert(crate::fingerprint::of([key.as_str()])) {
+                counts.duplicate += 1;
+                continue;
+            }
+            match journal.previous(&key) {
                 Previous::Sent { time, .. } if !s.resend => {
                     counts.already += 1;
                     if counts.already <= 5 {
@@ -214,14 +259,24 @@ pub fn run(
                         )?;
                     }
                 }
-                Previous::Uncertain => {
-                    counts.uncertain += 1;
+                Previous::Uncertain { .. } if s.resend || s.resend_uncertain => {
                     counts.pending += 1;
                     writeln!(
                         stderr,
-                        "uncertain: an interrupted run was sending {} to {}; the server may have it already. Sending it again",
+                        "uncertain: {} to {} may have been delivered already; sending it again with the same Message-ID",
                         letter.id, a.id
                     )?;
+                }
+                Previous::Uncertain { .. } => {
+                    counts.uncertain += 1;
+                    if counts.uncertain <= 5 {
+                        writeln!(
+                            stderr,
+                            "uncertain: {} to {} may have been delivered already (journal {}); not sent again. \
+                             --resend-uncertain sends it with the same Message-ID",
+                            letter.id, a.id, summary.journal
+                        )?;
+                    }
                 }
                 _ => counts.pending += 1,
             }
@@ -248,6 +303,7 @@ pub fn run(
     if s.dry_run {
         writeln!(stderr, "dry run: nothing was sent")?;
         summary.already_sent = counts.already;
+        summary.uncertain = counts.uncertain;
     } else if counts.pending > 0 {
         let Some(transport_settings) = &s.transport else {
             bail!("no transport configured: pass --smtp URL or --sendmail");
@@ -274,7 +330,10 @@ pub fn run(
         if s.verbose {
             writeln!(stderr, "sending through {}", open()?.describe())?;
         }
-        let total = counts.pending + if s.resend { 0 } else { counts.already };
+        let total = counts.pending
+            + counts.uncertain
+            + counts.duplicate
+            + if s.resend { 0 } else { counts.already };
         let progress = Progress::new(
             total as u64,
             signing.is_batch() && terminal.stderr,
@@ -285,6 +344,7 @@ pub fn run(
                 letters: signing.letters(&renderer, &emailable)?,
                 maker: &maker,
                 resend: s.resend,
+                resend_uncertain: s.resend_uncertain,
                 connections: s.connections,
                 interval: s.interval,
                 retry_delay: s.retry_delay,
@@ -296,12 +356,13 @@ pub fn run(
             &mut summary,
         );
         progress.finish();
-        let expected = counts.pending + if s.resend { 0 } else { counts.already };
-        summary.not_attempted = expected.saturating_sub(
+        summary.not_attempted = total.saturating_sub(
             summary.sent
                 + summary.already_sent
                 + summary.failed_permanent
-                + summary.failed_temporary,
+                + summary.failed_temporary
+                + summary.uncertain
+                + summary.duplicate,
         );
         if let Err(fatal) = outcome {
             write_report(s.report.as_deref(), &summary, stderr)?;
@@ -310,6 +371,7 @@ pub fn run(
         }
     } else {
         summary.already_sent = counts.already;
+        summary.uncertain = counts.uncertain;
     }
 
     offline_letters(
@@ -326,18 +388,13 @@ pub fn run(
     }
     let would_send = if s.dry_run { counts.pending } else { 0 };
     print_summary(&summary, would_send, s.json_summary, stdout)?;
-    Ok(
-        if summary.failed_permanent + summary.failed_temporary + summary.not_attempted > 0 {
-            ExitStatus::SomeFailed
-        } else {
-            ExitStatus::Success
-        },
-    )
+    Ok(summary.exit_status())
 }
 
 #[derive(Default)]
 struct Counts {
     pending: usize,
+    duplicate: usize,
     already: usize,
     uncertain: usize,
 }
@@ -654,11 +711,14 @@ fn print_summary(
     } else {
         writeln!(
             out,
-            "Sent {}, already sent {}, failed temporarily {}, failed permanently {}, not attempted {}, not emailable {}.",
+            "Sent {}, already sent {}, refused {} ({} temporarily, {} permanently), uncertain {}, duplicate {}, not attempted {}, not emailable {}.",
             summary.sent,
             summary.already_sent,
+            summary.failed_temporary + summary.failed_permanent,
             summary.failed_temporary,
             summary.failed_permanent,
+            summary.uncertain,
+            summary.duplicate,
             summary.not_attempted,
             summary.not_emailable
         )?;

@@ -1,13 +1,13 @@
 //! How one message leaves this machine: an SMTP session (STARTTLS or TLS,
 //! optional AUTH, one reused connection, reconnect when it drops) or a
 //! sendmail-compatible program. Every outcome is sorted into accepted,
-//! temporary (try again later), permanent (give up on this letter) or
-//! unreachable (nothing will get through right now).
+//! temporary (try again later), permanent (give up on this letter),
+//! unreachable (nothing will get through right now) or uncertain (the
+//! message left but no definite reply came: it must not be sent again).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use lettre::transport::smtp::authentication::Credentials;
@@ -29,6 +29,11 @@ pub enum Outcome {
     Permanent(String),
     /// Could not connect at all (refused, DNS): nothing can be sent now.
     Unreachable(String),
+    /// The message (the final dot, or the message given to a sendmail
+    /// program) left and no definite reply came: the connection dropped,
+    /// the reply was late past the timeout or did not parse. The server
+    /// may have it, so it is never retried automatically.
+    Uncertain(String),
 }
 
 /// A way to deliver messages, kept open across messages.
@@ -41,8 +46,6 @@ pub trait Deliver {
     /// Describes the transport, without secrets.
     fn describe(&self) -> String;
 }
-
-const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// An SMTP session that connects on first use and after any failure.
 pub struct SmtpSession {
@@ -83,7 +86,7 @@ impl SmtpSession {
             .and(self.tls.as_ref());
         let mut conn = match SmtpConnection::connect(
             (s.host.as_str(), s.port),
-            Some(TIMEOUT),
+            Some(self.settings.timeout),
             &self.hello,
             wrapper,
             None,
@@ -177,7 +180,15 @@ impl Deliver for SmtpSession {
         };
         let outcome = match transaction(&mut conn, composed, self.pipelining) {
             Ok(response) => Outcome::Accepted(reply_text(&response)),
-            Err(e) => {
+            Err(Failure::AfterDot(e)) if e.status().is_none() => {
+                // No definite reply to the message: the server may have it.
+                conn.abort();
+                Outcome::Uncertain(format!(
+                    "the message left but no reply came: {}",
+                    describe(&e)
+                ))
+            }
+            Err(Failure::BeforeDot(e) | Failure::AfterDot(e)) => {
                 // A refused command leaves the session usable after RSET; a
                 // network error or 421 means the connection is gone.
                 let closing = e.status().is_none_or(|code| code.to_string() == "421");
@@ -219,12 +230,35 @@ impl Deliver for SmtpSession {
 /// The message and its terminating dot go out in a single write: lettre
 /// writes the terminator separately, and on Linux that small second write
 /// waits for a delayed ACK (about 40 ms per message).
+///
+/// An error while sending the message itself counts as after the dot:
+/// lettre cannot tell a failed write from a missing reply, and taking a
+/// letter the server may have as uncertain is the side that never sends
+/// twice.
 fn transaction(
     conn: &mut SmtpConnection,
     composed: &Composed,
     pipelining: bool,
-) -> std::result::Result<lettre::transport::smtp::response::Response, lettre::transport::smtp::Error>
-{
+) -> std::result::Result<lettre::transport::smtp::response::Response, Failure> {
+    envelope_and_data(conn, composed, pipelining).map_err(Failure::BeforeDot)?;
+    conn.command(DotStuffed(&composed.message.formatted()))
+        .map_err(Failure::AfterDot)
+}
+
+/// Where in the transaction an error came.
+enum Failure {
+    /// MAIL, RCPT or DATA: the message did not leave.
+    BeforeDot(lettre::transport::smtp::Error),
+    /// While sending the message or waiting for its reply.
+    AfterDot(lettre::transport::smtp::Error),
+}
+
+/// MAIL, RCPT for every envelope recipient and DATA, pipelined if offered.
+fn envelope_and_data(
+    conn: &mut SmtpConnection,
+    composed: &Composed,
+    pipelining: bool,
+) -> std::result::Result<(), lettre::transport::smtp::Error> {
     let envelope = composed.message.envelope();
     let mail = Mail::new(envelope.from().cloned(), vec![]);
     let rcpts = envelope.to().iter().map(|to| Rcpt::new(to.clone(), vec![]));
@@ -259,7 +293,7 @@ fn transaction(
         }
         conn.command(Data)?;
     }
-    conn.command(DotStuffed(&composed.message.formatted()))
+    Ok(())
 }
 
 /// The message with dot-stuffing (RFC 5321 4.5.2) and the final `.` line.
@@ -368,16 +402,23 @@ impl Deliver for Sendmail {
             .take()
             .map(|mut stdin| stdin.write_all(&bytes))
             .unwrap_or(Ok(()));
-        let output = child
-            .wait_with_output()
-            .context("waiting for the sendmail program")?;
+        let output = match child.wait_with_output() {
+            Ok(output) => output,
+            Err(e) => {
+                return Ok(Outcome::Uncertain(format!(
+                    "lost track of `{}` after giving it the message: {e}",
+                    self.program.display()
+                )));
+            }
+        };
         let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
         let name = self.program.display();
         Ok(match (output.status.code(), written) {
             (Some(0), Ok(())) => Outcome::Accepted(format!("accepted by {name}")),
             (Some(EX_TEMPFAIL), _) => Outcome::Temporary(format!("{name} (exit 75): {stderr}")),
             (Some(code), _) => Outcome::Permanent(format!("{name} (exit {code}): {stderr}")),
-            (None, _) => Outcome::Temporary(format!("{name} was killed by a signal: {stderr}")),
+            // It had the message and gave no answer: it may have queued it.
+            (None, _) => Outcome::Uncertain(format!("{name} was killed by a signal: {stderr}")),
         })
     }
 

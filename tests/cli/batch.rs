@@ -337,8 +337,8 @@ fn batch_refused_recipient_fails_its_letters_and_the_report_lists_them() {
 }
 
 /// Killed mid-run (SIGKILL), then run again with the same journal: every
-/// letter arrives, at most the one in flight twice, and then the second run
-/// says it was uncertain.
+/// letter arrives once, but the one in flight, which the second run calls
+/// uncertain and does not send again.
 #[test]
 fn batch_killed_run_resumes_from_the_journal() {
     let b = Batch::new();
@@ -365,12 +365,16 @@ fn batch_killed_run_resumes_from_the_journal() {
         .output()
         .unwrap();
     let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
     let summary = json(&output.stdout);
-    // The journal can lag the server by the letter in flight only.
+    // The letter in flight when the run was killed is uncertain: reported,
+    // not sent again (exit 3). Everything else is done (exit 0).
+    let uncertain = summary["uncertain"].as_u64().unwrap();
+    assert!(uncertain <= 1, "{summary}");
+    let code = if uncertain == 0 { 0 } else { 3 };
+    assert_eq!(output.status.code(), Some(code), "stderr:\n{stderr}");
     let already = summary["already_sent"].as_u64().unwrap();
     assert!(
-        already + 1 >= first as u64,
+        already + uncertain >= first as u64,
         "{already} already sent, the server had {first}"
     );
 
@@ -381,17 +385,14 @@ fn batch_killed_run_resumes_from_the_journal() {
     let counts = tally(&received);
     let all = expected_pairs(300, &[COURT]);
     let got: BTreeSet<_> = counts.keys().cloned().collect();
-    assert_eq!(got, all, "the two runs together deliver every letter");
-    let duplicates: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
     assert!(
-        duplicates.len() <= 1 && duplicates.iter().all(|(_, n)| **n == 2),
-        "only the letter in flight may arrive twice: {duplicates:?}"
+        got.is_subset(&all) && all.len() - got.len() <= uncertain as usize,
+        "the two runs together deliver every letter but the uncertain one"
     );
-    if !duplicates.is_empty() {
-        assert!(
-            stderr.contains("uncertain"),
-            "a letter arrived twice but the second run did not call it uncertain:\n{stderr}"
-        );
+    let duplicates: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(duplicates.is_empty(), "no letter twice: {duplicates:?}");
+    if uncertain > 0 {
+        assert!(stderr.contains("uncertain"), "{stderr}");
     }
 }
 

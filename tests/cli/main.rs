@@ -2,6 +2,7 @@ mod batch;
 mod core_check;
 mod core_list;
 mod core_write;
+mod delivery;
 mod email_formats;
 mod golden;
 mod prompt_pty;

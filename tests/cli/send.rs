@@ -646,7 +646,7 @@ fn json_summary_counts_match() {
 }
 
 #[test]
-fn an_interrupted_attempt_is_reported_uncertain_and_sent() {
+fn an_interrupted_attempt_is_uncertain_and_resent_only_when_asked() {
     let f = Fixture::new();
     let server = SmtpServer::start(ServerConfig::default());
     // What a run killed mid-delivery leaves: an attempt with no answer.
@@ -681,12 +681,29 @@ fn an_interrupted_attempt_is_reported_uncertain_and_sent() {
     });
     std::fs::write(f.journal(), format!("{record}\n")).unwrap();
 
+    // Never sent again on its own: the server may have it.
     let out = run(f.send_to(&server).args(["--format", "json"]));
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stderr.contains("uncertain"), "{out:?}");
-    assert!(out.stderr.contains("foreign-ministry"), "{out:?}");
+    assert_eq!(out.code, 3, "{out:?}");
     assert_eq!(out.stderr.matches("uncertain:").count(), 1, "{out:?}");
+    assert!(out.stderr.contains("foreign-ministry"), "{out:?}");
+    assert!(out.stderr.contains("--resend-uncertain"), "{out:?}");
+    assert_eq!(server.received().len(), 2);
+    let s: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(s["uncertain"], 1, "{s}");
+    assert_eq!(s["sent"], 2, "{s}");
+
+    // --resend-uncertain sends it, with the Message-ID of the first attempt.
+    let out = run(f
+        .send_to(&server)
+        .args(["--format", "json", "--resend-uncertain"]));
+    assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(envelopes(&server.received()), sorted(expected_envelopes()));
+    let resent = &server.received()[2];
+    assert_eq!(resent.rcpt_to[0], addr("foreign-ministry"));
+    assert_eq!(
+        parse(&resent.data).message_id,
+        "0123456789abcdef.1767261600.000000000@solidarity-union.org"
+    );
     let s: Value = serde_json::from_str(&out.stdout).unwrap();
     let flagged: Vec<&Value> = s["letters"]
         .as_array()

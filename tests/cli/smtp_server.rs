@@ -65,6 +65,30 @@ pub struct ServerConfig {
     pub reject_rcpt: Vec<String>,
     /// Sleep this long before answering the end of DATA (a slow server).
     pub delay_per_message: Duration,
+
+    // ---- Delivery faults (issue 9: exactly-once). Messages these faults
+    // touch were received whole, so they count in `received()` although
+    // the client never saw a 250 for them: a real server would deliver them.
+    /// Offer PIPELINING in the EHLO reply (RFC 2920).
+    pub pipelining: bool,
+    /// Message indexes after whose final dot the connection is dropped
+    /// without a reply.
+    pub drop_after_data: Vec<usize>,
+    /// Like `drop_after_data`, decided by a closure of the message index.
+    pub drop_after_data_if: Option<TempFailFn>,
+    /// Message indexes whose end-of-DATA reply waits `late_by` first (set it
+    /// past the client's `--timeout`).
+    pub late_reply: Vec<usize>,
+    pub late_by: Duration,
+    /// Message indexes answered with a line that is not an SMTP reply.
+    pub garbage_reply: Vec<usize>,
+    /// Answer the end of DATA with a multi-line 250 reply.
+    pub multiline_data_reply: bool,
+    /// After every k messages on one connection, answer the next command
+    /// with `421 4.7.0 closing` and close.
+    pub close_421_every: Option<usize>,
+    /// At most this many sessions at once; more get `421` at the greeting.
+    pub max_sessions: Option<usize>,
 }
 
 impl ServerConfig {
@@ -121,6 +145,62 @@ impl ServerConfig {
     pub fn delay_per_message(mut self, delay: Duration) -> Self {
         self.delay_per_message = delay;
         self
+    }
+
+    // ---- Delivery faults (issue 9), see the fields above.
+
+    /// Offer PIPELINING.
+    pub fn pipelining(mut self) -> Self {
+        self.pipelining = true;
+        self
+    }
+
+    /// Drop the connection after receiving these messages whole, unanswered.
+    pub fn drop_after_data(mut self, indexes: impl IntoIterator<Item = usize>) -> Self {
+        self.drop_after_data.extend(indexes);
+        self
+    }
+
+    /// Drop after receiving every message index for which `f` is true.
+    pub fn drop_after_data_if(mut self, f: impl Fn(usize) -> bool + Send + Sync + 'static) -> Self {
+        self.drop_after_data_if = Some(Arc::new(f));
+        self
+    }
+
+    /// Answer these messages only after `delay`.
+    pub fn late_reply(mut self, indexes: impl IntoIterator<Item = usize>, delay: Duration) -> Self {
+        self.late_reply.extend(indexes);
+        self.late_by = delay;
+        self
+    }
+
+    /// Answer these messages with a line that does not parse.
+    pub fn garbage_reply(mut self, indexes: impl IntoIterator<Item = usize>) -> Self {
+        self.garbage_reply.extend(indexes);
+        self
+    }
+
+    /// Answer every message with a multi-line 250.
+    pub fn multiline_data_reply(mut self) -> Self {
+        self.multiline_data_reply = true;
+        self
+    }
+
+    /// 421 and close after every `k` messages on a connection.
+    pub fn close_421_every(mut self, k: usize) -> Self {
+        self.close_421_every = Some(k);
+        self
+    }
+
+    /// At most `k` sessions at once.
+    pub fn max_sessions(mut self, k: usize) -> Self {
+        self.max_sessions = Some(k);
+        self
+    }
+
+    fn drops_after(&self, index: usize) -> bool {
+        self.drop_after_data.contains(&index)
+            || self.drop_after_data_if.as_ref().is_some_and(|f| f(index))
     }
 
     fn tls_enabled(&self) -> bool {
@@ -202,6 +282,9 @@ impl SmtpServer {
             trace: std::env::var_os("SMTP_TEST_TRACE").is_some_and(|v| !v.is_empty() && v != "0"),
             stop: AtomicBool::new(false),
             connections: AtomicUsize::new(0),
+            active: AtomicUsize::new(0),
+            peak_sessions: AtomicUsize::new(0),
+            refused_sessions: AtomicUsize::new(0),
             state: Mutex::new(State::default()),
             open: Mutex::new(HashMap::new()),
         });
@@ -244,6 +327,16 @@ impl SmtpServer {
     /// Number of TCP connections accepted so far.
     pub fn connections(&self) -> usize {
         self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// The most sessions that were open at once (refused ones not counted).
+    pub fn peak_sessions(&self) -> usize {
+        self.shared.peak_sessions.load(Ordering::SeqCst)
+    }
+
+    /// Sessions turned away with 421 because of `max_sessions`.
+    pub fn refused_sessions(&self) -> usize {
+        self.shared.refused_sessions.load(Ordering::SeqCst)
     }
 
     /// Number of completed DATA transfers so far, including temp-failed ones.
@@ -293,6 +386,10 @@ struct Shared {
     trace: bool,
     stop: AtomicBool,
     connections: AtomicUsize,
+    /// Sessions open now, the most at once, and those refused by `max_sessions`.
+    active: AtomicUsize,
+    peak_sessions: AtomicUsize,
+    refused_sessions: AtomicUsize,
     state: Mutex<State>,
     /// Clones of open sockets, so `stop` can shut down blocked readers.
     open: Mutex<HashMap<u64, TcpStream>>,
@@ -410,12 +507,25 @@ struct Conn {
     /// Fault injection armed for the next command on this connection.
     drop_next: bool,
     close_421_next: bool,
+    /// Messages finished on this connection (for `close_421_every`).
+    messages: usize,
 }
 
 struct Finished {
     index: usize,
     reply: Response,
     accepted: Option<Received>,
+    /// What the server does instead of (or besides) a plain reply.
+    fault: DataFault,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DataFault {
+    None,
+    /// Close without replying.
+    Drop,
+    /// Reply with a line that is no SMTP reply.
+    Garbage,
 }
 
 struct ConnHandler {
@@ -477,18 +587,31 @@ impl Handler for ConnHandler {
             state.attempts += 1;
             state.attempts
         };
-        sleep_unless_stopped(self.shared.config.delay_per_message, &self.shared.stop);
+        let config = &self.shared.config;
+        sleep_unless_stopped(config.delay_per_message, &self.shared.stop);
+        if config.late_reply.contains(&index) {
+            sleep_unless_stopped(config.late_by, &self.shared.stop);
+        }
+        let fault = if config.drops_after(index) {
+            DataFault::Drop
+        } else if config.garbage_reply.contains(&index) {
+            DataFault::Garbage
+        } else {
+            DataFault::None
+        };
         let mut conn = self.conn.borrow_mut();
         let data = std::mem::take(&mut conn.data);
-        let finished = if self.shared.config.temp_fails(index) {
+        let finished = if config.temp_fails(index) {
             Finished {
                 index,
                 reply: Response::custom(451, "4.3.0 try again later".into()),
                 accepted: None,
+                fault,
             }
         } else {
             Finished {
                 index,
+                fault,
                 reply: Response::custom(250, format!("2.0.0 OK queued as {index}")),
                 accepted: Some(Received {
                     mail_from: conn.mail_from.clone(),
@@ -673,7 +796,53 @@ fn pre_filter(shared: &Shared, conn: &Conn, line: &[u8]) -> Option<Response> {
     }
 }
 
+fn is_ehlo(line: &[u8]) -> bool {
+    line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"EHLO")
+}
+
+/// mailin's EHLO reply with a PIPELINING line added at the end.
+fn write_ehlo_with_pipelining(
+    shared: &Shared,
+    stream: &mut Stream,
+    res: &Response,
+) -> io::Result<()> {
+    let text = String::from_utf8_lossy(&res.buffer()?).into_owned();
+    // Every line but the last is "250-…", the last "250 …": make the last
+    // a continuation and end with PIPELINING.
+    let mut out = String::new();
+    for line in text.lines() {
+        let rest = line.get(4..).unwrap_or("");
+        out.push_str(&format!("250-{rest}\r\n"));
+    }
+    out.push_str("250 PIPELINING\r\n");
+    if shared.trace {
+        shared.log(format_args!("S: {}", out.trim_end().replace("\r\n", " | ")));
+    }
+    stream.write_all(out.as_bytes())?;
+    stream.flush()
+}
+
+/// Counts the session as open until dropped.
+struct SessionSlot<'a>(&'a Shared);
+
+impl Drop for SessionSlot<'_> {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 fn run_session(shared: &Arc<Shared>, tcp: TcpStream) -> io::Result<()> {
+    let now_open = shared.active.fetch_add(1, Ordering::SeqCst) + 1;
+    let _slot = SessionSlot(shared);
+    if shared.config.max_sessions.is_some_and(|k| now_open > k) {
+        shared.refused_sessions.fetch_add(1, Ordering::SeqCst);
+        let mut stream = Stream::Plain(tcp);
+        let res = Response::custom(421, "4.7.0 too many connections, try again later".into());
+        let _ = write_reply(shared, &mut stream, &res);
+        stream.close();
+        return Ok(());
+    }
+    shared.peak_sessions.fetch_max(now_open, Ordering::SeqCst);
     tcp.set_read_timeout(Some(IO_TIMEOUT))?;
     tcp.set_write_timeout(Some(IO_TIMEOUT))?;
     let ip = tcp.peer_addr()?.ip();
@@ -736,12 +905,17 @@ fn run_session(shared: &Arc<Shared>, tcp: TcpStream) -> io::Result<()> {
         let finished = conn.borrow_mut().finished.take();
         if let Some(finished) = finished {
             mode = Mode::Command;
-            finish_message(shared, &mut stream, &conn, finished)?;
+            if !finish_message(shared, &mut stream, &conn, finished)? {
+                return Ok(());
+            }
             continue;
         }
 
         match res.action {
             Action::NoReply => {}
+            Action::Reply if shared.config.pipelining && is_ehlo(&line) && res.code == 250 => {
+                write_ehlo_with_pipelining(shared, &mut stream, &res)?;
+            }
             Action::Reply => {
                 write_reply(shared, &mut stream, &res)?;
                 mode = match res.code {
@@ -774,33 +948,75 @@ fn run_session(shared: &Arc<Shared>, tcp: TcpStream) -> io::Result<()> {
 }
 
 /// Sends the real end-of-DATA reply, records the message and arms faults.
+/// `Ok(false)` when the connection was closed on purpose.
 fn finish_message(
     shared: &Shared,
     stream: &mut Stream,
     conn: &RefCell<Conn>,
     finished: Finished,
-) -> io::Result<()> {
-    match finished.accepted {
-        Some(message) => {
-            // Hold the lock while replying so a test that saw the 250 and
-            // then calls `received()` is guaranteed to find the message.
-            let mut state = lock(&shared.state);
-            write_reply(shared, stream, &finished.reply)?;
+) -> io::Result<bool> {
+    let config = &shared.config;
+    let reply = match finished.fault {
+        DataFault::Drop => None,
+        DataFault::Garbage => Some(b"this is not an SMTP reply\r\n".to_vec()),
+        DataFault::None if config.multiline_data_reply && finished.accepted.is_some() => Some(
+            format!(
+                "250-2.0.0 OK\r\n250-queued as {}\r\n250 have a nice day\r\n",
+                finished.index
+            )
+            .into_bytes(),
+        ),
+        DataFault::None => Some(finished.reply.buffer()?),
+    };
+    // Hold the lock while replying so a test that saw the 250 and then
+    // calls `received()` is guaranteed to find the message. The message is
+    // recorded even when the reply cannot be written: the server has it.
+    let written = {
+        let mut state = lock(&shared.state);
+        let written = match &reply {
+            None => {
+                shared.log("fault injection: dropping connection after the message");
+                stream.abort();
+                Ok(())
+            }
+            Some(bytes) => {
+                if shared.trace {
+                    let text = String::from_utf8_lossy(bytes);
+                    shared.log(format_args!(
+                        "S: {}",
+                        text.trim_end().replace("\r\n", " | ")
+                    ));
+                }
+                stream.write_all(bytes).and_then(|()| stream.flush())
+            }
+        };
+        if let Some(message) = finished.accepted {
             state.received.push(message);
         }
-        None => write_reply(shared, stream, &finished.reply)?,
+        written
+    };
+    written?;
+    if reply.is_none() {
+        return Ok(false);
     }
     let mut state = lock(&shared.state);
     let mut c = conn.borrow_mut();
-    if shared.config.drop_after == Some(finished.index) && !state.drop_fired {
+    c.messages += 1;
+    if config.drop_after == Some(finished.index) && !state.drop_fired {
         state.drop_fired = true;
         c.drop_next = true;
     }
-    if shared.config.close_421_after == Some(finished.index) && !state.close_421_fired {
+    if config.close_421_after == Some(finished.index) && !state.close_421_fired {
         state.close_421_fired = true;
         c.close_421_next = true;
     }
-    Ok(())
+    if config
+        .close_421_every
+        .is_some_and(|k| k > 0 && c.messages.is_multiple_of(k))
+    {
+        c.close_421_next = true;
+    }
+    Ok(true)
 }
 
 fn upgrade(shared: &Shared, stream: Stream) -> io::Result<Stream> {

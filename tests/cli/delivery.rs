@@ -1,0 +1,337 @@
+//! Exactly-once delivery under faults (issue 9): a server that drops the
+//! connection after the message, answers late or with garbage, refuses a
+//! recipient, limits sessions; two runs at once; duplicate rows; kills.
+//!
+//! Every test counts what the in-process server received and checks it
+//! against the journal: each letter at most once, and exactly once unless
+//! the run reported it uncertain.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::Duration;
+
+use mail_parser::MessageParser;
+use serde_json::Value;
+
+use crate::smtp_server::{Received, ServerConfig, SmtpServer};
+use crate::support::TestCampaign;
+
+const DOMAIN: &str = "kz-gov.org";
+const NAME: &str = "Jo Bloggs";
+const EMAIL: &str = "jo@solidarity-union.org";
+const ACCOUNT: &str = "sec@union.org";
+
+struct Fixture {
+    campaign: TestCampaign,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let campaign = TestCampaign::with_real_addresses(DOMAIN);
+        std::fs::create_dir_all(campaign.root().join("home")).unwrap();
+        Fixture { campaign }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.campaign.root().join(name)
+    }
+
+    fn journal(&self) -> PathBuf {
+        self.path("journal.jsonl")
+    }
+
+    /// The binary with a clean environment and fast retries.
+    fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = self.campaign.std_cmd();
+        cmd.env("HOME", self.path("home"))
+            .env("PROTEST_LETTER_RETRY_DELAY_MS", "10")
+            .env("LC_ALL", "C.UTF-8")
+            .arg("--campaign")
+            .arg(self.campaign.dir());
+        cmd
+    }
+
+    /// `send --yes --format json` of the one signer's three letters.
+    fn send(&self, server: &SmtpServer) -> std::process::Command {
+        let mut cmd = self.std_cmd();
+        cmd.arg("send")
+            .args(["--name", NAME, "--email", EMAIL, "--country", "GB"])
+            .args(["--smtp", &format!("smtp://127.0.0.1:{}", server.port())])
+            .args(["--yes", "--format", "json"])
+            .arg("--journal")
+            .arg(self.journal());
+        cmd
+    }
+
+    /// `send` of a members' list (one letter per member, to the court).
+    fn send_batch(&self, server: &SmtpServer, csv: &str) -> std::process::Command {
+        let mut cmd = self.std_cmd();
+        cmd.arg("send")
+            .args(["--signatories", csv])
+            .args(["--email", ACCOUNT, "--organisation", "Unite Branch 42"])
+            .args(["--to", "supreme-court"])
+            .args(["--smtp", &format!("smtp://127.0.0.1:{}", server.port())])
+            .args(["--yes", "--format", "json", "--date", "2026-11-22"])
+            .arg("--journal")
+            .arg(self.journal());
+        cmd
+    }
+
+    fn csv(&self, name: &str, text: &str) -> String {
+        let path = self.path(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    }
+
+    fn journal_records(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.journal())
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// The journal's last word on every key.
+    fn journal_states(&self) -> BTreeMap<String, String> {
+        let mut states = BTreeMap::new();
+        for r in self.journal_records() {
+            let key = r["key"].as_str().unwrap().to_string();
+            let event = r["event"].as_str().unwrap().to_string();
+            let entry = states.entry(key).or_insert_with(String::new);
+            // Once sent, a letter stays sent.
+            if entry != "sent" {
+                *entry = event;
+            }
+        }
+        states
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {self:?}"))
+    }
+}
+
+fn run(cmd: &mut std::process::Command) -> Run {
+    let mut cmd =
+        assert_cmd::Command::from_std(std::mem::replace(cmd, std::process::Command::new("true")));
+    cmd.timeout(Duration::from_secs(120));
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().unwrap();
+    Run {
+        code: status.code().expect("killed by a signal"),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+fn message_id(r: &Received) -> String {
+    MessageParser::default()
+        .parse(&r.data)
+        .and_then(|m| m.message_id().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// How often the server received each To address.
+fn per_recipient(received: &[Received]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for r in received {
+        *counts.entry(r.rcpt_to[0].clone()).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// The To address in a journal key (letter|recipient|address|signer…).
+fn key_address(key: &str) -> String {
+    key.split('|').nth(2).unwrap_or_default().to_string()
+}
+
+/// Every received letter at most once; those the journal has as sent
+/// exactly once; those it has as uncertain at most once; no other letter.
+fn assert_exactly_once(f: &Fixture, server: &SmtpServer) {
+    let counts = per_recipient(&server.received());
+    let states = f.journal_states();
+    for (address, n) in &counts {
+        assert_eq!(*n, 1, "{address} received {n} times; journal {states:?}");
+    }
+    for (key, state) in &states {
+        let got = counts.get(&key_address(key)).copied().unwrap_or(0);
+        match state.as_str() {
+            "sent" => assert_eq!(got, 1, "{key} is sent in the journal"),
+            "uncertain" | "attempt" => assert!(got <= 1, "{key}"),
+            _ => assert_eq!(got, 0, "{key} is {state} but was received"),
+        }
+    }
+}
+
+fn letters_with(summary: &Value, status: &str) -> Vec<Value> {
+    summary["letters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["status"] == status)
+        .cloned()
+        .collect()
+}
+
+/// The connection drops after the server received the whole message: the
+/// letter is uncertain, never retried, in this run or the next; only
+/// --resend-uncertain sends it again, with the same Message-ID.
+#[test]
+fn a_drop_after_the_message_is_uncertain_and_never_retried() {
+    let f = Fixture::new();
+    let server = SmtpServer::start(ServerConfig::default().drop_after_data([2]));
+    let out = run(&mut f.send(&server));
+    assert_eq!(out.code, 3, "{out:?}");
+    let s = out.json();
+    assert_eq!(s["sent"], 2, "{out:?}");
+    assert_eq!(s["uncertain"], 1, "{out:?}");
+    assert_eq!(s["failed_temporary"], 0, "{out:?}");
+    assert_eq!(server.received().len(), 3, "the server has all three");
+    assert_eq!(server.attempts(), 3, "no retry of the uncertain letter");
+    let uncertain = letters_with(&s, "uncertain");
+    assert_eq!(uncertain.len(), 1);
+    assert!(out.stderr.contains("uncertain"), "{out:?}");
+    assert_exactly_once(&f, &server);
+
+    // The next run leaves it alone and says so.
+    let again = run(&mut f.send(&server));
+    assert_eq!(again.code, 3, "{again:?}");
+    let s2 = again.json();
+    assert_eq!(s2["already_sent"], 2);
+    assert_eq!(s2["uncertain"], 1);
+    assert_eq!(server.attempts(), 3, "nothing sent again");
+    assert!(again.stderr.contains("--resend-uncertain"), "{again:?}");
+
+    // Asked to, it resends that one letter, as the same message.
+    let first_id = server
+        .received()
+        .iter()
+        .find(|r| r.rcpt_to[0] == uncertain[0]["to"].as_str().unwrap())
+        .map(message_id)
+        .unwrap();
+    let resent = run(f.send(&server).arg("--resend-uncertain"));
+    assert_eq!(resent.code, 0, "{resent:?}");
+    assert_eq!(resent.json()["sent"], 1);
+    let received = server.received();
+    assert_eq!(received.len(), 4);
+    assert_eq!(message_id(&received[3]), first_id, "same Message-ID");
+    assert!(!first_id.is_empty());
+}
+
+/// A reply that comes after --timeout, or does not parse, is no answer.
+#[test]
+fn a_late_or_garbled_reply_to_the_message_is_uncertain() {
+    for config in [
+        ServerConfig::default().late_reply([1], Duration::from_secs(3)),
+        ServerConfig::default().garbage_reply([1]),
+    ] {
+        let f = Fixture::new();
+        let server = SmtpServer::start(config);
+        let out = run(f.send(&server).args(["--timeout", "1"]));
+        assert_eq!(out.code, 3, "{out:?}");
+        let s = out.json();
+        assert_eq!(s["uncertain"], 1, "{out:?}");
+        assert_eq!(s["sent"], 2, "{out:?}");
+        assert_eq!(server.attempts(), 3, "{out:?}");
+        assert_exactly_once(&f, &server);
+    }
+}
+
+/// Refusals before the message left stay refusals, retried or final.
+#[test]
+fn with_or_without_pipelining_a_refused_recipient_is_refused_not_uncertain() {
+    for config in [
+        ServerConfig::default(),
+        ServerConfig::default().pipelining(),
+    ] {
+        let f = Fixture::new();
+        let server = SmtpServer::start(
+            config
+                .reject_rcpt("foreign-ministry@kz-gov.org")
+                .multiline_data_reply(),
+        );
+        let out = run(&mut f.send(&server));
+        assert_eq!(out.code, 1, "{out:?}");
+        let s = out.json();
+        assert_eq!(s["sent"], 2, "{out:?}");
+        assert_eq!(s["failed_permanent"], 1, "{out:?}");
+        assert_eq!(s["uncertain"], 0, "{out:?}");
+        let sent = letters_with(&s, "sent");
+        assert!(
+            sent.iter()
+                .all(|l| l["reply"].as_str().unwrap().contains("queued as")),
+            "the whole multi-line reply is kept: {s}"
+        );
+        assert_exactly_once(&f, &server);
+    }
+}
+
+/// Each member three times in the list, four connections: each letter is
+/// sent once and the other rows are counted as duplicates.
+#[test]
+fn duplicate_rows_with_four_connections_are_sent_once() {
+    let f = Fixture::new();
+    let mut text = String::from("name,organisation,email,country\n");
+    for _ in 0..3 {
+        for i in 1..=20 {
+            text.push_str(&format!("Member {i},,member{i}@union.org,GB\n"));
+        }
+    }
+    let csv = f.csv("members.csv", &text);
+    let server = SmtpServer::start(
+        ServerConfig::default()
+            .pipelining()
+            .delay_per_message(Duration::from_millis(5)),
+    );
+    let out = run(f.send_batch(&server, &csv).args(["--connections", "4"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let s = out.json();
+    assert_eq!(s["sent"], 20, "{out:?}");
+    assert_eq!(s["duplicate"], 40, "{out:?}");
+    assert_eq!(s["already_sent"], 0, "{out:?}");
+    let received = server.received();
+    assert_eq!(received.len(), 20);
+    let mut members: Vec<String> = received
+        .iter()
+        .map(|r| {
+            MessageParser::default()
+                .parse(&r.data)
+                .and_then(|m| {
+                    m.reply_to()
+                        .and_then(|a| a.first())
+                        .and_then(|a| a.address().map(str::to_string))
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+    members.sort();
+    members.dedup();
+    assert_eq!(members.len(), 20, "{members:?}");
+    assert_eq!(
+        f.journal_states().values().filter(|s| *s == "sent").count(),
+        20
+    );
+}
