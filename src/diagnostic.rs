@@ -2,7 +2,9 @@
 //!
 //! Organisers fix campaigns by reading these, so each problem carries the
 //! source line with a caret under the offending span and, where we can, a
-//! hint saying what to type instead.
+//! hint saying what to type instead. The snippet is drawn by
+//! annotate-snippets (rustc's renderer), which gets tabs and wide
+//! characters right.
 
 use std::fmt;
 use std::ops::Range;
@@ -33,10 +35,10 @@ pub struct Problem {
 
 #[derive(Debug, Clone)]
 struct Snippet {
+    /// The line the problem is on.
     text: String,
-    /// Character offset of the caret in `text`, and its width.
-    caret: usize,
-    width: usize,
+    /// Byte span of the problem in `text`.
+    span: Range<usize>,
 }
 
 impl Problem {
@@ -70,7 +72,8 @@ impl Problem {
         let line_text = source[line_start..line_end].trim_end_matches('\r');
         let line = source[..start].matches('\n').count() + 1;
         let caret = source[line_start..start].chars().count();
-        let width = source[start..end.min(line_end)].chars().count().max(1);
+        let span_start = start - line_start;
+        let span_end = (end.min(line_start + line_text.len()) - line_start).max(span_start);
         Problem {
             severity,
             file: file.to_string(),
@@ -80,8 +83,7 @@ impl Problem {
             help: None,
             snippet: Some(Snippet {
                 text: line_text.to_string(),
-                caret,
-                width,
+                span: span_start..span_end,
             }),
         }
     }
@@ -104,33 +106,55 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
+impl Problem {
+    /// The problem without its severity, for a message that already says
+    /// `error:`.
+    pub fn unlabelled(&self) -> impl fmt::Display + '_ {
+        Shown(self, false)
+    }
+}
+
+struct Shown<'a>(&'a Problem, bool);
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let label = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+        Shown(self, true).fmt(f)
+    }
+}
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Shown(p, labelled) = *self;
+        let label = match (labelled, p.severity) {
+            (false, _) => "",
+            (true, Severity::Error) => "error: ",
+            (true, Severity::Warning) => "warning: ",
         };
-        if self.line == 0 {
-            write!(f, "{}: {label}: {}", self.file, self.message)?;
+        if p.line == 0 {
+            write!(f, "{}: {label}{}", p.file, p.message)?;
         } else {
             write!(
                 f,
-                "{}:{}:{}: {label}: {}",
-                self.file, self.line, self.column, self.message
+                "{}:{}:{}: {label}{}",
+                p.file, p.line, p.column, p.message
             )?;
         }
-        if let Some(snippet) = &self.snippet {
-            let number = self.line.to_string();
-            let pad = " ".repeat(number.len());
-            write!(
-                f,
-                "\n{pad} |\n{number} | {}\n{pad} | {}{}",
-                snippet.text,
-                " ".repeat(snippet.caret),
-                "^".repeat(snippet.width)
-            )?;
+        if let Some(snippet) = &p.snippet {
+            use annotate_snippets::{AnnotationKind, Group, Level, Renderer};
+            let level = match p.severity {
+                Severity::Error => Level::ERROR,
+                Severity::Warning => Level::WARNING,
+            };
+            // The header is ours (above); the group draws only the line.
+            let report = [Group::with_level(level).element(
+                annotate_snippets::Snippet::source(snippet.text.as_str())
+                    .line_start(p.line)
+                    .annotation(AnnotationKind::Primary.span(snippet.span.clone())),
+            )];
+            let drawn = Renderer::plain().render(&report);
+            write!(f, "\n{}", drawn.trim_end())?;
         }
-        if let Some(help) = &self.help {
+        if let Some(help) = &p.help {
             write!(f, "\n  = help: {help}")?;
         }
         Ok(())

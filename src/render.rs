@@ -8,7 +8,8 @@ use anyhow::{Result, anyhow};
 
 use serde::Serialize;
 
-use crate::campaign::{Addressee, Campaign, Letter, error_chain, template_file};
+use crate::campaign::{Addressee, Campaign, Failure, Letter, SIZE_LIMIT, SIZE_PER_SIGNATORY};
+use crate::diagnostic::{Problem, Severity};
 use crate::signer::Signer;
 
 /// A finished letter and what it was made from.
@@ -22,14 +23,12 @@ pub struct Rendered {
     pub body: String,
 }
 
-/// A mistake in a template found while rendering, with where it is.
+/// A letter that did not render: a mistake in a template (pinned to its
+/// file, line and column) or a letter past the size or time limit.
 #[derive(Debug, thiserror::Error)]
-#[error("{place}: template error: {chain}")]
+#[error("{}", problem.unlabelled())]
 pub struct TemplateError {
-    /// `file:line:column`, or the file when the line is unknown.
-    pub place: String,
-    /// Tera's whole cause chain.
-    pub chain: String,
+    pub problem: Problem,
 }
 
 /// A reusable rendering context (see `Renderer::render_with`).
@@ -125,8 +124,9 @@ impl<'a> Renderer<'a> {
         }
         context.insert("signer", first.as_ref());
         context.insert("signatories", signatories);
-        let body = self.render_template(&variant.body, context)?;
-        let subject = self.render_template(&variant.subject, context)?;
+        let limit = SIZE_LIMIT + SIZE_PER_SIGNATORY * signatories.len();
+        let body = self.render_template(&variant.body, context, limit, recipient)?;
+        let subject = self.render_template(&variant.subject, context, limit, recipient)?;
         let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
         Ok(Rendered {
             letter_id: self.letter.id.clone(),
@@ -137,60 +137,36 @@ impl<'a> Renderer<'a> {
         })
     }
 
-    fn render_template(&self, name: &str, context: &tera::Context) -> Result<String> {
-        self.campaign
-            .templates
-            .render(name, context)
-            .map_err(|err| {
-                let chain = error_chain(&err);
-                let place = locate(self.campaign, name, &chain)
-                    .unwrap_or_else(|| template_file(&self.campaign.sources, name));
-                TemplateError { place, chain }.into()
-            })
-    }
-}
-
-/// Tera's render errors name the variable but not the line: find the first
-/// line of the template (or a partial) that mentions it.
-fn locate(campaign: &Campaign, template: &str, chain: &str) -> Option<String> {
-    let wanted = chain.split('`').nth(1)?;
-    let file_name = template.split('#').next()?;
-    // The letter's own file first; a body's partials after it.
-    let with_partials = !template.ends_with("#subject");
-    let own = campaign
-        .sources
-        .letters
-        .iter()
-        .filter(|f| crate::campaign::Sources::file_name(f) == file_name);
-    let partials = campaign
-        .sources
-        .letters
-        .iter()
-        .filter(|f| with_partials && crate::campaign::Sources::file_name(f).starts_with('_'));
-    for file in own.chain(partials) {
-        for (number, line) in file.text.lines().enumerate() {
-            if let Some(col) = find_word(line, wanted) {
-                return Some(format!(
-                    "{}:{}:{}",
-                    file.name,
-                    number + 1,
-                    line[..col].chars().count() + 1
-                ));
+    fn render_template(
+        &self,
+        name: &str,
+        context: &tera::Context,
+        limit: usize,
+        recipient: &Addressee,
+    ) -> Result<String> {
+        let templates = &self.campaign.templates;
+        match templates.render(&self.campaign.sources, name, context, limit) {
+            Ok(text) => Ok(text),
+            Err(Failure::Template(problem)) => Err(TemplateError { problem: *problem }.into()),
+            Err(Failure::Limit(reason)) => {
+                let file = templates
+                    .origins()
+                    .get(name)
+                    .and_then(|o| self.campaign.sources.letters.get(o.file))
+                    .map_or(name, |f| f.name.as_str());
+                let problem = Problem::in_file(
+                    Severity::Error,
+                    file,
+                    format!(
+                        "letter `{}` to `{}` stopped: {reason}",
+                        self.letter.id, recipient.id
+                    ),
+                )
+                .with_help("look for a loop that never ends or repeats too often");
+                Err(TemplateError { problem }.into())
             }
         }
     }
-    None
-}
-
-/// Where `word` stands in `line` as a whole name (`signer.nam` must not
-/// match inside `signer.name`).
-fn find_word(line: &str, word: &str) -> Option<usize> {
-    let is_name = |c: char| c.is_alphanumeric() || c == '_' || c == '.';
-    line.match_indices(word).map(|(i, _)| i).find(|&i| {
-        let before = line[..i].chars().next_back();
-        let after = line[i + word.len()..].chars().next();
-        !before.is_some_and(is_name) && !after.is_some_and(is_name)
-    })
 }
 
 /// "22 November 2026": the form used on letters in English.
@@ -230,15 +206,6 @@ mod tests {
     fn formats_dates_for_letters() {
         let date: jiff::civil::Date = "2026-11-02".parse().unwrap();
         assert_eq!(format_date(date), "2 November 2026");
-    }
-
-    #[test]
-    fn finds_whole_names_only() {
-        assert_eq!(
-            find_word("{{ signer.name }} {{ signer.nam }}", "signer.nam"),
-            Some(21)
-        );
-        assert_eq!(find_word("{{ signer.name }}", "signer.nam"), None);
     }
 
     #[test]

@@ -5,13 +5,15 @@
 mod model;
 mod parse;
 mod source;
+mod templates;
 
 use anyhow::{Result, bail};
 use serde::Serialize;
 
 pub use model::{CampaignInfo, Channel, CountryContact, Letter, Recipient, Variant};
-pub use parse::{error_chain, template_file};
+pub use parse::error_chain;
 pub use source::{SourceFile, Sources};
+pub use templates::{Failure, Origin, SIZE_LIMIT, SIZE_PER_SIGNATORY, TIME_LIMIT, Templates};
 
 pub use crate::address::is_placeholder;
 use crate::diagnostic::{Problem, Problems, Severity, unknown_hint};
@@ -23,7 +25,7 @@ pub struct Campaign {
     pub info: CampaignInfo,
     pub recipients: Vec<Recipient>,
     pub letters: Vec<Letter>,
-    pub templates: tera::Tera,
+    pub templates: Templates,
     /// Problems that do not stop anything (placeholders, deadlines).
     pub warnings: Vec<Problem>,
 }

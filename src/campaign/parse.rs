@@ -11,6 +11,7 @@ use toml::Spanned;
 use super::is_country_code;
 use super::model::{CampaignInfo, CountryContact, Letter, Recipient, Variant};
 use super::source::{SourceFile, Sources};
+use super::templates::{Origin, Templates};
 use crate::diagnostic::{Problem, Severity, unknown_hint};
 
 // ---- recipients.toml as written -------------------------------------------
@@ -77,7 +78,7 @@ struct CountryEntry {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FrontMatter {
-    subject: String,
+    subject: Spanned<String>,
     #[serde(default)]
     description: String,
     recipients: Vec<Spanned<String>>,
@@ -90,7 +91,7 @@ pub struct Parsed {
     pub info: Option<CampaignInfo>,
     pub recipients: Vec<Recipient>,
     pub letters: Vec<Letter>,
-    pub templates: tera::Tera,
+    pub templates: Templates,
     pub problems: Vec<Problem>,
 }
 
@@ -108,23 +109,20 @@ pub fn parse(sources: &Sources, only: Option<Option<&str>>) -> Parsed {
         }
     };
 
-    let mut templates = tera::Tera::default();
-    // Letters are plain text: nothing is ever HTML-escaped.
-    templates.autoescape_on(vec![]);
     let mut letters: BTreeMap<String, Letter> = BTreeMap::new();
     let mut sources_by_template = Vec::new();
     // The letter id of each template in `sources_by_template` ("" for partials).
     let mut template_letter: Vec<String> = Vec::new();
     let mut letter_fronts = Vec::new();
-    for letter_file in &sources.letters {
+    for (index, letter_file) in sources.letters.iter().enumerate() {
         let file_name = Sources::file_name(letter_file).to_string();
         if file_name.starts_with('_') {
-            sources_by_template.push((file_name, letter_file.text.clone()));
+            sources_by_template.push((file_name, letter_file.text.clone(), Origin::whole(index)));
             template_letter.push(String::new());
             continue;
         }
-        let Some((front, front_span, body_template)) =
-            split_front_matter(letter_file, &mut problems)
+        let Some((front, front_span, body_template, body_origin)) =
+            split_front_matter(letter_file, index, &mut problems)
         else {
             continue;
         };
@@ -151,12 +149,26 @@ pub fn parse(sources: &Sources, only: Option<Option<&str>>) -> Parsed {
         let subject_name = format!("{file_name}#subject");
         template_letter.push(id.clone());
         template_letter.push(id.clone());
-        sources_by_template.push((file_name.clone(), body_template));
-        sources_by_template.push((subject_name.clone(), front.subject.clone()));
+        let subject_span = shift(front.subject.span(), front_span.start);
+        let verbatim = letter_file
+            .text
+            .get(subject_span.clone())
+            .is_some_and(|raw| {
+                raw.len() >= 2
+                    && (raw.starts_with('"') || raw.starts_with('\''))
+                    && &raw[1..raw.len() - 1] == front.subject.get_ref()
+            });
+        let subject = front.subject.get_ref().clone();
+        sources_by_template.push((file_name.clone(), body_template, body_origin));
+        sources_by_template.push((
+            subject_name.clone(),
+            subject.clone(),
+            Origin::subject(index, subject_span, verbatim),
+        ));
         let variant = Variant {
             body: file_name.clone(),
             subject: subject_name,
-            subject_text: front.subject.clone(),
+            subject_text: subject.clone(),
         };
         letter_fronts.push((
             letter_file,
@@ -166,7 +178,7 @@ pub fn parse(sources: &Sources, only: Option<Option<&str>>) -> Parsed {
         ));
         let entry = letters.entry(id.clone()).or_insert_with(|| Letter {
             id: id.clone(),
-            subject: front.subject.clone(),
+            subject: subject.clone(),
             description: front.description.clone(),
             recipients: front
                 .recipients
@@ -177,7 +189,7 @@ pub fn parse(sources: &Sources, only: Option<Option<&str>>) -> Parsed {
             variants: BTreeMap::new(),
         });
         if lang.is_none() {
-            entry.subject = front.subject;
+            entry.subject = subject;
             entry.description = front.description;
             entry.recipients = front
                 .recipients
@@ -201,32 +213,8 @@ pub fn parse(sources: &Sources, only: Option<Option<&str>>) -> Parsed {
         let mut kept = template_letter.iter();
         sources_by_template.retain(|_| kept.next().is_some_and(|id| id.is_empty() || id == keep));
     }
-    // All templates are compiled together (so that includes resolve). Only
-    // when that fails are they compiled one by one, to name each broken
-    // file: parsing is most of the start-up time, so it is done once.
-    if let Err(err) = templates.add_raw_templates(sources_by_template.clone()) {
-        let before = problems.len();
-        for (name, text) in &sources_by_template {
-            if let Err(err) = tera::Tera::default().add_raw_template(name, text) {
-                problems.push(Problem::in_file(
-                    Severity::Error,
-                    &template_file(sources, name),
-                    format!("template error: {}", error_chain(&err)),
-                ));
-            }
-        }
-        if problems.len() == before {
-            let folder = sources
-                .recipients
-                .name
-                .replace("recipients.toml", "letters/");
-            problems.push(Problem::in_file(
-                Severity::Error,
-                &folder,
-                format!("template error: {}", error_chain(&err)),
-            ));
-        }
-    }
+    let (templates, template_problems) = Templates::compile(sources, sources_by_template);
+    problems.extend(template_problems);
 
     // Cross-references: letters name recipients; the default letter exists.
     // (Skipped when recipients.toml did not parse: every name would look unknown.)
@@ -428,8 +416,9 @@ fn convert_recipients(
 /// numbers are the file's.
 fn split_front_matter<'a>(
     file: &'a SourceFile,
+    index: usize,
     problems: &mut Vec<Problem>,
-) -> Option<(&'a str, Range<usize>, String)> {
+) -> Option<(&'a str, Range<usize>, String, Origin)> {
     let text = file.text.strip_prefix('\u{feff}').unwrap_or(&file.text);
     let bom = file.text.len() - text.len();
     let missing = || {
@@ -456,10 +445,12 @@ fn split_front_matter<'a>(
             let skipped_lines = text[..body_start].matches('\n').count();
             let body = &text[body_start..];
             let template = format!("{{#{}#}}{body}", "\n".repeat(skipped_lines));
+            let origin = Origin::body(index, template.len() - body.len(), bom + body_start);
             return Some((
                 front,
                 bom + front_start..bom + front_start + offset,
                 template,
+                origin,
             ));
         }
         offset += line.len();
@@ -499,16 +490,6 @@ fn shift(span: Range<usize>, offset: usize) -> Range<usize> {
 
 fn find_span(text: &str, needle: &str) -> Option<Range<usize>> {
     text.find(needle).map(|i| i..i + needle.len())
-}
-
-/// Which file a Tera template name came from.
-pub fn template_file(sources: &Sources, name: &str) -> String {
-    let file_name = name.split('#').next().unwrap_or(name);
-    sources
-        .letters
-        .iter()
-        .find(|f| Sources::file_name(f) == file_name)
-        .map_or_else(|| name.to_string(), |f| f.name.clone())
 }
 
 /// Tera keeps the useful part of an error in `source()`: show all of it.

@@ -101,11 +101,7 @@ fn trial_render(campaign: &Campaign, today: jiff::civil::Date) -> Vec<Problem> {
                         renderer.render(&Arc::new(addressee), std::slice::from_ref(&sample))
                     {
                         let problem = match err.downcast_ref::<TemplateError>() {
-                            Some(t) => Problem::in_file(
-                                Severity::Error,
-                                &t.place,
-                                format!("template error: {}", t.chain),
-                            ),
+                            Some(t) => t.problem.clone(),
                             None => Problem::in_file(
                                 Severity::Error,
                                 &format!("letters/{}", letter.id),

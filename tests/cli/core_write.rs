@@ -374,7 +374,7 @@ fn undefined_template_variable_names_file_line_and_variable() {
         "In 2010, the year",
         "In {{ signer.nme }}, the year",
     );
-    let line = tc.line_of("letters/kuramshin.txt", "signer.nme");
+    let place = tc.place_of("letters/kuramshin.txt", "nme }}");
     let output = tc
         .campaign_cmd()
         .args([
@@ -392,8 +392,10 @@ fn undefined_template_variable_names_file_line_and_variable() {
         .clone();
     let message = text(&output.stderr);
     assert!(
-        message.contains(&format!("letters/kuramshin.txt:{line}:")),
-        "expected line {line}: {message}"
+        message.contains(&format!(
+            "letters/kuramshin.txt:{place}: template error: `signer` has no field `nme`"
+        )),
+        "expected {place}: {message}"
     );
-    assert!(message.contains("signer.nme"), "{message}");
+    assert!(message.contains("did you mean `signer.name`?"), "{message}");
 }

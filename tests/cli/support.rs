@@ -101,6 +101,16 @@ impl TestCampaign {
             + 1
     }
 
+    /// `line:column` (1-based, in characters) where `needle` first stands
+    /// in `file`, as diagnostics print it.
+    pub fn place_of(&self, file: &str, needle: &str) -> String {
+        let line = self.line_of(file, needle);
+        let text = self.read(file);
+        let line_text = text.lines().nth(line - 1).unwrap_or_default();
+        let byte = line_text.find(needle).unwrap_or_default();
+        format!("{line}:{}", line_text[..byte].chars().count() + 1)
+    }
+
     /// The binary, isolated: run in `work/`, no PROTEST_LETTER_* variables,
     /// a profile path that does not exist and config folders in the temp dir.
     pub fn std_cmd(&self) -> std::process::Command {

@@ -1,0 +1,494 @@
+//! The compiled Tera templates of a campaign, with where each one's text
+//! sits in its file so that Tera's positions become the file's
+//! `line:column`, and rendering bounded so that no template can hang or
+//! exhaust the machine.
+//!
+//! This is the one place that knows Tera: `render` asks it for text,
+//! `check` for problems, and whoever inspects templates (`tera()`,
+//! `source()`) starts here.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+use super::source::Sources;
+use crate::diagnostic::{Problem, Severity, did_you_mean};
+
+/// Longest a single letter may take to render.
+pub const TIME_LIMIT: Duration = Duration::from_secs(5);
+/// Largest letter, before the allowance per signatory (a petition lists
+/// everyone, 40,000 names are about 2 MB).
+pub const SIZE_LIMIT: usize = 4 << 20;
+/// Extra bytes a letter may have per signatory.
+pub const SIZE_PER_SIGNATORY: usize = 1024;
+/// `range()` longer than this is refused (Tera's own limit).
+const MAX_RANGE: i128 = 100_000;
+
+/// Where a template's text comes from.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// Index into `Sources::letters`.
+    pub file: usize,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    /// The whole file (partials).
+    Whole,
+    /// A letter body: the template is `prefix` bytes of comment standing in
+    /// for the front matter, then the file from `body_start`.
+    Body { prefix: usize, body_start: usize },
+    /// The subject, a TOML string in the front matter; `start` is the byte
+    /// of its first character when the TOML text is the template verbatim.
+    Subject { value: Range<usize>, verbatim: bool },
+}
+
+impl Origin {
+    pub fn whole(file: usize) -> Self {
+        Origin {
+            file,
+            kind: Kind::Whole,
+        }
+    }
+
+    pub fn body(file: usize, prefix: usize, body_start: usize) -> Self {
+        Origin {
+            file,
+            kind: Kind::Body { prefix, body_start },
+        }
+    }
+
+    /// `value` is the span of the TOML string (quotes included) in the file.
+    pub fn subject(file: usize, value: Range<usize>, verbatim: bool) -> Self {
+        Origin {
+            file,
+            kind: Kind::Subject { value, verbatim },
+        }
+    }
+
+    /// The file's byte span for a span of the template's text.
+    fn to_file(&self, span: Range<usize>) -> Range<usize> {
+        match &self.kind {
+            Kind::Whole => span,
+            Kind::Body { prefix, body_start } => {
+                let map = |t: usize| body_start + t.saturating_sub(*prefix);
+                map(span.start)..map(span.end)
+            }
+            Kind::Subject { value, verbatim } if *verbatim => {
+                value.start + 1 + span.start..value.start + 1 + span.end
+            }
+            Kind::Subject { value, .. } => value.clone(),
+        }
+    }
+}
+
+/// A campaign's templates, compiled once.
+#[derive(Debug, Clone)]
+pub struct Templates {
+    tera: tera::Tera,
+    origins: BTreeMap<String, Origin>,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Templates {
+            tera: engine(),
+            origins: BTreeMap::new(),
+        }
+    }
+}
+
+/// A Tera with our settings: plain text, nothing escaped, `range` bounded
+/// by the letter's time limit.
+fn engine() -> tera::Tera {
+    let mut tera = tera::Tera::default();
+    tera.autoescape_on(Vec::<&str>::new());
+    tera.register_function("range", range);
+    tera
+}
+
+thread_local! {
+    /// When the letter being rendered on this thread must be finished.
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+fn past_deadline() -> bool {
+    DEADLINE.with(|d| d.get().is_some_and(|at| Instant::now() > at))
+}
+
+/// Tera's `range`, also stopping loops that print nothing once the letter
+/// is out of time (a loop inside a loop calls it again and again).
+fn range(kwargs: tera::Kwargs, _: &tera::State) -> tera::TeraResult<Vec<i128>> {
+    if past_deadline() {
+        return Err(tera::Error::message(too_slow()));
+    }
+    let start = kwargs.get::<i128>("start")?.unwrap_or_default();
+    let end = kwargs.must_get::<i128>("end")?;
+    let step = kwargs.get::<i128>("step_by")?.unwrap_or(1);
+    if step == 0 {
+        return Err(tera::Error::message(
+            "Function `range` was called with a `step_by` argument of 0",
+        ));
+    }
+    let len = if (step > 0 && end > start) || (step < 0 && start > end) {
+        let span = end.abs_diff(start);
+        let step = step.unsigned_abs();
+        span.div_ceil(step)
+    } else {
+        0
+    };
+    if len > MAX_RANGE as u128 {
+        return Err(tera::Error::message(format!(
+            "`range` would produce {len} numbers; a letter may use at most {MAX_RANGE}"
+        )));
+    }
+    Ok((0..len as i128).map(|i| start + i * step).collect())
+}
+
+fn too_slow() -> String {
+    format!(
+        "rendering took longer than {} seconds",
+        TIME_LIMIT.as_secs()
+    )
+}
+
+/// The output of one template, refused once it grows past `limit` bytes or
+/// the deadline passes.
+struct Bounded {
+    out: Vec<u8>,
+    limit: usize,
+    deadline: Instant,
+    broke: Option<String>,
+}
+
+impl Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.out.len() + buf.len() > self.limit {
+            self.broke = Some(format!(
+                "the letter grew past {:.1} MB",
+                self.limit as f64 / f64::from(1 << 20)
+            ));
+        } else if Instant::now() > self.deadline {
+            self.broke = Some(too_slow());
+        }
+        if self.broke.is_some() {
+            return Err(io::Error::other("letter too large or too slow"));
+        }
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Why a template did not render.
+#[derive(Debug)]
+pub enum Failure {
+    /// A mistake in the template, at a place in a campaign file.
+    Template(Box<Problem>),
+    /// The letter went past the size or time limit.
+    Limit(String),
+}
+
+impl Templates {
+    /// Compiles `list` (template name, text, origin). All are compiled
+    /// together so that includes resolve. Tera stops at the first mistake:
+    /// the broken template is then blanked (so that what includes it still
+    /// compiles) and the rest compiled again, to report every broken file.
+    pub fn compile(sources: &Sources, list: Vec<(String, String, Origin)>) -> (Self, Vec<Problem>) {
+        let mut templates = Templates::default();
+        for (name, _, origin) in &list {
+            templates.origins.insert(name.clone(), origin.clone());
+        }
+        let mut problems = Vec::new();
+        let mut texts: Vec<(String, String)> = list.into_iter().map(|(n, t, _)| (n, t)).collect();
+        for _ in 0..=texts.len() {
+            let mut tera = engine();
+            let Err(err) = tera.add_raw_templates(texts.iter().map(|(n, t)| (n, t))) else {
+                templates.tera = tera;
+                break;
+            };
+            let mut culprits = Vec::new();
+            match err.kind() {
+                tera::ErrorKind::SyntaxError(r) | tera::ErrorKind::RenderingError(r) => {
+                    culprits.push(r.filename().to_string());
+                    problems.push(templates.problem(sources, r.filename(), &err));
+                }
+                tera::ErrorKind::CircularInclude { tpl, include_chain } => {
+                    culprits.push(tpl.clone());
+                    problems.push(templates.whole_file_problem(
+                        sources,
+                        tpl,
+                        format!(
+                            "template error: `{tpl}` includes itself ({})",
+                            include_chain.join(" includes ")
+                        ),
+                        Some("a partial must not include itself, directly or through another"),
+                    ));
+                }
+                tera::ErrorKind::Msg(text) if text.contains("\n  --> ") => {
+                    // Tera's checks after parsing (unknown include, filter,
+                    // function…) come as one text of reports.
+                    for (name, line, column, message) in reports(text) {
+                        let source = texts.iter().find(|(n, _)| *n == name).map(|(_, t)| t);
+                        problems.push(match source {
+                            Some(source) => {
+                                templates.problem_at(sources, &name, source, line, column, &message)
+                            }
+                            None => templates.whole_file_problem(
+                                sources,
+                                &name,
+                                template_message(&message),
+                                None,
+                            ),
+                        });
+                        culprits.push(name);
+                    }
+                }
+                _ => problems.push(templates.problem(sources, "", &err)),
+            }
+            let mut blanked = false;
+            for (name, text) in texts.iter_mut() {
+                if culprits.contains(name) && !text.is_empty() {
+                    text.clear();
+                    blanked = true;
+                }
+            }
+            if !blanked {
+                break;
+            }
+        }
+        (templates, problems)
+    }
+
+    /// Renders template `name` within `limit` bytes and `TIME_LIMIT`.
+    pub fn render(
+        &self,
+        sources: &Sources,
+        name: &str,
+        context: &tera::Context,
+        limit: usize,
+    ) -> Result<String, Failure> {
+        let deadline = Instant::now() + TIME_LIMIT;
+        let mut out = Bounded {
+            out: Vec::with_capacity(4096),
+            limit,
+            deadline,
+            broke: None,
+        };
+        DEADLINE.with(|d| d.set(Some(deadline)));
+        let result = self.tera.render_to(name, context, &mut out);
+        DEADLINE.with(|d| d.set(None));
+        if let Some(reason) = out.broke {
+            return Err(Failure::Limit(reason));
+        }
+        match result {
+            Ok(()) => String::from_utf8(out.out)
+                .map_err(|_| Failure::Limit("the letter is not valid UTF-8".into())),
+            Err(err) if error_text(&err).contains(&too_slow()) => Err(Failure::Limit(too_slow())),
+            Err(err) => Err(Failure::Template(Box::new(
+                self.problem(sources, name, &err),
+            ))),
+        }
+    }
+
+    /// The compiled engine, for inspecting templates.
+    pub fn tera(&self) -> &tera::Tera {
+        &self.tera
+    }
+
+    /// Template names with where their text comes from.
+    pub fn origins(&self) -> &BTreeMap<String, Origin> {
+        &self.origins
+    }
+
+    /// A problem at `line:column` (1-based, characters) of template `name`,
+    /// whose text is `source`.
+    fn problem_at(
+        &self,
+        sources: &Sources,
+        name: &str,
+        source: &str,
+        line: usize,
+        column: usize,
+        message: &str,
+    ) -> Problem {
+        let (Some(origin), Some(start)) = (self.origins.get(name), byte_at(source, line, column))
+        else {
+            return self.whole_file_problem(sources, name, template_message(message), None);
+        };
+        let Some(file) = sources.letters.get(origin.file) else {
+            return self.whole_file_problem(sources, name, template_message(message), None);
+        };
+        // The span ends where the name or word that starts there ends.
+        let len = source[start..]
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '"'))
+            .unwrap_or(0)
+            .max(1);
+        let span = origin.to_file(start..start + len);
+        Problem::at(
+            Severity::Error,
+            &file.name,
+            &file.text,
+            span,
+            template_message(message),
+        )
+    }
+
+    /// A problem about template `name` as a whole.
+    fn whole_file_problem(
+        &self,
+        sources: &Sources,
+        name: &str,
+        message: String,
+        help: Option<&str>,
+    ) -> Problem {
+        let file = self
+            .origins
+            .get(name)
+            .and_then(|o| sources.letters.get(o.file))
+            .map_or(name, |f| f.name.as_str());
+        let problem = Problem::in_file(Severity::Error, file, message);
+        match help {
+            Some(help) => problem.with_help(help),
+            None => problem,
+        }
+    }
+
+    /// A Tera error as a problem at its place in the campaign's files.
+    /// `name` is the template being compiled or rendered; a report names
+    /// the template it is really in (an included partial).
+    pub fn problem(&self, sources: &Sources, name: &str, err: &tera::Error) -> Problem {
+        let report = match err.kind() {
+            tera::ErrorKind::SyntaxError(r) | tera::ErrorKind::RenderingError(r) => Some(r),
+            _ => None,
+        };
+        let in_template = report.map_or(name, |r| r.filename());
+        let origin = self
+            .origins
+            .get(in_template)
+            .or_else(|| self.origins.get(name));
+        let file = origin.and_then(|o| sources.letters.get(o.file));
+        let message = match report {
+            Some(r) => r.message().to_string(),
+            None => error_text(err),
+        };
+        let (Some(origin), Some(file), Some(report)) = (origin, file, report) else {
+            let file_name = file.map_or_else(
+                || {
+                    sources
+                        .recipients
+                        .name
+                        .replace("recipients.toml", "letters/")
+                },
+                |f| f.name.clone(),
+            );
+            return Problem::in_file(Severity::Error, &file_name, template_message(&message));
+        };
+        let span = origin.to_file(report.span().range.clone());
+        let span = span.start.min(file.text.len())..span.end.min(file.text.len());
+        let (message, help) = explain(&message, &file.text, &span);
+        let problem = Problem::at(Severity::Error, &file.name, &file.text, span, message);
+        match help {
+            Some(help) => problem.with_help(help),
+            None => problem,
+        }
+    }
+}
+
+/// The reports in one of Tera's texts of several: (template, line, column,
+/// message) for each `error: MESSAGE\n  --> NAME:LINE:COLUMN` block.
+fn reports(text: &str) -> Vec<(String, usize, usize, String)> {
+    let mut out = Vec::new();
+    for block in text.split("\n\n") {
+        let mut lines = block.lines();
+        let Some(message) = lines.next().and_then(|l| l.strip_prefix("error: ")) else {
+            continue;
+        };
+        let Some(place) = lines.find_map(|l| l.trim_start().strip_prefix("--> ")) else {
+            continue;
+        };
+        let mut parts = place.rsplitn(3, ':');
+        let (Some(column), Some(line), Some(name)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        if let (Ok(line), Ok(column)) = (line.parse(), column.parse()) {
+            out.push((name.to_string(), line, column, message.to_string()));
+        }
+    }
+    out
+}
+
+/// The byte offset of `line:column` (1-based, characters) in `text`.
+fn byte_at(text: &str, line: usize, column: usize) -> Option<usize> {
+    let start = if line <= 1 {
+        0
+    } else {
+        text.match_indices('\n').nth(line - 2)?.0 + 1
+    };
+    let rest = &text[start..];
+    let offset = rest
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(rest.len(), |(i, _)| i);
+    Some(start + offset)
+}
+
+fn template_message(message: &str) -> String {
+    format!("template error: {message}")
+}
+
+/// Tera's messages made to name the whole expression (`signer.nme`, not
+/// `nme`) and to suggest the likely name.
+fn explain(message: &str, text: &str, span: &Range<usize>) -> (String, Option<String>) {
+    let (Some(name), Some(list)) = (
+        message.split('`').nth(1),
+        message
+            .split_once("Available fields: ")
+            .or_else(|| message.split_once("Available variables: "))
+            .map(|(_, l)| l.trim_end_matches('.')),
+    ) else {
+        return (template_message(message), None);
+    };
+    let known: Vec<&str> = list.split(", ").collect();
+    // The dotted path that ends at the span: `signer.nme`.
+    let before = &text[..span.start];
+    let path_start = before
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_alphanumeric() || *c == '_' || *c == '.')
+        .last()
+        .map_or(span.start, |(i, _)| i);
+    let path = format!("{}{name}", &text[path_start..span.start]);
+    let parent = path.rsplit_once('.').map(|(p, _)| p);
+    let what = match parent {
+        Some(p) => format!("`{p}` has no field `{name}`"),
+        None => format!("undefined variable `{name}`"),
+    };
+    let has = match parent {
+        Some(p) => format!("`{p}` has: {}", known.join(", ")),
+        None => format!("known variables: {}", known.join(", ")),
+    };
+    let help = match did_you_mean(name, known.iter().copied()) {
+        Some(guess) => {
+            let full = match parent {
+                Some(p) => format!("{p}.{guess}"),
+                None => guess.to_string(),
+            };
+            format!("did you mean `{full}`? {has}")
+        }
+        None => has,
+    };
+    (format!("template error: {what}"), Some(help))
+}
+
+/// Tera's error and its causes, in one line.
+fn error_text(err: &tera::Error) -> String {
+    super::error_chain(err)
+}
