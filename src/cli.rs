@@ -151,8 +151,9 @@ pub struct TransportArgs {
     /// SMTP connections used at once (each one reused for many messages).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub connections: u16,
-    /// At most this many messages per minute, evenly spaced (e.g. 30 or 30/min).
-    #[arg(long, value_name = "N/min")]
+    /// At most this many messages, evenly spaced: N/s, N/min or N/h
+    /// (e.g. 2/s, 30/min, 500/h; a bare number is per minute).
+    #[arg(long, value_name = "RATE")]
     pub rate: Option<String>,
     /// Seconds to wait for the SMTP server to connect or answer before
     /// giving up on that attempt (decimals allowed). A message whose reply

@@ -25,6 +25,7 @@ pub mod output;
 pub mod profile;
 pub mod progress;
 pub mod prompt;
+pub mod rate;
 pub mod render;
 pub mod send;
 pub mod settings;

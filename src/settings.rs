@@ -327,7 +327,9 @@ impl SignerDraft {
 
 fn output(args: &cli::OutputArgs, env: &Environment) -> OutputSettings {
     let target = match (&args.output, &args.out_dir) {
-        (Some(file), _) if file.as_os_str() == "-" => Target::Stdout,
+        // Our own standard output, however it is spelt: opening it again
+        // would truncate a file that `>>` appends to.
+        (Some(file), _) if is_stdout(file) => Target::Stdout,
         (Some(file), _) => Target::File(env.cwd.join(file)),
         (None, Some(dir)) => Target::Dir(env.cwd.join(dir)),
         (None, None) => Target::Stdout,
@@ -344,6 +346,12 @@ fn output(args: &cli::OutputArgs, env: &Environment) -> OutputSettings {
         target,
         force: args.force,
     }
+}
+
+fn is_stdout(path: &std::path::Path) -> bool {
+    ["-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"]
+        .iter()
+        .any(|name| path.as_os_str() == *name)
 }
 
 fn email(args: &cli::EmailArgs, env: &Environment) -> Result<EmailSettings> {
@@ -410,7 +418,7 @@ fn send_settings(
         json_summary: args.format == cli::ListFormat::Json,
         batch: BatchSettings::from_args(&args.common.batch, env),
         connections: usize::from(t.connections),
-        interval: t.rate.as_deref().map(rate_interval).transpose()?,
+        interval: t.rate.as_deref().map(crate::rate::interval).transpose()?,
         report: t.report.as_ref().map(|p| env.cwd.join(p)),
         retry_delay: match env.var("PROTEST_LETTER_RETRY_DELAY_MS") {
             None => std::time::Duration::from_secs(1),
@@ -488,21 +496,6 @@ fn percent_decode(text: &str) -> String {
     percent_encoding::percent_decode_str(text)
         .decode_utf8_lossy()
         .into_owned()
-}
-
-/// `--rate 30` or `--rate 30/min` → one message every 2 s.
-fn rate_interval(text: &str) -> Result<std::time::Duration> {
-    let number = text
-        .trim()
-        .trim_end_matches("/min")
-        .trim_end_matches("/m")
-        .trim();
-    match number.parse::<f64>() {
-        Ok(n) if n > 0.0 && n.is_finite() => Ok(std::time::Duration::from_secs_f64(60.0 / n)),
-        _ => bail!(
-            "--rate `{text}` is not a positive number of messages per minute (e.g. --rate 30/min)"
-        ),
-    }
 }
 
 /// `--date`, else today.

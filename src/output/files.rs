@@ -69,9 +69,57 @@ pub fn letter_tempfile<'a>() -> tempfile::Builder<'a, 'a> {
     builder
 }
 
+/// Whether `path` exists and is not a regular file (a device, a FIFO, a
+/// socket, or a link to one, such as `/dev/stdout` on a terminal or a
+/// pipe): such a target is written to, never replaced. A folder is an error.
+pub fn is_special(path: &Path) -> Result<bool> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => bail!(
+            "{} is a folder; give -o a file name, or use --out-dir for one file per letter",
+            path.display()
+        ),
+        Ok(meta) => Ok(!meta.is_file()),
+        Err(_) => Ok(false),
+    }
+}
+
+/// Opens a special file for writing, without creating or truncating it.
+pub fn open_special(path: &Path) -> Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot open {} for writing", path.display()))
+        .map_err(runtime)
+}
+
+/// The file a symbolic link points to (so that replacing it keeps the
+/// link), or `path` itself.
+pub fn resolve_link(path: &Path) -> Result<PathBuf> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => match std::fs::canonicalize(path) {
+            Ok(target) => Ok(target),
+            // A dangling link: its target is created where it points.
+            Err(_) => {
+                let target = std::fs::read_link(path)?;
+                Ok(path.parent().unwrap_or(Path::new(".")).join(target))
+            }
+        },
+        _ => Ok(path.to_path_buf()),
+    }
+}
+
 /// Moves a finished temporary file to `path`: never over an existing
-/// file unless `force`, and atomically either way.
+/// file unless `force`, never over anything but a regular file, and
+/// atomically either way.
 pub fn persist(tmp: tempfile::NamedTempFile, path: &Path, force: bool) -> Result<()> {
+    if let Ok(meta) = std::fs::symlink_metadata(path)
+        && !meta.is_file()
+    {
+        bail!(
+            "{} exists and is not a regular file; it was not replaced. Choose another name",
+            path.display()
+        );
+    }
     let persisted = if force {
         tmp.persist(path).map(|_| ())
     } else {

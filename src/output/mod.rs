@@ -34,6 +34,12 @@ enum Destination<'a> {
         tmp: BufWriter<tempfile::NamedTempFile>,
         path: PathBuf,
     },
+    /// Something that is not a regular file (`/dev/null`, a FIFO, a
+    /// terminal): written to directly, never replaced.
+    Special {
+        out: BufWriter<std::fs::File>,
+        path: PathBuf,
+    },
     Dir(PathBuf),
 }
 
@@ -56,7 +62,14 @@ impl<'a> Sink<'a> {
     ) -> Result<Self> {
         let destination = match &settings.target {
             Target::Stdout => Destination::Stream(BufWriter::with_capacity(1 << 16, stdout)),
+            Target::File(path) if files::is_special(path)? => Destination::Special {
+                out: BufWriter::with_capacity(1 << 16, files::open_special(path)?),
+                path: path.clone(),
+            },
             Target::File(path) => {
+                // Through a symbolic link, the file it points to is replaced,
+                // not the link.
+                let path = &files::resolve_link(path)?;
                 ensure_absent(std::slice::from_ref(path), settings.force)?;
                 let dir = match path.parent() {
                     Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -122,6 +135,9 @@ impl<'a> Sink<'a> {
             Destination::File { tmp, path } => write(tmp).map_err(|e| {
                 runtime(anyhow::Error::new(e).context(format!("cannot write {}", path.display())))
             }),
+            Destination::Special { out, path } => write(out).map_err(|e| {
+                runtime(anyhow::Error::new(e).context(format!("cannot write {}", path.display())))
+            }),
             Destination::Dir(_) => Ok(()),
         }
     }
@@ -132,7 +148,7 @@ impl<'a> Sink<'a> {
         self.count += 1;
         let format = self.format;
         match &mut self.destination {
-            Destination::Stream(_) | Destination::File { .. } => {
+            Destination::Stream(_) | Destination::File { .. } | Destination::Special { .. } => {
                 self.write_to_stream(|out| formats::write_stream(format, item, first, out))
             }
             Destination::Dir(dir) => {
@@ -172,6 +188,14 @@ impl<'a> Sink<'a> {
                 })?;
                 files::persist(tmp, &path, self.force)?;
                 Ok(vec![path.display().to_string()])
+            }
+            Destination::Special { mut out, path } => {
+                out.flush().map_err(|e| {
+                    runtime(
+                        anyhow::Error::new(e).context(format!("cannot write {}", path.display())),
+                    )
+                })?;
+                Ok(Vec::new())
             }
             Destination::Dir(_) => Ok(self.written),
         }

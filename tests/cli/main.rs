@@ -1,4 +1,5 @@
 mod batch;
+mod conventions;
 mod core_check;
 mod core_list;
 mod core_write;
