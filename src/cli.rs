@@ -31,7 +31,7 @@ pub enum Command {
     /// List the campaign's letters and recipients.
     List(ListArgs),
     /// Validate the campaign and report every problem.
-    Check,
+    Check(CheckArgs),
     /// Render letters: print them, or write them to files.
     Write(Box<WriteArgs>),
     /// Email letters with every required copy: preview, confirm, send once.
@@ -41,6 +41,14 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Output format: text, or json (one object per line and problem, with
+    /// severity, file, line, column, message and help) for editors and CI.
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     pub format: ListFormat,
 }

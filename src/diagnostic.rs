@@ -211,6 +211,116 @@ pub fn unknown_hint<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str> +
     }
 }
 
+/// "did you mean `salutation`?" for serde's "unknown field `salutaton`,
+/// expected one of `id`, `name`, …".
+pub fn unknown_key_guess(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let mut names = rest.split('`').step_by(2);
+    let wanted = names.next()?;
+    let known: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
+    let guess = did_you_mean(wanted, known.iter().copied())?;
+    Some(format!(
+        "did you mean `{guess}`? Known keys here: {}",
+        known.join(", ")
+    ))
+}
+
+/// Characters a campaign text must not hold: terminal escapes and other
+/// control characters (printed raw, they can rewrite a terminal), and the
+/// invisible bidirectional overrides that make text read differently from
+/// what it is. Tab and line ends are fine.
+pub fn is_forbidden_char(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A readable name for a forbidden character.
+fn char_name(c: char) -> String {
+    let name = match c {
+        '\u{1b}' => " (escape)",
+        '\u{7f}' => " (delete)",
+        '\0' => " (NUL)",
+        '\u{8}' => " (backspace)",
+        '\u{c}' => " (form feed)",
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => " (bidirectional override)",
+        _ => "",
+    };
+    format!("U+{:04X}{name}", c as u32)
+}
+
+/// The forbidden characters in `file`, raw or written as TOML escapes
+/// (`\e`, `\u001b`) in its first `toml_len` bytes (the TOML part), at most
+/// a few per file.
+pub fn control_characters(file: &crate::campaign::SourceFile, toml_len: usize) -> Vec<Problem> {
+    const MOST: usize = 5;
+    let mut out = Vec::new();
+    let text = &file.text;
+    let help = "remove it: campaign texts are printed to terminals and mailed as they are";
+    for (i, c) in text.char_indices() {
+        if out.len() == MOST {
+            break;
+        }
+        // A byte order mark at the very start is allowed (and stripped).
+        if is_forbidden_char(c) {
+            out.push(
+                Problem::at(
+                    Severity::Error,
+                    &file.name,
+                    text,
+                    i..i + c.len_utf8(),
+                    format!("control character {} in a campaign text", char_name(c)),
+                )
+                .with_help(help),
+            );
+        }
+    }
+    // Escapes: `\` then e, b, f, x.., u...., U........ naming a forbidden
+    // character. A doubled backslash is a literal one.
+    let bytes = &text.as_bytes()[..toml_len.min(text.len())];
+    let mut i = 0;
+    while i + 1 < bytes.len() && out.len() < MOST {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        let (len, code) = match bytes[i + 1] {
+            b'\\' => (2, None),
+            b'e' => (2, Some(0x1b)),
+            b'b' => (2, Some(0x08)),
+            b'f' => (2, Some(0x0c)),
+            b'x' => (4, hex(text, i + 2, 2)),
+            b'u' => (6, hex(text, i + 2, 4)),
+            b'U' => (10, hex(text, i + 2, 8)),
+            _ => (2, None),
+        };
+        if let Some(c) = code
+            .and_then(char::from_u32)
+            .filter(|c| is_forbidden_char(*c))
+        {
+            out.push(
+                Problem::at(
+                    Severity::Error,
+                    &file.name,
+                    text,
+                    i..(i + len).min(text.len()),
+                    format!(
+                        "escape sequence for control character {} in a campaign text",
+                        char_name(c)
+                    ),
+                )
+                .with_help(help),
+            );
+        }
+        i += len;
+    }
+    out
+}
+
+fn hex(text: &str, at: usize, len: usize) -> Option<u32> {
+    text.get(at..at + len)
+        .and_then(|h| u32::from_str_radix(h, 16).ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

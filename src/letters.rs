@@ -94,6 +94,15 @@ impl Signing {
         renderer: &'a Renderer<'a>,
         addressees: &'a [Arc<Addressee>],
     ) -> Result<Box<dyn Iterator<Item = Result<Produced>> + Send + 'a>> {
+        if let Signing::Group(_) = self
+            && let Some(problem) = renderer.petition_problem()
+        {
+            return Err(crate::render::TemplateError {
+                problem,
+                limit: false,
+            }
+            .into());
+        }
         Ok(Box::new(self.sets()?.flat_map(move |set| {
             let per_set: Box<dyn Iterator<Item = Result<Produced>> + Send> = match set {
                 Err(e) => Box::new(std::iter::once(Err(e))),

@@ -52,7 +52,7 @@ pub fn run(
     let settings = Settings::resolve(cli, env, profile)?;
     let sources = read_sources(&settings.campaign)?;
     match &settings.command {
-        Command::Check => commands::check::run(sources, settings.today, stdout),
+        Command::Check { json } => commands::check::run(sources, settings.today, *json, stdout),
         Command::List { json } => {
             let campaign = load(sources, settings.today)?;
             commands::list::run(&campaign, *json, stdout)?;

@@ -64,12 +64,20 @@ pub fn load(path: Option<PathBuf>) -> Result<Profile> {
             name: path.display().to_string(),
             text: text.clone(),
         };
-        let message = err.message().trim().to_string();
+        let mut message = err.message().trim().to_string();
+        let guess = crate::diagnostic::unknown_key_guess(&message);
+        if guess.is_some()
+            && let Some((head, _)) = message.split_once(", expected")
+        {
+            message = head.to_string();
+        }
         let problem = match err.span() {
             Some(span) => Problem::at(Severity::Error, &file.name, &file.text, span, message),
             None => Problem::in_file(Severity::Error, &file.name, message),
         };
-        anyhow::anyhow!("the profile has a mistake:\n{problem}\n  = help: the README's \"Profile\" section lists the keys")
+        let help =
+            guess.unwrap_or_else(|| "the README's \"Profile\" section lists the keys".into());
+        anyhow::anyhow!("the profile has a mistake:\n{}", problem.with_help(help))
     })?;
     profile.path = Some(path);
     Ok(profile)

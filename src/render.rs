@@ -29,6 +29,80 @@ pub struct Rendered {
 #[error("{}", problem.unlabelled())]
 pub struct TemplateError {
     pub problem: Problem,
+    /// The letter went past the size or time limit.
+    pub limit: bool,
+}
+
+/// The problem with `letter` as a `--group` petition if it would drop
+/// signers: a trial petition of two must name both (a letter that only
+/// counts `signatories`, or never mentions them, carries one name).
+pub fn drops_signatories(
+    campaign: &Campaign,
+    letter: &Letter,
+    date: jiff::civil::Date,
+) -> Option<Problem> {
+    let signer = |name: &str| {
+        Arc::new(Signer {
+            name: name.into(),
+            organisation: String::new(),
+            email: String::new(),
+            address: String::new(),
+            country: String::new(),
+            extra: Default::default(),
+        })
+    };
+    let second = "Second Petition Signer";
+    let signers = [signer("First Petition Signer"), signer(second)];
+    let addressee = Arc::new(sample_addressee());
+    for lang in std::iter::once(None).chain(letter.languages().into_iter().map(Some)) {
+        let renderer = Renderer::new(campaign, letter, date, lang);
+        // A letter that does not render at all is reported for that.
+        let Ok(rendered) = renderer.render(&addressee, &signers) else {
+            continue;
+        };
+        if rendered.body.contains(second) {
+            continue;
+        }
+        let body = &letter.variant(&[lang]).body;
+        let file = campaign
+            .templates
+            .origins()
+            .get(body)
+            .and_then(|o| campaign.sources.letters.get(o.file))
+            .map_or(body.as_str(), |f| f.name.as_str());
+        return Some(
+            Problem::in_file(
+                Severity::Error,
+                file,
+                format!(
+                    "letter `{}` does not list `signatories`: as a --group petition it would \
+                     carry only the first signer's name and drop everyone else",
+                    letter.id
+                ),
+            )
+            .with_help(
+                "list the signers, e.g. {% for s in signatories %}{{ s.name }}{% endfor %}, \
+                 or {% include \"_signature.txt\" %} as the built-in letters do",
+            ),
+        );
+    }
+    None
+}
+
+/// A recipient to try letters on when the campaign names none.
+pub fn sample_addressee() -> Addressee {
+    Addressee {
+        id: "sample-recipient".into(),
+        name: "Sample Recipient".into(),
+        title: "Sample Title".into(),
+        salutation: "Dear Sir or Madam".into(),
+        email: Some("recipient@example.org".into()),
+        cc: Vec::new(),
+        phone: None,
+        address: vec!["1 Sample Road".into()],
+        language: None,
+        country: None,
+    }
 }
 
 /// A reusable rendering context (see `Renderer::render_with`).
@@ -44,6 +118,7 @@ pub struct Renderer<'a> {
     letter: &'a Letter,
     base: tera::Context,
     lang: Option<String>,
+    date: jiff::civil::Date,
 }
 
 #[derive(Serialize)]
@@ -77,7 +152,13 @@ impl<'a> Renderer<'a> {
             letter,
             base,
             lang: lang.map(str::to_string),
+            date,
         }
+    }
+
+    /// Why this letter cannot be a `--group` petition, if it cannot.
+    pub fn petition_problem(&self) -> Option<Problem> {
+        drops_signatories(self.campaign, self.letter, self.date)
     }
 
     /// Renders the letter to `recipient`, signed by `signatories` (one for a
@@ -147,7 +228,11 @@ impl<'a> Renderer<'a> {
         let templates = &self.campaign.templates;
         match templates.render(&self.campaign.sources, name, context, limit) {
             Ok(text) => Ok(text),
-            Err(Failure::Template(problem)) => Err(TemplateError { problem: *problem }.into()),
+            Err(Failure::Template(problem)) => Err(TemplateError {
+                problem: *problem,
+                limit: false,
+            }
+            .into()),
             Err(Failure::Limit(reason)) => {
                 let file = templates
                     .origins()
@@ -163,7 +248,11 @@ impl<'a> Renderer<'a> {
                     ),
                 )
                 .with_help("look for a loop that never ends or repeats too often");
-                Err(TemplateError { problem }.into())
+                Err(TemplateError {
+                    problem,
+                    limit: true,
+                }
+                .into())
             }
         }
     }

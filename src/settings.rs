@@ -94,7 +94,7 @@ pub struct Settings {
 #[derive(Debug)]
 pub enum Command {
     List { json: bool },
-    Check,
+    Check { json: bool },
     Write(Box<WriteSettings>),
     Send(Box<SendSettings>),
 }
@@ -278,7 +278,9 @@ impl Settings {
             cli::Command::List(args) => Command::List {
                 json: args.format == cli::ListFormat::Json,
             },
-            cli::Command::Check => Command::Check,
+            cli::Command::Check(args) => Command::Check {
+                json: args.format == cli::ListFormat::Json,
+            },
             cli::Command::Send(args) => {
                 Command::Send(Box::new(send_settings(*args, env, &profile)?))
             }

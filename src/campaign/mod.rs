@@ -52,23 +52,45 @@ fn load_scoped(
     today: jiff::civil::Date,
     only: Option<Option<&str>>,
 ) -> std::result::Result<Campaign, Problems> {
-    let parsed = parse::parse(&sources, only);
-    let mut problems = parsed.problems;
-    let Some(info) = parsed.info else {
-        return Err(Problems(problems));
-    };
-    problems.extend(warnings(&sources, &info, &parsed.recipients, today));
+    let (mut campaign, problems) = inspect_scoped(sources, today, only);
     if problems.iter().any(Problem::is_error) {
         return Err(Problems(problems));
     }
-    Ok(Campaign {
+    campaign.warnings = problems;
+    Ok(campaign)
+}
+
+/// Everything that could be built from `sources`, and every problem found,
+/// errors included: `check` goes on to trial-render what did parse, so a
+/// mistake in one file does not hide those in another. A campaign whose
+/// `recipients.toml` did not parse has no recipients and a blank `info`.
+pub fn inspect(sources: Sources, today: jiff::civil::Date) -> (Campaign, Vec<Problem>) {
+    inspect_scoped(sources, today, None)
+}
+
+fn inspect_scoped(
+    sources: Sources,
+    today: jiff::civil::Date,
+    only: Option<Option<&str>>,
+) -> (Campaign, Vec<Problem>) {
+    let parsed = parse::parse(&sources, only);
+    let mut problems = parsed.problems;
+    let info = match parsed.info {
+        Some(info) => {
+            problems.extend(warnings(&sources, &info, &parsed.recipients, today));
+            info
+        }
+        None => CampaignInfo::default(),
+    };
+    let campaign = Campaign {
         sources,
         info,
         recipients: parsed.recipients,
         letters: parsed.letters,
         templates: parsed.templates,
-        warnings: problems,
-    })
+        warnings: Vec::new(),
+    };
+    (campaign, problems)
 }
 
 /// Things an organiser should see but that need not stop a supporter.

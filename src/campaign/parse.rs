@@ -12,7 +12,7 @@ use super::is_country_code;
 use super::model::{CampaignInfo, CountryContact, Letter, Recipient, Variant};
 use super::source::{SourceFile, Sources};
 use super::templates::{Origin, Templates};
-use crate::diagnostic::{Problem, Severity, unknown_hint};
+use crate::diagnostic::{Problem, Severity, control_characters, unknown_hint, unknown_key_guess};
 
 // ---- recipients.toml as written -------------------------------------------
 
@@ -99,7 +99,14 @@ pub struct Parsed {
 /// for every letter (`only` = `None`), or for one letter and the partials:
 /// compiling is most of the start-up time of `write`.
 pub fn parse(sources: &Sources, only: Option<Option<&str>>) -> Parsed {
-    let mut problems = Vec::new();
+    let mut problems = sources.problems.clone();
+    problems.extend(control_characters(
+        &sources.recipients,
+        sources.recipients.text.len(),
+    ));
+    for file in &sources.letters {
+        problems.extend(control_characters(file, front_matter_len(&file.text)));
+    }
     let file = &sources.recipients;
     let (info, recipients) = match toml::from_str::<RecipientsFile>(&file.text) {
         Ok(raw) => convert_recipients(raw, file, &mut problems),
@@ -126,17 +133,20 @@ pub fn parse(sources: &Sources, only: Option<Option<&str>>) -> Parsed {
         else {
             continue;
         };
-        let front: FrontMatter = match toml::from_str(front) {
-            Ok(front) => front,
-            Err(err) => {
-                problems.push(toml_problem(letter_file, &err, front_span.start));
-                continue;
-            }
-        };
         let stem = file_name.trim_end_matches(".txt");
         let (id, lang) = match stem.split_once('.') {
             Some((id, lang)) => (id.to_string(), Some(lang.to_string())),
             None => (stem.to_string(), None),
+        };
+        let front: FrontMatter = match toml::from_str(front) {
+            Ok(front) => front,
+            Err(err) => {
+                problems.push(toml_problem(letter_file, &err, front_span.start));
+                // The body is still compiled, for its own mistakes.
+                sources_by_template.push((file_name, body_template, body_origin));
+                template_letter.push(id);
+                continue;
+            }
         };
         if !is_id(&id) {
             problems.push(Problem::in_file(
@@ -327,7 +337,41 @@ fn convert_recipients(
                     .with_help("use ISO 3166 codes in upper case, e.g. [recipient.countries.GB]"),
                 );
             }
-            countries.insert(code.into_inner().to_ascii_uppercase(), contact);
+            let upper = code.get_ref().to_ascii_uppercase();
+            if let Some(right) = country_alias(&upper) {
+                pending.push(
+                    Problem::at(
+                        Severity::Error,
+                        &file.name,
+                        &file.text,
+                        code.span(),
+                        format!("`{}` is not an ISO 3166 country code", code.get_ref()),
+                    )
+                    .with_help(format!(
+                        "did you mean `{right}`? Write [recipient.countries.{right}]"
+                    )),
+                );
+            }
+            if countries.contains_key(&upper) {
+                pending.push(
+                    Problem::at(
+                        Severity::Error,
+                        &file.name,
+                        &file.text,
+                        code.span(),
+                        format!(
+                            "duplicate country `{}` in recipient `{}`: country codes ignore case",
+                            code.get_ref(),
+                            entry.id.get_ref()
+                        ),
+                    )
+                    .with_help(format!(
+                        "keep one [recipient.countries.{upper}] table for this recipient"
+                    )),
+                );
+                continue;
+            }
+            countries.insert(upper, contact);
         }
         recipients.push((
             entry.id.clone(),
@@ -459,12 +503,33 @@ fn split_front_matter<'a>(
     None
 }
 
+/// Where the front matter of a letter's text ends (0 when it has none).
+fn front_matter_len(text: &str) -> usize {
+    let mut offset = 0;
+    for (n, line) in text.split_inclusive('\n').enumerate() {
+        offset += line.len();
+        if n > 0 && line.trim_end() == "+++" {
+            return offset;
+        }
+        if n == 0 && !line.trim_start_matches('\u{feff}').starts_with("+++") {
+            return 0;
+        }
+    }
+    0
+}
+
 fn toml_problem(file: &SourceFile, err: &toml::de::Error, offset: usize) -> Problem {
-    let message = err.message().trim_end().to_string();
-    let help = if message.contains("unknown field") {
-        Some("remove or rename the key; the README lists the keys a campaign may use")
+    let mut message = err.message().trim_end().to_string();
+    let help = if let Some(guess) = unknown_key_guess(&message) {
+        // The known keys are in the help.
+        if let Some((head, _)) = message.split_once(", expected") {
+            message = head.to_string();
+        }
+        Some(guess)
+    } else if message.contains("unknown field") {
+        Some("remove or rename the key; the README lists the keys a campaign may use".into())
     } else if message.contains("missing field") {
-        Some("add the missing key")
+        Some("add the missing key".into())
     } else {
         None
     };
@@ -506,6 +571,16 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     out
+}
+
+/// The right ISO 3166 code for a common wrong one (`UK` is the United
+/// Kingdom's domain, its code is `GB`; `EL` is the EU's for Greece).
+pub fn country_alias(code: &str) -> Option<&'static str> {
+    match code {
+        "UK" => Some("GB"),
+        "EL" => Some("GR"),
+        _ => None,
+    }
 }
 
 fn is_id(id: &str) -> bool {

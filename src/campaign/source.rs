@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use fs_err as fs;
 
+use crate::diagnostic::{Problem, Severity};
+
 /// A campaign file's display name (as shown in errors) and its text.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
@@ -24,6 +26,9 @@ pub struct Sources {
     pub recipients: SourceFile,
     /// `letters/*.txt`, sorted by file name.
     pub letters: Vec<SourceFile>,
+    /// Files that are not UTF-8 (read with U+FFFD for the bad bytes, so the
+    /// rest of them is still checked).
+    pub problems: Vec<Problem>,
 }
 
 mod embedded {
@@ -46,6 +51,7 @@ impl Sources {
                     text: text.to_string(),
                 })
                 .collect(),
+            problems: Vec::new(),
         }
     }
 
@@ -58,7 +64,8 @@ impl Sources {
             );
         }
         let recipients_path = dir.join("recipients.toml");
-        let recipients = read_text(&recipients_path).with_context(|| {
+        let mut problems = Vec::new();
+        let recipients = read_text(&recipients_path, &mut problems).with_context(|| {
             format!(
                 "{} is not a campaign folder: it needs a recipients.toml and a letters/ folder",
                 dir.display()
@@ -80,12 +87,13 @@ impl Sources {
         paths.sort();
         let letters = paths
             .iter()
-            .map(|p| read_text(p))
+            .map(|p| read_text(p, &mut problems))
             .collect::<Result<Vec<_>>>()?;
         Ok(Sources {
             root: Some(dir.to_path_buf()),
             recipients,
             letters,
+            problems,
         })
     }
 
@@ -95,12 +103,35 @@ impl Sources {
     }
 }
 
-fn read_text(path: &Path) -> Result<SourceFile> {
+/// Reads a campaign file; bytes that are not UTF-8 (a file saved as
+/// Latin-1) are a problem at their line and column, not a byte index.
+fn read_text(path: &Path, problems: &mut Vec<Problem>) -> Result<SourceFile> {
     let bytes = fs::read(path)?;
-    let text = String::from_utf8(bytes)
-        .map_err(|e| anyhow::anyhow!("{} is not valid UTF-8: {e}", path.display()))?;
-    Ok(SourceFile {
-        name: path.display().to_string(),
-        text,
-    })
+    let name = path.display().to_string();
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(err) => {
+            let bad = err.utf8_error().valid_up_to();
+            let bytes = err.into_bytes();
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            // The same place in the lossy text: everything before is valid.
+            let at = bad;
+            let byte = bytes.get(bad).copied().unwrap_or_default();
+            problems.push(
+                Problem::at(
+                    Severity::Error,
+                    &name,
+                    &text,
+                    at..at + '\u{fffd}'.len_utf8(),
+                    format!("the file is not UTF-8: byte 0x{byte:02X} here is not valid text"),
+                )
+                .with_help(
+                    "save the file as UTF-8 (it looks like Latin-1 or Windows-1252); \
+                     e.g. `iconv -f latin1 -t utf-8 FILE > FILE.new`",
+                ),
+            );
+            text
+        }
+    };
+    Ok(SourceFile { name, text })
 }

@@ -297,6 +297,14 @@ impl Templates {
         }
     }
 
+    /// Whether template `name`, or a partial it includes, mentions the
+    /// top-level variable `variable` anywhere.
+    pub fn mentions(&self, name: &str, variable: &str) -> bool {
+        self.tera
+            .get_template_variables(name)
+            .is_ok_and(|vars| vars.contains(variable))
+    }
+
     /// The compiled engine, for inspecting templates.
     pub fn tera(&self) -> &tera::Tera {
         &self.tera

@@ -42,6 +42,7 @@ fn sources(recipients: &str, letters: &[(&str, &str)]) -> Sources {
                 text: text.to_string(),
             })
             .collect(),
+        problems: Vec::new(),
     }
 }
 

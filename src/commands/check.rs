@@ -1,70 +1,107 @@
 //! `check`: validates a campaign the way an organiser needs it: every
-//! problem at once, each pinned to its file, line and column, and a trial
-//! render of every letter for every recipient to catch template mistakes
-//! that only show when rendering.
+//! problem at once, across all files, each pinned to its file, line and
+//! column, and a trial render of every letter for every recipient to catch
+//! template mistakes that only show when rendering. `--format json` gives
+//! the same problems to editors and CI, one object per line.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::Result;
 
-use crate::campaign::{self, Campaign, Sources};
+use crate::campaign::{self, Addressee, Campaign, Sources};
 use crate::diagnostic::{Problem, Severity};
 use crate::error::ExitStatus;
 use crate::render::{Renderer, TemplateError};
 use crate::signer::Signer;
 
-pub fn run(sources: Sources, today: jiff::civil::Date, out: &mut dyn Write) -> Result<ExitStatus> {
+pub fn run(
+    sources: Sources,
+    today: jiff::civil::Date,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<ExitStatus> {
     let origin = sources.root.as_ref().map_or_else(
         || "built-in campaign".to_string(),
         |d| d.display().to_string(),
     );
-    let problems = match campaign::load(sources, today) {
-        Ok(campaign) => {
-            let mut problems = campaign.warnings.clone();
-            problems.extend(trial_render(&campaign, today));
-            problems
-                .sort_by(|a, b| (a.severity, &a.file, a.line).cmp(&(b.severity, &b.file, b.line)));
-            if problems.iter().all(|p| !p.is_error()) {
-                for p in &problems {
-                    writeln!(out, "{p}\n")?;
-                }
-                writeln!(
-                    out,
-                    "ok: {origin}: {} letters, {} recipients, {} warning{}",
-                    campaign.letters.len(),
-                    campaign.recipients.len(),
-                    problems.len(),
-                    if problems.len() == 1 { "" } else { "s" }
-                )?;
-                return Ok(ExitStatus::Success);
-            }
-            problems
-        }
-        Err(problems) => problems.0,
-    };
-    let mut problems = problems;
-    problems.sort_by(|a, b| (a.severity, &a.file, a.line).cmp(&(b.severity, &b.file, b.line)));
-    for p in &problems {
-        writeln!(out, "{p}\n")?;
-    }
+    let (campaign, mut problems) = campaign::inspect(sources, today);
+    problems.extend(
+        campaign
+            .letters
+            .iter()
+            .filter_map(|letter| crate::render::drops_signatories(&campaign, letter, today)),
+    );
+    problems.extend(trial_render(&campaign, today));
+    problems.sort_by(|a, b| {
+        (a.severity, &a.file, a.line, a.column).cmp(&(b.severity, &b.file, b.line, b.column))
+    });
     let errors = problems.iter().filter(|p| p.is_error()).count();
-    writeln!(
-        out,
-        "{origin}: {errors} error{}, {} warning{}",
-        if errors == 1 { "" } else { "s" },
-        problems.len() - errors,
-        if problems.len() - errors == 1 {
-            ""
-        } else {
-            "s"
+    let warnings = problems.len() - errors;
+    if json {
+        for p in &problems {
+            serde_json::to_writer(&mut *out, &JsonProblem::from(p))?;
+            writeln!(out)?;
         }
-    )?;
-    Ok(ExitStatus::BadInput)
+    } else {
+        for p in &problems {
+            writeln!(out, "{p}\n")?;
+        }
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        if errors == 0 {
+            writeln!(
+                out,
+                "ok: {origin}: {} letters, {} recipients, {warnings} warning{}",
+                campaign.letters.len(),
+                campaign.recipients.len(),
+                plural(warnings)
+            )?;
+        } else {
+            writeln!(
+                out,
+                "{origin}: {errors} error{}, {warnings} warning{}",
+                plural(errors),
+                plural(warnings)
+            )?;
+        }
+    }
+    Ok(if errors == 0 {
+        ExitStatus::Success
+    } else {
+        ExitStatus::BadInput
+    })
+}
+
+/// One problem as `check --format json` prints it. `line` and `column` are
+/// 1-based (columns in characters), `null` for a problem with a whole file.
+#[derive(serde::Serialize)]
+struct JsonProblem<'a> {
+    severity: Severity,
+    file: &'a str,
+    line: Option<usize>,
+    column: Option<usize>,
+    message: &'a str,
+    help: Option<&'a str>,
+}
+
+impl<'a> From<&'a Problem> for JsonProblem<'a> {
+    fn from(p: &'a Problem) -> Self {
+        let known = |n: usize| (n > 0).then_some(n);
+        JsonProblem {
+            severity: p.severity,
+            file: &p.file,
+            line: known(p.line),
+            column: known(p.column),
+            message: &p.message,
+            help: p.help.as_deref(),
+        }
+    }
 }
 
 /// Renders each letter for each of its recipients (in every country) with a
 /// sample signer: undefined variables and filter mistakes only show here.
+/// Each problem is reported once, however many recipients meet it.
 fn trial_render(campaign: &Campaign, today: jiff::civil::Date) -> Vec<Problem> {
     let sample = Arc::new(Signer {
         name: "Sample Signer".into(),
@@ -74,49 +111,75 @@ fn trial_render(campaign: &Campaign, today: jiff::civil::Date) -> Vec<Problem> {
         country: String::new(),
         extra: Default::default(),
     });
+    let mut seen = BTreeSet::new();
     let mut problems = Vec::new();
     for letter in &campaign.letters {
-        for lang in std::iter::once(None).chain(letter.languages().into_iter().map(Some)) {
+        let addressees = addressees(campaign, &letter.recipients);
+        'languages: for lang in
+            std::iter::once(None).chain(letter.languages().into_iter().map(Some))
+        {
             let renderer = Renderer::new(campaign, letter, today, lang);
-            for id in &letter.recipients {
-                let Ok(recipient) = campaign.recipient(id) else {
+            for addressee in &addressees {
+                let Err(err) = renderer.render(addressee, std::slice::from_ref(&sample)) else {
                     continue;
                 };
-                let countries: Vec<Option<&str>> = if recipient.by_country() {
-                    recipient
-                        .countries
-                        .keys()
-                        .map(|c| Some(c.as_str()))
-                        .collect()
-                } else {
-                    vec![None]
+                let (problem, limit) = match err.downcast_ref::<TemplateError>() {
+                    Some(t) => (t.problem.clone(), t.limit),
+                    None => (
+                        Problem::in_file(
+                            Severity::Error,
+                            &format!("letters/{}", letter.id),
+                            format!("{err:#}"),
+                        ),
+                        false,
+                    ),
                 };
-                for country in countries {
-                    let Ok(campaign::CountryOutcome::Found(addressee)) =
-                        recipient.resolve(country, None)
-                    else {
-                        continue;
-                    };
-                    if let Err(err) =
-                        renderer.render(&Arc::new(addressee), std::slice::from_ref(&sample))
-                    {
-                        let problem = match err.downcast_ref::<TemplateError>() {
-                            Some(t) => t.problem.clone(),
-                            None => Problem::in_file(
-                                Severity::Error,
-                                &format!("letters/{}", letter.id),
-                                format!("{err:#}"),
-                            ),
-                        };
-                        if !problems.iter().any(|p: &Problem| {
-                            p.message == problem.message && p.file == problem.file
-                        }) {
-                            problems.push(problem);
-                        }
-                    }
+                let key = (
+                    problem.file.clone(),
+                    problem.line,
+                    problem.column,
+                    problem.message.clone(),
+                );
+                if seen.insert(key) {
+                    problems.push(problem);
+                }
+                // A letter too large or too slow is not rendered again.
+                if limit {
+                    break 'languages;
                 }
             }
         }
     }
     problems
+}
+
+/// The addressees a letter is rendered for: each recipient in each of its
+/// countries; a stand-in when none is known (recipients.toml did not parse,
+/// or names no one the letter lists), so the letter is still tried.
+fn addressees(campaign: &Campaign, ids: &[String]) -> Vec<Arc<Addressee>> {
+    let mut out = Vec::new();
+    for id in ids {
+        let Ok(recipient) = campaign.recipient(id) else {
+            continue;
+        };
+        let countries: Vec<Option<&str>> = if recipient.by_country() {
+            recipient
+                .countries
+                .keys()
+                .map(|c| Some(c.as_str()))
+                .collect()
+        } else {
+            vec![None]
+        };
+        for country in countries {
+            if let Ok(campaign::CountryOutcome::Found(addressee)) = recipient.resolve(country, None)
+            {
+                out.push(Arc::new(addressee));
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push(Arc::new(crate::render::sample_addressee()));
+    }
+    out
 }
