@@ -338,12 +338,20 @@ impl Recipient {
                 country: Some(code),
                 ..base
             })),
-            None => bail!(
-                "recipient `{}` has no address for country `{code}`; known countries: {}. \
-                 Give the address yourself with --embassy-email, or pick one of those with --country",
-                self.id,
-                self.country_list()
-            ),
+            None => {
+                let hint = match parse::country_alias(&code) {
+                    Some(right) => {
+                        format!(" (did you mean `{right}`? `{code}` is not an ISO 3166 code)")
+                    }
+                    None => String::new(),
+                };
+                bail!(
+                    "recipient `{}` has no address for country `{code}`{hint}; known countries: {}. \
+                     Give the address yourself with --embassy-email, or pick one of those with --country",
+                    self.id,
+                    self.country_list()
+                )
+            }
         }
     }
 }

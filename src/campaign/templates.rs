@@ -90,6 +90,8 @@ impl Origin {
 pub struct Templates {
     tera: tera::Tera,
     origins: BTreeMap<String, Origin>,
+    /// Templates left out (compiled empty) because they are broken.
+    broken: Vec<String>,
 }
 
 impl Default for Templates {
@@ -97,6 +99,7 @@ impl Default for Templates {
         Templates {
             tera: engine(),
             origins: BTreeMap::new(),
+            broken: Vec::new(),
         }
     }
 }
@@ -256,11 +259,48 @@ impl Templates {
             for (name, text) in texts.iter_mut() {
                 if culprits.contains(name) && !text.is_empty() {
                     text.clear();
+                    templates.broken.push(name.clone());
                     blanked = true;
                 }
             }
             if !blanked {
                 break;
+            }
+        }
+        let recursive = recursive_components(&texts);
+        for call in &recursive {
+            problems.push(
+                templates
+                    .problem_at_bytes(
+                        sources,
+                        &call.template,
+                        call.span.clone(),
+                        format!(
+                            "template error: component `{}` calls itself ({})",
+                            call.name,
+                            call.cycle.join(" → ")
+                        ),
+                    )
+                    .with_help(
+                        "a letter has no need of recursion, and it can run away: \
+                         write the repeated part out, or loop with {% for %}",
+                    ),
+            );
+        }
+        // Left out like a broken template, so it is reported once.
+        if !recursive.is_empty() {
+            for (name, text) in texts.iter_mut() {
+                if recursive.iter().any(|c| c.template == *name) {
+                    text.clear();
+                    templates.broken.push(name.clone());
+                }
+            }
+            let mut tera = engine();
+            if tera
+                .add_raw_templates(texts.iter().map(|(n, t)| (n, t)))
+                .is_ok()
+            {
+                templates.tera = tera;
             }
         }
         (templates, problems)
@@ -305,6 +345,11 @@ impl Templates {
             .is_ok_and(|vars| vars.contains(variable))
     }
 
+    /// Whether some template did not compile (and was left out).
+    pub fn any_broken(&self) -> bool {
+        !self.broken.is_empty()
+    }
+
     /// The compiled engine, for inspecting templates.
     pub fn tera(&self) -> &tera::Tera {
         &self.tera
@@ -326,11 +371,7 @@ impl Templates {
         column: usize,
         message: &str,
     ) -> Problem {
-        let (Some(origin), Some(start)) = (self.origins.get(name), byte_at(source, line, column))
-        else {
-            return self.whole_file_problem(sources, name, template_message(message), None);
-        };
-        let Some(file) = sources.letters.get(origin.file) else {
+        let Some(start) = byte_at(source, line, column) else {
             return self.whole_file_problem(sources, name, template_message(message), None);
         };
         // The span ends where the name or word that starts there ends.
@@ -338,14 +379,28 @@ impl Templates {
             .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '"'))
             .unwrap_or(0)
             .max(1);
-        let span = origin.to_file(start..start + len);
-        Problem::at(
-            Severity::Error,
-            &file.name,
-            &file.text,
-            span,
-            template_message(message),
-        )
+        self.problem_at_bytes(sources, name, start..start + len, template_message(message))
+    }
+
+    /// A problem at a byte span of template `name`'s text.
+    fn problem_at_bytes(
+        &self,
+        sources: &Sources,
+        name: &str,
+        span: Range<usize>,
+        message: String,
+    ) -> Problem {
+        let origin = self.origins.get(name);
+        match origin.and_then(|o| sources.letters.get(o.file).map(|f| (o, f))) {
+            Some((origin, file)) => Problem::at(
+                Severity::Error,
+                &file.name,
+                &file.text,
+                origin.to_file(span),
+                message,
+            ),
+            None => self.whole_file_problem(sources, name, message, None),
+        }
     }
 
     /// A problem about template `name` as a whole.
@@ -407,6 +462,131 @@ impl Templates {
             None => problem,
         }
     }
+}
+
+/// A call that closes a cycle of components calling each other.
+struct RecursiveCall {
+    template: String,
+    span: Range<usize>,
+    name: String,
+    /// `a → b → a`.
+    cycle: Vec<String>,
+}
+
+/// Components that call themselves, directly or through others. Found in
+/// the template texts: Tera would only stop them at render time, 20 calls
+/// deep. Definitions are `{% component NAME(…) %}…{% endcomponent %}`
+/// (never nested); calls are `<NAME` inside a tag.
+fn recursive_components(texts: &[(String, String)]) -> Vec<RecursiveCall> {
+    struct Def<'a> {
+        template: &'a str,
+        name: &'a str,
+        body: Range<usize>,
+    }
+    let ident = |c: char| c.is_alphanumeric() || c == '_' || c == '.';
+    let mut defs = Vec::new();
+    for (template, text) in texts {
+        let mut at = 0;
+        while let Some(open) = text[at..].find("{%").map(|i| at + i) {
+            let rest = text[open + 2..].trim_start_matches('-').trim_start();
+            at = open + 2;
+            let Some(after) = rest.strip_prefix("component") else {
+                continue;
+            };
+            let after_trimmed = after.trim_start();
+            if after_trimmed.len() == after.len() {
+                continue; // `componentx`, not the tag
+            }
+            let name_len = after_trimmed.find(|c: char| !ident(c)).unwrap_or(0);
+            let name_start = text.len() - after_trimmed.len();
+            let name = &text[name_start..name_start + name_len];
+            let Some(body_start) = text[name_start..].find("%}").map(|i| name_start + i + 2) else {
+                break;
+            };
+            let body_end = text[body_start..]
+                .find("endcomponent")
+                .map_or(text.len(), |i| body_start + i);
+            defs.push(Def {
+                template,
+                name,
+                body: body_start..body_end,
+            });
+            at = body_end;
+        }
+    }
+    // Calls from each definition to known components: (caller, callee, where).
+    let mut calls: Vec<(usize, usize, Range<usize>)> = Vec::new();
+    for (caller, def) in defs.iter().enumerate() {
+        let text = &texts
+            .iter()
+            .find(|(n, _)| n == def.template)
+            .expect("own text")
+            .1;
+        let body = &text[def.body.clone()];
+        for (i, _) in body.match_indices('<') {
+            let rest = &body[i + 1..];
+            let len = rest.find(|c: char| !ident(c)).unwrap_or(rest.len());
+            let called = &rest[..len];
+            if let Some(callee) = defs.iter().position(|d| d.name == called) {
+                let start = def.body.start + i + 1;
+                calls.push((caller, callee, start..start + len));
+            }
+        }
+    }
+    // A cycle through each definition, reported once for its first member.
+    let mut out = Vec::new();
+    let mut reported: Vec<Vec<usize>> = Vec::new();
+    for start in 0..defs.len() {
+        let mut path = vec![start];
+        let mut via: Vec<Range<usize>> = Vec::new();
+        if let Some(span) = cycle_from(start, start, &calls, &mut path, &mut via) {
+            let mut members = path.clone();
+            members.sort_unstable();
+            members.dedup();
+            if reported.contains(&members) {
+                continue;
+            }
+            reported.push(members);
+            let mut cycle: Vec<String> = path.iter().map(|&d| defs[d].name.to_string()).collect();
+            cycle.push(defs[start].name.to_string());
+            out.push(RecursiveCall {
+                template: defs[start].template.to_string(),
+                span: via.first().cloned().unwrap_or(span),
+                name: defs[start].name.to_string(),
+                cycle,
+            });
+        }
+    }
+    out
+}
+
+/// Depth-first: a path of calls from `at` back to `target`; `path` and
+/// `via` end up holding the definitions and call spans along it.
+fn cycle_from(
+    target: usize,
+    at: usize,
+    calls: &[(usize, usize, Range<usize>)],
+    path: &mut Vec<usize>,
+    via: &mut Vec<Range<usize>>,
+) -> Option<Range<usize>> {
+    for (caller, callee, span) in calls.iter().filter(|(c, _, _)| *c == at) {
+        let _ = caller;
+        if *callee == target {
+            via.push(span.clone());
+            return Some(span.clone());
+        }
+        if path.contains(callee) || path.len() > calls.len() {
+            continue;
+        }
+        path.push(*callee);
+        via.push(span.clone());
+        if let Some(found) = cycle_from(target, *callee, calls, path, via) {
+            return Some(found);
+        }
+        path.pop();
+        via.pop();
+    }
+    None
 }
 
 /// The reports in one of Tera's texts of several: (template, line, column,

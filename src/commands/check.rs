@@ -27,12 +27,16 @@ pub fn run(
         |d| d.display().to_string(),
     );
     let (campaign, mut problems) = campaign::inspect(sources, today);
-    problems.extend(
-        campaign
-            .letters
-            .iter()
-            .filter_map(|letter| crate::render::drops_signatories(&campaign, letter, today)),
-    );
+    // A broken partial is left out, and would make every letter look as if
+    // it dropped signers: fix the templates first.
+    if !campaign.templates.any_broken() {
+        problems.extend(
+            campaign
+                .letters
+                .iter()
+                .filter_map(|letter| crate::render::drops_signatories(&campaign, letter, today)),
+        );
+    }
     problems.extend(trial_render(&campaign, today));
     problems.sort_by(|a, b| {
         (a.severity, &a.file, a.line, a.column).cmp(&(b.severity, &b.file, b.line, b.column))
