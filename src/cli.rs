@@ -135,9 +135,18 @@ pub struct TransportArgs {
     /// Hand messages to a sendmail-compatible program (default: sendmail on PATH).
     #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "sendmail")]
     pub sendmail: Option<std::path::PathBuf>,
-    /// A PEM file with the certificate authority that signed the server's certificate.
+    /// A PEM file with the certificate authority that signed the server's
+    /// certificate, or the server's own (self-signed) certificate.
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<std::path::PathBuf>,
+    /// Accept only the server certificate with this SHA-256 fingerprint
+    /// (AB:CD:…, as `openssl x509 -noout -fingerprint -sha256` prints it).
+    #[arg(long, value_name = "SHA256")]
+    pub tls_fingerprint: Vec<String>,
+    /// The name this machine gives in EHLO (default: its fully qualified
+    /// name, else its address as [192.0.2.1]).
+    #[arg(long, value_name = "NAME")]
+    pub helo: Option<String>,
     /// Do everything except deliver.
     #[arg(long)]
     pub dry_run: bool,

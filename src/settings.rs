@@ -132,7 +132,11 @@ pub struct SendSettings {
 #[derive(Debug, Clone)]
 pub enum TransportSettings {
     Smtp(SmtpSettings),
-    Sendmail(PathBuf),
+    /// A sendmail-compatible program, stopped after `timeout`.
+    Sendmail {
+        program: PathBuf,
+        timeout: std::time::Duration,
+    },
 }
 
 /// A checked SMTP URL; the password is looked up only when connecting.
@@ -146,6 +150,10 @@ pub struct SmtpSettings {
     pub password: PasswordSource,
     /// How long to wait for the server at each step (`--timeout`).
     pub timeout: std::time::Duration,
+    /// `--helo NAME`; else the machine's FQDN or an address literal.
+    pub helo: Option<String>,
+    /// `--tls-fingerprint`: accept only these server certificates.
+    pub tls_fingerprints: Vec<crate::send::tls::Fingerprint>,
 }
 
 impl SmtpSettings {
@@ -159,9 +167,23 @@ impl SmtpSettings {
         let user = self
             .user
             .as_ref()
-            .map(|u| format!("{u}@"))
+            .map(|u| format!("{}@", self.user_display(u)))
             .unwrap_or_default();
         format!("{scheme}://{user}{}:{}", self.host, self.port)
+    }
+
+    /// The user name as written in a URL: `a%3Ab`, never `a:b`, which
+    /// would read as a user and a password.
+    pub fn user_display(&self, user: &str) -> String {
+        const USERINFO: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+            .add(b' ')
+            .add(b':')
+            .add(b'@')
+            .add(b'/')
+            .add(b'%')
+            .add(b'?')
+            .add(b'#');
+        percent_encoding::utf8_percent_encode(user, USERINFO).to_string()
     }
 }
 
@@ -384,9 +406,15 @@ fn send_settings(
         &profile.smtp.sendmail,
     ) {
         (Some(url), _, _, _) => Some(TransportSettings::Smtp(smtp(url, t, env, profile)?)),
-        (None, Some(path), _, _) => Some(TransportSettings::Sendmail(path.clone())),
+        (None, Some(path), _, _) => Some(TransportSettings::Sendmail {
+            program: path.clone(),
+            timeout: t.timeout,
+        }),
         (None, None, Some(url), _) => Some(TransportSettings::Smtp(smtp(url, t, env, profile)?)),
-        (None, None, None, Some(path)) => Some(TransportSettings::Sendmail(path.clone())),
+        (None, None, None, Some(path)) => Some(TransportSettings::Sendmail {
+            program: path.clone(),
+            timeout: t.timeout,
+        }),
         (None, None, None, None) if t.dry_run => None,
         (None, None, None, None) => bail!(
             "how should the letters be sent? Pass --smtp smtp://you@mail.example.org (STARTTLS) \
@@ -491,7 +519,42 @@ fn smtp(
             .or_else(|| profile.smtp.ca_cert.clone()),
         password,
         timeout: t.timeout,
+        helo: t.helo.as_deref().map(helo_name).transpose()?,
+        tls_fingerprints: t
+            .tls_fingerprint
+            .iter()
+            .map(|text| {
+                crate::send::tls::parse_fingerprint(text).with_context(|| {
+                    format!(
+                        "--tls-fingerprint `{text}` is not a SHA-256 fingerprint: give 64 hex digits, \
+                         with or without colons, as `openssl x509 -noout -fingerprint -sha256 -in CERT` prints them"
+                    )
+                })
+            })
+            .collect::<Result<_>>()?,
     })
+}
+
+/// `--helo NAME`: a domain name or an address literal such as `[192.0.2.1]`.
+fn helo_name(text: &str) -> Result<String> {
+    let name = text.trim();
+    let literal = name
+        .strip_prefix('[')
+        .and_then(|n| n.strip_suffix(']'))
+        .is_some_and(|ip| {
+            ip.parse::<std::net::Ipv4Addr>().is_ok()
+                || ip
+                    .strip_prefix("IPv6:")
+                    .is_some_and(|v6| v6.parse::<std::net::Ipv6Addr>().is_ok())
+        });
+    if literal || crate::send::smtp::is_domain(name) {
+        Ok(name.to_string())
+    } else {
+        bail!(
+            "--helo `{text}` is neither a host name (mail.example.org) nor an address literal \
+             ([192.0.2.1] or [IPv6:2001:db8::1])"
+        )
+    }
 }
 
 fn percent_decode(text: &str) -> String {

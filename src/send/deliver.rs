@@ -64,6 +64,8 @@ struct Shared<'a> {
     /// flight twice, whatever the number of connections.
     dispatched: Mutex<std::collections::HashSet<u64>>,
     sent_since_start: AtomicUsize,
+    /// Workers still running; fewer when the server wants fewer connections.
+    workers: AtomicUsize,
 }
 
 enum Next {
@@ -94,6 +96,7 @@ pub fn run(
         next_slot: Mutex::new(Instant::now()),
         dispatched: Mutex::new(std::collections::HashSet::new()),
         sent_since_start: AtomicUsize::new(0),
+        workers: AtomicUsize::new(plan.connections.max(1)),
     };
     let settings = Settings {
         maker: plan.maker,
@@ -267,11 +270,32 @@ fn worker(
             Next::Job(job, attempts) => (job, attempts),
         };
         shared.wait_for_slot(s.interval);
-        if let Err(e) = deliver_one(shared, s, transport.as_mut(), progress, *job, attempts) {
-            shared.fail(e);
+        match deliver_one(shared, s, transport.as_mut(), progress, *job, attempts) {
+            Ok(Keep::Going) => {}
+            Ok(Keep::Retire) => break,
+            Err(e) => shared.fail(e),
         }
     }
     transport.close();
+}
+
+/// Whether a worker goes on after a letter.
+enum Keep {
+    Going,
+    /// The server has too many connections: this worker stops.
+    Retire,
+}
+
+impl Shared<'_> {
+    /// Stops one worker if another is still running; false for the last.
+    fn retire_one(&self) -> Option<usize> {
+        self.workers
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n > 1).then(|| n - 1)
+            })
+            .ok()
+            .map(|before| before - 1)
+    }
 }
 
 fn deliver_one(
@@ -281,7 +305,7 @@ fn deliver_one(
     progress: &Progress,
     job: Job,
     attempts: u32,
-) -> Result<()> {
+) -> Result<Keep> {
     let id = &job.composed.message_id;
     lock(&shared.journal).attempt(&job.key, id)?;
     // When the server cannot be reached at all, this worker waits and tries
@@ -301,6 +325,17 @@ fn deliver_one(
                 ));
                 std::thread::sleep(delay);
             }
+            Ok(Outcome::Busy(reply)) => match shared.retire_one() {
+                // Nothing was sent: the letter goes back as it was.
+                Some(left) => {
+                    progress.println(&format!(
+                        "the server has too many connections ({reply}); going on with {left}"
+                    ));
+                    shared.retry_later(job, attempts - 1, Duration::ZERO);
+                    return Ok(Keep::Retire);
+                }
+                None => break Outcome::Temporary(reply),
+            },
             Ok(outcome) => break outcome,
             Err(fatal) => {
                 lock(&shared.journal).failed(&job.key, id, "not sent: the run stopped")?;
@@ -341,16 +376,16 @@ fn deliver_one(
             progress.println(&format!("failed {who}: {reply}"));
             lock(&shared.summary).record(job.result(Status::FailedPermanent, &reply));
         }
-        Outcome::Temporary(reply) if attempts < MAX_ATTEMPTS => {
+        Outcome::Temporary(reply) | Outcome::Busy(reply) if attempts < MAX_ATTEMPTS => {
             let delay = backoff(s.retry_delay, attempts);
             progress.println(&format!(
                 "will retry {who} in {:.1}s: {reply}",
                 delay.as_secs_f32()
             ));
             shared.retry_later(job, attempts, delay);
-            return Ok(());
+            return Ok(Keep::Going);
         }
-        Outcome::Temporary(reply) => {
+        Outcome::Temporary(reply) | Outcome::Busy(reply) => {
             lock(&shared.journal).failed(&job.key, id, &reply)?;
             progress.println(&format!("gave up on {who} after {attempts} tries: {reply}"));
             lock(&shared.summary).record(job.result(Status::FailedTemporary, &reply));
@@ -365,7 +400,7 @@ fn deliver_one(
     }
     shared.finished();
     progress.inc();
-    Ok(())
+    Ok(Keep::Going)
 }
 
 /// A retry delay: doubling from the base, with ±25 % jitter so that many

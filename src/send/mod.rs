@@ -7,6 +7,8 @@
 
 mod deliver;
 pub mod journal;
+pub mod smtp;
+pub mod tls;
 pub mod transport;
 
 use std::io::Write;
@@ -495,12 +497,13 @@ fn password(settings: &TransportSettings, terminal: Terminal) -> Result<Option<S
         (_, None) => None,
         (PasswordSource::Env(p), _) => Some(p.clone()),
         (PasswordSource::Command(cmd), _) => Some(password_from_command(cmd)?),
-        (PasswordSource::Prompt, Some(user)) if terminal.can_prompt() => {
-            Some(prompt::password(&format!("{user} at {}", smtp.host))?)
-        }
+        (PasswordSource::Prompt, Some(user)) if terminal.can_prompt() => Some(prompt::password(
+            &format!("{} at {}", smtp.user_display(user), smtp.host),
+        )?),
         (_, Some(user)) => bail!(
-            "no SMTP password for `{user}` and no terminal to ask on: set PROTEST_LETTER_SMTP_PASSWORD, \
-             or password_command under [smtp] in your profile"
+            "no SMTP password for `{}` and no terminal to ask on: set PROTEST_LETTER_SMTP_PASSWORD, \
+             or password_command under [smtp] in your profile",
+            smtp.user_display(user)
         ),
     })
 }
@@ -510,7 +513,9 @@ fn open_transport(
     password: Option<String>,
 ) -> Result<Box<dyn Deliver>> {
     match settings {
-        TransportSettings::Sendmail(path) => Ok(Box::new(Sendmail::new(path.clone()))),
+        TransportSettings::Sendmail { program, timeout } => {
+            Ok(Box::new(Sendmail::new(program.clone(), *timeout)))
+        }
         TransportSettings::Smtp(smtp) => Ok(Box::new(SmtpSession::new(smtp.clone(), password)?)),
     }
 }

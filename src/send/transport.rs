@@ -1,20 +1,23 @@
-//! How one message leaves this machine: an SMTP session (STARTTLS or TLS,
-//! optional AUTH, one reused connection, reconnect when it drops) or a
-//! sendmail-compatible program. Every outcome is sorted into accepted,
-//! temporary (try again later), permanent (give up on this letter),
-//! unreachable (nothing will get through right now) or uncertain (the
-//! message left but no definite reply came: it must not be sent again).
+//! How one message leaves this machine: an SMTP session (our client in
+//! `smtp`: STARTTLS or TLS, optional AUTH, one reused connection,
+//! reconnect when it drops) or a sendmail-compatible program. Every outcome
+//! is sorted into accepted, temporary (try again later), permanent (give up
+//! on this letter), unreachable (nothing will get through right now),
+//! busy (the server wants fewer connections) or uncertain (the message left
+//! but no definite reply came: it must not be sent again).
+//!
+//! The line between temporary and uncertain is the final dot: before it,
+//! the server cannot have the message; after it, only its reply tells.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
-use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
-use lettre::transport::smtp::extension::ClientId;
+use anyhow::{Result, anyhow, bail};
 
+use super::smtp::{self, Client, ConnectError, Reply};
+use super::tls::{Tls, fingerprint_text};
 use crate::message::Composed;
 use crate::settings::{Security, SmtpSettings};
 
@@ -23,12 +26,18 @@ use crate::settings::{Security, SmtpSettings};
 pub enum Outcome {
     /// The server took responsibility for the message; its reply.
     Accepted(String),
-    /// 4xx, a timeout or a dropped connection: try again later.
+    /// 4xx, a timeout or a dropped connection before the message left:
+    /// try again later.
     Temporary(String),
     /// 5xx: this letter will not go through as it is.
     Permanent(String),
-    /// Could not connect at all (refused, DNS): nothing can be sent now.
+    /// Could not connect at all (refused, DNS, no greeting): nothing can be
+    /// sent now.
     Unreachable(String),
+    /// The server has too many connections from us (421 before any
+    /// transaction): this connection should not be used. The dispatcher
+    /// goes on with fewer connections; with only one, it is temporary.
+    Busy(String),
     /// The message (the final dot, or the message given to a sendmail
     /// program) left and no definite reply came: the connection dropped,
     /// the reply was late past the timeout or did not parse. The server
@@ -39,7 +48,7 @@ pub enum Outcome {
 /// A way to deliver messages, kept open across messages.
 pub trait Deliver {
     /// Delivers one message. `Err` is a failure that stops the whole run
-    /// (TLS or authentication refused): retrying cannot help.
+    /// (TLS, login or sender refused): retrying cannot help.
     fn deliver(&mut self, composed: &Composed) -> Result<Outcome>;
     /// Closes politely (QUIT).
     fn close(&mut self);
@@ -50,167 +59,467 @@ pub trait Deliver {
 /// An SMTP session that connects on first use and after any failure.
 pub struct SmtpSession {
     settings: SmtpSettings,
-    tls: Option<TlsParameters>,
-    credentials: Option<Credentials>,
-    hello: ClientId,
-    conn: Option<SmtpConnection>,
+    tls: Tls,
+    password: Option<String>,
+    /// This machine's fully qualified name, looked up once.
+    fqdn: Option<String>,
+    client: Option<Client>,
+    /// Whether `client` has carried a transaction already (a server may
+    /// have closed such an idle connection since).
+    reused: bool,
     /// Whether the server accepts pipelined commands (RFC 2920).
     pipelining: bool,
     /// Number of connections opened, for verbose output and tests.
     pub connections: usize,
 }
 
+/// How a session step failed.
+enum Failure {
+    /// Give up on this attempt with this outcome (the connection is gone).
+    Outcome(Outcome),
+    /// Stop the run.
+    Fatal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Fatal(e)
+    }
+}
+
 impl SmtpSession {
     pub fn new(settings: SmtpSettings, password: Option<String>) -> Result<Self> {
-        let tls = tls_parameters(&settings.host, settings.ca_cert.as_deref())?;
-        let credentials = match (&settings.user, password) {
-            (Some(user), Some(password)) => Some(Credentials::new(user.clone(), password)),
-            (Some(user), None) => bail!("no SMTP password for `{user}`"),
-            (None, _) => None,
+        let tls = Tls::new(settings.ca_cert.as_deref(), &settings.tls_fingerprints)?;
+        if let (Some(user), None) = (&settings.user, &password) {
+            bail!("no SMTP password for `{}`", settings.user_display(user));
+        }
+        let fqdn = match &settings.helo {
+            Some(name) => Some(name.clone()),
+            None => smtp::local_fqdn(),
         };
         Ok(SmtpSession {
             settings,
-            tls: Some(tls),
-            credentials,
-            hello: ClientId::default(),
-            conn: None,
+            tls,
+            password,
+            fqdn,
+            client: None,
+            reused: false,
             pipelining: false,
             connections: 0,
         })
     }
 
-    fn connect(&mut self) -> Result<std::result::Result<SmtpConnection, Outcome>> {
+    /// Connects, reads the greeting, says EHLO, starts TLS and logs in.
+    fn open(&mut self) -> std::result::Result<Client, Failure> {
         let s = &self.settings;
-        let wrapper = (s.security == Security::Tls)
-            .then_some(())
-            .and(self.tls.as_ref());
-        let mut conn = match SmtpConnection::connect(
-            (s.host.as_str(), s.port),
-            Some(self.settings.timeout),
-            &self.hello,
-            wrapper,
-            None,
-        ) {
-            Ok(conn) => conn,
-            Err(e) if e.is_tls() || is_certificate_error(&e) => {
-                bail!(tls_advice(&self.settings, &e))
-            }
-            Err(e) if e.is_transient() => return Ok(Err(Outcome::Temporary(describe(&e)))),
-            Err(e) if e.is_permanent() => {
-                bail!("{} refused the session: {}", s.display(), describe(&e))
-            }
-            Err(e) => {
-                return Ok(Err(Outcome::Unreachable(format!(
-                    "cannot connect to {}: {}",
-                    s.display(),
-                    describe(&e)
+        let mut client = match Client::connect(&s.host, s.port, s.timeout) {
+            Ok(client) => client,
+            Err(ConnectError::Resolve(e) | ConnectError::Connect(e)) => {
+                return Err(Failure::Outcome(Outcome::Unreachable(format!(
+                    "cannot connect to {}: {e}",
+                    s.display()
                 ))));
             }
         };
         self.connections += 1;
+        match self.handshake(&mut client) {
+            Ok(()) => Ok(client),
+            Err(failure) => {
+                client.abort();
+                Err(failure)
+            }
+        }
+    }
+
+    fn handshake(&mut self, client: &mut Client) -> std::result::Result<(), Failure> {
+        let s = &self.settings;
+        if s.security == Security::Tls {
+            client
+                .start_tls(self.tls.config.clone(), &s.host, "the TLS handshake")
+                .map_err(|e| self.tls_failure(e, true))?;
+        }
+        let greeting = client.read_reply("the greeting").map_err(|e| {
+            // A server that does not greet will not take the next letter
+            // either: stop after this letter's retries.
+            Failure::Outcome(Outcome::Unreachable(format!("{}: {e}", s.display())))
+        })?;
+        match greeting.class() {
+            2 => {}
+            _ if greeting.code == 421 => {
+                return Err(Failure::Outcome(Outcome::Busy(greeting.to_string())));
+            }
+            4 => return Err(Failure::Outcome(Outcome::Temporary(greeting.to_string()))),
+            _ => {
+                return Err(Failure::Fatal(anyhow!(
+                    "{} refused the session: {greeting}",
+                    s.display()
+                )));
+            }
+        }
+        let name = smtp::hello_name(self.fqdn.as_deref(), client.local_addr());
+        let mut ext = self.hello(client, &name)?;
         let starttls = match s.security {
             Security::Tls => false,
-            Security::StartTls => {
-                if !conn.can_starttls() {
-                    conn.abort();
-                    bail!(
-                        "{} does not offer STARTTLS, and protest-letter never sends in clear text to a \
-                         server that is not on this machine. Use smtps://{}:465 if the server offers TLS",
-                        s.display(),
-                        s.host
-                    );
-                }
-                true
-            }
-            Security::LoopbackOpportunistic => conn.can_starttls(),
-        };
-        if starttls
-            && let Some(tls) = &self.tls
-            && let Err(e) = conn.starttls(tls, &self.hello)
-        {
-            // A refused certificate will be refused next time too: stop.
-            if e.is_tls() || is_certificate_error(&e) {
-                bail!(tls_advice(&self.settings, &e));
-            }
-            return Ok(Err(Outcome::Temporary(format!(
-                "STARTTLS failed: {}",
-                describe(&e)
-            ))));
-        }
-        // lettre keeps only the EHLO keywords it uses itself; ask again to
-        // learn whether the server takes pipelined commands (before AUTH,
-        // as some servers refuse a second EHLO after it).
-        self.pipelining = conn
-            .command(Ehlo::new(self.hello.clone()))
-            .is_ok_and(|reply| {
-                reply
-                    .message()
-                    .any(|line| line.trim().eq_ignore_ascii_case("PIPELINING"))
-            });
-        if let Some(credentials) = &self.credentials {
-            use lettre::transport::smtp::authentication::Mechanism;
-            if let Err(e) = conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials) {
-                if e.is_transient() {
-                    return Ok(Err(Outcome::Temporary(format!(
-                        "authentication: {}",
-                        describe(&e)
-                    ))));
-                }
-                bail!(
-                    "{} refused the login for `{}`: {}. Check the user name in the URL and the password \
-                     (PROTEST_LETTER_SMTP_PASSWORD, password_command, or the prompt)",
+            Security::StartTls if !ext.starttls => {
+                return Err(Failure::Fatal(anyhow!(
+                    "{} does not offer STARTTLS, and protest-letter never sends in clear text to a \
+                     server that is not on this machine. Use smtps://{}:465 if the server offers TLS",
                     s.display(),
-                    s.user.as_deref().unwrap_or(""),
-                    describe(&e)
-                );
+                    s.host
+                )));
+            }
+            Security::StartTls => true,
+            Security::LoopbackOpportunistic => ext.starttls,
+        };
+        if starttls {
+            let reply = client.command("STARTTLS", "STARTTLS").map_err(temporary)?;
+            if reply.class() != 2 {
+                return Err(Failure::Outcome(Outcome::Temporary(format!(
+                    "STARTTLS refused: {reply}"
+                ))));
+            }
+            client
+                .start_tls(self.tls.config.clone(), &s.host, "the TLS handshake")
+                .map_err(|e| self.tls_failure(e, false))?;
+            // RFC 3207: forget what was said before TLS and ask again.
+            ext = self.hello(client, &name)?;
+        }
+        self.pipelining = ext.pipelining;
+        if let Some(user) = &s.user {
+            self.login(client, user, &ext.auth)?;
+        }
+        Ok(())
+    }
+
+    fn hello(
+        &self,
+        client: &mut Client,
+        name: &str,
+    ) -> std::result::Result<smtp::Extensions, Failure> {
+        match client.hello(name).map_err(temporary)? {
+            Ok(ext) => Ok(ext),
+            Err(reply) if reply.code == 421 => {
+                Err(Failure::Outcome(Outcome::Busy(reply.to_string())))
+            }
+            Err(reply) if reply.class() == 4 => Err(Failure::Outcome(Outcome::Temporary(format!(
+                "EHLO {name}: {reply}"
+            )))),
+            Err(reply) => Err(Failure::Fatal(anyhow!(
+                "{} refused our greeting `EHLO {name}`: {reply}. Give the name of this machine that \
+                 the server accepts with --helo NAME",
+                self.settings.display()
+            ))),
+        }
+    }
+
+    /// AUTH PLAIN, else AUTH LOGIN. The password and its encodings are
+    /// cut out of every later reply (servers have echoed them in 535s).
+    fn login(
+        &self,
+        client: &mut Client,
+        user: &str,
+        offered: &[String],
+    ) -> std::result::Result<(), Failure> {
+        use base64::Engine;
+        let s = &self.settings;
+        let shown = s.user_display(user);
+        let password = self.password.as_deref().unwrap_or("");
+        let b64 = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+        let plain = b64(&format!("\0{user}\0{password}"));
+        client.add_secrets([password.to_string(), plain.clone(), b64(password)]);
+        if offered.is_empty() {
+            return Err(Failure::Fatal(anyhow!(
+                "{} does not offer a login (no AUTH in its EHLO reply), so the user name `{shown}` \
+                 cannot be used here. Check the port (submission is usually 587 with smtp://, or 465 \
+                 with smtps://), or leave the user name out of the URL if the server needs no login",
+                s.display()
+            )));
+        }
+        let has = |m: &str| offered.iter().any(|o| o == m);
+        let reply = if has("PLAIN") {
+            client
+                .command(&format!("AUTH PLAIN {plain}"), "AUTH")
+                .map_err(temporary)?
+        } else if has("LOGIN") {
+            let mut reply = client.command("AUTH LOGIN", "AUTH").map_err(temporary)?;
+            for answer in [b64(user), b64(password)] {
+                if reply.code != 334 {
+                    break;
+                }
+                reply = client.command(&answer, "AUTH").map_err(temporary)?;
+            }
+            reply
+        } else {
+            return Err(Failure::Fatal(anyhow!(
+                "{} offers only AUTH {}; protest-letter can log in with PLAIN or LOGIN (over TLS)",
+                s.display(),
+                offered.join(" ")
+            )));
+        };
+        match reply.class() {
+            2 => Ok(()),
+            4 => Err(Failure::Outcome(Outcome::Temporary(format!(
+                "login: {reply}"
+            )))),
+            _ => Err(Failure::Fatal(anyhow!(
+                "{} refused the login for `{shown}`: {reply}. Check the user name in the URL and the \
+                 password (PROTEST_LETTER_SMTP_PASSWORD, password_command, or the prompt)",
+                s.display()
+            ))),
+        }
+    }
+
+    /// A TLS failure: a refused certificate or a plain-text server will be
+    /// the same next time, so the run stops with advice.
+    fn tls_failure(&self, e: smtp::Error, implicit: bool) -> Failure {
+        let s = &self.settings;
+        let error = match e {
+            smtp::Error::Tls { error, .. } => error,
+            smtp::Error::Timeout { .. } => {
+                return Failure::Outcome(Outcome::Unreachable(format!("{}: {e}", s.display())));
+            }
+            other => return Failure::Outcome(Outcome::Temporary(other.to_string())),
+        };
+        let why = match &error {
+            rustls::Error::InvalidMessage(_) if implicit => format!(
+                "{}: the server did not start TLS (it answered in plain text). For STARTTLS, \
+                 usually on port 587, use smtp://{}:{}",
+                s.display(),
+                s.host,
+                s.port
+            ),
+            rustls::Error::InvalidCertificate(cert) => {
+                let seen = self
+                    .tls
+                    .last_seen()
+                    .map(|fp| {
+                        format!(
+                            ". The server's certificate has SHA-256 fingerprint {}: if your provider \
+                             confirms it, --tls-fingerprint accepts exactly that certificate",
+                            fingerprint_text(&fp)
+                        )
+                    })
+                    .unwrap_or_default();
+                format!(
+                    "TLS with {} failed: the server's certificate is not trusted ({cert:?}). If the \
+                     server uses a private certificate authority, pass it with --ca-cert FILE; for a \
+                     self-signed certificate pass the certificate itself with --ca-cert{seen}",
+                    s.display()
+                )
+            }
+            other => format!("TLS with {} failed: {other}", s.display()),
+        };
+        Failure::Fatal(anyhow!(why))
+    }
+
+    /// MAIL and RCPT (pipelined when offered), then DATA only if every
+    /// recipient was accepted, else RSET; then the message.
+    fn transaction(
+        &self,
+        client: &mut Client,
+        composed: &Composed,
+    ) -> std::result::Result<Outcome, Failure> {
+        let envelope = &composed.envelope;
+        let recipients = envelope.recipients();
+        let mail = format!("MAIL FROM:<{}>", envelope.from);
+        let rcpts: Vec<String> = recipients
+            .iter()
+            .map(|r| format!("RCPT TO:<{r}>"))
+            .collect();
+
+        let mut rcpt_replies = Vec::with_capacity(rcpts.len());
+        let mail_reply;
+        if self.pipelining {
+            let mut batch = format!("{mail}\r\n");
+            for rcpt in &rcpts {
+                batch.push_str(rcpt);
+                batch.push_str("\r\n");
+            }
+            client.send(batch.as_bytes(), "MAIL FROM").map_err(stale)?;
+            mail_reply = client.read_reply("MAIL FROM").map_err(stale)?;
+            // Every reply is read, even after a refusal, to stay in step.
+            for _ in &rcpts {
+                rcpt_replies.push(client.read_reply("RCPT TO").map_err(temporary)?);
+            }
+        } else {
+            mail_reply = client.command(&mail, "MAIL FROM").map_err(stale)?;
+            if mail_reply.class() == 2 {
+                for rcpt in &rcpts {
+                    rcpt_replies.push(client.command(rcpt, "RCPT TO").map_err(temporary)?);
+                }
             }
         }
-        Ok(Ok(conn))
+        if mail_reply.class() != 2 {
+            return Err(self.mail_refused(&mail_reply, &envelope.from));
+        }
+        let refused: Vec<(&str, &Reply)> = recipients
+            .iter()
+            .zip(&rcpt_replies)
+            .filter(|(_, r)| r.class() != 2)
+            .map(|(a, r)| (*a, r))
+            .collect();
+        if !refused.is_empty() {
+            if refused.len() == recipients.len() && refused.iter().all(|(_, r)| r.code == 553) {
+                return Err(Failure::Fatal(
+                    self.sender_not_owned(&envelope.from, refused[0].1),
+                ));
+            }
+            if refused.iter().any(|(_, r)| r.code == 421) {
+                return Err(Failure::Outcome(Outcome::Temporary(
+                    refused[0].1.to_string(),
+                )));
+            }
+            let text = refused
+                .iter()
+                .map(|(a, r)| format!("<{a}> refused: {r}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            rset(client)?;
+            return Ok(if refused.iter().any(|(_, r)| r.class() == 5) {
+                Outcome::Permanent(text)
+            } else {
+                Outcome::Temporary(text)
+            });
+        }
+
+        let data = client.command("DATA", "DATA").map_err(temporary)?;
+        match data.code {
+            354 => {}
+            421 => return Err(Failure::Outcome(Outcome::Temporary(data.to_string()))),
+            _ => {
+                rset(client)?;
+                let text = format!("DATA: {data}");
+                return Ok(match data.class() {
+                    5 => Outcome::Permanent(text),
+                    _ => Outcome::Temporary(text),
+                });
+            }
+        }
+        client.set_in_data(true);
+        // A failed write means the final dot, the last bytes, never left:
+        // the server cannot have accepted the message.
+        let content = smtp::data_content(&composed.message.formatted());
+        client.send(&content, "the message").map_err(temporary)?;
+        let reply = client.read_reply("the end of the message").map_err(|e| {
+            Failure::Outcome(Outcome::Uncertain(format!(
+                "the message left but no definite reply came: {e}"
+            )))
+        })?;
+        client.set_in_data(false);
+        Ok(match reply.class() {
+            2 => Outcome::Accepted(reply.to_string()),
+            _ if reply.code == 421 => {
+                return Err(Failure::Outcome(Outcome::Temporary(reply.to_string())));
+            }
+            4 => Outcome::Temporary(reply.to_string()),
+            _ => Outcome::Permanent(reply.to_string()),
+        })
+    }
+
+    /// A refused MAIL FROM: 553 means the login may not use this sender,
+    /// which every later letter would hit too.
+    fn mail_refused(&self, reply: &Reply, from: &str) -> Failure {
+        match reply.code {
+            553 => Failure::Fatal(self.sender_not_owned(from, reply)),
+            421 => Failure::Outcome(Outcome::Temporary(format!("{STALE}{reply}"))),
+            _ if reply.class() == 4 => {
+                Failure::Outcome(Outcome::Temporary(format!("MAIL FROM: {reply}")))
+            }
+            _ => Failure::Outcome(Outcome::Permanent(format!(
+                "MAIL FROM:<{from}> refused: {reply}"
+            ))),
+        }
+    }
+
+    fn sender_not_owned(&self, from: &str, reply: &Reply) -> anyhow::Error {
+        let s = &self.settings;
+        match &s.user {
+            Some(user) => {
+                let user = s.user_display(user);
+                anyhow!(
+                    "the server does not let user {user} send as {from}; use --email {user} or log in as \
+                     {from} (the server said: {reply})"
+                )
+            }
+            None => anyhow!(
+                "the server does not accept {from} as the sender without a login; log in \
+                 (smtp://USER@{}) or use the address the server expects with --email (the server said: {reply})",
+                s.host
+            ),
+        }
+    }
+}
+
+/// A step failed before the message left: try again later, on a new
+/// connection.
+fn temporary(e: smtp::Error) -> Failure {
+    Failure::Outcome(Outcome::Temporary(e.to_string()))
+}
+
+/// No answer to the first command of a transaction: on a reused
+/// connection the server may just have closed it while idle.
+fn stale(e: smtp::Error) -> Failure {
+    Failure::Outcome(Outcome::Temporary(format!("{STALE}{e}")))
+}
+
+const STALE: &str = "connection lost: ";
+
+/// Resets a refused transaction so the connection can carry the next one.
+fn rset(client: &mut Client) -> std::result::Result<(), Failure> {
+    match client.command("RSET", "RSET") {
+        Ok(reply) if reply.class() == 2 => Ok(()),
+        Ok(reply) => Err(Failure::Outcome(Outcome::Temporary(format!(
+            "RSET: {reply}"
+        )))),
+        Err(e) => Err(temporary(e)),
     }
 }
 
 impl Deliver for SmtpSession {
     fn deliver(&mut self, composed: &Composed) -> Result<Outcome> {
-        let mut conn = match self.conn.take() {
-            Some(conn) => conn,
-            None => match self.connect()? {
-                Ok(conn) => conn,
-                Err(outcome) => return Ok(outcome),
-            },
-        };
-        let outcome = match transaction(&mut conn, composed, self.pipelining) {
-            Ok(response) => Outcome::Accepted(reply_text(&response)),
-            Err(Failure::AfterDot(e)) if e.status().is_none() => {
-                // No definite reply to the message: the server may have it.
-                conn.abort();
-                Outcome::Uncertain(format!(
-                    "the message left but no reply came: {}",
-                    describe(&e)
-                ))
-            }
-            Err(Failure::BeforeDot(e) | Failure::AfterDot(e)) => {
-                // A refused command leaves the session usable after RSET; a
-                // network error or 421 means the connection is gone.
-                let closing = e.status().is_none_or(|code| code.to_string() == "421");
-                if closing || conn.command(Rset).is_err() {
-                    conn.abort();
+        // At most one quiet reconnect: for a reused connection the server
+        // closed while we were idle. Nothing was sent on it.
+        for _ in 0..2 {
+            let (mut client, was_reused) = match self.client.take() {
+                Some(client) => (client, self.reused),
+                None => match self.open() {
+                    Ok(client) => (client, false),
+                    Err(Failure::Outcome(outcome)) => return Ok(outcome),
+                    Err(Failure::Fatal(e)) => return Err(e),
+                },
+            };
+            match self.transaction(&mut client, composed) {
+                Ok(outcome) => {
+                    self.client = Some(client);
+                    self.reused = true;
+                    return Ok(outcome);
                 }
-                if e.is_permanent() {
-                    Outcome::Permanent(describe(&e))
-                } else {
-                    Outcome::Temporary(describe(&e))
+                Err(Failure::Fatal(e)) => {
+                    // Nothing is in flight: say goodbye properly.
+                    client.quit();
+                    return Err(e);
+                }
+                Err(Failure::Outcome(Outcome::Temporary(text)))
+                    if was_reused && text.starts_with(STALE) =>
+                {
+                    client.abort();
+                    self.reused = false;
+                }
+                Err(Failure::Outcome(outcome)) => {
+                    client.abort();
+                    self.reused = false;
+                    return Ok(outcome);
                 }
             }
-        };
-        if !conn.has_broken() {
-            self.conn = Some(conn);
         }
-        Ok(outcome)
+        Ok(Outcome::Temporary(
+            "the connection was lost twice before the message could be sent".into(),
+        ))
     }
 
     fn close(&mut self) {
-        if let Some(mut conn) = self.conn.take() {
-            let _ = conn.quit();
+        if let Some(client) = self.client.take() {
+            client.quit();
         }
     }
 
@@ -224,149 +533,17 @@ impl Deliver for SmtpSession {
     }
 }
 
-/// One SMTP transaction: MAIL, RCPT for every envelope recipient, DATA and
-/// the message. With PIPELINING the commands go out in one write and their
-/// replies are read after it: one round trip instead of one per command.
-/// The message and its terminating dot go out in a single write: lettre
-/// writes the terminator separately, and on Linux that small second write
-/// waits for a delayed ACK (about 40 ms per message).
-///
-/// An error while sending the message itself counts as after the dot:
-/// lettre cannot tell a failed write from a missing reply, and taking a
-/// letter the server may have as uncertain is the side that never sends
-/// twice.
-fn transaction(
-    conn: &mut SmtpConnection,
-    composed: &Composed,
-    pipelining: bool,
-) -> std::result::Result<lettre::transport::smtp::response::Response, Failure> {
-    envelope_and_data(conn, composed, pipelining).map_err(Failure::BeforeDot)?;
-    conn.command(DotStuffed(&composed.message.formatted()))
-        .map_err(Failure::AfterDot)
-}
-
-/// Where in the transaction an error came.
-enum Failure {
-    /// MAIL, RCPT or DATA: the message did not leave.
-    BeforeDot(lettre::transport::smtp::Error),
-    /// While sending the message or waiting for its reply.
-    AfterDot(lettre::transport::smtp::Error),
-}
-
-/// MAIL, RCPT for every envelope recipient and DATA, pipelined if offered.
-fn envelope_and_data(
-    conn: &mut SmtpConnection,
-    composed: &Composed,
-    pipelining: bool,
-) -> std::result::Result<(), lettre::transport::smtp::Error> {
-    let envelope = composed.message.envelope();
-    let mail = Mail::new(envelope.from().cloned(), vec![]);
-    let rcpts = envelope.to().iter().map(|to| Rcpt::new(to.clone(), vec![]));
-    if pipelining {
-        let mut batch = mail.to_string();
-        for rcpt in rcpts {
-            batch.push_str(&rcpt.to_string());
-        }
-        batch.push_str(&Data.to_string());
-        // Every reply must be read, even after a refusal, to stay in step.
-        let mut refused = conn.command(batch).err();
-        for _ in envelope.to() {
-            if let Err(e) = conn.read_response() {
-                refused.get_or_insert(e);
-            }
-        }
-        let data = conn.read_response();
-        match (refused, data) {
-            (None, Ok(_)) => {}
-            // DATA was accepted although a command was refused: hang up
-            // rather than send a message some recipients would miss.
-            (Some(e), Ok(_)) => {
-                conn.abort();
-                return Err(e);
-            }
-            (Some(e), Err(_)) | (None, Err(e)) => return Err(e),
-        }
-    } else {
-        conn.command(mail)?;
-        for rcpt in rcpts {
-            conn.command(rcpt)?;
-        }
-        conn.command(Data)?;
-    }
-    Ok(())
-}
-
-/// The message with dot-stuffing (RFC 5321 4.5.2) and the final `.` line.
-struct DotStuffed<'a>(&'a [u8]);
-
-impl std::fmt::Display for DotStuffed<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // lettre's formatted messages are ASCII (headers RFC 2047-encoded,
-        // bodies quoted-printable or base64); lossy only guards the impossible.
-        let text = String::from_utf8_lossy(self.0);
-        let mut at_line_start = true;
-        for line in text.split_inclusive('\n') {
-            if at_line_start && line.starts_with('.') {
-                f.write_str(".")?;
-            }
-            f.write_str(line)?;
-            at_line_start = line.ends_with('\n');
-        }
-        if !text.ends_with('\n') {
-            f.write_str("\r\n")?;
-        }
-        f.write_str(".\r\n")
-    }
-}
-
-fn tls_parameters(host: &str, ca_cert: Option<&Path>) -> Result<TlsParameters> {
-    let mut builder = TlsParameters::builder(host.to_string());
-    if let Some(path) = ca_cert {
-        let pem = fs_err::read(path).context("cannot read the --ca-cert file")?;
-        let cert = Certificate::from_pem(&pem)
-            .map_err(|e| anyhow::anyhow!("{} is not a PEM certificate: {e}", path.display()))?;
-        builder = builder.add_root_certificate(cert);
-    }
-    builder
-        .build_rustls()
-        .map_err(|e| anyhow::anyhow!("cannot set up TLS: {e}"))
-}
-
-/// rustls reports a rejected certificate as an I/O error; lettre passes it
-/// on as a network error. Retrying cannot help, so it is told apart here.
-fn is_certificate_error(e: &lettre::transport::smtp::Error) -> bool {
-    let text = describe(e).to_ascii_lowercase();
-    text.contains("certificate") || text.contains("handshake") || text.contains("tls")
-}
-
-fn tls_advice(settings: &SmtpSettings, e: &lettre::transport::smtp::Error) -> String {
-    format!(
-        "TLS with {} failed: {}. If the server uses a private certificate authority, pass it with --ca-cert FILE",
-        settings.display(),
-        describe(e)
-    )
-}
-
-/// lettre's error with its causes, on one line.
-fn describe(e: &lettre::transport::smtp::Error) -> String {
-    crate::campaign::error_chain(e)
-}
-
-fn reply_text(response: &lettre::transport::smtp::response::Response) -> String {
-    let code = response.code();
-    let text: Vec<&str> = response.message().collect();
-    format!("{code} {}", text.join(" "))
-}
-
 /// Hands each message to a sendmail-compatible program (`sendmail`,
-/// `msmtp`): `PROGRAM -i -f FROM -- RECIPIENTS…` with the message on stdin.
+/// `msmtp`): `PROGRAM -i -f FROM -- RECIPIENTS…` with the message on stdin,
+/// bounded by `--timeout` for the whole run of the program.
 pub struct Sendmail {
     program: PathBuf,
+    timeout: Duration,
 }
 
 impl Sendmail {
-    pub fn new(program: PathBuf) -> Self {
-        Sendmail { program }
+    pub fn new(program: PathBuf, timeout: Duration) -> Self {
+        Sendmail { program, timeout }
     }
 }
 
@@ -397,28 +574,70 @@ impl Deliver for Sendmail {
         };
         let mut bytes = composed.message.formatted();
         bytes.retain(|&b| b != b'\r');
-        let written = child
-            .stdin
-            .take()
-            .map(|mut stdin| stdin.write_all(&bytes))
-            .unwrap_or(Ok(()));
-        let output = match child.wait_with_output() {
-            Ok(output) => output,
-            Err(e) => {
-                return Ok(Outcome::Uncertain(format!(
-                    "lost track of `{}` after giving it the message: {e}",
-                    self.program.display()
-                )));
+        // Written and read on their own threads, so that a program that
+        // neither reads nor exits (or leaves a child holding its pipes)
+        // cannot block us past the timeout.
+        let (wrote_tx, wrote) = std::sync::mpsc::channel();
+        if let Some(mut stdin) = child.stdin.take() {
+            std::thread::spawn(move || {
+                let result = stdin.write_all(&bytes);
+                drop(stdin);
+                let _ = wrote_tx.send(result.is_ok());
+            });
+        }
+        let (stderr_tx, stderr_text) = std::sync::mpsc::channel();
+        if let Some(mut stderr) = child.stderr.take() {
+            std::thread::spawn(move || {
+                let mut text = Vec::new();
+                let _ = std::io::Read::read_to_end(&mut stderr, &mut text);
+                let _ = stderr_tx.send(text);
+            });
+        }
+        let deadline = Instant::now() + self.timeout;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if Instant::now() >= deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break None;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+                Err(_) => break None,
             }
         };
-        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+        let grace = Duration::from_secs(1);
+        // The pipe holds a whole message before the program reads it, so
+        // "written" is the best sign that the program had the message.
+        let handed_over = wrote.recv_timeout(grace).unwrap_or(false);
+        let stderr = stderr_text
+            .recv_timeout(grace)
+            .map(|t| String::from_utf8_lossy(&t).trim().to_string())
+            .unwrap_or_default();
         let name = self.program.display();
-        Ok(match (output.status.code(), written) {
-            (Some(0), Ok(())) => Outcome::Accepted(format!("accepted by {name}")),
-            (Some(EX_TEMPFAIL), _) => Outcome::Temporary(format!("{name} (exit 75): {stderr}")),
-            (Some(code), _) => Outcome::Permanent(format!("{name} (exit {code}): {stderr}")),
+        let after = smtp::seconds(self.timeout);
+        Ok(match (status.map(|s| s.code()), handed_over) {
+            (Some(Some(0)), true) => Outcome::Accepted(format!("accepted by {name}")),
+            (Some(Some(0)), false) => Outcome::Uncertain(format!(
+                "{name} exited with success before reading the whole message: {stderr}"
+            )),
+            (Some(Some(EX_TEMPFAIL)), _) => {
+                Outcome::Temporary(format!("{name} (exit 75): {stderr}"))
+            }
+            (Some(Some(code)), _) => Outcome::Permanent(format!("{name} (exit {code}): {stderr}")),
             // It had the message and gave no answer: it may have queued it.
-            (None, _) => Outcome::Uncertain(format!("{name} was killed by a signal: {stderr}")),
+            (Some(None), true) => Outcome::Uncertain(format!(
+                "{name} was killed by a signal after it had the message: {stderr}"
+            )),
+            (None, true) => Outcome::Uncertain(format!(
+                "{name} did not finish within {after} (stopped) after it had the message; see --timeout"
+            )),
+            (Some(None), false) => Outcome::Temporary(format!(
+                "{name} was killed by a signal before it read the message: {stderr}"
+            )),
+            (None, false) => Outcome::Temporary(format!(
+                "{name} did not read the message within {after} (stopped); see --timeout"
+            )),
         })
     }
 
@@ -426,16 +645,5 @@ impl Deliver for Sendmail {
 
     fn describe(&self) -> String {
         format!("the sendmail program `{}`", self.program.display())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::DotStuffed;
-
-    #[test]
-    fn dot_stuffing() {
-        let out = DotStuffed(b"Subject: x\r\n\r\n.hidden\r\nok.\r\n..two").to_string();
-        assert_eq!(out, "Subject: x\r\n\r\n..hidden\r\nok.\r\n...two\r\n.\r\n");
     }
 }
