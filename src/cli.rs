@@ -11,16 +11,32 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// never twice.
 #[derive(Debug, Parser)]
 #[command(name = "protest-letter", version, about, long_about = None)]
-#[command(after_help = "\
-With no --campaign, a recipients.toml in the current folder is used if there is one; \
-otherwise the built-in Kazakhstan solidarity campaign.
-
-Exit codes: 0 done; 1 some letters failed; 2 bad input or configuration, nothing done; \
-3 a failure while running (disk, network), see the message.")]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  protest-letter init my-campaign          # start a campaign of your own\n",
+    "  protest-letter write --name \"Jo Bloggs\" --to supreme-court\n",
+    "  protest-letter send --dry-run --name \"Jo Bloggs\" --email jo@example.org\n",
+    "  protest-letter help write                # more examples for each command\n",
+    "\n",
+    "With no --campaign, a recipients.toml in the current folder is used if there is one; \
+otherwise the built-in Kazakhstan solidarity campaign.\n",
+    "\n",
+    "Exit codes: 0 done; 1 some letters failed; 2 bad input or configuration, nothing done; \
+3 a failure while running (disk, network), see the message.",
+))]
 pub struct Cli {
     /// Campaign folder holding recipients.toml and letters/.
     #[arg(long, global = true, value_name = "DIR")]
     pub campaign: Option<PathBuf>,
+
+    /// Print only errors and what was asked for: no notes, warnings,
+    /// previews or progress bar.
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Say what is happening at each step (never prints a password).
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -29,13 +45,109 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List the campaign's letters and recipients.
+    #[command(after_help = LIST_EXAMPLES)]
     List(ListArgs),
     /// Validate the campaign and report every problem.
+    #[command(after_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
     /// Render letters: print them, or write them to files.
+    #[command(after_help = WRITE_EXAMPLES)]
     Write(Box<WriteArgs>),
     /// Email letters with every required copy: preview, confirm, send once.
+    #[command(after_help = SEND_EXAMPLES)]
     Send(Box<SendArgs>),
+    /// Start a campaign of your own: a copy of the built-in one, or a blank
+    /// skeleton.
+    #[command(after_help = INIT_EXAMPLES)]
+    Init(InitArgs),
+    /// Print a shell completion script.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    #[command(after_help = MAN_EXAMPLES)]
+    Man(ManArgs),
+}
+
+const LIST_EXAMPLES: &str = "\
+Examples:
+  protest-letter list                          # the built-in campaign
+  protest-letter --campaign my-campaign list --format json";
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  protest-letter check                         # the campaign in this folder
+  protest-letter --campaign my-campaign check";
+
+const WRITE_EXAMPLES: &str = "\
+Examples:
+  # one letter, printed
+  protest-letter write --name \"Jo Bloggs\" --organisation \"Unite Branch 42\" --to supreme-court
+  # to a file
+  protest-letter write --name \"Jo Bloggs\" --to supreme-court -o letter.txt
+  # as an email, handed to msmtp (or sendmail -t)
+  protest-letter write --name \"Jo Bloggs\" --email jo@example.org --to supreme-court \\
+      --format eml | msmtp -t
+  # a batch: one letter from each member of a list, one file each
+  protest-letter write --signatories members.csv --out-dir letters-out/
+  # a petition: one letter per recipient, signed by everyone on the list
+  protest-letter write --signatories members.csv --group -o petition.txt";
+
+const SEND_EXAMPLES: &str = "\
+Examples:
+  # see what would be sent, send nothing
+  protest-letter send --dry-run --name \"Jo Bloggs\" --email jo@example.org --country GB
+  # send, after a preview and a question
+  protest-letter send --name \"Jo Bloggs\" --email jo@example.org --smtp smtp://jo@mail.example.org
+  # a batch from a script, at most 2 a second
+  protest-letter send --signatories members.csv --email branch@union.org --yes \\
+      --smtp smtp://branch@mail.union.org --rate 2/s --report failures.csv
+  # a petition signed by everyone on the list
+  protest-letter send --signatories members.csv --group --email branch@union.org --smtp smtp://branch@mail.union.org";
+
+const INIT_EXAMPLES: &str = "\
+Examples:
+  protest-letter init my-campaign              # a copy of the built-in campaign
+  protest-letter init --blank my-campaign      # one recipient, one letter, every key explained
+  cd my-campaign && protest-letter check";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  protest-letter completions bash > ~/.local/share/bash-completion/completions/protest-letter
+  protest-letter completions zsh > ~/.zfunc/_protest-letter     # with fpath+=~/.zfunc
+  protest-letter completions fish > ~/.config/fish/completions/protest-letter.fish";
+
+const MAN_EXAMPLES: &str = "\
+Examples:
+  protest-letter man | man -l -                # read it now
+  protest-letter man > ~/.local/share/man/man1/protest-letter.1
+  protest-letter man send > ~/.local/share/man/man1/protest-letter-send.1";
+
+/// `init [DIR]`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The folder to create the campaign in (default: --campaign, else here).
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// A minimal campaign (one recipient, one letter) whose comments
+    /// explain every key, instead of a copy of the built-in campaign.
+    #[arg(long)]
+    pub blank: bool,
+}
+
+/// `completions SHELL`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `man [COMMAND]`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A command's own page (protest-letter-send(1)) instead of the main one.
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -180,9 +292,6 @@ pub struct TransportArgs {
     /// Write every failure with its reason to this CSV, to fix and re-run.
     #[arg(long, value_name = "FILE")]
     pub report: Option<std::path::PathBuf>,
-    /// Say what is happening at each step (never prints the password).
-    #[arg(long, short = 'v')]
-    pub verbose: bool,
 }
 
 /// Who signs. Each flag falls back to PROTEST_LETTER_<FIELD>, then the profile.

@@ -47,25 +47,41 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<ExitStatus> {
-    let profile_path = profile::path(env.var("PROTEST_LETTER_PROFILE"), env.config_dir.as_deref());
-    let profile = profile::load(profile_path)?;
+    // Commands that only write files or print text need no profile, so a
+    // broken one cannot stop `init`, `completions` or `man`.
+    let profile = match cli.command {
+        cli::Command::Init(_) | cli::Command::Completions(_) | cli::Command::Man(_) => {
+            profile::Profile::default()
+        }
+        _ => profile::load(profile::path(
+            env.var("PROTEST_LETTER_PROFILE"),
+            env.config_dir.as_deref(),
+        ))?,
+    };
     let settings = Settings::resolve(cli, env, profile)?;
-    let sources = read_sources(&settings.campaign)?;
+    // `-q`: notes, warnings and previews go nowhere; errors still reach
+    // `main`, and prompts talk to the terminal directly.
+    let mut silent = std::io::sink();
+    let stderr: &mut dyn Write = if settings.quiet { &mut silent } else { stderr };
+    let sources = || read_sources(&settings.campaign);
     match &settings.command {
-        Command::Check { json } => commands::check::run(sources, settings.today, *json, stdout),
+        Command::Init(init) => commands::init::run(init, settings.quiet, stdout),
+        Command::Completions(shell) => commands::docs::completions(*shell, stdout),
+        Command::Man(command) => commands::docs::man(command.as_deref(), stdout),
+        Command::Check { json } => commands::check::run(sources()?, settings.today, *json, stdout),
         Command::List { json } => {
-            let campaign = load(sources, settings.today)?;
+            let campaign = load(sources()?, settings.today)?;
             commands::list::run(&campaign, *json, stdout)?;
             Ok(ExitStatus::Success)
         }
         Command::Write(write) => {
             let campaign =
-                campaign::load_for_letter(sources, settings.today, write.letter.as_deref())?;
+                campaign::load_for_letter(sources()?, settings.today, write.letter.as_deref())?;
             commands::write::run(&campaign, write, settings.terminal, stdout, stderr)
         }
         Command::Send(send) => {
             let campaign =
-                campaign::load_for_letter(sources, settings.today, send.letter.as_deref())?;
+                campaign::load_for_letter(sources()?, settings.today, send.letter.as_deref())?;
             send::run(&campaign, send, settings.terminal, stdout, stderr)
         }
     }

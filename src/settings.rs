@@ -88,15 +88,34 @@ pub struct Settings {
     pub campaign: CampaignChoice,
     pub today: jiff::civil::Date,
     pub terminal: Terminal,
+    /// `-q`: nothing on stderr but errors and questions.
+    pub quiet: bool,
     pub command: Command,
 }
 
 #[derive(Debug)]
 pub enum Command {
-    List { json: bool },
-    Check { json: bool },
+    List {
+        json: bool,
+    },
+    Check {
+        json: bool,
+    },
     Write(Box<WriteSettings>),
     Send(Box<SendSettings>),
+    Init(InitSettings),
+    Completions(clap_complete::Shell),
+    /// The man page: the main one, or a command's.
+    Man(Option<String>),
+}
+
+/// `init`: where, and which campaign.
+#[derive(Debug)]
+pub struct InitSettings {
+    pub dir: PathBuf,
+    /// The folder as the user typed it, for the next-steps commands.
+    pub shown: PathBuf,
+    pub blank: bool,
 }
 
 /// Everything `send` needs, resolved.
@@ -116,6 +135,8 @@ pub struct SendSettings {
     /// `--resend-uncertain`: send uncertain letters again, same Message-ID.
     pub resend_uncertain: bool,
     pub verbose: bool,
+    /// `-q`: no progress bar.
+    pub quiet: bool,
     /// Where postal-only letters are written for printing.
     pub postal_dir: PathBuf,
     pub json_summary: bool,
@@ -228,6 +249,8 @@ pub struct WriteSettings {
     pub date: jiff::civil::Date,
     pub email: EmailSettings,
     pub batch: BatchSettings,
+    /// `-q`: no progress bar.
+    pub quiet: bool,
 }
 
 /// A members' list instead of (or as well as) one signer.
@@ -289,6 +312,8 @@ pub struct OutputSettings {
 
 impl Settings {
     pub fn resolve(cli: Cli, env: &Environment, profile: Profile) -> Result<Settings> {
+        let (quiet, verbose) = (cli.quiet, cli.verbose);
+        let campaign_flag = cli.campaign.clone();
         let campaign = match cli.campaign {
             Some(dir) => CampaignChoice::Dir(env.cwd.join(dir)),
             None if env.cwd.join("recipients.toml").is_file() => {
@@ -303,9 +328,9 @@ impl Settings {
             cli::Command::Check(args) => Command::Check {
                 json: args.format == cli::ListFormat::Json,
             },
-            cli::Command::Send(args) => {
-                Command::Send(Box::new(send_settings(*args, env, &profile)?))
-            }
+            cli::Command::Send(args) => Command::Send(Box::new(send_settings(
+                *args, env, &profile, quiet, verbose,
+            )?)),
             cli::Command::Write(args) => Command::Write(Box::new(WriteSettings {
                 letter: args.common.letter,
                 signer: SignerDraft::resolve(&args.common.signer, env, &profile),
@@ -314,12 +339,27 @@ impl Settings {
                 date: letter_date(args.output.date.as_deref(), env.today)?,
                 email: email(&args.common.email, env)?,
                 batch: BatchSettings::from_args(&args.common.batch, env),
+                quiet,
             })),
+            cli::Command::Init(args) => {
+                let shown = args
+                    .dir
+                    .or(campaign_flag)
+                    .unwrap_or_else(|| PathBuf::from("."));
+                Command::Init(InitSettings {
+                    dir: env.cwd.join(&shown),
+                    shown,
+                    blank: args.blank,
+                })
+            }
+            cli::Command::Completions(args) => Command::Completions(args.shell),
+            cli::Command::Man(args) => Command::Man(args.command),
         };
         Ok(Settings {
             campaign,
             today: env.today,
             terminal: env.terminal,
+            quiet,
             command,
         })
     }
@@ -397,6 +437,8 @@ fn send_settings(
     args: cli::SendArgs,
     env: &Environment,
     profile: &Profile,
+    quiet: bool,
+    verbose: bool,
 ) -> Result<SendSettings> {
     let t = &args.transport;
     let transport = match (
@@ -441,7 +483,8 @@ fn send_settings(
         journal,
         resend: t.resend,
         resend_uncertain: t.resend_uncertain,
-        verbose: t.verbose,
+        verbose,
+        quiet,
         postal_dir: args
             .out_dir
             .map_or_else(|| env.cwd.clone(), |d| env.cwd.join(d)),

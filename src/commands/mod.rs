@@ -2,6 +2,8 @@
 //! campaign, never clap structs.
 
 pub mod check;
+pub mod docs;
+pub mod init;
 pub mod list;
 pub mod select;
 pub mod write;

@@ -83,7 +83,11 @@ pub fn run(
         settings.email.clock,
         true,
     )?;
-    let progress = Progress::new(total, signing.is_batch() && terminal.stderr, "writing");
+    let progress = Progress::new(
+        total,
+        signing.is_batch() && terminal.stderr && !settings.quiet,
+        "writing",
+    );
     let mut sink = Sink::open(format, &settings.output, stdout)?;
     let job = Produce {
         signing: &signing,

@@ -338,7 +338,7 @@ pub fn run(
             + if s.resend { 0 } else { counts.already };
         let progress = Progress::new(
             total as u64,
-            signing.is_batch() && terminal.stderr,
+            signing.is_batch() && terminal.stderr && !s.quiet,
             "sending",
         );
         let outcome = deliver::run(
@@ -418,9 +418,9 @@ fn ensure_real_addresses(
     let where_to = if campaign.sources.root.is_some() {
         format!("set the real addresses in {file}")
     } else {
-        "the built-in campaign ships placeholders: copy its recipients.toml and letters/ into a folder, \
-         set the real addresses there, and run from that folder or with --campaign DIR \
-         (README: \"Placeholder addresses and sending the default campaign\")"
+        "the built-in campaign ships placeholders: `protest-letter init my-campaign` copies it \
+         into a folder; set the real addresses in my-campaign/recipients.toml, and run from \
+         that folder or with --campaign my-campaign"
             .to_string()
     };
     bail!(

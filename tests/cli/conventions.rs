@@ -246,3 +246,277 @@ fn output_to_a_folder_is_an_error_naming_out_dir() {
         "{stderr}"
     );
 }
+
+// ---- completions, man, --help ----
+
+#[test]
+fn completions_for_every_shell() {
+    let tc = TestCampaign::new();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = tc
+            .cmd()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let script = text(&out.stdout);
+        assert!(script.len() > 1000, "{shell}: {script}");
+        for word in ["protest-letter", "signatories", "dry-run", "completions"] {
+            assert!(script.contains(word), "{shell} lacks {word}");
+        }
+    }
+    tc.cmd().args(["completions", "tcsh"]).assert().code(2);
+}
+
+/// The bash script parses, and completes subcommands and flags in a real bash.
+#[test]
+fn bash_completion_completes() {
+    let tc = TestCampaign::new();
+    let out = tc
+        .cmd()
+        .args(["completions", "bash"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let script = tc.root().join("protest-letter.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    let syntax = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(syntax.status.success(), "{}", text(&syntax.stderr));
+    let complete = |words: &str| {
+        let program = format!(
+            "source {}; f=$(complete -p protest-letter | sed 's/.*-F \\([^ ]*\\).*/\\1/'); \
+             COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             COMP_LINE=\"${{COMP_WORDS[*]}}\"; COMP_POINT=${{#COMP_LINE}}; \
+             $f protest-letter \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; \
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display()
+        );
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(program)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let commands = complete("protest-letter ''");
+    for command in [
+        "list",
+        "check",
+        "write",
+        "send",
+        "init",
+        "completions",
+        "man",
+    ] {
+        assert!(
+            commands.lines().any(|l| l == command),
+            "{command}: {commands}"
+        );
+    }
+    let flags = complete("protest-letter send --dry");
+    assert_eq!(flags.trim(), "--dry-run");
+    let shells = complete("protest-letter completions ''");
+    assert!(shells.lines().any(|l| l == "fish"), "{shells}");
+}
+
+#[test]
+fn man_pages_for_the_tool_and_each_command() {
+    let tc = TestCampaign::new();
+    let out = tc.cmd().arg("man").assert().success().get_output().clone();
+    let page = text(&out.stdout);
+    assert!(page.contains(".TH protest-letter 1"), "{page}");
+    for command in [
+        "list",
+        "check",
+        "write",
+        "send",
+        "init",
+        "completions",
+        "man",
+    ] {
+        assert!(
+            page.contains(&format!("protest\\-letter\\-{command}(1)")),
+            "{command}"
+        );
+    }
+    let send = tc
+        .cmd()
+        .args(["man", "send"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let send = text(&send.stdout);
+    assert!(send.contains(".TH protest-letter-send 1"), "{send}");
+    assert!(send.contains("\\-\\-dry\\-run"), "{send}");
+    assert!(send.contains(".SH EXAMPLES\n.nf\n"), "{send}");
+    assert!(send.contains("send \\-\\-dry\\-run"), "{send}");
+    assert!(
+        send.contains(".TH protest-letter-send 1  \"protest-letter 0.1.0\""),
+        "{send}"
+    );
+    let bad = tc
+        .cmd()
+        .args(["man", "sned"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(text(&bad.stderr).contains("one of: list, check, write, send"));
+}
+
+#[test]
+fn every_command_has_examples_in_its_help() {
+    let tc = TestCampaign::new();
+    let help = |args: &[&str]| {
+        text(
+            &tc.cmd()
+                .args(args)
+                .arg("--help")
+                .assert()
+                .success()
+                .get_output()
+                .stdout,
+        )
+    };
+    assert!(help(&[]).contains("Examples:"));
+    for command in [
+        "list",
+        "check",
+        "write",
+        "send",
+        "init",
+        "completions",
+        "man",
+    ] {
+        let text = help(&[command]);
+        assert!(text.contains("Examples:\n  "), "{command}: {text}");
+        assert!(text.contains("  protest-letter "), "{command}: {text}");
+    }
+    let write = help(&["write"]);
+    for case in [
+        "--to supreme-court",
+        "-o letter.txt",
+        "--format eml | msmtp -t",
+        "--out-dir",
+        "--group",
+    ] {
+        assert!(write.contains(case), "write --help lacks {case}");
+    }
+    assert!(help(&["send"]).contains("send --dry-run"));
+}
+
+// ---- -q and -v ----
+
+#[test]
+fn quiet_silences_notes_warnings_and_previews_but_not_errors() {
+    let tc = TestCampaign::new();
+    // eml to everyone: a note for the phone-only office, a placeholder warning.
+    let eml = [
+        "write",
+        "--name",
+        NAME,
+        "--email",
+        "jo@solidarity-union.org",
+        "--date",
+        DATE,
+        "--format",
+        "mbox",
+    ];
+    let loud = tc
+        .cmd()
+        .env("SOURCE_DATE_EPOCH", "1795000000")
+        .args(eml)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let loud_err = text(&loud.stderr);
+    assert!(
+        loud_err.contains("note:") && loud_err.contains("warning:"),
+        "{loud_err}"
+    );
+    let quiet = tc
+        .cmd()
+        .env("SOURCE_DATE_EPOCH", "1795000000")
+        .arg("-q")
+        .args(eml)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(quiet.stderr.is_empty(), "{}", text(&quiet.stderr));
+    assert_eq!(quiet.stdout, loud.stdout, "-q changes nothing on stdout");
+    // After the command works too.
+    let after = tc
+        .cmd()
+        .env("SOURCE_DATE_EPOCH", "1795000000")
+        .args(eml)
+        .arg("--quiet")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(after.stderr.is_empty());
+
+    // A dry run: no preview, the summary still on stdout.
+    let real = TestCampaign::with_real_addresses("kz-gov.org");
+    let dry = real
+        .campaign_cmd()
+        .args(["-q", "send", "--dry-run", "--name", NAME, "--country", "GB"])
+        .args(["--email", "jo@solidarity-union.org", "--journal"])
+        .arg(real.root().join("journal.jsonl"))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(dry.stderr.is_empty(), "{}", text(&dry.stderr));
+    assert!(text(&dry.stdout).contains("Dry run: 3 would be sent"));
+
+    // Errors still get through.
+    let err = tc
+        .cmd()
+        .args(["-q", "write", "--to", "nobody", "--name", NAME])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(
+        text(&err.stderr).contains("error:"),
+        "{}",
+        text(&err.stderr)
+    );
+}
+
+#[test]
+fn verbose_is_global_and_conflicts_with_quiet() {
+    let tc = TestCampaign::with_real_addresses("kz-gov.org");
+    for args in [&["-v", "send"][..], &["send", "-v"], &["send", "--verbose"]] {
+        tc.campaign_cmd()
+            .args(args)
+            .args(["--dry-run", "--name", NAME, "--country", "GB"])
+            .args(["--email", "jo@solidarity-union.org", "--journal"])
+            .arg(tc.root().join("journal.jsonl"))
+            .assert()
+            .success();
+    }
+    let both = tc
+        .cmd()
+        .args(["-q", "-v", "list"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(
+        text(&both.stderr).contains("cannot be used with"),
+        "{}",
+        text(&both.stderr)
+    );
+}

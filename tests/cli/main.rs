@@ -6,6 +6,7 @@ mod core_write;
 mod delivery;
 mod email_formats;
 mod golden;
+mod init;
 mod lint;
 mod prompt_pty;
 mod send;
