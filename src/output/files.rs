@@ -36,8 +36,17 @@ pub fn ensure_absent(paths: &[PathBuf], force: bool) -> Result<()> {
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder,
-/// then renames it into place.
+/// then renames it into place. A device or FIFO at `path` (`--report
+/// /dev/null`) is written into instead, never replaced.
 pub fn write_atomic(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
+    if is_special(path)? {
+        let mut out = open_special(path)?;
+        return out
+            .write_all(bytes)
+            .and_then(|()| out.flush())
+            .with_context(|| format!("cannot write {}", path.display()))
+            .map_err(runtime);
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -74,10 +83,7 @@ pub fn letter_tempfile<'a>() -> tempfile::Builder<'a, 'a> {
 /// pipe): such a target is written to, never replaced. A folder is an error.
 pub fn is_special(path: &Path) -> Result<bool> {
     match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => bail!(
-            "{} is a folder; give -o a file name, or use --out-dir for one file per letter",
-            path.display()
-        ),
+        Ok(meta) if meta.is_dir() => bail!("{} is a folder, not a file", path.display()),
         Ok(meta) => Ok(!meta.is_file()),
         Err(_) => Ok(false),
     }

@@ -62,6 +62,10 @@ impl<'a> Sink<'a> {
     ) -> Result<Self> {
         let destination = match &settings.target {
             Target::Stdout => Destination::Stream(BufWriter::with_capacity(1 << 16, stdout)),
+            Target::File(path) if path.is_dir() => bail!(
+                "{} is a folder; give -o a file name, or use --out-dir for one file per letter",
+                path.display()
+            ),
             Target::File(path) if files::is_special(path)? => Destination::Special {
                 out: BufWriter::with_capacity(1 << 16, files::open_special(path)?),
                 path: path.clone(),

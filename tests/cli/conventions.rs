@@ -162,6 +162,45 @@ fn output_to_a_fifo_streams_into_it_and_keeps_it() {
     }
 }
 
+/// The same for every file written atomically: a FIFO where `--out-dir
+/// --force` would put a letter is written into, and stays a FIFO.
+#[test]
+fn out_dir_with_force_writes_into_a_fifo_and_keeps_it() {
+    let tc = TestCampaign::new();
+    let dir = tc.root().join("out");
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("sokolova-supreme-court.txt");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let run = write_court(&tc)
+        .args(["--force", "--out-dir"])
+        .arg(&dir)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    if !run.status.success() {
+        drop(std::fs::OpenOptions::new().write(true).open(&fifo));
+    }
+    let got = reader.join().unwrap();
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(got.contains("Dear Madam Chair,"), "{got}");
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+}
+
 #[test]
 fn output_to_dev_stdout_is_standard_output() {
     let tc = TestCampaign::new();

@@ -64,3 +64,49 @@ fn empty_organisation_signs_as_an_individual() {
     let lines: Vec<&str> = signature.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines, [NAME]);
 }
+
+/// Everything a batch `write` shows on a terminal, with `extra` flags.
+fn batch_on_a_terminal(tc: &TestCampaign, extra: &[&str]) -> String {
+    let mut csv = String::from("name,organisation\n");
+    for i in 0..120 {
+        csv.push_str(&format!("Member {i},Branch {i}\n"));
+    }
+    std::fs::write(tc.work().join("members.csv"), csv).unwrap();
+    let mut cmd = tc.std_cmd();
+    cmd.args(extra)
+        .args(["write", "--to", "supreme-court", "--date", DATE])
+        .args([
+            "--signatories",
+            "members.csv",
+            "--out-dir",
+            "out",
+            "--force",
+        ])
+        .env("TERM", "xterm")
+        .env_remove("NO_COLOR");
+    let options = Options::new()
+        .timeout_ms(Some(TIMEOUT_MS * 6))
+        .strip_ansi_escape_codes(true);
+    let mut session = spawn_with_options(cmd, options).expect("start the binary on a pty");
+    let shown = session.exp_eof().expect("the program ends");
+    let status = session.process().wait().unwrap();
+    assert!(
+        matches!(status, WaitStatus::Exited(_, 0)),
+        "{status:?}: {shown}"
+    );
+    assert_eq!(
+        std::fs::read_dir(tc.work().join("out")).unwrap().count(),
+        120
+    );
+    shown
+}
+
+#[test]
+fn quiet_hides_the_progress_bar_on_a_terminal() {
+    let tc = TestCampaign::new();
+    let loud = batch_on_a_terminal(&tc, &[]);
+    assert!(loud.contains("writing "), "no progress bar: {loud:?}");
+    assert!(loud.contains("wrote 120 files"), "{loud:?}");
+    let quiet = batch_on_a_terminal(&tc, &["-q"]);
+    assert!(quiet.trim().is_empty(), "-q showed: {quiet:?}");
+}
