@@ -26,6 +26,13 @@ pub fn normalise(text: &str) -> Result<String, String> {
                 .into(),
         );
     }
+    if !is_dot_atom(local) {
+        return Err(format!(
+            "`{local}` before the @ is quoted or has characters (spaces, quotes, @, brackets, \
+             doubled or outer dots) that the mail envelope cannot carry; use a plain address \
+             such as name@example.org"
+        ));
+    }
     let domain = if domain.is_ascii() {
         domain.to_string()
     } else {
@@ -34,6 +41,20 @@ pub fn normalise(text: &str) -> Result<String, String> {
     let ascii = format!("{local}@{domain}");
     lettre::Address::from_str(&ascii).map_err(|e| e.to_string())?;
     Ok(ascii)
+}
+
+/// RFC 5322's dot-atom: what every SMTP server takes unquoted in MAIL FROM
+/// and RCPT TO (a quoted local part is legal but lettre cannot build it and
+/// many servers refuse it).
+fn is_dot_atom(local: &str) -> bool {
+    const SPECIALS: &[u8] = b"!#$%&'*+-/=?^_`{|}~";
+    !local.is_empty()
+        && local.split('.').all(|atom| {
+            !atom.is_empty()
+                && atom
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || SPECIALS.contains(&b))
+        })
 }
 
 /// Addresses in domains reserved for examples (RFC 2606, RFC 6761) that an
@@ -78,6 +99,14 @@ mod tests {
         assert!(normalise("a@b.org\r\nBcc: x@y.z").is_err());
         assert!(normalise("no-at-sign").is_err());
         assert!(normalise("two words@b.org").is_err());
+        for envelope_cannot in ["\"a@b\"@x.org", "\"a b\"@x.org", ".a@x.org", "a..b@x.org"] {
+            let e = normalise(envelope_cannot).unwrap_err();
+            assert!(e.contains("envelope"), "{envelope_cannot}: {e}");
+        }
+        assert_eq!(
+            normalise("o'brien+news@x.org").unwrap(),
+            "o'brien+news@x.org"
+        );
     }
 
     #[test]

@@ -60,9 +60,10 @@ pub fn load(path: Option<PathBuf>) -> Result<Profile> {
         Err(e) => return Err(e).context("cannot read the profile"),
     };
     let mut profile: Profile = toml::from_str(&text).map_err(|err| {
+        // The snippet shows the line in question: never a secret on it.
         let file = SourceFile {
             name: path.display().to_string(),
-            text: text.clone(),
+            text: mask_secrets(&text),
         };
         let mut message = err.message().trim().to_string();
         let guess = crate::diagnostic::unknown_key_guess(&message);
@@ -71,14 +72,68 @@ pub fn load(path: Option<PathBuf>) -> Result<Profile> {
         {
             message = head.to_string();
         }
+        let password_key = message.contains("`password`");
         let problem = match err.span() {
             Some(span) => Problem::at(Severity::Error, &file.name, &file.text, span, message),
             None => Problem::in_file(Severity::Error, &file.name, message),
         };
-        let help =
-            guess.unwrap_or_else(|| "the README's \"Profile\" section lists the keys".into());
+        let help = if password_key {
+            "a profile never holds the password: set password_command (e.g. `pass show mail`) \
+             or PROTEST_LETTER_SMTP_PASSWORD"
+                .to_string()
+        } else {
+            guess.unwrap_or_else(|| "the README's \"Profile\" section lists the keys".into())
+        };
         anyhow::anyhow!("the profile has a mistake:\n{}", problem.with_help(help))
     })?;
     profile.path = Some(path);
     Ok(profile)
+}
+
+/// The profile's text with the value of every secret-looking key
+/// (`password`, `pass`, `secret`, `token`, but not `password_command`)
+/// replaced by `*`, byte for byte, so error spans still point right.
+fn mask_secrets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let Some((key, value)) = line.split_once('=') else {
+            out.push_str(line);
+            continue;
+        };
+        let name = key.trim().trim_matches(['"', '\'']).to_ascii_lowercase();
+        let secret = ["pass", "secret", "token"].iter().any(|w| name.contains(w))
+            && name != "password_command";
+        if !secret {
+            out.push_str(line);
+            continue;
+        }
+        out.push_str(key);
+        out.push('=');
+        for c in value.chars() {
+            if c.is_whitespace() {
+                out.push(c);
+            } else {
+                out.extend(std::iter::repeat_n('*', c.len_utf8()));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_secrets;
+
+    #[test]
+    fn secrets_are_masked_byte_for_byte() {
+        let text = "[smtp]\npassword = \"S3cr\u{e9}t\"\npassword_command = \"pass show mail\"\n";
+        let masked = mask_secrets(text);
+        assert_eq!(masked.len(), text.len());
+        assert!(!masked.contains("S3cr"), "{masked}");
+        assert!(masked.contains("password_command = \"pass show mail\""));
+        assert!(
+            masked.starts_with("[smtp]\npassword = *********"),
+            "{masked}"
+        );
+    }
 }

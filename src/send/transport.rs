@@ -606,7 +606,9 @@ impl Deliver for Sendmail {
                 Err(_) => break None,
             }
         };
-        let grace = Duration::from_secs(1);
+        // A child the program left behind may hold its pipes open: wait for
+        // the writer and reader only briefly.
+        let grace = Duration::from_millis(if status.is_some() { 1000 } else { 100 });
         // The pipe holds a whole message before the program reads it, so
         // "written" is the best sign that the program had the message.
         let handed_over = wrote.recv_timeout(grace).unwrap_or(false);

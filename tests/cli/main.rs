@@ -10,5 +10,6 @@ mod init;
 mod lint;
 mod prompt_pty;
 mod send;
+mod smtp_client;
 mod smtp_server;
 mod support;

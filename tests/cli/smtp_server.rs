@@ -89,6 +89,50 @@ pub struct ServerConfig {
     pub close_421_every: Option<usize>,
     /// At most this many sessions at once; more get `421` at the greeting.
     pub max_sessions: Option<usize>,
+
+    // ---- SMTP conformance (issue 10): what real servers legitimately do,
+    // and what strict ones refuse. One nested struct, set with `quirks`.
+    pub quirks: Quirks,
+}
+
+/// Issue 10's group: replies RFC 5321 allows but naive clients choke on,
+/// strict-server policies, and certificates other than the test CA's.
+#[derive(Clone, Default)]
+pub struct Quirks {
+    /// Single-line replies are the code alone (`250`, `354`, `221`).
+    pub bare_codes: bool,
+    /// Reply lines end in a bare LF instead of CRLF.
+    pub bare_lf: bool,
+    /// Accept connections but never send the greeting.
+    pub never_greet: bool,
+    /// Answer MAIL FROM with 553 (sender not owned by the login).
+    pub refuse_sender_at_mail: bool,
+    /// Answer every RCPT TO with 553 (Postfix's sender login mismatch,
+    /// reported at RCPT time).
+    pub refuse_sender_at_rcpt: bool,
+    /// Recipients answered `450 4.2.0 try again later` at RCPT TO.
+    pub defer_rcpt: Vec<String>,
+    /// Answer every AUTH with a 535 that echoes the client's AUTH line.
+    pub echo_auth_in_535: bool,
+    /// Refuse an EHLO/HELO name that is neither a dotted domain nor an
+    /// address literal (Postfix's `reject_non_fqdn_helo_hostname`).
+    pub need_fqdn_helo: bool,
+    /// TLS from the first byte (smtps, port 465 style) instead of STARTTLS.
+    pub implicit_tls: bool,
+    /// Which certificate the server presents.
+    pub cert: CertKind,
+}
+
+/// The server's certificate.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub enum CertKind {
+    /// Signed by the test CA, for `localhost` and `127.0.0.1`.
+    #[default]
+    TestCa,
+    /// Self-signed and marked as a CA, as `openssl req -x509` makes it.
+    SelfSignedCa,
+    /// Signed by the test CA, but for `mail.example.org` only.
+    OtherHost,
 }
 
 impl ServerConfig {
@@ -198,6 +242,14 @@ impl ServerConfig {
         self
     }
 
+    // ---- SMTP conformance (issue 10), see `Quirks`.
+
+    /// Behave as `quirks` says.
+    pub fn quirks(mut self, quirks: Quirks) -> Self {
+        self.quirks = quirks;
+        self
+    }
+
     fn drops_after(&self, index: usize) -> bool {
         self.drop_after_data.contains(&index)
             || self.drop_after_data_if.as_ref().is_some_and(|f| f(index))
@@ -244,6 +296,8 @@ impl Received {
 pub struct SmtpServer {
     addr: SocketAddr,
     ca_pem: String,
+    cert_pem: String,
+    cert_der: Vec<u8>,
     shared: Arc<Shared>,
     acceptor: Option<JoinHandle<()>>,
 }
@@ -258,7 +312,7 @@ impl SmtpServer {
             .set_nonblocking(true)
             .expect("make test SMTP listener non-blocking");
         let addr = listener.local_addr().expect("test SMTP server address");
-        let pki = TestPki::generate();
+        let pki = TestPki::generate(config.quirks.cert);
 
         let mut session = SessionBuilder::new("localhost");
         if config.tls_enabled() {
@@ -298,6 +352,8 @@ impl SmtpServer {
         SmtpServer {
             addr,
             ca_pem: pki.ca_pem,
+            cert_pem: pki.cert_pem,
+            cert_der: pki.cert_der,
             shared,
             acceptor: Some(acceptor),
         }
@@ -317,6 +373,23 @@ impl SmtpServer {
     /// `localhost` and `127.0.0.1`); write it to a file for `--ca-cert`.
     pub fn ca_pem(&self) -> &str {
         &self.ca_pem
+    }
+
+    /// PEM of the server's own certificate (for pinning with --ca-cert).
+    pub fn cert_pem(&self) -> &str {
+        &self.cert_pem
+    }
+
+    /// DER of the server's own certificate (for --tls-fingerprint).
+    pub fn cert_der(&self) -> &[u8] {
+        &self.cert_der
+    }
+
+    /// Every line the server read in command mode (EHLO, MAIL, RCPT, DATA,
+    /// RSET, QUIT, …), across all connections, trimmed; message content
+    /// is not included.
+    pub fn commands(&self) -> Vec<String> {
+        lock(&self.shared.state).commands.clone()
     }
 
     /// Accepted messages so far, in acceptance order.
@@ -398,6 +471,7 @@ struct Shared {
 #[derive(Default)]
 struct State {
     received: Vec<Received>,
+    commands: Vec<String>,
     attempts: usize,
     drop_fired: bool,
     close_421_fired: bool,
@@ -754,8 +828,21 @@ impl LineReader {
     }
 }
 
+/// Applies `Quirks::bare_codes` and `bare_lf` to a reply about to be sent.
+fn shape(shared: &Shared, buf: Vec<u8>) -> Vec<u8> {
+    let quirks = &shared.config.quirks;
+    let mut text = String::from_utf8_lossy(&buf).into_owned();
+    if quirks.bare_codes && text.matches('\n').count() == 1 && text.len() > 3 {
+        text = format!("{}\r\n", &text[..3]);
+    }
+    if quirks.bare_lf {
+        text = text.replace("\r\n", "\n");
+    }
+    text.into_bytes()
+}
+
 fn write_reply(shared: &Shared, stream: &mut Stream, res: &Response) -> io::Result<()> {
-    let buf = res.buffer()?;
+    let buf = shape(shared, res.buffer()?);
     if shared.trace {
         let text = String::from_utf8_lossy(&buf);
         shared.log(format_args!(
@@ -776,6 +863,59 @@ fn pre_filter(shared: &Shared, conn: &Conn, line: &[u8]) -> Option<Response> {
         .unwrap_or_default()
         .to_ascii_uppercase();
     let config = &shared.config;
+    let quirks = &config.quirks;
+    let text = String::from_utf8_lossy(line).trim().to_string();
+    let argument = |prefix: &str| {
+        text.get(prefix.len()..)
+            .unwrap_or("")
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .to_string()
+    };
+    match verb.as_slice() {
+        b"EHLO" | b"HELO" if quirks.need_fqdn_helo => {
+            let name = argument("EHLO");
+            let literal = name.starts_with('[') && name.ends_with(']');
+            if !literal && !name.contains('.') {
+                return Some(Response::custom(
+                    504,
+                    format!("5.5.2 <{name}>: Helo command rejected: need fully-qualified hostname"),
+                ));
+            }
+        }
+        b"MAIL" if quirks.refuse_sender_at_mail => {
+            let from = argument("MAIL FROM:");
+            return Some(Response::custom(
+                553,
+                format!("5.7.1 <{from}>: Sender address rejected: not owned by user"),
+            ));
+        }
+        b"RCPT" if quirks.refuse_sender_at_rcpt => {
+            return Some(Response::custom(
+                553,
+                "5.7.1 Sender address rejected: not owned by user".into(),
+            ));
+        }
+        b"RCPT"
+            if quirks
+                .defer_rcpt
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(&argument("RCPT TO:"))) =>
+        {
+            return Some(Response::custom(
+                450,
+                "4.2.0 Recipient address rejected: try again later".into(),
+            ));
+        }
+        b"AUTH" if quirks.echo_auth_in_535 => {
+            return Some(Response::custom(
+                535,
+                format!("5.7.8 Error: authentication failed: {text}"),
+            ));
+        }
+        _ => {}
+    }
     match verb.as_slice() {
         // mailin answers STARTTLS with "220 go ahead" even when TLS is off or
         // already active if AUTH is enabled.
@@ -815,6 +955,7 @@ fn write_ehlo_with_pipelining(
         out.push_str(&format!("250-{rest}\r\n"));
     }
     out.push_str("250 PIPELINING\r\n");
+    let out = String::from_utf8_lossy(&shape(shared, out.into_bytes())).into_owned();
     if shared.trace {
         shared.log(format_args!("S: {}", out.trim_end().replace("\r\n", " | ")));
     }
@@ -855,6 +996,17 @@ fn run_session(shared: &Arc<Shared>, tcp: TcpStream) -> io::Result<()> {
     let mut stream = Stream::Plain(tcp);
     let mut reader = LineReader::default();
     let mut mode = Mode::Command;
+    let quirks = &shared.config.quirks;
+    if quirks.never_greet {
+        sleep_unless_stopped(IO_TIMEOUT, &shared.stop);
+        stream.close();
+        return Ok(());
+    }
+    if quirks.implicit_tls {
+        stream = upgrade(shared, stream)?;
+        session.tls_active();
+        conn.borrow_mut().tls = true;
+    }
 
     write_reply(shared, &mut stream, &session.greeting())?;
     loop {
@@ -876,6 +1028,10 @@ fn run_session(shared: &Arc<Shared>, tcp: TcpStream) -> io::Result<()> {
             ));
         }
 
+        if mode != Mode::Data {
+            let text = String::from_utf8_lossy(&line).trim().to_string();
+            lock(&shared.state).commands.push(text);
+        }
         if mode == Mode::Command {
             let (drop_now, close_now) = {
                 let c = conn.borrow();
@@ -967,7 +1123,8 @@ fn finish_message(
             .into_bytes(),
         ),
         DataFault::None => Some(finished.reply.buffer()?),
-    };
+    }
+    .map(|bytes| shape(shared, bytes));
     // Hold the lock while replying so a test that saw the 250 and then
     // calls `received()` is guaranteed to find the message. The message is
     // recorded even when the reply cannot be written: the server has it.
@@ -1038,14 +1195,16 @@ fn upgrade(shared: &Shared, stream: Stream) -> io::Result<Stream> {
     Ok(Stream::Tls(Box::new(tls)))
 }
 
-/// A throwaway CA and a server certificate for `localhost` / 127.0.0.1.
+/// A throwaway CA and the server's certificate (see [`CertKind`]).
 struct TestPki {
     ca_pem: String,
+    cert_pem: String,
+    cert_der: Vec<u8>,
     server_config: Arc<rustls::ServerConfig>,
 }
 
 impl TestPki {
-    fn generate() -> TestPki {
+    fn generate(kind: CertKind) -> TestPki {
         use rcgen::{
             BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
             IsCa, KeyPair, KeyUsagePurpose,
@@ -1064,21 +1223,35 @@ impl TestPki {
         let ca_key = KeyPair::generate().expect("CA key");
         let ca = CertifiedIssuer::self_signed(ca_params, ca_key).expect("CA certificate");
 
-        let mut leaf_params =
-            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-                .expect("server certificate params");
+        let names = match kind {
+            CertKind::OtherHost => vec!["mail.example.org".to_owned()],
+            _ => vec!["localhost".to_owned(), "127.0.0.1".to_owned()],
+        };
+        let mut leaf_params = CertificateParams::new(names).expect("server certificate params");
         leaf_params
             .distinguished_name
             .push(DnType::CommonName, "localhost");
-        leaf_params.is_ca = IsCa::ExplicitNoCa;
-        leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let leaf_key = KeyPair::generate().expect("server key");
-        let leaf = leaf_params
-            .signed_by(&leaf_key, &*ca)
-            .expect("server certificate");
-
-        let chain: Vec<CertificateDer<'static>> = vec![leaf.der().clone(), ca.der().clone()];
+        let (leaf, chain) = if kind == CertKind::SelfSignedCa {
+            // `openssl req -x509`'s defaults: basicConstraints CA:TRUE and
+            // no key usage or extended key usage.
+            leaf_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            let leaf = leaf_params
+                .self_signed(&leaf_key)
+                .expect("self-signed certificate");
+            let chain = vec![leaf.der().clone()];
+            (leaf, chain)
+        } else {
+            leaf_params.is_ca = IsCa::ExplicitNoCa;
+            leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            let leaf = leaf_params
+                .signed_by(&leaf_key, &*ca)
+                .expect("server certificate");
+            let chain = vec![leaf.der().clone(), ca.der().clone()];
+            (leaf, chain)
+        };
+        let chain: Vec<CertificateDer<'static>> = chain;
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
         // Explicit provider: don't depend on a process-wide default.
         let server_config = rustls::ServerConfig::builder_with_provider(Arc::new(
@@ -1092,6 +1265,8 @@ impl TestPki {
 
         TestPki {
             ca_pem: ca.pem(),
+            cert_pem: leaf.pem(),
+            cert_der: leaf.der().to_vec(),
             server_config: Arc::new(server_config),
         }
     }
