@@ -205,10 +205,15 @@ pub struct WriteArgs {
 #[derive(Debug, Args, Default)]
 #[command(next_help_heading = "Batch")]
 pub struct BatchArgs {
-    /// CSV with a header row (name, organisation, email, country, any other
-    /// columns for templates); `,` `;` or tab separated, BOM and quotes fine.
+    /// CSV with a header row (name or first and last name, organisation,
+    /// email, country, language, any other columns for templates); `,` `;`
+    /// or tab separated, as spreadsheets export it. `-` reads standard input.
     #[arg(long, value_name = "FILE")]
     pub signatories: Option<std::path::PathBuf>,
+    /// The list's encoding (utf-8, utf-16le, windows-1251, windows-1252…);
+    /// default: found from a byte-order mark or the text itself.
+    #[arg(long, value_name = "NAME", requires = "signatories")]
+    pub encoding: Option<String>,
     /// One letter per recipient signed by everyone on the list (a petition).
     #[arg(long, requires = "signatories")]
     pub group: bool,

@@ -3,9 +3,10 @@
 //! every chosen addressee. `write` and `send` both consume this stream, so a
 //! batch of 40,000 members never sits in memory.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::campaign::Addressee;
 use crate::message::{Sender, mailbox};
@@ -48,6 +49,114 @@ impl Account {
 pub struct SignerSet {
     pub line: Option<u64>,
     pub signers: Vec<Arc<Signer>>,
+    /// The member's own country (a list's `country` column), which picks
+    /// their embassy; `None` for the run's country.
+    pub country: Option<String>,
+}
+
+/// Whom the letters of a run go to: the same recipients for every signer
+/// set, except that a country-dependent one (an embassy) follows each
+/// member's own country.
+#[derive(Debug, Clone, Default)]
+pub struct Addressing {
+    /// For sets without a country of their own.
+    default: Vec<Arc<Addressee>>,
+    by_country: BTreeMap<String, Vec<Arc<Addressee>>>,
+    /// How many signer sets have each country ("" for the default).
+    sets: BTreeMap<String, u64>,
+}
+
+impl Addressing {
+    /// The same addressees for `sets` signer sets.
+    pub fn same(addressees: Vec<Arc<Addressee>>, sets: u64) -> Self {
+        Addressing {
+            default: addressees,
+            by_country: BTreeMap::new(),
+            sets: BTreeMap::from([(String::new(), sets)]),
+        }
+    }
+
+    /// Adds the addressees for members in `country` (resolved once).
+    pub fn add_country(&mut self, country: &str, addressees: Vec<Arc<Addressee>>) {
+        self.by_country.insert(country.to_string(), addressees);
+    }
+
+    /// The addressees for sets without a country of their own.
+    pub fn set_default(&mut self, addressees: Vec<Arc<Addressee>>) {
+        self.default = addressees;
+    }
+
+    /// Records `n` more signer sets in `country` (`None` or "": the default).
+    pub fn count_sets(&mut self, country: Option<&str>, n: u64) {
+        *self
+            .sets
+            .entry(country.unwrap_or_default().to_string())
+            .or_default() += n;
+    }
+
+    /// Whether the addressees for `country` are known already.
+    pub fn has_country(&self, country: &str) -> bool {
+        self.by_country.contains_key(country)
+    }
+
+    /// The addressees of one signer set.
+    pub fn for_set(&self, set: &SignerSet) -> &[Arc<Addressee>] {
+        set.country
+            .as_deref()
+            .and_then(|c| self.by_country.get(c))
+            .unwrap_or(&self.default)
+    }
+
+    /// Every distinct addressee, in order (for composing and checks).
+    pub fn all(&self) -> Vec<Arc<Addressee>> {
+        let mut out: Vec<Arc<Addressee>> = Vec::new();
+        for a in self
+            .default
+            .iter()
+            .chain(self.by_country.values().flatten())
+        {
+            if !out
+                .iter()
+                .any(|o| o.id == a.id && o.email == a.email && o.name == a.name)
+            {
+                out.push(Arc::clone(a));
+            }
+        }
+        out
+    }
+
+    /// The letters of the run: signer sets times their addressees.
+    pub fn letter_count(&self) -> u64 {
+        self.sets
+            .iter()
+            .map(|(country, n)| {
+                let list = self.by_country.get(country).unwrap_or(&self.default);
+                n * list.len() as u64
+            })
+            .sum()
+    }
+
+    /// Keeps only the addressees for which `keep` holds.
+    pub fn retain(&mut self, keep: impl Fn(&Addressee) -> bool) {
+        self.default.retain(|a| keep(a));
+        for list in self.by_country.values_mut() {
+            list.retain(|a| keep(a));
+        }
+    }
+
+    /// Splits into the addressees for which `pred` holds and the others.
+    pub fn partition(self, pred: impl Fn(&Addressee) -> bool) -> (Addressing, Addressing) {
+        let mut yes = self.clone();
+        yes.retain(&pred);
+        let mut no = self;
+        no.retain(|a| !pred(a));
+        (yes, no)
+    }
+
+    /// Whether no set has any addressee.
+    pub fn is_empty(&self) -> bool {
+        self.default.is_empty() && self.by_country.values().all(Vec::is_empty)
+    }
 }
 
 /// One letter of the run.
@@ -72,14 +181,17 @@ impl Signing {
             Signing::One(s) => Box::new(std::iter::once(Ok(SignerSet {
                 line: None,
                 signers: vec![Arc::clone(s)],
+                country: None,
             }))),
             Signing::Group(all) => Box::new(std::iter::once(Ok(SignerSet {
                 line: None,
                 signers: all.clone(),
+                country: None,
             }))),
             Signing::PerMember(list) => Box::new(list.rows()?.filter_map(|row| match row {
                 Ok((line, Ok(signer))) => Some(Ok(SignerSet {
                     line: Some(line),
+                    country: Some(signer.country.clone()).filter(|c| !c.is_empty()),
                     signers: vec![Arc::new(signer)],
                 })),
                 Ok((_, Err(_))) => None,
@@ -88,11 +200,11 @@ impl Signing {
         })
     }
 
-    /// The letters, lazily: every signer set times every addressee.
+    /// The letters, lazily: every signer set times its addressees.
     pub fn letters<'a>(
         &'a self,
         renderer: &'a Renderer<'a>,
-        addressees: &'a [Arc<Addressee>],
+        addressing: &'a Addressing,
     ) -> Result<Box<dyn Iterator<Item = Result<Produced>> + Send + 'a>> {
         if let Signing::Group(_) = self
             && let Some(problem) = renderer.petition_problem()
@@ -106,16 +218,49 @@ impl Signing {
         Ok(Box::new(self.sets()?.flat_map(move |set| {
             let per_set: Box<dyn Iterator<Item = Result<Produced>> + Send> = match set {
                 Err(e) => Box::new(std::iter::once(Err(e))),
-                Ok(set) => Box::new(addressees.iter().map(move |a| {
-                    Ok(Produced {
-                        letter: renderer.render(a, &set.signers)?,
-                        line: set.line,
-                        identity: Self::identity(&set.signers),
-                    })
-                })),
+                Ok(set) => {
+                    let mut scratch = renderer.scratch();
+                    Box::new(
+                        addressing
+                            .for_set(&set)
+                            .iter()
+                            .map(move |a| self.produce(renderer, &mut scratch, a, &set)),
+                    )
+                }
             };
             per_set
         })))
+    }
+
+    /// Renders the letter of one signer set to one addressee; an error
+    /// names the list's line and member, since it may show for some
+    /// members only (a variable used in an `if` only some rows reach).
+    pub fn produce(
+        &self,
+        renderer: &Renderer<'_>,
+        scratch: &mut crate::render::Scratch,
+        addressee: &Arc<Addressee>,
+        set: &SignerSet,
+    ) -> Result<Produced> {
+        let rendered = renderer.render_with(scratch, addressee, &set.signers);
+        let letter = match (self, set.line, set.signers.first()) {
+            (Signing::PerMember(list), Some(line), Some(signer)) => {
+                rendered.with_context(|| {
+                    format!(
+                        "{}:{line} ({}), to `{}`",
+                        list.path().display(),
+                        signer.name,
+                        addressee.id
+                    )
+                })?
+            }
+            _ => rendered?,
+        };
+        Ok(Produced {
+            letter,
+            line: set.line,
+            identity: Self::identity(&set.signers),
+        })
     }
 
     /// Who the email is from, for one produced letter.

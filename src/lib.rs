@@ -16,6 +16,7 @@ pub mod address;
 pub mod campaign;
 pub mod cli;
 pub mod commands;
+pub mod country;
 pub mod diagnostic;
 pub mod error;
 pub mod fingerprint;

@@ -155,7 +155,9 @@ impl Composer {
         };
         for a in addressees.iter().filter(|a| a.email.is_some()) {
             let prepared = composer.prepare(a)?;
-            composer.prepared.insert(a.id.clone(), Arc::new(prepared));
+            composer
+                .prepared
+                .insert(prepared_key(a), Arc::new(prepared));
         }
         Ok(composer)
     }
@@ -182,9 +184,9 @@ impl Composer {
     /// go into a header.
     pub fn compose(&self, letter: &Rendered, sender: &Sender) -> Result<Composed> {
         let recipient = &letter.recipient;
-        let prepared = match self.prepared.get(&recipient.id) {
-            Some(p) if recipient.email.as_deref() == Some(p.to.email.as_ref()) => Arc::clone(p),
-            _ => Arc::new(self.prepare(recipient)?),
+        let prepared = match self.prepared.get(&prepared_key(recipient)) {
+            Some(p) => Arc::clone(p),
+            None => Arc::new(self.prepare(recipient)?),
         };
         ensure_header_safe("subject", &letter.subject)?;
 
@@ -252,6 +254,17 @@ impl Composer {
             date: now,
         })
     }
+}
+
+/// A recipient as prepared: its id and address (an embassy has one per
+/// country) and name.
+fn prepared_key(recipient: &Addressee) -> String {
+    format!(
+        "{}|{}|{}",
+        recipient.id,
+        recipient.email.as_deref().unwrap_or(""),
+        recipient.name
+    )
 }
 
 /// The body with CRLF line endings. lettre converts bare LF itself, but by

@@ -191,9 +191,12 @@ impl<'a> Renderer<'a> {
         let first = signatories
             .first()
             .ok_or_else(|| anyhow!("a letter needs at least one signatory"))?;
-        let variant = self
-            .letter
-            .variant(&[self.lang.as_deref(), recipient.language.as_deref()]);
+        // A member's own language (a list's `language` column) comes first;
+        // a petition is in the run's language.
+        let own = Some(first.language.as_str()).filter(|l| signatories.len() == 1 && !l.is_empty());
+        let variant =
+            self.letter
+                .variant(&[own, self.lang.as_deref(), recipient.language.as_deref()]);
         let context = &mut scratch.context;
         if scratch
             .recipient

@@ -256,17 +256,27 @@ pub struct WriteSettings {
 /// A members' list instead of (or as well as) one signer.
 #[derive(Debug, Clone, Default)]
 pub struct BatchSettings {
+    /// The list; `-` is standard input.
     pub signatories: Option<PathBuf>,
     pub group: bool,
     pub skip_invalid: bool,
+    /// `--encoding`: the list's encoding, when not detected.
+    pub encoding: Option<String>,
 }
 
 impl BatchSettings {
     fn from_args(args: &cli::BatchArgs, env: &Environment) -> Self {
         BatchSettings {
-            signatories: args.signatories.as_ref().map(|p| env.cwd.join(p)),
+            signatories: args.signatories.as_ref().map(|p| {
+                if p.as_os_str() == "-" {
+                    p.clone()
+                } else {
+                    env.cwd.join(p)
+                }
+            }),
             group: args.group,
             skip_invalid: args.skip_invalid,
+            encoding: args.encoding.clone(),
         }
     }
 }

@@ -18,6 +18,9 @@ pub struct Signer {
     pub address: String,
     /// ISO country code, upper case, or empty.
     pub country: String,
+    /// The letter language this signer wants (a list's `language` column),
+    /// like `--lang`; empty for the run's default.
+    pub language: String,
     /// Extra CSV columns, for templates (`signer.extra.branch`).
     pub extra: BTreeMap<String, String>,
 }
@@ -124,6 +127,7 @@ impl Signer {
             },
             address: address.trim().replace("\\n", "\n"),
             country: country.trim().to_ascii_uppercase(),
+            language: String::new(),
             extra: BTreeMap::new(),
         })
     }

@@ -113,6 +113,7 @@ fn trial_render(campaign: &Campaign, today: jiff::civil::Date) -> Vec<Problem> {
         email: "sample@example.org".into(),
         address: "1 Sample Street".into(),
         country: String::new(),
+        language: String::new(),
         extra: Default::default(),
     });
     let mut seen = BTreeSet::new();

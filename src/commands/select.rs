@@ -7,10 +7,11 @@ use std::sync::Arc;
 use anyhow::{Result, bail};
 
 use crate::campaign::{Addressee, Campaign, CountryOutcome, Letter, Recipient};
-use crate::letters::{Account, Signing};
+use crate::letters::{Account, Addressing, Signing};
 use crate::prompt;
 use crate::settings::{BatchSettings, SignerDraft, Terminal};
-use crate::signatories::{MemberList, describe_bad_rows};
+use crate::signatories::{MemberList, describe_bad_rows, describe_duplicates};
+use crate::signer::Signer;
 
 /// The named letter, or the campaign's default.
 pub fn choose_letter<'a>(campaign: &'a Campaign, name: Option<&str>) -> Result<&'a Letter> {
@@ -69,22 +70,70 @@ pub fn address(
     Ok(out)
 }
 
-/// Who signs: one person, or a members' list (per member, or as one
-/// petition). For a batch, the flags describe the sending account. Every
-/// bad row is reported before anything is done, unless `skip_invalid`.
-pub fn signing(
+/// What a run is made of: who signs, from which account, and to whom.
+pub struct Run {
+    pub signing: Signing,
+    pub account: Option<Account>,
+    pub addressing: Addressing,
+}
+
+/// Who signs (one person, or a members' list per member or as one
+/// petition) and whom each letter goes to: a member's own `country` picks
+/// their embassy, else the run's country (--country, the profile). For a
+/// batch, the flags describe the sending account. Every bad row, and every
+/// member listed twice, is reported before anything is done; bad rows stop
+/// the run unless `skip_invalid`.
+pub fn prepare(
     batch: &BatchSettings,
     draft: &SignerDraft,
+    recipients: &[&Recipient],
+    embassy_email: Option<&str>,
     terminal: Terminal,
     need_email: bool,
     stderr: &mut dyn Write,
-) -> Result<(Signing, Option<Account>, u64)> {
+) -> Result<Run> {
     let Some(path) = &batch.signatories else {
         let signer = prompt::signer(draft, terminal, need_email)?;
-        return Ok((Signing::One(Arc::new(signer)), None, 1));
+        let addressees = address(recipients, Some(&signer.country), embassy_email, stderr)?;
+        return Ok(Run {
+            signing: Signing::One(Arc::new(signer)),
+            account: None,
+            addressing: Addressing::same(addressees, 1),
+        });
     };
-    let list = MemberList::open(path)?;
-    let checked = list.check()?;
+    let mut list = MemberList::open(path, batch.encoding.as_deref())?;
+    for note in list.notes() {
+        writeln!(stderr, "note: {}:1: {note}", list.path().display())?;
+    }
+    let by_country = recipients.iter().any(|r| r.by_country());
+    let mut addressing = Addressing::default();
+    let mut accept = |signer: &Signer| -> std::result::Result<(), String> {
+        if batch.group || !by_country || signer.country.is_empty() {
+            return Ok(());
+        }
+        if !addressing.has_country(&signer.country) {
+            let mut list = Vec::new();
+            for r in recipients {
+                match r.resolve(Some(&signer.country), embassy_email) {
+                    Ok(CountryOutcome::Found(a) | CountryOutcome::NoCountry(a)) => {
+                        list.push(Arc::new(a));
+                    }
+                    Err(_) => {
+                        return Err(format!(
+                            "no address for `{}` in country {} (the campaign has {}); \
+                             pass --embassy-email ADDRESS, or correct the row",
+                            r.id,
+                            signer.country,
+                            r.country_list()
+                        ));
+                    }
+                }
+            }
+            addressing.add_country(&signer.country, list);
+        }
+        Ok(())
+    };
+    let checked = list.check(&mut accept)?;
     if !checked.bad.is_empty() {
         let rows = describe_bad_rows(list.path(), &checked.bad, 50);
         if !batch.skip_invalid {
@@ -96,19 +145,43 @@ pub fn signing(
         }
         writeln!(stderr, "skipping {} bad row(s):\n{rows}", checked.bad.len())?;
     }
+    if !checked.duplicates.is_empty() {
+        let n = checked.duplicates.len();
+        writeln!(
+            stderr,
+            "warning: {n} member{} listed more than once; each gets one letter (one signature):\n{}",
+            if n == 1 { " is" } else { "s are" },
+            describe_duplicates(list.path(), &checked.duplicates, 50)
+        )?;
+    }
     if checked.valid == 0 {
         bail!("{} has no usable rows", list.path().display());
     }
+    let run_country = draft
+        .country
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    addressing.set_default(address(recipients, run_country, embassy_email, stderr)?);
     let account = prompt::account(draft, terminal, need_email)?;
-    if batch.group {
+    let signing = if batch.group {
         let mut all = Vec::new();
         for row in list.rows()? {
             if let (_, Ok(signer)) = row? {
                 all.push(Arc::new(signer));
             }
         }
-        Ok((Signing::Group(all), account, 1))
+        addressing.count_sets(None, 1);
+        Signing::Group(all)
     } else {
-        Ok((Signing::PerMember(list), account, checked.valid))
-    }
+        for (country, n) in &checked.countries {
+            addressing.count_sets(Some(country), *n);
+        }
+        Signing::PerMember(list)
+    };
+    Ok(Run {
+        signing,
+        account,
+        addressing,
+    })
 }

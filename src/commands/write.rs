@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 
-use super::select::{address, choose_letter, choose_recipients, signing};
+use super::select::{Run, choose_letter, choose_recipients, prepare};
 use crate::campaign::{Addressee, Campaign, placeholders_in};
 use crate::error::ExitStatus;
-use crate::letters::{Account, Produced, SignerSet, Signing};
+use crate::letters::{Account, Addressing, Produced, SignerSet, Signing};
 use crate::message::{Composed, Composer};
 use crate::output::{self, Format, Item, Sink, UniqueNames, file_stem_parts, slug};
 use crate::progress::Progress;
@@ -26,37 +26,33 @@ pub fn run(
     let format = settings.output.format;
     let letter = choose_letter(campaign, settings.letter.as_deref())?;
     let recipients = choose_recipients(campaign, letter, &settings.to)?;
-    let (signing, account, sets) = signing(
+    let Run {
+        signing,
+        account,
+        mut addressing,
+    } = prepare(
         &settings.batch,
         &settings.signer,
+        &recipients,
+        settings.email.embassy_email.as_deref(),
         terminal,
         format.is_email(),
         stderr,
     )?;
-    let country = match &signing {
-        Signing::One(s) => Some(s.country.clone()),
-        _ => settings.signer.country.clone(),
-    };
-    let mut addressees = address(
-        &recipients,
-        country.as_deref(),
-        settings.email.embassy_email.as_deref(),
-        stderr,
-    )?;
 
     if format.is_email() {
-        for a in addressees.iter().filter(|a| a.email.is_none()) {
+        for a in addressing.all().iter().filter(|a| a.email.is_none()) {
             writeln!(stderr, "note: {}", not_emailable(a))?;
         }
-        addressees.retain(|a| a.email.is_some());
-        if addressees.is_empty() {
+        addressing.retain(|a| a.email.is_some());
+        if addressing.is_empty() {
             bail!(
                 "none of the chosen recipients has an email address; use --format text to print the letters"
             );
         }
-        warn_placeholders(&addressees, &campaign.info.copies_to, stderr)?;
+        warn_placeholders(&addressing.all(), &campaign.info.copies_to, stderr)?;
     }
-    let total = sets * addressees.len() as u64;
+    let total = addressing.letter_count();
     if format == Format::Eml && !matches!(settings.output.target, Target::Dir(_)) && total > 1 {
         bail!(
             "{total} messages, but an eml file holds one: use --format mbox for one stream, \
@@ -64,7 +60,7 @@ pub fn run(
         );
     }
     if let Target::Dir(dir) = &settings.output.target {
-        let planned: Vec<_> = planned_names(&signing, letter.id.as_str(), &addressees, format)?
+        let planned: Vec<_> = planned_names(&signing, letter.id.as_str(), &addressing, format)?
             .into_iter()
             .map(|name| dir.join(name))
             .collect();
@@ -79,7 +75,7 @@ pub fn run(
     );
     let composer = Composer::new(
         &campaign.info.copies_to,
-        &addressees,
+        &addressing.all(),
         settings.email.clock,
         true,
     )?;
@@ -93,7 +89,7 @@ pub fn run(
         signing: &signing,
         renderer: &renderer,
         composer: &composer,
-        addressees: &addressees,
+        addressing: &addressing,
         account: account.as_ref(),
         bcc_me: settings.email.bcc_me,
         format,
@@ -106,7 +102,7 @@ pub fn run(
     if sink.is_stream() && total >= PARALLEL_FROM && threads() > 1 {
         write_parallel(&job, &mut sink, &progress, threads())?;
     } else {
-        for produced in signing.letters(&renderer, &addressees)? {
+        for produced in signing.letters(&renderer, &addressing)? {
             let produced = produced?;
             let composed = job.compose(&produced)?;
             sink.emit(&Item {
@@ -139,7 +135,7 @@ struct Produce<'a> {
     signing: &'a Signing,
     renderer: &'a Renderer<'a>,
     composer: &'a Composer,
-    addressees: &'a [Arc<Addressee>],
+    addressing: &'a Addressing,
     account: Option<&'a Account>,
     bcc_me: bool,
     format: Format,
@@ -159,12 +155,8 @@ impl Produce<'_> {
         let mut count = 0;
         let mut scratch = self.renderer.scratch();
         for set in sets {
-            for a in self.addressees {
-                let produced = Produced {
-                    letter: self.renderer.render_with(&mut scratch, a, &set.signers)?,
-                    line: set.line,
-                    identity: String::new(),
-                };
+            for a in self.addressing.for_set(set) {
+                let produced = self.signing.produce(self.renderer, &mut scratch, a, set)?;
                 let composed = self.compose(&produced)?;
                 let item = Item {
                     letter: &produced.letter,
@@ -226,7 +218,7 @@ fn write_parallel(
                         .map_err(|_| ())
                         .and_then(|rx| rx.recv().map_err(|_| ()));
                     let Ok((seq, sets)) = next else { break };
-                    let mut out = Vec::with_capacity(sets.len() * job.addressees.len() * 4096);
+                    let mut out = Vec::with_capacity(sets.len() * 2 * 4096);
                     let result = job.chunk(&sets, seq == 0, &mut out).map(|n| (out, n));
                     if done_tx.send((seq, result)).is_err() {
                         break;
@@ -277,25 +269,18 @@ fn name_hint(signing: &Signing, name: &str, line: Option<u64>) -> String {
 fn planned_names(
     signing: &Signing,
     letter: &str,
-    addressees: &[Arc<Addressee>],
+    addressing: &Addressing,
     format: Format,
 ) -> Result<Vec<String>> {
     let mut names = UniqueNames::default();
     let mut out = Vec::new();
-    let mut add = |hint: &str| {
-        for a in addressees {
-            out.push(names.name(&file_stem_parts(letter, a, hint), format.extension()));
+    for set in signing.sets()? {
+        let set = set?;
+        let name = set.signers.first().map_or("", |s| s.name.as_str());
+        let hint = name_hint(signing, name, set.line);
+        for a in addressing.for_set(&set) {
+            out.push(names.name(&file_stem_parts(letter, a, &hint), format.extension()));
         }
-    };
-    match signing {
-        Signing::PerMember(list) => {
-            for row in list.rows()? {
-                if let (line, Ok(signer)) = row? {
-                    add(&name_hint(signing, &signer.name, Some(line)));
-                }
-            }
-        }
-        _ => add(""),
     }
     Ok(out)
 }

@@ -19,9 +19,9 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 
 use crate::campaign::{Addressee, Campaign, Letter, placeholders_in};
-use crate::commands::select::{address, choose_letter, choose_recipients, signing};
+use crate::commands::select::{choose_letter, choose_recipients, prepare};
 use crate::error::{ExitStatus, runtime};
-use crate::letters::{Account, Produced, Signing};
+use crate::letters::{Account, Addressing, Produced, Signing};
 use crate::message::{Composed, Composer};
 use crate::output::{UniqueNames, file_stem, write_atomic};
 use crate::progress::Progress;
@@ -210,26 +210,29 @@ pub fn run(
 ) -> Result<ExitStatus> {
     let letter = choose_letter(campaign, s.letter.as_deref())?;
     let recipients = choose_recipients(campaign, letter, &s.to)?;
-    let (signing, account, _) = signing(&s.batch, &s.signer, terminal, true, stderr)?;
-    let country = match &signing {
-        Signing::One(signer) => Some(signer.country.clone()),
-        _ => s.signer.country.clone(),
-    };
-    let addressees = address(
+    let run = prepare(
+        &s.batch,
+        &s.signer,
         &recipients,
-        country.as_deref(),
         s.email.embassy_email.as_deref(),
+        terminal,
+        true,
         stderr,
     )?;
-    let (emailable, offline): (Vec<_>, Vec<_>) =
-        addressees.into_iter().partition(|a| a.email.is_some());
-    ensure_real_addresses(&emailable, &campaign.info.copies_to, campaign)?;
+    let (signing, account) = (run.signing, run.account);
+    let (emailable, offline) = run.addressing.partition(|a| a.email.is_some());
+    ensure_real_addresses(&emailable.all(), &campaign.info.copies_to, campaign)?;
 
     let renderer = Renderer::new(campaign, letter, s.date, s.signer.lang.as_deref());
     let maker = JobMaker {
         signing: &signing,
         account: account.as_ref(),
-        composer: Composer::new(&campaign.info.copies_to, &emailable, s.email.clock, false)?,
+        composer: Composer::new(
+            &campaign.info.copies_to,
+            &emailable.all(),
+            s.email.clock,
+            false,
+        )?,
         bcc_me: s.email.bcc_me,
     };
     let journal = Journal::open(&s.journal)?;
@@ -243,8 +246,9 @@ pub fn run(
     let mut counts = Counts::default();
     let mut seen = std::collections::HashSet::new();
     for set in signing.sets()? {
-        let identity = Signing::identity(&set?.signers);
-        for a in &emailable {
+        let set = set?;
+        let identity = Signing::identity(&set.signers);
+        for a in emailable.for_set(&set) {
             let key = journal_key(&letter.id, a, &identity);
             if !seen.insert(crate::fingerprint::of([key.as_str()])) {
                 counts.duplicate += 1;
@@ -434,7 +438,7 @@ fn ensure_real_addresses(
 fn preview(
     signing: &Signing,
     renderer: &Renderer<'_>,
-    emailable: &[Arc<Addressee>],
+    emailable: &Addressing,
     maker: &JobMaker<'_>,
     journal: &Journal,
     resend: bool,
@@ -549,12 +553,12 @@ fn offline_letters(
     letter: &Letter,
     signing: &Signing,
     renderer: &Renderer<'_>,
-    offline: &[Arc<Addressee>],
+    offline: &Addressing,
     s: &SendSettings,
     summary: &mut Summary,
     stderr: &mut dyn Write,
 ) -> Result<()> {
-    for r in offline {
+    for r in &offline.all() {
         if let Some(phone) = &r.phone {
             summary.call_sheet.push(CallSheetEntry {
                 recipient: r.id.clone(),

@@ -563,9 +563,10 @@ fn batch_out_dir_names_are_unique_and_safe() {
         "..",
         "CON",
     ];
-    let mut csv = String::from("name\n");
-    for name in members {
-        csv.push_str(&format!("\"{name}\"\n"));
+    // Two members of the same name, told apart by their addresses.
+    let mut csv = String::from("name,email\n");
+    for (i, name) in members.iter().enumerate() {
+        csv.push_str(&format!("\"{name}\",m{i}@union.org\n"));
     }
     b.file("members.csv", csv);
     let write = || {

@@ -1,0 +1,387 @@
+//! ISO 3166-1 country codes and the names people write instead, so that a
+//! members' list saying `UK` or `Germany` gets "did you mean GB / DE?"
+//! rather than a bare "not a code".
+
+/// Every ISO 3166-1 alpha-2 code with its English short name.
+const COUNTRIES: &[(&str, &str)] = &[
+    ("AD", "Andorra"),
+    ("AE", "United Arab Emirates"),
+    ("AF", "Afghanistan"),
+    ("AG", "Antigua and Barbuda"),
+    ("AI", "Anguilla"),
+    ("AL", "Albania"),
+    ("AM", "Armenia"),
+    ("AO", "Angola"),
+    ("AQ", "Antarctica"),
+    ("AR", "Argentina"),
+    ("AS", "American Samoa"),
+    ("AT", "Austria"),
+    ("AU", "Australia"),
+    ("AW", "Aruba"),
+    ("AX", "Aland Islands"),
+    ("AZ", "Azerbaijan"),
+    ("BA", "Bosnia and Herzegovina"),
+    ("BB", "Barbados"),
+    ("BD", "Bangladesh"),
+    ("BE", "Belgium"),
+    ("BF", "Burkina Faso"),
+    ("BG", "Bulgaria"),
+    ("BH", "Bahrain"),
+    ("BI", "Burundi"),
+    ("BJ", "Benin"),
+    ("BL", "Saint Barthelemy"),
+    ("BM", "Bermuda"),
+    ("BN", "Brunei"),
+    ("BO", "Bolivia"),
+    ("BQ", "Bonaire, Sint Eustatius and Saba"),
+    ("BR", "Brazil"),
+    ("BS", "Bahamas"),
+    ("BT", "Bhutan"),
+    ("BV", "Bouvet Island"),
+    ("BW", "Botswana"),
+    ("BY", "Belarus"),
+    ("BZ", "Belize"),
+    ("CA", "Canada"),
+    ("CC", "Cocos (Keeling) Islands"),
+    ("CD", "Democratic Republic of the Congo"),
+    ("CF", "Central African Republic"),
+    ("CG", "Congo"),
+    ("CH", "Switzerland"),
+    ("CI", "Cote d'Ivoire"),
+    ("CK", "Cook Islands"),
+    ("CL", "Chile"),
+    ("CM", "Cameroon"),
+    ("CN", "China"),
+    ("CO", "Colombia"),
+    ("CR", "Costa Rica"),
+    ("CU", "Cuba"),
+    ("CV", "Cabo Verde"),
+    ("CW", "Curacao"),
+    ("CX", "Christmas Island"),
+    ("CY", "Cyprus"),
+    ("CZ", "Czechia"),
+    ("DE", "Germany"),
+    ("DJ", "Djibouti"),
+    ("DK", "Denmark"),
+    ("DM", "Dominica"),
+    ("DO", "Dominican Republic"),
+    ("DZ", "Algeria"),
+    ("EC", "Ecuador"),
+    ("EE", "Estonia"),
+    ("EG", "Egypt"),
+    ("EH", "Western Sahara"),
+    ("ER", "Eritrea"),
+    ("ES", "Spain"),
+    ("ET", "Ethiopia"),
+    ("FI", "Finland"),
+    ("FJ", "Fiji"),
+    ("FK", "Falkland Islands"),
+    ("FM", "Micronesia"),
+    ("FO", "Faroe Islands"),
+    ("FR", "France"),
+    ("GA", "Gabon"),
+    ("GB", "United Kingdom"),
+    ("GD", "Grenada"),
+    ("GE", "Georgia"),
+    ("GF", "French Guiana"),
+    ("GG", "Guernsey"),
+    ("GH", "Ghana"),
+    ("GI", "Gibraltar"),
+    ("GL", "Greenland"),
+    ("GM", "Gambia"),
+    ("GN", "Guinea"),
+    ("GP", "Guadeloupe"),
+    ("GQ", "Equatorial Guinea"),
+    ("GR", "Greece"),
+    ("GS", "South Georgia and the South Sandwich Islands"),
+    ("GT", "Guatemala"),
+    ("GU", "Guam"),
+    ("GW", "Guinea-Bissau"),
+    ("GY", "Guyana"),
+    ("HK", "Hong Kong"),
+    ("HM", "Heard Island and McDonald Islands"),
+    ("HN", "Honduras"),
+    ("HR", "Croatia"),
+    ("HT", "Haiti"),
+    ("HU", "Hungary"),
+    ("ID", "Indonesia"),
+    ("IE", "Ireland"),
+    ("IL", "Israel"),
+    ("IM", "Isle of Man"),
+    ("IN", "India"),
+    ("IO", "British Indian Ocean Territory"),
+    ("IQ", "Iraq"),
+    ("IR", "Iran"),
+    ("IS", "Iceland"),
+    ("IT", "Italy"),
+    ("JE", "Jersey"),
+    ("JM", "Jamaica"),
+    ("JO", "Jordan"),
+    ("JP", "Japan"),
+    ("KE", "Kenya"),
+    ("KG", "Kyrgyzstan"),
+    ("KH", "Cambodia"),
+    ("KI", "Kiribati"),
+    ("KM", "Comoros"),
+    ("KN", "Saint Kitts and Nevis"),
+    ("KP", "North Korea"),
+    ("KR", "South Korea"),
+    ("KW", "Kuwait"),
+    ("KY", "Cayman Islands"),
+    ("KZ", "Kazakhstan"),
+    ("LA", "Laos"),
+    ("LB", "Lebanon"),
+    ("LC", "Saint Lucia"),
+    ("LI", "Liechtenstein"),
+    ("LK", "Sri Lanka"),
+    ("LR", "Liberia"),
+    ("LS", "Lesotho"),
+    ("LT", "Lithuania"),
+    ("LU", "Luxembourg"),
+    ("LV", "Latvia"),
+    ("LY", "Libya"),
+    ("MA", "Morocco"),
+    ("MC", "Monaco"),
+    ("MD", "Moldova"),
+    ("ME", "Montenegro"),
+    ("MF", "Saint Martin"),
+    ("MG", "Madagascar"),
+    ("MH", "Marshall Islands"),
+    ("MK", "North Macedonia"),
+    ("ML", "Mali"),
+    ("MM", "Myanmar"),
+    ("MN", "Mongolia"),
+    ("MO", "Macao"),
+    ("MP", "Northern Mariana Islands"),
+    ("MQ", "Martinique"),
+    ("MR", "Mauritania"),
+    ("MS", "Montserrat"),
+    ("MT", "Malta"),
+    ("MU", "Mauritius"),
+    ("MV", "Maldives"),
+    ("MW", "Malawi"),
+    ("MX", "Mexico"),
+    ("MY", "Malaysia"),
+    ("MZ", "Mozambique"),
+    ("NA", "Namibia"),
+    ("NC", "New Caledonia"),
+    ("NE", "Niger"),
+    ("NF", "Norfolk Island"),
+    ("NG", "Nigeria"),
+    ("NI", "Nicaragua"),
+    ("NL", "Netherlands"),
+    ("NO", "Norway"),
+    ("NP", "Nepal"),
+    ("NR", "Nauru"),
+    ("NU", "Niue"),
+    ("NZ", "New Zealand"),
+    ("OM", "Oman"),
+    ("PA", "Panama"),
+    ("PE", "Peru"),
+    ("PF", "French Polynesia"),
+    ("PG", "Papua New Guinea"),
+    ("PH", "Philippines"),
+    ("PK", "Pakistan"),
+    ("PL", "Poland"),
+    ("PM", "Saint Pierre and Miquelon"),
+    ("PN", "Pitcairn"),
+    ("PR", "Puerto Rico"),
+    ("PS", "Palestine"),
+    ("PT", "Portugal"),
+    ("PW", "Palau"),
+    ("PY", "Paraguay"),
+    ("QA", "Qatar"),
+    ("RE", "Reunion"),
+    ("RO", "Romania"),
+    ("RS", "Serbia"),
+    ("RU", "Russia"),
+    ("RW", "Rwanda"),
+    ("SA", "Saudi Arabia"),
+    ("SB", "Solomon Islands"),
+    ("SC", "Seychelles"),
+    ("SD", "Sudan"),
+    ("SE", "Sweden"),
+    ("SG", "Singapore"),
+    ("SH", "Saint Helena"),
+    ("SI", "Slovenia"),
+    ("SJ", "Svalbard and Jan Mayen"),
+    ("SK", "Slovakia"),
+    ("SL", "Sierra Leone"),
+    ("SM", "San Marino"),
+    ("SN", "Senegal"),
+    ("SO", "Somalia"),
+    ("SR", "Suriname"),
+    ("SS", "South Sudan"),
+    ("ST", "Sao Tome and Principe"),
+    ("SV", "El Salvador"),
+    ("SX", "Sint Maarten"),
+    ("SY", "Syria"),
+    ("SZ", "Eswatini"),
+    ("TC", "Turks and Caicos Islands"),
+    ("TD", "Chad"),
+    ("TF", "French Southern Territories"),
+    ("TG", "Togo"),
+    ("TH", "Thailand"),
+    ("TJ", "Tajikistan"),
+    ("TK", "Tokelau"),
+    ("TL", "Timor-Leste"),
+    ("TM", "Turkmenistan"),
+    ("TN", "Tunisia"),
+    ("TO", "Tonga"),
+    ("TR", "Turkey"),
+    ("TT", "Trinidad and Tobago"),
+    ("TV", "Tuvalu"),
+    ("TW", "Taiwan"),
+    ("TZ", "Tanzania"),
+    ("UA", "Ukraine"),
+    ("UG", "Uganda"),
+    ("UM", "United States Minor Outlying Islands"),
+    ("US", "United States"),
+    ("UY", "Uruguay"),
+    ("UZ", "Uzbekistan"),
+    ("VA", "Holy See"),
+    ("VC", "Saint Vincent and the Grenadines"),
+    ("VE", "Venezuela"),
+    ("VG", "British Virgin Islands"),
+    ("VI", "US Virgin Islands"),
+    ("VN", "Vietnam"),
+    ("VU", "Vanuatu"),
+    ("WF", "Wallis and Futuna"),
+    ("WS", "Samoa"),
+    ("YE", "Yemen"),
+    ("YT", "Mayotte"),
+    ("ZA", "South Africa"),
+    ("ZM", "Zambia"),
+    ("ZW", "Zimbabwe"),
+];
+
+/// Other names and codes people use, and native spellings common in the
+/// campaign's lists (Russian, German, French).
+const ALIASES: &[(&str, &str)] = &[
+    ("UK", "GB"),
+    ("GBR", "GB"),
+    ("Great Britain", "GB"),
+    ("Britain", "GB"),
+    ("England", "GB"),
+    ("Scotland", "GB"),
+    ("Wales", "GB"),
+    ("Northern Ireland", "GB"),
+    ("United Kingdom of Great Britain and Northern Ireland", "GB"),
+    ("Великобритания", "GB"),
+    ("USA", "US"),
+    ("U.S.A.", "US"),
+    ("U.S.", "US"),
+    ("America", "US"),
+    ("United States of America", "US"),
+    ("США", "US"),
+    ("DEU", "DE"),
+    ("Deutschland", "DE"),
+    ("Германия", "DE"),
+    ("FRA", "FR"),
+    ("Frankreich", "FR"),
+    ("Франция", "FR"),
+    ("Russian Federation", "RU"),
+    ("RUS", "RU"),
+    ("Россия", "RU"),
+    ("Российская Федерация", "RU"),
+    ("KAZ", "KZ"),
+    ("Казахстан", "KZ"),
+    ("Qazaqstan", "KZ"),
+    ("Belgique", "BE"),
+    ("België", "BE"),
+    ("Бельгия", "BE"),
+    ("Sverige", "SE"),
+    ("Швеция", "SE"),
+    ("Schweiz", "CH"),
+    ("Suisse", "CH"),
+    ("Österreich", "AT"),
+    ("Nederland", "NL"),
+    ("Holland", "NL"),
+    ("The Netherlands", "NL"),
+    ("España", "ES"),
+    ("Italia", "IT"),
+    ("Polska", "PL"),
+    ("Danmark", "DK"),
+    ("Norge", "NO"),
+    ("Suomi", "FI"),
+    ("Czech Republic", "CZ"),
+    ("Украина", "UA"),
+    ("Беларусь", "BY"),
+    ("Кыргызстан", "KG"),
+    ("Узбекистан", "UZ"),
+    ("Republic of Korea", "KR"),
+    ("Korea", "KR"),
+    ("Turkiye", "TR"),
+    ("Türkiye", "TR"),
+    ("Ivory Coast", "CI"),
+    ("Swaziland", "SZ"),
+    ("Burma", "MM"),
+    ("Macedonia", "MK"),
+    ("Vatican", "VA"),
+    ("EL", "GR"),
+];
+
+/// Whether `code` (any case) is an assigned ISO 3166-1 alpha-2 code.
+pub fn is_iso_code(code: &str) -> bool {
+    let code = code.trim().to_ascii_uppercase();
+    COUNTRIES.iter().any(|(c, _)| *c == code)
+}
+
+/// The English name of an ISO code, if it is one.
+pub fn name_of(code: &str) -> Option<&'static str> {
+    let code = code.trim().to_ascii_uppercase();
+    COUNTRIES.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
+}
+
+/// The ISO code someone most likely meant by `text` (`UK` → GB,
+/// `Germany` → DE, `germny` → DE), or `None`.
+pub fn suggest(text: &str) -> Option<&'static str> {
+    let wanted = fold(text);
+    if wanted.is_empty() {
+        return None;
+    }
+    let names = COUNTRIES
+        .iter()
+        .map(|(code, name)| (*code, *name))
+        .chain(ALIASES.iter().map(|(alias, code)| (*code, *alias)));
+    let mut best: Option<(&'static str, f64)> = None;
+    for (code, name) in names {
+        let folded = fold(name);
+        if folded == wanted {
+            return Some(code);
+        }
+        let score = strsim::jaro_winkler(&folded, &wanted);
+        if wanted.chars().count() > 3 && score > 0.88 && best.is_none_or(|(_, s)| score > s) {
+            best = Some((code, score));
+        }
+    }
+    best.map(|(code, _)| code)
+}
+
+/// Lower case, letters only: `U.S.A.` and `usa` are the same.
+fn fold(text: &str) -> String {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_suggestions() {
+        assert!(is_iso_code("gb"));
+        assert!(!is_iso_code("UK"));
+        assert!(!is_iso_code("XX"));
+        assert_eq!(suggest("UK"), Some("GB"));
+        assert_eq!(suggest("Germany"), Some("DE"));
+        assert_eq!(suggest("germny"), Some("DE"));
+        assert_eq!(suggest("U.S.A."), Some("US"));
+        assert_eq!(suggest("Россия"), Some("RU"));
+        assert_eq!(suggest("Atlantis"), None);
+        assert_eq!(name_of("kz"), Some("Kazakhstan"));
+        assert_eq!(COUNTRIES.len(), 249);
+    }
+}
