@@ -96,7 +96,7 @@ fn per_letter(c: &mut Criterion) {
         force: false,
     };
     let mut devnull = std::io::sink();
-    let mut sink = Sink::open(Format::Mbox, &settings, &mut devnull).expect("sink");
+    let mut sink = Sink::open(Format::Mbox, &settings, false, &mut devnull).expect("sink");
     g.bench_function("mbox_emit", |b| {
         b.iter(|| {
             sink.emit(black_box(&Item {

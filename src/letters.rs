@@ -107,14 +107,22 @@ impl Addressing {
             .unwrap_or(&self.default)
     }
 
-    /// Every distinct addressee, in order (for composing and checks).
+    /// Every distinct addressee some signer set writes to, in order (for
+    /// composing, notes and checks).
     pub fn all(&self) -> Vec<Arc<Addressee>> {
-        let mut out: Vec<Arc<Addressee>> = Vec::new();
-        for a in self
-            .default
+        let used = |country: &str| self.sets.get(country).is_some_and(|n| *n > 0);
+        let default_used = self
+            .sets
             .iter()
-            .chain(self.by_country.values().flatten())
-        {
+            .any(|(c, n)| *n > 0 && !self.by_country.contains_key(c));
+        let own = self
+            .by_country
+            .iter()
+            .filter(|(c, _)| used(c))
+            .flat_map(|(_, list)| list);
+        let default = self.default.iter().filter(|_| default_used);
+        let mut out: Vec<Arc<Addressee>> = Vec::new();
+        for a in default.chain(own) {
             if !out
                 .iter()
                 .any(|o| o.id == a.id && o.email == a.email && o.name == a.name)
@@ -153,9 +161,9 @@ impl Addressing {
         (yes, no)
     }
 
-    /// Whether no set has any addressee.
+    /// Whether no signer set has any addressee.
     pub fn is_empty(&self) -> bool {
-        self.default.is_empty() && self.by_country.values().all(Vec::is_empty)
+        self.letter_count() == 0
     }
 }
 

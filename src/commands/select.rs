@@ -162,7 +162,12 @@ pub fn prepare(
         .as_deref()
         .map(str::trim)
         .filter(|c| !c.is_empty());
-    addressing.set_default(address(recipients, run_country, embassy_email, stderr)?);
+    // Members without a country of their own write from the run's country
+    // (only they need the note that an embassy is addressed generically).
+    let some_without = batch.group || !by_country || checked.countries.contains_key("");
+    let mut quiet = std::io::sink();
+    let notes: &mut dyn Write = if some_without { stderr } else { &mut quiet };
+    addressing.set_default(address(recipients, run_country, embassy_email, notes)?);
     let account = prompt::account(draft, terminal, need_email)?;
     let signing = if batch.group {
         let mut all = Vec::new();

@@ -84,7 +84,7 @@ pub fn run(
         signing.is_batch() && terminal.stderr && !settings.quiet,
         "writing",
     );
-    let mut sink = Sink::open(format, &settings.output, stdout)?;
+    let mut sink = Sink::open(format, &settings.output, signing.is_batch(), stdout)?;
     let job = Produce {
         signing: &signing,
         renderer: &renderer,

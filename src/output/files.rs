@@ -143,6 +143,138 @@ pub fn persist(tmp: tempfile::NamedTempFile, path: &Path, force: bool) -> Result
     })
 }
 
+/// A batch of files on its way into a folder: written into a hidden
+/// staging folder inside it, then moved into place together by `finish`
+/// once every letter has been written. Dropped before that (an error, a
+/// template that fails for one member, a full disk), it removes the
+/// staging folder and leaves the folder as it was; an interrupted run
+/// leaves only the `.protest-letter-unfinished-…` folder, never a part of
+/// the batch under the real names.
+pub struct Staged {
+    dir: PathBuf,
+    staging: Option<tempfile::TempDir>,
+    force: bool,
+    /// File names written so far, in order.
+    names: Vec<String>,
+    /// Whether `dir` was made for this batch (removed again if it fails).
+    created: bool,
+}
+
+impl Staged {
+    pub fn new(dir: &Path, force: bool) -> Result<Self> {
+        let created = !dir.exists();
+        create_dir(dir)?;
+        let staging = tempfile::Builder::new()
+            .prefix(".protest-letter-unfinished-")
+            .tempdir_in(dir)
+            .with_context(|| format!("cannot create a folder in {}", dir.display()))
+            .map_err(runtime)?;
+        Ok(Staged {
+            dir: dir.to_path_buf(),
+            staging: Some(staging),
+            force,
+            names: Vec::new(),
+            created,
+        })
+    }
+
+    /// Writes one file into the staging folder.
+    pub fn write(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+        let Some(staging) = &self.staging else {
+            bail!("the batch is already finished");
+        };
+        let path = staging.path().join(name);
+        let mut file = letter_file(&path)
+            .with_context(|| format!("cannot create {}", self.dir.join(name).display()))
+            .map_err(runtime)?;
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("cannot write {}", self.dir.join(name).display()))
+            .map_err(runtime)?;
+        self.names.push(name.to_string());
+        Ok(())
+    }
+
+    /// Moves every file into place (never over an existing one without
+    /// --force); if one cannot be moved, those already moved are taken
+    /// back. Returns the paths, for the user.
+    pub fn finish(mut self) -> Result<Vec<String>> {
+        let Some(staging) = self.staging.take() else {
+            return Ok(Vec::new());
+        };
+        let mut moved: Vec<PathBuf> = Vec::new();
+        for name in &self.names {
+            let from = staging.path().join(name);
+            let to = self.dir.join(name);
+            if self.force && is_special(&to)? {
+                // A device or FIFO under that name is written into, never
+                // replaced (see `write_atomic`).
+                let bytes = std::fs::read(&from)
+                    .with_context(|| format!("cannot read {}", from.display()))
+                    .map_err(runtime)?;
+                write_atomic(&to, &bytes, true)?;
+                continue;
+            }
+            let result = if self.force {
+                std::fs::rename(&from, &to)
+            } else {
+                // A hard link fails if `to` exists: no clobbering, atomically.
+                std::fs::hard_link(&from, &to).and_then(|()| std::fs::remove_file(&from))
+            };
+            if let Err(e) = result {
+                for path in &moved {
+                    let _ = std::fs::remove_file(path);
+                }
+                let error = if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    anyhow::anyhow!(
+                        "{} already exists; nothing was written. Use --force to replace it",
+                        to.display()
+                    )
+                } else {
+                    runtime(anyhow::Error::new(e).context(format!("cannot write {}", to.display())))
+                };
+                drop(staging);
+                self.remove_if_created();
+                return Err(error);
+            }
+            moved.push(to);
+        }
+        drop(staging);
+        if let Ok(dir) = std::fs::File::open(&self.dir) {
+            let _ = dir.sync_all();
+        }
+        Ok(moved.iter().map(|p| p.display().to_string()).collect())
+    }
+
+    fn remove_if_created(&self) {
+        if self.created {
+            // Only if empty: never remove anything else.
+            let _ = std::fs::remove_dir(&self.dir);
+        }
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(staging) = self.staging.take() {
+            drop(staging);
+            self.remove_if_created();
+        }
+    }
+}
+
+/// A new file with the permissions of any new file (0666 less the umask).
+fn letter_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o666);
+    }
+    options.open(path)
+}
+
 /// Creates the output folder if needed.
 pub fn create_dir(dir: &Path) -> Result<()> {
     fs::create_dir_all(dir).map_err(|e| runtime(e.into()))
@@ -152,7 +284,27 @@ pub fn create_dir(dir: &Path) -> Result<()> {
 /// dashes, at most 60 characters.
 pub fn slug(text: &str) -> String {
     let mut out = String::new();
-    for c in text.chars().flat_map(char::to_lowercase) {
+    // Transliterated first, so `Әйнұр Құрманова` stays readable. deunicode
+    // knows Russian Cyrillic; the letters Kazakh adds are mapped here as
+    // in the Kazakh Latin alphabet, less its accents.
+    let kazakh: String = text
+        .chars()
+        .map(|c| match c {
+            'Ә' | 'ә' => 'a',
+            'Ғ' | 'ғ' => 'g',
+            'Қ' | 'қ' => 'q',
+            'Ң' | 'ң' => 'n',
+            'Ө' | 'ө' => 'o',
+            'Ұ' | 'ұ' | 'Ү' | 'ү' => 'u',
+            'Һ' | 'һ' => 'h',
+            'І' | 'і' => 'i',
+            c => c,
+        })
+        .collect();
+    for c in deunicode::deunicode(&kazakh)
+        .chars()
+        .flat_map(char::to_lowercase)
+    {
         if c.is_ascii_alphanumeric() {
             out.push(c);
         } else if !out.is_empty() && !out.ends_with('-') {
@@ -192,8 +344,11 @@ mod tests {
     #[test]
     fn slugs_are_safe() {
         assert_eq!(slug("Jo Bloggs / ../etc"), "jo-bloggs-etc");
-        assert_eq!(slug("Әйнұр"), "");
-        assert_eq!(slug("Müller-Öß"), "m-ller");
+        assert_eq!(slug("Әйнұр Құрманова"), "ainur-qurmanova");
+        assert_eq!(slug("Müller"), "muller");
+        assert_eq!(slug("Иванов Пётр"), "ivanov-piotr");
+        assert_eq!(slug("✊"), "fist");
+        assert_eq!(slug("— … —"), "");
     }
 
     #[test]

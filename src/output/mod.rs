@@ -29,6 +29,12 @@ pub struct Item<'a> {
 
 enum Destination<'a> {
     Stream(BufWriter<&'a mut dyn Write>),
+    /// A batch for a stream: kept in a temporary file and copied to the
+    /// stream by `finish`, so a failure part-way sends none of it.
+    Spooled {
+        tmp: BufWriter<std::fs::File>,
+        out: Box<dyn Write + 'a>,
+    },
     /// Written to a temporary file, renamed into place by `finish`.
     File {
         tmp: BufWriter<tempfile::NamedTempFile>,
@@ -40,7 +46,9 @@ enum Destination<'a> {
         out: BufWriter<std::fs::File>,
         path: PathBuf,
     },
-    Dir(PathBuf),
+    /// Files are written into a hidden staging folder inside `dir` and
+    /// moved into place together by `finish`.
+    Dir(files::Staged),
 }
 
 /// Receives letters and writes them; call `finish` to complete the output.
@@ -50,22 +58,31 @@ pub struct Sink<'a> {
     destination: Destination<'a>,
     names: UniqueNames,
     count: usize,
-    written: Vec<String>,
 }
 
 impl<'a> Sink<'a> {
-    /// Opens the target. Nothing is visible at a file target until `finish`.
+    /// Opens the target. Nothing is visible at a file or folder target
+    /// until `finish`; with `whole` (a batch), not on standard output either.
     pub fn open(
         format: Format,
         settings: &OutputSettings,
+        whole: bool,
         stdout: &'a mut dyn Write,
     ) -> Result<Self> {
         let destination = match &settings.target {
+            Target::Stdout if whole => Destination::Spooled {
+                tmp: spool()?,
+                out: Box::new(stdout),
+            },
             Target::Stdout => Destination::Stream(BufWriter::with_capacity(1 << 16, stdout)),
             Target::File(path) if path.is_dir() => bail!(
                 "{} is a folder; give -o a file name, or use --out-dir for one file per letter",
                 path.display()
             ),
+            Target::File(path) if whole && files::is_special(path)? => Destination::Spooled {
+                tmp: spool()?,
+                out: Box::new(files::open_special(path)?),
+            },
             Target::File(path) if files::is_special(path)? => Destination::Special {
                 out: BufWriter::with_capacity(1 << 16, files::open_special(path)?),
                 path: path.clone(),
@@ -99,8 +116,7 @@ impl<'a> Sink<'a> {
                         "mbox is a single stream: use -o FILE.mbox (or standard output) instead of --out-dir"
                     );
                 }
-                create_dir(dir)?;
-                Destination::Dir(dir.clone())
+                Destination::Dir(files::Staged::new(dir, settings.force)?)
             }
         };
         Ok(Sink {
@@ -109,7 +125,6 @@ impl<'a> Sink<'a> {
             destination,
             names: UniqueNames::default(),
             count: 0,
-            written: Vec::new(),
         })
     }
 
@@ -123,7 +138,7 @@ impl<'a> Sink<'a> {
     pub fn emit_serialised(&mut self, bytes: &[u8], count: usize) -> Result<()> {
         self.count += count;
         if matches!(self.destination, Destination::Dir(_)) {
-            bail!("letters for a folder are written one by one");
+            anyhow::bail!("letters for a folder are written one by one");
         }
         self.write_to_stream(|out| out.write_all(bytes))
     }
@@ -136,6 +151,9 @@ impl<'a> Sink<'a> {
     ) -> Result<()> {
         match &mut self.destination {
             Destination::Stream(out) => write(out).map_err(|e| runtime(e.into())),
+            Destination::Spooled { tmp, .. } => write(tmp).map_err(|e| {
+                runtime(anyhow::Error::new(e).context("cannot write the batch to a temporary file"))
+            }),
             Destination::File { tmp, path } => write(tmp).map_err(|e| {
                 runtime(anyhow::Error::new(e).context(format!("cannot write {}", path.display())))
             }),
@@ -152,20 +170,20 @@ impl<'a> Sink<'a> {
         self.count += 1;
         let format = self.format;
         match &mut self.destination {
-            Destination::Stream(_) | Destination::File { .. } | Destination::Special { .. } => {
+            Destination::Stream(_)
+            | Destination::Spooled { .. }
+            | Destination::File { .. }
+            | Destination::Special { .. } => {
                 self.write_to_stream(|out| formats::write_stream(format, item, first, out))
             }
-            Destination::Dir(dir) => {
+            Destination::Dir(staged) => {
                 let name = self.names.name(
                     &file_stem(item.letter, item.name_hint),
                     self.format.extension(),
                 );
-                let path = dir.join(name);
                 let mut bytes = Vec::with_capacity(item.letter.body.len() + 1024);
                 formats::write_stream(self.format, item, true, &mut bytes)?;
-                write_atomic(&path, &bytes, self.force)?;
-                self.written.push(path.display().to_string());
-                Ok(())
+                staged.write(&name, &bytes)
             }
         }
     }
@@ -176,6 +194,19 @@ impl<'a> Sink<'a> {
         match self.destination {
             Destination::Stream(mut out) => {
                 out.flush().map_err(|e| runtime(e.into()))?;
+                Ok(Vec::new())
+            }
+            Destination::Spooled { tmp, mut out } => {
+                let mut file = tmp.into_inner().map_err(|e| {
+                    runtime(
+                        anyhow::Error::new(e.into_error())
+                            .context("cannot write the batch to a temporary file"),
+                    )
+                })?;
+                std::io::Seek::rewind(&mut file)
+                    .and_then(|()| std::io::copy(&mut file, &mut out))
+                    .and_then(|_| out.flush())
+                    .map_err(|e| runtime(e.into()))?;
                 Ok(Vec::new())
             }
             Destination::File { tmp, path } => {
@@ -201,9 +232,17 @@ impl<'a> Sink<'a> {
                 })?;
                 Ok(Vec::new())
             }
-            Destination::Dir(_) => Ok(self.written),
+            Destination::Dir(staged) => staged.finish(),
         }
     }
+}
+
+/// A temporary file that holds a batch for a stream until it is complete.
+fn spool() -> Result<BufWriter<std::fs::File>> {
+    let file = tempfile::tempfile().map_err(|e| {
+        runtime(anyhow::Error::new(e).context("cannot create a temporary file for the batch"))
+    })?;
+    Ok(BufWriter::with_capacity(1 << 16, file))
 }
 
 /// Serialises one item as a stream target would receive it; `first` is
