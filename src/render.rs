@@ -48,6 +48,7 @@ pub fn drops_signatories(
             email: String::new(),
             address: String::new(),
             country: String::new(),
+            language: String::new(),
             extra: Default::default(),
         })
     };
