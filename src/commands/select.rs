@@ -149,8 +149,9 @@ pub fn prepare(
         let n = checked.duplicates.len();
         writeln!(
             stderr,
-            "warning: {n} member{} listed more than once; each gets one letter (one signature):\n{}",
-            if n == 1 { " is" } else { "s are" },
+            "warning: {n} row{} repeat{} a member listed earlier; each member gets one letter (one signature):\n{}",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "s" } else { "" },
             describe_duplicates(list.path(), &checked.duplicates, 50)
         )?;
     }

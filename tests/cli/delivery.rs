@@ -290,7 +290,9 @@ fn with_or_without_pipelining_a_refused_recipient_is_refused_not_uncertain() {
 }
 
 /// Each member three times in the list, four connections: each letter is
-/// sent once and the other rows are counted as duplicates.
+/// sent once. The repeated rows are reported (with both lines) and left out
+/// when the list is checked, before anything is sent, so they never reach
+/// the dispatch (whose own dedupe stays as a second guard).
 #[test]
 fn duplicate_rows_with_four_connections_are_sent_once() {
     let f = Fixture::new();
@@ -310,7 +312,21 @@ fn duplicate_rows_with_four_connections_are_sent_once() {
     assert_eq!(out.code, 0, "{out:?}");
     let s = out.json();
     assert_eq!(s["sent"], 20, "{out:?}");
-    assert_eq!(s["duplicate"], 40, "{out:?}");
+    assert_eq!(s["duplicate"], 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("40 rows repeat a member listed earlier"),
+        "{out:?}"
+    );
+    // Member 1 is on lines 2, 22 and 42.
+    assert!(
+        out.stderr
+            .contains("members.csv:22: the same member as line 2")
+            && out
+                .stderr
+                .contains("members.csv:42: the same member as line 2"),
+        "{out:?}"
+    );
     assert_eq!(s["already_sent"], 0, "{out:?}");
     let received = server.received();
     assert_eq!(received.len(), 20);
