@@ -292,6 +292,7 @@ pub struct TransportArgs {
     /// Seconds to wait for the SMTP server to connect or answer before
     /// giving up on that attempt (decimals allowed). A message whose reply
     /// does not come in time is uncertain: never sent again on its own.
+    /// Also bounds each run of a --sendmail program.
     #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds)]
     pub timeout: std::time::Duration,
     /// Write every failure with its reason to this CSV, to fix and re-run.

@@ -188,23 +188,18 @@ impl SmtpSettings {
         let user = self
             .user
             .as_ref()
-            .map(|u| format!("{}@", self.user_display(u)))
+            .map(|u| format!("{}@", self.user_display(u).replace('@', "%40")))
             .unwrap_or_default();
         format!("{scheme}://{user}{}:{}", self.host, self.port)
     }
 
-    /// The user name as written in a URL: `a%3Ab`, never `a:b`, which
-    /// would read as a user and a password.
+    /// The user name as shown in messages: `a%3Ab`, never `a:b`, which
+    /// would read as a user and a password (URL-style `%` escapes for `:`,
+    /// `%`, spaces and control characters; an address stays readable).
     pub fn user_display(&self, user: &str) -> String {
-        const USERINFO: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-            .add(b' ')
-            .add(b':')
-            .add(b'@')
-            .add(b'/')
-            .add(b'%')
-            .add(b'?')
-            .add(b'#');
-        percent_encoding::utf8_percent_encode(user, USERINFO).to_string()
+        const SHOWN: &percent_encoding::AsciiSet =
+            &percent_encoding::CONTROLS.add(b' ').add(b':').add(b'%');
+        percent_encoding::utf8_percent_encode(user, SHOWN).to_string()
     }
 }
 

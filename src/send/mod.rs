@@ -314,6 +314,10 @@ pub fn run(
         let Some(transport_settings) = &s.transport else {
             bail!("no transport configured: pass --smtp URL or --sendmail");
         };
+        // A --ca-cert that is not a certificate is found before you confirm.
+        if let TransportSettings::Smtp(smtp) = transport_settings {
+            transport::check_tls(smtp)?;
+        }
         if !s.yes {
             if !terminal.can_prompt() {
                 bail!(

@@ -137,13 +137,19 @@ impl Extensions {
                         .map(|w| w.to_ascii_uppercase())
                         .filter(|w| !w.is_empty()),
                 ),
-                k if k.starts_with("AUTH=") => ext
-                    .auth
-                    .extend(k[5..].split_whitespace().map(str::to_string)),
+                k if k.starts_with("AUTH=") => {
+                    ext.auth.push(k[5..].to_string());
+                    ext.auth.extend(words.map(|w| w.to_ascii_uppercase()));
+                }
                 _ => {}
             }
         }
-        ext.auth.dedup();
+        let mut seen = Vec::new();
+        ext.auth.retain(|m| {
+            let new = !seen.contains(m);
+            seen.push(m.clone());
+            new
+        });
         ext
     }
 }
@@ -634,6 +640,7 @@ mod tests {
                 "mx.example.org hi",
                 "PIPELINING",
                 "auth plain LOGIN",
+                "AUTH=LOGIN CRAM-MD5",
                 "STARTTLS",
                 "SIZE 10",
             ]
@@ -642,7 +649,7 @@ mod tests {
         };
         let ext = Extensions::parse(&reply);
         assert!(ext.pipelining && ext.starttls);
-        assert_eq!(ext.auth, ["PLAIN", "LOGIN"]);
+        assert_eq!(ext.auth, ["PLAIN", "LOGIN", "CRAM-MD5"]);
         // The greeting line is not a keyword, even if it looks like one.
         let reply = Reply {
             code: 250,

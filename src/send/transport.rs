@@ -87,6 +87,11 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
+/// Checks the TLS settings (`--ca-cert`) without connecting.
+pub fn check_tls(settings: &SmtpSettings) -> Result<()> {
+    Tls::new(settings.ca_cert.as_deref(), &settings.tls_fingerprints).map(drop)
+}
+
 impl SmtpSession {
     pub fn new(settings: SmtpSettings, password: Option<String>) -> Result<Self> {
         let tls = Tls::new(settings.ca_cert.as_deref(), &settings.tls_fingerprints)?;
@@ -374,12 +379,12 @@ impl SmtpSession {
                 .map(|(a, r)| format!("<{a}> refused: {r}"))
                 .collect::<Vec<_>>()
                 .join("; ");
-            rset(client)?;
-            return Ok(if refused.iter().any(|(_, r)| r.class() == 5) {
+            let outcome = if refused.iter().any(|(_, r)| r.class() == 5) {
                 Outcome::Permanent(text)
             } else {
                 Outcome::Temporary(text)
-            });
+            };
+            return reset(client, outcome);
         }
 
         let data = client.command("DATA", "DATA").map_err(temporary)?;
@@ -387,12 +392,12 @@ impl SmtpSession {
             354 => {}
             421 => return Err(Failure::Outcome(Outcome::Temporary(data.to_string()))),
             _ => {
-                rset(client)?;
                 let text = format!("DATA: {data}");
-                return Ok(match data.class() {
+                let outcome = match data.class() {
                     5 => Outcome::Permanent(text),
                     _ => Outcome::Temporary(text),
-                });
+                };
+                return reset(client, outcome);
             }
         }
         client.set_in_data(true);
@@ -464,14 +469,12 @@ fn stale(e: smtp::Error) -> Failure {
 
 const STALE: &str = "connection lost: ";
 
-/// Resets a refused transaction so the connection can carry the next one.
-fn rset(client: &mut Client) -> std::result::Result<(), Failure> {
+/// Resets a refused transaction so the connection can carry the next
+/// one; if the reset fails, the outcome stands and the connection goes.
+fn reset(client: &mut Client, outcome: Outcome) -> std::result::Result<Outcome, Failure> {
     match client.command("RSET", "RSET") {
-        Ok(reply) if reply.class() == 2 => Ok(()),
-        Ok(reply) => Err(Failure::Outcome(Outcome::Temporary(format!(
-            "RSET: {reply}"
-        )))),
-        Err(e) => Err(temporary(e)),
+        Ok(reply) if reply.class() == 2 => Ok(outcome),
+        _ => Err(Failure::Outcome(outcome)),
     }
 }
 

@@ -413,7 +413,7 @@ fn a_ca_cert_that_is_not_a_certificate_is_refused_before_connecting() {
     ] {
         let file = f.file(name, text);
         let out = run(f.send(&url(&server)).arg("--ca-cert").arg(&file));
-        assert_ne!(out.code, 0, "{out:?}");
+        assert_eq!(out.code, 2, "bad input, nothing done: {out:?}");
         assert!(out.stderr.contains(says), "{name}: {out:?}");
     }
     assert_eq!(server.connections(), 0);
