@@ -236,6 +236,9 @@ pub struct SendArgs {
     /// Where postal-only letters are written for printing (default: here).
     #[arg(long, value_name = "DIR", help_heading = "Output")]
     pub out_dir: Option<std::path::PathBuf>,
+    /// Replace the --report file if it already exists.
+    #[arg(long, help_heading = "Output")]
+    pub force: bool,
     /// How the run's summary is printed on standard output.
     #[arg(long, value_enum, default_value_t = ListFormat::Text, help_heading = "Output")]
     pub format: ListFormat,
@@ -282,6 +285,10 @@ pub struct TransportArgs {
     /// systems and readers can drop a duplicate.
     #[arg(long)]
     pub resend_uncertain: bool,
+    /// If another send is using the journal, wait for it to finish instead
+    /// of stopping at once.
+    #[arg(long)]
+    pub wait: bool,
     /// SMTP connections used at once (each one reused for many messages).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub connections: u16,

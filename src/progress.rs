@@ -1,5 +1,6 @@
 //! A progress bar for batches, on stderr when it is a terminal; hidden
-//! otherwise so logs and pipes stay clean.
+//! otherwise so logs and pipes stay clean. Nothing here fails or panics
+//! when stderr is closed: lines that cannot be written are dropped.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -36,7 +37,8 @@ impl Progress {
     /// Prints a line above the bar without tearing it.
     pub fn println(&self, line: &str) {
         if self.bar.is_hidden() {
-            eprintln!("{line}");
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "{line}");
         } else {
             self.bar.println(line);
         }

@@ -134,6 +134,10 @@ pub struct SendSettings {
     pub resend: bool,
     /// `--resend-uncertain`: send uncertain letters again, same Message-ID.
     pub resend_uncertain: bool,
+    /// `--wait`: wait for another run's lock on the journal.
+    pub wait: bool,
+    /// `--force`: replace an existing `--report` file.
+    pub force: bool,
     pub verbose: bool,
     /// `-q`: no progress bar.
     pub quiet: bool,
@@ -488,6 +492,8 @@ fn send_settings(
         journal,
         resend: t.resend,
         resend_uncertain: t.resend_uncertain,
+        wait: t.wait,
+        force: args.force,
         verbose,
         quiet,
         postal_dir: args

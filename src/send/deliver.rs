@@ -5,14 +5,25 @@
 //!
 //! Letters are rendered and composed only when a worker asks for the next
 //! one, so a batch of any size streams with flat memory.
+//!
+//! Exactly once: a letter is claimed when it is handed to a worker, so the
+//! same journal key is never in flight twice (a later row with that key is
+//! a duplicate); its `attempt` record is synced before the message leaves
+//! (one sync for all the workers that are ready, see [`Shared::durable`]);
+//! an uncertain outcome is never retried. If the journal cannot be written,
+//! nothing more is handed out, what is in flight finishes, and a letter the
+//! server accepted but the journal could not record is reported as sent
+//! with the line to add to the journal.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+
+use anyhow::Context;
 
 use super::journal::{Journal, Previous};
 use super::transport::{Deliver, Outcome};
@@ -56,16 +67,47 @@ struct Shared<'a> {
     fresh: Mutex<Fresh<'a>>,
     retries: Mutex<Retries>,
     journal: Mutex<Journal>,
+    /// How far the journal is known to be on disk; held while syncing, so
+    /// workers that wait for it share the next sync (group commit).
+    synced: Mutex<u64>,
+    sync_file: std::fs::File,
+    /// Keys handed to a worker and not finished: never two at once.
+    claims: Mutex<HashSet<String>>,
+    /// Keys this run skipped (already sent, uncertain), to tell a later
+    /// duplicate row from them; bounded, see [`Skipped`].
+    skipped: Mutex<Skipped>,
+    /// Set when the journal could not be written: nothing more is handed out.
+    journal_failed: AtomicBool,
     summary: Mutex<Summary>,
     stop: AtomicBool,
     fatal: Mutex<Option<anyhow::Error>>,
     next_slot: Mutex<Instant>,
-    /// Keys handed to a worker in this run: the same letter is never in
-    /// flight twice, whatever the number of connections.
-    dispatched: Mutex<std::collections::HashSet<u64>>,
     sent_since_start: AtomicUsize,
     /// Workers still running; fewer when the server wants fewer connections.
     workers: AtomicUsize,
+}
+
+/// Hashes of the keys skipped in this run, up to a bound: past it, a
+/// duplicate row of an already-sent letter is counted as already sent (it
+/// is still not sent). Sent and uncertain letters of this run are found in
+/// the journal itself, whatever their number.
+#[derive(Default)]
+pub struct Skipped(HashSet<u64>);
+
+impl Skipped {
+    const LIMIT: usize = 100_000;
+
+    /// False if `key` was skipped before.
+    pub fn insert(&mut self, key: &str) -> bool {
+        let h = crate::fingerprint::of([key]);
+        if self.0.contains(&h) {
+            return false;
+        }
+        if self.0.len() < Self::LIMIT {
+            self.0.insert(h);
+        }
+        true
+    }
 }
 
 enum Next {
@@ -79,10 +121,18 @@ enum Next {
 pub fn run(
     plan: Plan<'_>,
     open: &(dyn Fn() -> Result<Box<dyn Deliver>> + Sync),
-    journal: Journal,
+    mut journal: Journal,
     progress: &Progress,
     summary: &mut Summary,
 ) -> Result<()> {
+    let sync_file = journal.sync_handle()?;
+    let synced = journal.written_to();
+    // Whatever an earlier run left unsynced is made durable first.
+    sync_file
+        .sync_data()
+        .with_context(|| format!("cannot write the send journal {}", journal.path().display()))
+        .map_err(crate::error::runtime)?;
+    journal.mark_run_start();
     let shared = Shared {
         fresh: Mutex::new(Fresh {
             letters: plan.letters,
@@ -90,11 +140,15 @@ pub fn run(
         }),
         retries: Mutex::new(Retries::default()),
         journal: Mutex::new(journal),
+        synced: Mutex::new(synced),
+        sync_file,
+        claims: Mutex::new(HashSet::new()),
+        skipped: Mutex::new(Skipped::default()),
+        journal_failed: AtomicBool::new(false),
         summary: Mutex::new(std::mem::take(summary)),
         stop: AtomicBool::new(false),
         fatal: Mutex::new(None),
         next_slot: Mutex::new(Instant::now()),
-        dispatched: Mutex::new(std::collections::HashSet::new()),
         sent_since_start: AtomicUsize::new(0),
         workers: AtomicUsize::new(plan.connections.max(1)),
     };
@@ -111,6 +165,13 @@ pub fn run(
             scope.spawn(|| worker(&shared, &settings, open, progress));
         }
     });
+    // Letters waiting for a retry when the run stopped were refused
+    // (temporarily) and are journalled so; they are tried again next run.
+    let waiting: Vec<(Job, u32)> = lock(&shared.retries).jobs.drain().map(|(_, j)| j).collect();
+    for (job, _) in waiting {
+        let reply = "not retried: the run stopped";
+        lock(&shared.summary).record(job.result(Status::FailedTemporary, reply));
+    }
     let mut journal = shared
         .journal
         .into_inner()
@@ -119,10 +180,10 @@ pub fn run(
         .summary
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
-    journal.sync()?;
+    let finished = journal.finish();
     match shared.fatal.into_inner().unwrap_or_else(|e| e.into_inner()) {
         Some(fatal) => Err(fatal),
-        None => Ok(()),
+        None => finished,
     }
 }
 
@@ -176,36 +237,17 @@ impl Shared<'_> {
                     }
                     Some(Ok(p)) => p,
                 };
-                let job = match s.maker.make(produced, &lock(&self.journal)) {
-                    Ok(job) => job,
+                let job = match self.dispatch(s, produced) {
+                    Ok(Some(job)) => job,
+                    Ok(None) => {
+                        progress.inc();
+                        continue;
+                    }
                     Err(e) => {
                         self.fail(e);
                         return Next::Done;
                     }
                 };
-                if !lock(&self.dispatched).insert(crate::fingerprint::of([job.key.as_str()])) {
-                    lock(&self.summary).record(job.result(
-                        Status::Duplicate,
-                        "the same letter as an earlier row; sent once",
-                    ));
-                    progress.inc();
-                    continue;
-                }
-                if !s.resend && matches!(job.previous, Previous::Sent { .. }) {
-                    lock(&self.summary).record(job.result(Status::AlreadySent, ""));
-                    progress.inc();
-                    continue;
-                }
-                if !s.resend
-                    && !s.resend_uncertain
-                    && matches!(job.previous, Previous::Uncertain { .. })
-                {
-                    let reply = "an earlier attempt may have been delivered; not sent again";
-                    lock(&self.summary).record(job.result(Status::Uncertain, reply));
-                    progress.inc();
-                    continue;
-                }
-                lock(&self.retries).in_flight += 1;
                 return Next::Job(Box::new(job), 0);
             }
         }
@@ -219,6 +261,82 @@ impl Shared<'_> {
         }
     }
 
+    /// Makes the job for a letter and claims it, or records why it is not
+    /// sent (`None`): a duplicate row, already sent, uncertain.
+    fn dispatch(&self, s: &Settings<'_>, produced: Produced) -> Result<Option<Job>> {
+        let journal = lock(&self.journal);
+        let job = s.maker.make(produced, &journal)?;
+        let mut claims = lock(&self.claims);
+        let skip = if claims.contains(&job.key) || journal.touched_in_this_run(&job.key)? {
+            Some((
+                Status::Duplicate,
+                "the same letter as an earlier row; sent once",
+            ))
+        } else if !s.resend && matches!(job.previous, Previous::Sent { .. }) {
+            Some((Status::AlreadySent, ""))
+        } else if !s.resend
+            && !s.resend_uncertain
+            && matches!(job.previous, Previous::Uncertain { .. })
+        {
+            Some((
+                Status::Uncertain,
+                "an earlier attempt may have been delivered; not sent again",
+            ))
+        } else {
+            None
+        };
+        drop(journal);
+        match skip {
+            Some((Status::Duplicate, reply)) => {
+                drop(claims);
+                lock(&self.summary).record(job.result(Status::Duplicate, reply));
+                Ok(None)
+            }
+            Some((status, reply)) => {
+                drop(claims);
+                let status = if lock(&self.skipped).insert(&job.key) {
+                    status
+                } else {
+                    Status::Duplicate
+                };
+                lock(&self.summary).record(job.result(status, reply));
+                Ok(None)
+            }
+            None => {
+                claims.insert(job.key.clone());
+                lock(&self.retries).in_flight += 1;
+                Ok(Some(job))
+            }
+        }
+    }
+
+    /// Waits until the journal is on disk up to `upto`. One worker syncs for
+    /// every record written so far; the others wait on the lock and find
+    /// their record already synced.
+    fn durable(&self, upto: u64) -> Result<()> {
+        let mut synced = lock(&self.synced);
+        if *synced >= upto {
+            return Ok(());
+        }
+        let target = lock(&self.journal).written_to();
+        self.sync_file.sync_data().map_err(|e| {
+            crate::error::runtime(anyhow::Error::new(e).context(format!(
+                "cannot write the send journal {}",
+                lock(&self.journal).path().display()
+            )))
+        })?;
+        *synced = target;
+        Ok(())
+    }
+
+    /// The journal cannot be written: hand nothing more out.
+    fn journal_failed(&self, error: anyhow::Error) {
+        lock(&self.journal).mark_broken();
+        if !self.journal_failed.swap(true, Ordering::SeqCst) {
+            self.fail(error);
+        }
+    }
+
     /// Puts a job back to be tried after `delay`.
     fn retry_later(&self, job: Job, attempts: u32, delay: Duration) {
         let mut r = lock(&self.retries);
@@ -229,7 +347,8 @@ impl Shared<'_> {
         r.in_flight -= 1;
     }
 
-    fn finished(&self) {
+    fn finished(&self, key: &str) {
+        lock(&self.claims).remove(key);
         lock(&self.retries).in_flight -= 1;
     }
 
@@ -306,8 +425,19 @@ fn deliver_one(
     job: Job,
     attempts: u32,
 ) -> Result<Keep> {
-    let id = &job.composed.message_id;
-    lock(&shared.journal).attempt(&job.key, id)?;
+    let id = job.composed.message_id.clone();
+    let key = job.key.clone();
+    // On disk before the message leaves, or it does not leave.
+    let written = lock(&shared.journal).attempt(&key, &id);
+    let recorded = written.and_then(|upto| shared.durable(upto));
+    if let Err(e) = recorded {
+        lock(&shared.summary)
+            .record(job.result(Status::NotAttempted, "the journal could not be written"));
+        shared.finished(&key);
+        progress.inc();
+        shared.journal_failed(e);
+        return Ok(Keep::Going);
+    }
     // When the server cannot be reached at all, this worker waits and tries
     // the same letter again rather than moving on: the next letters could
     // not get through either.
@@ -326,11 +456,21 @@ fn deliver_one(
                 std::thread::sleep(delay);
             }
             Ok(Outcome::Busy(reply)) => match shared.retire_one() {
-                // Nothing was sent: the letter goes back as it was.
+                // Nothing was sent: the letter goes back as it was (and is
+                // journalled as not sent, so that a stop here leaves it to
+                // send, not uncertain).
                 Some(left) => {
                     progress.println(&format!(
                         "the server has too many connections ({reply}); going on with {left}"
                     ));
+                    let written = lock(&shared.journal).failed(&key, &id, &reply);
+                    if let Err(e) = written {
+                        lock(&shared.summary).record(job.result(Status::NotAttempted, &reply));
+                        shared.finished(&key);
+                        progress.inc();
+                        shared.journal_failed(e);
+                        return Ok(Keep::Retire);
+                    }
                     shared.retry_later(job, attempts - 1, Duration::ZERO);
                     return Ok(Keep::Retire);
                 }
@@ -338,8 +478,11 @@ fn deliver_one(
             },
             Ok(outcome) => break outcome,
             Err(fatal) => {
-                lock(&shared.journal).failed(&job.key, id, "not sent: the run stopped")?;
-                shared.finished();
+                let reply = "not sent: the run stopped";
+                let _ = lock(&shared.journal).failed(&key, &id, reply);
+                lock(&shared.summary).record(job.result(Status::NotAttempted, reply));
+                shared.finished(&key);
+                progress.inc();
                 return Err(fatal);
             }
         }
@@ -349,58 +492,73 @@ fn deliver_one(
         "{} → {} (signed {})",
         l.letter_id, l.recipient.id, l.signer.name
     );
-    match outcome {
+    let mut stop_after = None;
+    let written = match &outcome {
         Outcome::Accepted(reply) => {
-            lock(&shared.journal).sent(
-                &job.key,
-                id,
-                &reply,
-                &job.composed.envelope.recipients(),
-            )?;
+            let to = job.composed.envelope.recipients();
+            let written = lock(&shared.journal).sent(&key, &id, reply, &to);
             if s.verbose {
                 progress.println(&format!("sent {who}: {reply}"));
             }
             shared.sent_since_start.fetch_add(1, Ordering::Relaxed);
-            lock(&shared.summary).record(job.result(Status::Sent, &reply));
+            let mut summary = lock(&shared.summary);
+            summary.record(job.result(Status::Sent, reply));
+            if written.is_err() {
+                summary.unrecorded(Journal::sent_line(&key, &id, reply, &to));
+            }
+            written
         }
         Outcome::Uncertain(reply) => {
             // Never retried: the server may have it already.
-            lock(&shared.journal).uncertain(&job.key, id, &reply)?;
             progress.println(&format!(
                 "uncertain {who}: {reply}; not sent again (see --resend-uncertain)"
             ));
-            lock(&shared.summary).record(job.result(Status::Uncertain, &reply));
+            lock(&shared.summary).record(job.result(Status::Uncertain, reply));
+            lock(&shared.journal).uncertain(&key, &id, reply)
         }
         Outcome::Permanent(reply) => {
-            lock(&shared.journal).failed(&job.key, id, &reply)?;
             progress.println(&format!("failed {who}: {reply}"));
-            lock(&shared.summary).record(job.result(Status::FailedPermanent, &reply));
+            lock(&shared.summary).record(job.result(Status::FailedPermanent, reply));
+            lock(&shared.journal).failed(&key, &id, reply)
         }
         Outcome::Temporary(reply) | Outcome::Busy(reply) if attempts < MAX_ATTEMPTS => {
-            let delay = backoff(s.retry_delay, attempts);
-            progress.println(&format!(
-                "will retry {who} in {:.1}s: {reply}",
-                delay.as_secs_f32()
-            ));
-            shared.retry_later(job, attempts, delay);
-            return Ok(Keep::Going);
+            // Journalled as refused, so that a run that stops before the
+            // retry leaves it to be sent next time, not uncertain.
+            let written = lock(&shared.journal).failed(&key, &id, reply);
+            if written.is_ok() && !shared.stop.load(Ordering::SeqCst) {
+                let delay = backoff(s.retry_delay, attempts);
+                progress.println(&format!(
+                    "will retry {who} in {:.1}s: {reply}",
+                    delay.as_secs_f32()
+                ));
+                shared.retry_later(job, attempts, delay);
+                return Ok(Keep::Going);
+            }
+            lock(&shared.summary).record(job.result(Status::FailedTemporary, reply));
+            written
         }
         Outcome::Temporary(reply) | Outcome::Busy(reply) => {
-            lock(&shared.journal).failed(&job.key, id, &reply)?;
             progress.println(&format!("gave up on {who} after {attempts} tries: {reply}"));
-            lock(&shared.summary).record(job.result(Status::FailedTemporary, &reply));
+            lock(&shared.summary).record(job.result(Status::FailedTemporary, reply));
+            lock(&shared.journal).failed(&key, &id, reply)
         }
         Outcome::Unreachable(reply) => {
-            lock(&shared.journal).failed(&job.key, id, &reply)?;
-            lock(&shared.summary).record(job.result(Status::FailedTemporary, &reply));
-            shared.finished();
-            progress.inc();
-            anyhow::bail!("{reply} (tried {attempts} times); nothing more was sent");
+            lock(&shared.summary).record(job.result(Status::FailedTemporary, reply));
+            stop_after = Some(anyhow::anyhow!(
+                "{reply} (tried {attempts} times); nothing more was sent"
+            ));
+            lock(&shared.journal).failed(&key, &id, reply)
         }
-    }
-    shared.finished();
+    };
+    shared.finished(&key);
     progress.inc();
-    Ok(Keep::Going)
+    if let Err(e) = written {
+        shared.journal_failed(e);
+    }
+    match stop_after {
+        Some(e) => Err(e),
+        None => Ok(Keep::Going),
+    }
 }
 
 /// A retry delay: doubling from the base, with ±25 % jitter so that many

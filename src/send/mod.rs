@@ -8,6 +8,7 @@
 mod deliver;
 pub mod journal;
 pub mod smtp;
+mod summary;
 pub mod tls;
 pub mod transport;
 
@@ -16,7 +17,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
-use serde::Serialize;
 
 use crate::campaign::{Addressee, Campaign, Letter, placeholders_in};
 use crate::commands::select::{choose_letter, choose_recipients, prepare};
@@ -28,98 +28,9 @@ use crate::progress::Progress;
 use crate::prompt;
 use crate::render::Renderer;
 use crate::settings::{PasswordSource, SendSettings, Terminal, TransportSettings};
-use journal::{Journal, Previous};
+use journal::{Access, Journal, Previous};
+use summary::{CallSheetEntry, LetterResult, Report, Status, Summary};
 use transport::{Deliver, Sendmail, SmtpSession};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Sent,
-    AlreadySent,
-    FailedTemporary,
-    FailedPermanent,
-    /// The message left and no definite reply came (now or in an earlier run).
-    Uncertain,
-    /// The same letter (same journal key) as an earlier row of this run.
-    Duplicate,
-    CallSheet,
-    Post,
-    NoContact,
-}
-
-/// What happened to one letter, for the summary and the report.
-#[derive(Debug, Clone, Serialize)]
-pub struct LetterResult {
-    letter: String,
-    recipient: String,
-    signer: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    line: Option<u64>,
-    to: Option<String>,
-    status: Status,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message_id: Option<String>,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    reply: String,
-    /// Sent again after an interrupted run left it uncertain.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    was_uncertain: bool,
-}
-
-#[derive(Debug, Serialize)]
-struct CallSheetEntry {
-    recipient: String,
-    name: String,
-    phone: String,
-    talking_points: Vec<String>,
-}
-
-#[derive(Debug, Default, Serialize)]
-pub struct Summary {
-    dry_run: bool,
-    sent: usize,
-    already_sent: usize,
-    failed_temporary: usize,
-    failed_permanent: usize,
-    /// The message left without a definite reply: never resent on its own.
-    uncertain: usize,
-    /// Rows that make the same letter as an earlier row: sent once.
-    duplicate: usize,
-    /// Not tried because the run stopped early.
-    not_attempted: usize,
-    not_emailable: usize,
-    journal: String,
-    letters: Vec<LetterResult>,
-    call_sheet: Vec<CallSheetEntry>,
-    postal_letters: Vec<String>,
-}
-
-impl Summary {
-    /// 3 when a letter may be missing (uncertain, not attempted), 1 when
-    /// some were refused, 0 when every letter is sent.
-    fn exit_status(&self) -> ExitStatus {
-        if self.uncertain + self.not_attempted > 0 {
-            ExitStatus::Runtime
-        } else if self.failed_permanent + self.failed_temporary > 0 {
-            ExitStatus::SomeFailed
-        } else {
-            ExitStatus::Success
-        }
-    }
-
-    fn record(&mut self, result: LetterResult) {
-        match result.status {
-            Status::Sent => self.sent += 1,
-            Status::AlreadySent => self.already_sent += 1,
-            Status::FailedTemporary => self.failed_temporary += 1,
-            Status::FailedPermanent => self.failed_permanent += 1,
-            Status::Uncertain => self.uncertain += 1,
-            Status::Duplicate => self.duplicate += 1,
-            Status::CallSheet | Status::Post | Status::NoContact => self.not_emailable += 1,
-        }
-        self.letters.push(result);
-    }
-}
 
 /// One email to deliver.
 pub struct Job {
@@ -164,7 +75,7 @@ impl JobMaker<'_> {
             &produced.letter.recipient,
             &produced.identity,
         );
-        let previous = journal.previous(&key);
+        let previous = journal.previous(&key)?;
         let mut composed = composed;
         if let Previous::Uncertain { message_id } = &previous {
             // Sent again only when asked, and then as the same message, so
@@ -208,6 +119,10 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<ExitStatus> {
+    // A closed or broken stdout or stderr changes nothing: the letters go
+    // out, the journal is complete and the exit code tells the truth.
+    let stdout = &mut Lossy::new(stdout);
+    let stderr = &mut Lossy::new(stderr);
     let letter = choose_letter(campaign, s.letter.as_deref())?;
     let recipients = choose_recipients(campaign, letter, &s.to)?;
     let run = prepare(
@@ -235,33 +150,47 @@ pub fn run(
         )?,
         bcc_me: s.email.bcc_me,
     };
-    let journal = Journal::open(&s.journal)?;
-    let mut summary = Summary {
-        dry_run: s.dry_run,
-        journal: journal.path().display().to_string(),
-        ..Summary::default()
+    // Every output is checked before the first letter goes out.
+    let access = match (s.dry_run, s.wait) {
+        (true, _) => Access::Read,
+        (false, false) => Access::Write,
+        (false, true) => Access::WriteWait,
     };
+    let journal = Journal::open(&s.journal, access)?;
+    let report = match (&s.report, s.dry_run) {
+        (Some(path), false) => {
+            let inputs: Vec<&Path> = s.batch.signatories.iter().map(|p| p.as_path()).collect();
+            Some(Report::create(path, s.force, &inputs)?)
+        }
+        _ => None,
+    };
+    if !s.dry_run && offline.iter().any(|r| !r.address.is_empty()) {
+        check_postal_dir(&s.postal_dir)?;
+    }
+    let mut summary = Summary::new(s.dry_run, journal.path(), s.json_summary, report)?;
 
     // Count against the journal (no rendering: keys need only the signers).
     let mut counts = Counts::default();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = deliver::Skipped::default();
     for set in signing.sets()? {
         let set = set?;
         let identity = Signing::identity(&set.signers);
         for a in emailable.for_set(&set) {
             let key = journal_key(&letter.id, a, &identity);
-            if !seen.insert(crate::fingerprint::of([key.as_str()])) {
+            if !seen.insert(&key) {
                 counts.duplicate += 1;
                 continue;
             }
-            match journal.previous(&key) {
+            match journal.previous(&key)? {
                 Previous::Sent { time, .. } if !s.resend => {
                     counts.already += 1;
                     if counts.already <= 5 {
                         writeln!(
                             stderr,
                             "already sent: {} to {} on {time} (journal {}); --resend sends it again",
-                            letter.id, a.id, summary.journal
+                            letter.id,
+                            a.id,
+                            journal.path().display()
                         )?;
                     }
                 }
@@ -280,7 +209,9 @@ pub fn run(
                             stderr,
                             "uncertain: {} to {} may have been delivered already (journal {}); not sent again. \
                              --resend-uncertain sends it with the same Message-ID",
-                            letter.id, a.id, summary.journal
+                            letter.id,
+                            a.id,
+                            journal.path().display()
                         )?;
                     }
                 }
@@ -288,11 +219,19 @@ pub fn run(
             }
         }
     }
+    drop(seen);
     if counts.already > 5 {
         writeln!(
             stderr,
             "… {} letters in all were already sent",
             counts.already
+        )?;
+    }
+    if counts.duplicate > 0 {
+        writeln!(
+            stderr,
+            "{} row(s) make the same letter as an earlier row: each letter is sent once",
+            counts.duplicate
         )?;
     }
 
@@ -306,10 +245,15 @@ pub fn run(
         counts.pending,
         stderr,
     )?;
+    let total = counts.pending
+        + counts.uncertain
+        + counts.duplicate
+        + if s.resend { 0 } else { counts.already };
     if s.dry_run {
         writeln!(stderr, "dry run: nothing was sent")?;
         summary.already_sent = counts.already;
         summary.uncertain = counts.uncertain;
+        summary.duplicate = counts.duplicate;
     } else if counts.pending > 0 {
         let Some(transport_settings) = &s.transport else {
             bail!("no transport configured: pass --smtp URL or --sendmail");
@@ -340,10 +284,6 @@ pub fn run(
         if s.verbose {
             writeln!(stderr, "sending through {}", open()?.describe())?;
         }
-        let total = counts.pending
-            + counts.uncertain
-            + counts.duplicate
-            + if s.resend { 0 } else { counts.already };
         let progress = Progress::new(
             total as u64,
             signing.is_batch() && terminal.stderr && !s.quiet,
@@ -366,25 +306,21 @@ pub fn run(
             &mut summary,
         );
         progress.finish();
-        summary.not_attempted = total.saturating_sub(
-            summary.sent
-                + summary.already_sent
-                + summary.failed_permanent
-                + summary.failed_temporary
-                + summary.uncertain
-                + summary.duplicate,
-        );
+        summary.not_attempted_of(total);
         if let Err(fatal) = outcome {
-            write_report(s.report.as_deref(), &summary, stderr)?;
-            print_summary(&summary, 0, s.json_summary, stdout)?;
+            // The run stopped: what was done is still reported in full.
+            let reported = summary.finish_report(stderr);
+            let _ = summary.print(0, s.json_summary, stdout);
+            reported?;
             return Err(runtime(fatal));
         }
     } else {
         summary.already_sent = counts.already;
         summary.uncertain = counts.uncertain;
+        summary.duplicate = counts.duplicate;
     }
 
-    offline_letters(
+    let offline_done = offline_letters(
         letter,
         &signing,
         &renderer,
@@ -392,13 +328,58 @@ pub fn run(
         s,
         &mut summary,
         stderr,
-    )?;
-    if !s.dry_run {
-        write_report(s.report.as_deref(), &summary, stderr)?;
-    }
+    );
+    let reported = summary.finish_report(stderr);
     let would_send = if s.dry_run { counts.pending } else { 0 };
-    print_summary(&summary, would_send, s.json_summary, stdout)?;
+    let printed = summary.print(would_send, s.json_summary, stdout);
+    offline_done?;
+    reported?;
+    if let Err(e) = printed
+        && !crate::error::is_broken_pipe(&e)
+    {
+        return Err(runtime(e));
+    }
     Ok(summary.exit_status())
+}
+
+/// The postal `--out-dir` must exist and take files before any email goes.
+fn check_postal_dir(dir: &Path) -> Result<()> {
+    tempfile::tempfile_in(dir).map(drop).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot write the letters for posting into {}: {e}. Create the folder or pass --out-dir DIR; \
+             nothing was sent",
+            dir.display()
+        )
+    })
+}
+
+/// A writer that drops what it cannot write: progress and messages to a
+/// closed stderr (`send … 2>&1 | head`) must not stop or change the run.
+struct Lossy<'a> {
+    inner: &'a mut dyn Write,
+    dead: bool,
+}
+
+impl<'a> Lossy<'a> {
+    fn new(inner: &'a mut dyn Write) -> Self {
+        Lossy { inner, dead: false }
+    }
+}
+
+impl Write for Lossy<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.dead && self.inner.write_all(buf).is_err() {
+            self.dead = true;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.dead && self.inner.flush().is_err() {
+            self.dead = true;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Default)]
@@ -606,7 +587,10 @@ fn offline_letters(
                 }
             };
             write_atomic(&path, l.body.as_bytes(), false)?;
-            summary.postal_letters.push(path.display().to_string());
+            summary.postal_count += 1;
+            summary
+                .postal_first
+                .get_or_insert_with(|| path.display().to_string());
             status = Status::Post;
         }
         summary.record(LetterResult {
@@ -631,110 +615,4 @@ fn talking_points(letter: &Letter) -> Vec<String> {
     } else {
         letter.talking_points.clone()
     }
-}
-
-/// `--report FILE`: every failure with its reason, as CSV.
-fn write_report(path: Option<&Path>, summary: &Summary, stderr: &mut dyn Write) -> Result<()> {
-    let Some(path) = path else { return Ok(()) };
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record([
-        "line",
-        "signer",
-        "letter",
-        "recipient",
-        "to",
-        "status",
-        "reason",
-    ])?;
-    let failed = summary
-        .letters
-        .iter()
-        .filter(|l| matches!(l.status, Status::FailedPermanent | Status::FailedTemporary));
-    let mut count = 0;
-    for l in failed {
-        count += 1;
-        let status = if l.status == Status::FailedPermanent {
-            "failed permanently"
-        } else {
-            "failed temporarily"
-        };
-        out.write_record([
-            l.line.map(|n| n.to_string()).unwrap_or_default().as_str(),
-            &l.signer,
-            &l.letter,
-            &l.recipient,
-            l.to.as_deref().unwrap_or(""),
-            status,
-            &l.reply,
-        ])?;
-    }
-    let bytes = out
-        .into_inner()
-        .map_err(|e| anyhow::anyhow!("cannot write the report: {e}"))?;
-    write_atomic(path, &bytes, true)?;
-    writeln!(
-        stderr,
-        "report: {count} failure(s) listed in {}",
-        path.display()
-    )?;
-    Ok(())
-}
-
-fn print_summary(
-    summary: &Summary,
-    would_send: usize,
-    json: bool,
-    out: &mut dyn Write,
-) -> Result<()> {
-    if json {
-        serde_json::to_writer_pretty(&mut *out, summary)?;
-        writeln!(out)?;
-        return Ok(());
-    }
-    if !summary.call_sheet.is_empty() {
-        writeln!(out, "Call sheet (no email for these; please phone):")?;
-        for entry in &summary.call_sheet {
-            writeln!(
-                out,
-                "  {} ({})\n  Phone: {}",
-                entry.name, entry.recipient, entry.phone
-            )?;
-            for point in &entry.talking_points {
-                writeln!(out, "    - {point}")?;
-            }
-            writeln!(out)?;
-        }
-    }
-    match summary.postal_letters.as_slice() {
-        [] => {}
-        [one] => writeln!(out, "Letter for posting written to {one}")?,
-        many => writeln!(
-            out,
-            "{} letters for posting written, e.g. {}",
-            many.len(),
-            many[0]
-        )?,
-    }
-    if summary.dry_run {
-        writeln!(
-            out,
-            "Dry run: {would_send} would be sent, {} already sent, {} not emailable.",
-            summary.already_sent, summary.not_emailable
-        )?;
-    } else {
-        writeln!(
-            out,
-            "Sent {}, already sent {}, refused {} ({} temporarily, {} permanently), uncertain {}, duplicate {}, not attempted {}, not emailable {}.",
-            summary.sent,
-            summary.already_sent,
-            summary.failed_temporary + summary.failed_permanent,
-            summary.failed_temporary,
-            summary.failed_permanent,
-            summary.uncertain,
-            summary.duplicate,
-            summary.not_attempted,
-            summary.not_emailable
-        )?;
-    }
-    Ok(())
 }

@@ -66,6 +66,15 @@ impl Fixture {
 
     /// `send` of a members' list (one letter per member, to the court).
     fn send_batch(&self, server: &SmtpServer, csv: &str) -> std::process::Command {
+        self.send_batch_to(server, csv, &self.journal())
+    }
+
+    fn send_batch_to(
+        &self,
+        server: &SmtpServer,
+        csv: &str,
+        journal: &std::path::Path,
+    ) -> std::process::Command {
         let mut cmd = self.std_cmd();
         cmd.arg("send")
             .args(["--signatories", csv])
@@ -74,7 +83,7 @@ impl Fixture {
             .args(["--smtp", &format!("smtp://127.0.0.1:{}", server.port())])
             .args(["--yes", "--format", "json", "--date", "2026-11-22"])
             .arg("--journal")
-            .arg(self.journal());
+            .arg(journal);
         cmd
     }
 
@@ -154,35 +163,61 @@ fn message_id(r: &Received) -> String {
         .unwrap_or_default()
 }
 
-/// How often the server received each To address.
-fn per_recipient(received: &[Received]) -> BTreeMap<String, usize> {
+/// The member a received letter is from: its Reply-To (a batch sent from
+/// a branch account) or its From address.
+fn member(r: &Received) -> String {
+    let m = MessageParser::default().parse(&r.data);
+    let first = |a: Option<&mail_parser::Address<'_>>| {
+        a.and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .map(str::to_lowercase)
+    };
+    m.as_ref()
+        .and_then(|m| first(m.reply_to()).or_else(|| first(m.from())))
+        .unwrap_or_default()
+}
+
+/// How often the server received each letter: (To address, member).
+fn per_letter(received: &[Received]) -> BTreeMap<(String, String), usize> {
     let mut counts = BTreeMap::new();
     for r in received {
-        *counts.entry(r.rcpt_to[0].clone()).or_insert(0) += 1;
+        *counts
+            .entry((r.rcpt_to[0].to_lowercase(), member(r)))
+            .or_insert(0) += 1;
     }
     counts
 }
 
-/// The To address in a journal key (letter|recipient|address|signer…).
-fn key_address(key: &str) -> String {
-    key.split('|').nth(2).unwrap_or_default().to_string()
+/// The (To address, member) of a journal key (letter|recipient|address|
+/// signer email|…).
+fn key_letter(key: &str) -> (String, String) {
+    let mut parts = key.split('|').skip(2);
+    let to = parts.next().unwrap_or_default().to_lowercase();
+    (to, parts.next().unwrap_or_default().to_lowercase())
 }
 
 /// Every received letter at most once; those the journal has as sent
 /// exactly once; those it has as uncertain at most once; no other letter.
 fn assert_exactly_once(f: &Fixture, server: &SmtpServer) {
-    let counts = per_recipient(&server.received());
+    let counts = per_letter(&server.received());
     let states = f.journal_states();
-    for (address, n) in &counts {
-        assert_eq!(*n, 1, "{address} received {n} times; journal {states:?}");
+    for (letter, n) in &counts {
+        assert_eq!(*n, 1, "{letter:?} received {n} times");
     }
     for (key, state) in &states {
-        let got = counts.get(&key_address(key)).copied().unwrap_or(0);
+        let got = counts.get(&key_letter(key)).copied().unwrap_or(0);
         match state.as_str() {
             "sent" => assert_eq!(got, 1, "{key} is sent in the journal"),
             "uncertain" | "attempt" => assert!(got <= 1, "{key}"),
             _ => assert_eq!(got, 0, "{key} is {state} but was received"),
         }
+    }
+    let journalled: std::collections::BTreeSet<_> = states.keys().map(|k| key_letter(k)).collect();
+    for letter in counts.keys() {
+        assert!(
+            journalled.contains(letter),
+            "{letter:?} received but not in the journal"
+        );
     }
 }
 
@@ -350,4 +385,186 @@ fn duplicate_rows_with_four_connections_are_sent_once() {
         f.journal_states().values().filter(|s| *s == "sent").count(),
         20
     );
+}
+
+/// Two runs started together on one journal: one sends, the other stops at
+/// once, before sending anything, naming the journal; `--wait` waits.
+#[test]
+fn two_runs_at_once_on_one_journal_send_each_letter_once() {
+    let f = Fixture::new();
+    let mut text = String::from("name,organisation,email,country\n");
+    for i in 1..=40 {
+        text.push_str(&format!("Member {i},,member{i}@union.org,GB\n"));
+    }
+    let csv = f.csv("members.csv", &text);
+    let server =
+        SmtpServer::start(ServerConfig::default().delay_per_message(Duration::from_millis(20)));
+    let mut first = f
+        .send_batch(&server, &csv)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(server.wait_for_received(1, Duration::from_secs(60)));
+    let second = run(&mut f.send_batch(&server, &csv));
+    assert_eq!(second.code, 2, "{second:?}");
+    assert!(second.stderr.contains("another send"), "{second:?}");
+    assert!(
+        second.stderr.contains(&f.journal().display().to_string()),
+        "{second:?}"
+    );
+    // And a third that waits for the first, then finds everything sent.
+    let third = run(f.send_batch(&server, &csv).arg("--wait"));
+    assert!(first.wait().unwrap().success());
+    assert_eq!(third.code, 0, "{third:?}");
+    assert_eq!(third.json()["already_sent"], 40, "{third:?}");
+    assert_eq!(server.received().len(), 40);
+    assert_exactly_once(&f, &server);
+}
+
+/// Every side output is checked before the first letter goes out.
+#[test]
+fn side_outputs_are_checked_before_anything_is_sent() {
+    let f = Fixture::new();
+    let server = SmtpServer::start(ServerConfig::default());
+    let csv = f.csv(
+        "members.csv",
+        "name,organisation,email,country\nAl,,al@union.org,GB\n",
+    );
+
+    // The report may not replace the members' list, nor any file without --force.
+    let out = run(f.send_batch(&server, &csv).args(["--report", &csv]));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("same file"), "{out:?}");
+    let existing = f.csv("old-report.csv", "keep me\n");
+    let out = run(f.send_batch(&server, &csv).args(["--report", &existing]));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("--force"), "{out:?}");
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), "keep me\n");
+    // A report folder that does not exist.
+    let missing = f.path("no-such-folder/report.csv");
+    let out = run(f
+        .send_batch(&server, &csv)
+        .args(["--report", &missing.display().to_string()]));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("no-such-folder"), "{out:?}");
+    // A postal-only recipient with a missing --out-dir stops the run first.
+    let toml = f.campaign.read("recipients.toml");
+    f.campaign.write(
+        "recipients.toml",
+        &format!(
+            "{toml}\n[[recipient]]\nid = \"court-registry\"\nname = \"Court Registry\"\n\
+             salutation = \"Dear Sir or Madam\"\naddress = [\"1 Court Street\", \"Astana\"]\n"
+        ),
+    );
+    let out = run(f
+        .send(&server)
+        .args(["--to", "supreme-court", "--to", "court-registry"])
+        .args(["--out-dir", &f.path("no-such-dir").display().to_string()]));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("no-such-dir"), "{out:?}");
+    assert!(server.received().is_empty(), "nothing was sent");
+    assert_eq!(server.connections(), 0);
+
+    // With --force the report is replaced, and formula cells are made text.
+    let evil = f.csv(
+        "evil.csv",
+        "name,organisation,email,country\n\"=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",,ev@union.org,GB\n",
+    );
+    let refusing =
+        SmtpServer::start(ServerConfig::default().reject_rcpt("supreme-court@kz-gov.org"));
+    let out = run(f
+        .send_batch(&refusing, &evil)
+        .args(["--report", &existing, "--force"]));
+    assert_eq!(out.code, 1, "{out:?}");
+    let report = std::fs::read_to_string(&existing).unwrap();
+    assert!(report.contains("'=HYPERLINK"), "{report}");
+    assert!(report.contains("refused permanently"), "{report}");
+    assert!(!report.contains(",=HYPERLINK"), "{report}");
+}
+
+/// stdout and stderr closed or broken: no panic, no hang, the journal is
+/// complete and the exit code tells the truth.
+#[test]
+fn closed_stdout_and_stderr_change_nothing() {
+    use std::process::Stdio;
+    let f = Fixture::new();
+    let mut text = String::from("name,organisation,email,country\n");
+    for i in 1..=30 {
+        text.push_str(&format!("Member {i},,member{i}@union.org,GB\n"));
+    }
+    let csv = f.csv("members.csv", &text);
+    let server = SmtpServer::start(
+        ServerConfig::default()
+            .reject_rcpt("supreme-court@kz-gov.org")
+            .delay_per_message(Duration::from_millis(5)),
+    );
+    // Both ends closed from the start (refused letters: exit 1, not 0).
+    for connections in ["1", "2"] {
+        let mut child = f
+            .send_batch(&server, &csv)
+            .args(["--connections", connections, "--verbose"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        let status = wait_with_timeout(&mut child, Duration::from_secs(60));
+        assert_eq!(status, Some(1), "connections {connections}");
+    }
+    assert_eq!(
+        f.journal_states()
+            .values()
+            .filter(|s| *s == "failed")
+            .count(),
+        30
+    );
+
+    // stderr closed mid-run: the reader goes away after the first line.
+    let f = Fixture::new();
+    let csv = f.csv("members.csv", &text);
+    let server =
+        SmtpServer::start(ServerConfig::default().delay_per_message(Duration::from_millis(10)));
+    for connections in ["1", "2"] {
+        let journal = f.path(&format!("journal-{connections}.jsonl"));
+        let mut child = f
+            .send_batch_to(&server, &csv, &journal)
+            .args(["--connections", connections, "--verbose"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let mut byte = [0u8; 1];
+        let _ = std::io::Read::read(&mut stderr, &mut byte);
+        drop(stderr);
+        let stdout = child.stdout.take().unwrap();
+        let status = wait_with_timeout(&mut child, Duration::from_secs(60));
+        drop(stdout);
+        assert_eq!(status, Some(0), "connections {connections}");
+        let sent = std::fs::read_to_string(&journal)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("\"event\":\"sent\""))
+            .count();
+        assert_eq!(sent, 30, "connections {connections}");
+    }
+    assert_eq!(server.received().len(), 60);
+}
+
+/// The exit code, or `None` (and the child killed) if it hangs.
+fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

@@ -1,0 +1,495 @@
+//! What a send did, told three ways: the summary on stdout (text or
+//! `--format json`), the `--report` CSV, and the exit code. Every letter has
+//! one of the delivery states: sent, refused (temporarily or permanently),
+//! uncertain, not attempted (plus already sent, duplicate, not emailable).
+//!
+//! Flat memory: the summary keeps counts, not letters. The letters' list for
+//! `--format json` is spooled to an anonymous temporary file and the report
+//! is written as the run goes (to a temporary file beside it, put in place
+//! at the end), so a run of a million letters holds no more than one of ten.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use crate::error::ExitStatus;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Sent,
+    AlreadySent,
+    /// Refused with a 4xx (after the retries) or not retried as the run stopped.
+    FailedTemporary,
+    /// Refused with a 5xx.
+    FailedPermanent,
+    /// The message left and no definite reply came (now or in an earlier run).
+    Uncertain,
+    /// The same letter (same journal key) as an earlier row of this run.
+    Duplicate,
+    /// Never handed over: the run stopped first.
+    NotAttempted,
+    CallSheet,
+    Post,
+    NoContact,
+}
+
+impl Status {
+    /// The words of the README's "Delivery states", for the report.
+    fn words(self) -> &'static str {
+        match self {
+            Status::Sent => "sent",
+            Status::AlreadySent => "already sent",
+            Status::FailedTemporary => "refused temporarily",
+            Status::FailedPermanent => "refused permanently",
+            Status::Uncertain => "uncertain",
+            Status::Duplicate => "duplicate",
+            Status::NotAttempted => "not attempted",
+            Status::CallSheet => "call sheet",
+            Status::Post => "post",
+            Status::NoContact => "no contact",
+        }
+    }
+}
+
+/// What happened to one letter, for the summary and the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct LetterResult {
+    pub letter: String,
+    pub recipient: String,
+    pub signer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    pub to: Option<String>,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub reply: String,
+    /// Sent again after an earlier attempt was uncertain.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub was_uncertain: bool,
+}
+
+impl LetterResult {
+    /// "sokolova → supreme-court <court@…> (signed Jo, line 7)".
+    fn who(&self) -> String {
+        let to = self
+            .to
+            .as_deref()
+            .map(|t| format!(" <{t}>"))
+            .unwrap_or_default();
+        let line = self.line.map(|n| format!(", line {n}")).unwrap_or_default();
+        format!(
+            "{} → {}{to} (signed {}{line})",
+            self.letter, self.recipient, self.signer
+        )
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct CallSheetEntry {
+    pub recipient: String,
+    pub name: String,
+    pub phone: String,
+    pub talking_points: Vec<String>,
+}
+
+/// Uncertain letters named in the text summary; the rest are counted (the
+/// report and the JSON summary list them all).
+const UNCERTAIN_SHOWN: usize = 20;
+
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    pub dry_run: bool,
+    pub sent: usize,
+    pub already_sent: usize,
+    pub failed_temporary: usize,
+    pub failed_permanent: usize,
+    /// The message left without a definite reply: never resent on its own.
+    pub uncertain: usize,
+    /// Rows that make the same letter as an earlier row: sent once.
+    pub duplicate: usize,
+    /// Not tried because the run stopped early.
+    pub not_attempted: usize,
+    pub not_emailable: usize,
+    pub journal: String,
+    /// Journal lines for letters the server accepted but the journal could
+    /// not record: to be added by hand, or the next run sends them again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unrecorded_in_journal: Vec<String>,
+    pub call_sheet: Vec<CallSheetEntry>,
+    /// How many postal letters were written, and the first one.
+    #[serde(skip)]
+    pub postal_count: usize,
+    #[serde(skip)]
+    pub postal_first: Option<String>,
+    #[serde(skip)]
+    uncertain_shown: Vec<String>,
+    /// Every letter's result as a JSON line, for `--format json`.
+    #[serde(skip)]
+    spool: Option<BufWriter<File>>,
+    #[serde(skip)]
+    report: Option<Report>,
+    /// Letters recorded (every status): the rest of the run's letters were
+    /// not attempted.
+    #[serde(skip)]
+    recorded_emails: usize,
+    /// A write to the spool or the report failed (disk full): said at the end.
+    #[serde(skip)]
+    side_error: Option<String>,
+}
+
+impl Summary {
+    pub fn new(dry_run: bool, journal: &Path, json: bool, report: Option<Report>) -> Result<Self> {
+        let spool = if json {
+            Some(BufWriter::new(
+                tempfile::tempfile().context("cannot create a temporary file for the summary")?,
+            ))
+        } else {
+            None
+        };
+        Ok(Summary {
+            dry_run,
+            journal: journal.display().to_string(),
+            spool,
+            report,
+            ..Summary::default()
+        })
+    }
+
+    /// 3 when a letter may be missing (uncertain, not attempted), 1 when
+    /// some were refused, 0 when every letter is sent.
+    pub fn exit_status(&self) -> ExitStatus {
+        if self.uncertain + self.not_attempted > 0 || !self.unrecorded_in_journal.is_empty() {
+            ExitStatus::Runtime
+        } else if self.failed_permanent + self.failed_temporary > 0 {
+            ExitStatus::SomeFailed
+        } else {
+            ExitStatus::Success
+        }
+    }
+
+    pub fn record(&mut self, result: LetterResult) {
+        match result.status {
+            Status::Sent => self.sent += 1,
+            Status::AlreadySent => self.already_sent += 1,
+            Status::FailedTemporary => self.failed_temporary += 1,
+            Status::FailedPermanent => self.failed_permanent += 1,
+            Status::Uncertain => {
+                self.uncertain += 1;
+                if self.uncertain_shown.len() < UNCERTAIN_SHOWN {
+                    self.uncertain_shown.push(result.who());
+                }
+            }
+            Status::Duplicate => self.duplicate += 1,
+            Status::NotAttempted => self.not_attempted += 1,
+            Status::CallSheet | Status::Post | Status::NoContact => self.not_emailable += 1,
+        }
+        if !matches!(
+            result.status,
+            Status::CallSheet | Status::Post | Status::NoContact
+        ) {
+            self.recorded_emails += 1;
+        }
+        if let Some(spool) = &mut self.spool {
+            let written = serde_json::to_writer(&mut *spool, &result)
+                .map_err(std::io::Error::from)
+                .and_then(|()| spool.write_all(b"\n"));
+            if let Err(e) = written {
+                self.side_error
+                    .get_or_insert(format!("cannot keep the summary's letters: {e}"));
+            }
+        }
+        if let Some(report) = &mut self.report
+            && let Err(e) = report.row(&result)
+        {
+            self.side_error.get_or_insert(format!(
+                "cannot write the report {}: {e}",
+                report.path.display()
+            ));
+        }
+    }
+
+    /// A letter the server accepted that the journal could not record.
+    pub fn unrecorded(&mut self, line: String) {
+        self.unrecorded_in_journal.push(line);
+    }
+
+    /// Counts the letters of the run that were never recorded (the run
+    /// stopped before them) as not attempted.
+    pub fn not_attempted_of(&mut self, total: usize) {
+        self.not_attempted += total.saturating_sub(self.recorded_emails);
+    }
+
+    /// Finishes the report: puts it in place and says so.
+    pub fn finish_report(&mut self, stderr: &mut dyn Write) -> Result<()> {
+        let Some(report) = self.report.take() else {
+            return Ok(());
+        };
+        let (path, count) = (report.path.clone(), report.count);
+        report.persist()?;
+        let _ = writeln!(
+            stderr,
+            "report: {count} letter(s) not sent listed in {}",
+            path.display()
+        );
+        Ok(())
+    }
+
+    /// Prints the summary (text or JSON). Write errors are the reader's
+    /// (a closed pipe); they change nothing about the run or its exit code.
+    pub fn print(&mut self, would_send: usize, json: bool, out: &mut dyn Write) -> Result<()> {
+        if let Some(e) = &self.side_error {
+            bail!("{e}");
+        }
+        if json {
+            return self.print_json(out);
+        }
+        if !self.call_sheet.is_empty() {
+            writeln!(out, "Call sheet (no email for these; please phone):")?;
+            for entry in &self.call_sheet {
+                writeln!(
+                    out,
+                    "  {} ({})\n  Phone: {}",
+                    entry.name, entry.recipient, entry.phone
+                )?;
+                for point in &entry.talking_points {
+                    writeln!(out, "    - {point}")?;
+                }
+                writeln!(out)?;
+            }
+        }
+        match (self.postal_count, &self.postal_first) {
+            (1, Some(one)) => writeln!(out, "Letter for posting written to {one}")?,
+            (n, Some(first)) if n > 1 => {
+                writeln!(out, "{n} letters for posting written, e.g. {first}")?
+            }
+            _ => {}
+        }
+        if self.dry_run {
+            writeln!(
+                out,
+                "Dry run: {would_send} would be sent, {} already sent, {} uncertain, {} not emailable.",
+                self.already_sent, self.uncertain, self.not_emailable
+            )?;
+            return Ok(());
+        }
+        if !self.uncertain_shown.is_empty() {
+            writeln!(
+                out,
+                "Uncertain (the message left but no definite reply came; the server may have it, so it is \
+                 not sent again; --resend-uncertain sends it with the same Message-ID):"
+            )?;
+            for who in &self.uncertain_shown {
+                writeln!(out, "  {who}")?;
+            }
+            if self.uncertain > self.uncertain_shown.len() {
+                writeln!(
+                    out,
+                    "  … and {} more (--report FILE lists them all)",
+                    self.uncertain - self.uncertain_shown.len()
+                )?;
+            }
+        }
+        if !self.unrecorded_in_journal.is_empty() {
+            writeln!(
+                out,
+                "The server accepted these letters but the journal {} could not record them. \
+                 Add these lines to it once it can be written, or the next run sends them again:",
+                self.journal
+            )?;
+            for line in &self.unrecorded_in_journal {
+                writeln!(out, "{line}")?;
+            }
+        }
+        writeln!(
+            out,
+            "Sent {}, already sent {}, refused {} ({} temporarily, {} permanently), uncertain {}, \
+             duplicate {}, not attempted {}, not emailable {}.",
+            self.sent,
+            self.already_sent,
+            self.failed_temporary + self.failed_permanent,
+            self.failed_temporary,
+            self.failed_permanent,
+            self.uncertain,
+            self.duplicate,
+            self.not_attempted,
+            self.not_emailable
+        )?;
+        Ok(())
+    }
+
+    /// The counts as one JSON object, with `letters` streamed from the spool.
+    fn print_json(&mut self, out: &mut dyn Write) -> Result<()> {
+        let serde_json::Value::Object(fields) = serde_json::to_value(&*self)? else {
+            bail!("the summary is not an object");
+        };
+        let mut out = BufWriter::new(out);
+        writeln!(out, "{{")?;
+        for (name, value) in &fields {
+            writeln!(out, "  {}: {},", serde_json::to_string(name)?, value)?;
+        }
+        write!(out, "  \"postal_letters\": {},", self.postal_count)?;
+        write!(out, "\n  \"letters\": [")?;
+        if let Some(spool) = self.spool.take() {
+            let mut file = spool.into_inner().map_err(|e| e.into_error())?;
+            file.rewind()?;
+            let mut first = true;
+            for line in BufReader::new(file).lines() {
+                let line = line?;
+                write!(out, "{}\n    {line}", if first { "" } else { "," })?;
+                first = false;
+            }
+        }
+        writeln!(out, "\n  ]\n}}")?;
+        out.flush()?;
+        Ok(())
+    }
+}
+
+/// `--report FILE`: every letter not sent (refused, uncertain, not
+/// attempted) with its reason, as CSV, to fix and re-run. Written beside
+/// the final file as the run goes and put in place at the end; an existing
+/// file is replaced only with `--force`.
+#[derive(Debug)]
+pub struct Report {
+    path: PathBuf,
+    force: bool,
+    out: csv::Writer<tempfile::NamedTempFile>,
+    count: usize,
+}
+
+impl Report {
+    /// Checks, before anything is sent, that the report can be written.
+    pub fn create(path: &Path, force: bool, inputs: &[&Path]) -> Result<Report> {
+        let same = |a: &Path| {
+            std::fs::canonicalize(a)
+                .ok()
+                .is_some_and(|a| std::fs::canonicalize(path).ok().is_some_and(|p| p == a))
+        };
+        if let Some(input) = inputs.iter().find(|i| same(i)) {
+            bail!(
+                "--report {} is the same file as the input {}: give the report another name",
+                path.display(),
+                input.display()
+            );
+        }
+        if path.exists() && !force {
+            bail!(
+                "--report {} already exists: pass --force to replace it, or give another name",
+                path.display()
+            );
+        }
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if path.is_dir() {
+            bail!("--report {} is a folder: give a file name", path.display());
+        }
+        let tmp = tempfile::Builder::new()
+            .prefix(".protest-letter-report")
+            .tempfile_in(dir)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot write the report in {}: {e}. Check that the folder exists and is writable",
+                    dir.display()
+                )
+            })?;
+        let mut out = csv::Writer::from_writer(tmp);
+        out.write_record([
+            "line",
+            "signer",
+            "letter",
+            "recipient",
+            "to",
+            "status",
+            "reason",
+        ])?;
+        Ok(Report {
+            path: path.to_path_buf(),
+            force,
+            out,
+            count: 0,
+        })
+    }
+
+    fn row(&mut self, l: &LetterResult) -> csv::Result<()> {
+        if !matches!(
+            l.status,
+            Status::FailedPermanent
+                | Status::FailedTemporary
+                | Status::Uncertain
+                | Status::NotAttempted
+        ) {
+            return Ok(());
+        }
+        self.count += 1;
+        let line = l.line.map(|n| n.to_string()).unwrap_or_default();
+        self.out.write_record([
+            line.as_str(),
+            &safe_cell(&l.signer),
+            &safe_cell(&l.letter),
+            &safe_cell(&l.recipient),
+            &safe_cell(l.to.as_deref().unwrap_or("")),
+            l.status.words(),
+            &safe_cell(&l.reply),
+        ])
+    }
+
+    fn persist(self) -> Result<()> {
+        let path = self.path;
+        let tmp = self
+            .out
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("cannot write the report {}: {e}", path.display()))?;
+        tmp.as_file()
+            .sync_all()
+            .with_context(|| format!("cannot write the report {}", path.display()))?;
+        let done = if self.force {
+            tmp.persist(&path).map(|_| ())
+        } else {
+            tmp.persist_noclobber(&path).map(|_| ())
+        };
+        done.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot put the report in place at {}: {}{}",
+                path.display(),
+                e.error,
+                if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                    " (it appeared during the run; pass --force to replace it)"
+                } else {
+                    ""
+                }
+            )
+        })
+    }
+}
+
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab,
+/// carriage return first) gets a leading `'`, which shows as text.
+fn safe_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}").into(),
+        _ => text.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        assert_eq!(safe_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(safe_cell("+1"), "'+1");
+        assert_eq!(safe_cell("-2"), "'-2");
+        assert_eq!(safe_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(safe_cell("Jo Bloggs"), "Jo Bloggs");
+        assert_eq!(safe_cell(""), "");
+    }
+}
