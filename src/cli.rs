@@ -302,7 +302,8 @@ pub struct TransportArgs {
     /// Also bounds each run of a --sendmail program.
     #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds)]
     pub timeout: std::time::Duration,
-    /// Write every failure with its reason to this CSV, to fix and re-run.
+    /// Write every letter not sent (refused, uncertain, not attempted) with
+    /// its reason to this CSV, to fix and re-run; checked before sending.
     #[arg(long, value_name = "FILE")]
     pub report: Option<std::path::PathBuf>,
 }

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
-pub use files::{UniqueNames, create_dir, ensure_absent, slug, write_atomic};
+pub use files::{
+    UniqueNames, create_dir, ensure_absent, is_special, open_special, slug, write_atomic,
+};
 pub use formats::Format;
 
 use crate::campaign::Addressee;

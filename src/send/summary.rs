@@ -359,6 +359,8 @@ impl Summary {
 pub struct Report {
     path: PathBuf,
     force: bool,
+    /// A device or FIFO (`/dev/stdout`): written into at the end, never replaced.
+    special: bool,
     out: csv::Writer<tempfile::NamedTempFile>,
     count: usize,
 }
@@ -378,7 +380,8 @@ impl Report {
                 input.display()
             );
         }
-        if path.exists() && !force {
+        let special = crate::output::is_special(path)?;
+        if path.exists() && !force && !special {
             bail!(
                 "--report {} already exists: pass --force to replace it, or give another name",
                 path.display()
@@ -391,15 +394,19 @@ impl Report {
         if path.is_dir() {
             bail!("--report {} is a folder: give a file name", path.display());
         }
-        let tmp = tempfile::Builder::new()
-            .prefix(".protest-letter-report")
-            .tempfile_in(dir)
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot write the report in {}: {e}. Check that the folder exists and is writable",
-                    dir.display()
-                )
-            })?;
+        let tmp = if special {
+            tempfile::NamedTempFile::new()
+        } else {
+            tempfile::Builder::new()
+                .prefix(".protest-letter-report")
+                .tempfile_in(dir)
+        };
+        let tmp = tmp.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot write the report in {}: {e}. Check that the folder exists and is writable",
+                dir.display()
+            )
+        })?;
         let mut out = csv::Writer::from_writer(tmp);
         out.write_record([
             "line",
@@ -413,6 +420,7 @@ impl Report {
         Ok(Report {
             path: path.to_path_buf(),
             force,
+            special,
             out,
             count: 0,
         })
@@ -447,6 +455,14 @@ impl Report {
             .out
             .into_inner()
             .map_err(|e| anyhow::anyhow!("cannot write the report {}: {e}", path.display()))?;
+        if self.special {
+            let mut target = crate::output::open_special(&path)?;
+            let mut file = tmp.reopen()?;
+            std::io::copy(&mut file, &mut target)
+                .and_then(|_| target.flush())
+                .with_context(|| format!("cannot write the report {}", path.display()))?;
+            return Ok(());
+        }
         tmp.as_file()
             .sync_all()
             .with_context(|| format!("cannot write the report {}", path.display()))?;
