@@ -167,8 +167,9 @@ pub struct MemberList {
     encoding: &'static Encoding,
     delimiter: u8,
     columns: Arc<Columns>,
-    /// Lines of rows that repeat an earlier member (found by `check`).
-    duplicates: Arc<HashSet<u64>>,
+    /// Lines `rows` leaves out: rows that repeat an earlier member, and
+    /// rows the caller's check refused (found by `check`).
+    skip: Arc<HashSet<u64>>,
     /// Remarks about the header row (unknown columns), for the user.
     notes: Vec<String>,
 }
@@ -245,7 +246,7 @@ impl MemberList {
             encoding,
             delimiter,
             columns: Arc::new(columns),
-            duplicates: Arc::new(HashSet::new()),
+            skip: Arc::new(HashSet::new()),
             notes,
         })
     }
@@ -267,20 +268,25 @@ impl MemberList {
         }
         let mut checked = Checked::default();
         let mut seen: HashMap<u64, u64> = HashMap::new();
-        let mut duplicates = HashSet::new();
+        let mut skip = HashSet::new();
         for row in self.all_rows()? {
             let (line, signer) = row?;
-            let signer = match signer.and_then(|s| accept(&s).map(|()| s)) {
+            let signer = match signer {
                 Ok(s) => s,
                 Err(reason) => {
                     checked.bad.push(BadRow { line, reason });
                     continue;
                 }
             };
+            if let Err(reason) = accept(&signer) {
+                skip.insert(line);
+                checked.bad.push(BadRow { line, reason });
+                continue;
+            }
             let (key, who) = identity(&signer);
             match seen.get(&key) {
                 Some(&first_line) => {
-                    duplicates.insert(line);
+                    skip.insert(line);
                     checked.duplicates.push(Duplicate {
                         line,
                         first_line,
@@ -294,20 +300,20 @@ impl MemberList {
                 }
             }
         }
-        self.duplicates = Arc::new(duplicates);
+        self.skip = Arc::new(skip);
         Ok(checked)
     }
 
-    /// Every data row but repeated members: its line number and the
-    /// signer, or why not.
+    /// Every data row but repeated members and rows the caller refused:
+    /// its line number and the signer, or why not.
     pub fn rows(
         &self,
     ) -> Result<impl Iterator<Item = Result<(u64, std::result::Result<Signer, String>)>> + use<>>
     {
-        let duplicates = Arc::clone(&self.duplicates);
+        let skip = Arc::clone(&self.skip);
         Ok(self
             .all_rows()?
-            .filter(move |row| !matches!(row, Ok((line, _)) if duplicates.contains(line))))
+            .filter(move |row| !matches!(row, Ok((line, _)) if skip.contains(line))))
     }
 
     fn all_rows(

@@ -8,6 +8,7 @@ mod email_formats;
 mod golden;
 mod init;
 mod lint;
+mod lists;
 mod prompt_pty;
 mod send;
 mod smtp_client;
