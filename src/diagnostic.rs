@@ -235,7 +235,7 @@ pub fn is_forbidden_char(c: char) -> bool {
 }
 
 /// A readable name for a forbidden character.
-fn char_name(c: char) -> String {
+pub fn char_name(c: char) -> String {
     let name = match c {
         '\u{1b}' => " (escape)",
         '\u{7f}' => " (delete)",

@@ -9,7 +9,7 @@ use anyhow::{Result, anyhow};
 use serde::Serialize;
 
 use crate::campaign::{Addressee, Campaign, Failure, Letter, SIZE_LIMIT, SIZE_PER_SIGNATORY};
-use crate::diagnostic::{Problem, Severity};
+use crate::diagnostic::{Problem, Severity, char_name, is_forbidden_char};
 use crate::signer::Signer;
 
 /// A finished letter and what it was made from.
@@ -213,6 +213,7 @@ impl<'a> Renderer<'a> {
         let body = self.render_template(&variant.body, context, limit, recipient)?;
         let subject = self.render_template(&variant.subject, context, limit, recipient)?;
         let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+        self.refuse_control_characters(&variant.body, recipient, [&body, &subject])?;
         Ok(Rendered {
             letter_id: self.letter.id.clone(),
             recipient: Arc::clone(recipient),
@@ -220,6 +221,49 @@ impl<'a> Renderer<'a> {
             subject,
             body: tidy(&body),
         })
+    }
+
+    /// A letter is printed to terminals and mailed as it is: terminal
+    /// escapes and other control characters, whether from the campaign, a
+    /// template's string or a signer's details, stop it.
+    fn refuse_control_characters(
+        &self,
+        body_template: &str,
+        recipient: &Addressee,
+        texts: [&str; 2],
+    ) -> Result<()> {
+        let Some(c) = texts
+            .iter()
+            .find_map(|t| t.chars().find(|&c| is_forbidden_char(c)))
+        else {
+            return Ok(());
+        };
+        let problem = Problem::in_file(
+            Severity::Error,
+            self.file_of(body_template),
+            format!(
+                "letter `{}` to `{}` would contain the control character {}",
+                self.letter.id,
+                recipient.id,
+                char_name(c)
+            ),
+        )
+        .with_help("remove it from the campaign texts or from the signer's details");
+        Err(TemplateError {
+            problem,
+            limit: false,
+        }
+        .into())
+    }
+
+    /// The campaign file a template comes from, for messages.
+    fn file_of<'s>(&'s self, template: &'s str) -> &'s str {
+        self.campaign
+            .templates
+            .origins()
+            .get(template)
+            .and_then(|o| self.campaign.sources.letters.get(o.file))
+            .map_or(template, |f| f.name.as_str())
     }
 
     fn render_template(
@@ -238,14 +282,9 @@ impl<'a> Renderer<'a> {
             }
             .into()),
             Err(Failure::Limit(reason)) => {
-                let file = templates
-                    .origins()
-                    .get(name)
-                    .and_then(|o| self.campaign.sources.letters.get(o.file))
-                    .map_or(name, |f| f.name.as_str());
                 let problem = Problem::in_file(
                     Severity::Error,
-                    file,
+                    self.file_of(name),
                     format!(
                         "letter `{}` to `{}` stopped: {reason}",
                         self.letter.id, recipient.id
@@ -299,6 +338,37 @@ mod tests {
     fn formats_dates_for_letters() {
         let date: jiff::civil::Date = "2026-11-02".parse().unwrap();
         assert_eq!(format_date(date), "2 November 2026");
+    }
+
+    #[test]
+    fn a_letter_with_a_control_character_is_refused_whatever_its_source() {
+        // Every campaign text and signer field is checked before this; the
+        // renderer is the last guard (a signer built without the checks).
+        let campaign = crate::campaign::load(
+            crate::campaign::Sources::embedded(),
+            "2026-11-22".parse().unwrap(),
+        )
+        .unwrap();
+        let letter = campaign.default_letter().unwrap();
+        let renderer = Renderer::new(&campaign, letter, "2026-11-22".parse().unwrap(), None);
+        let signer = Arc::new(Signer {
+            name: "Jo \u{1b}[2J".into(),
+            organisation: String::new(),
+            email: String::new(),
+            address: String::new(),
+            country: String::new(),
+            extra: Default::default(),
+        });
+        let recipient = Arc::new(sample_addressee());
+        let err = renderer.render(&recipient, &[signer]).unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            shown.contains(&format!(
+                "letter `{}` to `sample-recipient` would contain the control character U+001B (escape)",
+                letter.id
+            )),
+            "{shown}"
+        );
     }
 
     #[test]

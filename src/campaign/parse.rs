@@ -16,11 +16,9 @@ use crate::diagnostic::{Problem, Severity, control_characters, unknown_hint, unk
 
 // ---- recipients.toml as written -------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// recipients.toml, read table by table (`read_recipients`).
 struct RecipientsFile {
     campaign: CampaignTable,
-    #[serde(default, rename = "recipient")]
     recipients: Vec<RecipientEntry>,
 }
 
@@ -108,12 +106,10 @@ pub fn parse(sources: &Sources, only: Option<Option<&str>>) -> Parsed {
         problems.extend(control_characters(file, front_matter_len(&file.text)));
     }
     let file = &sources.recipients;
-    let (info, recipients) = match toml::from_str::<RecipientsFile>(&file.text) {
-        Ok(raw) => convert_recipients(raw, file, &mut problems),
-        Err(err) => {
-            problems.push(toml_problem(file, &err, 0));
-            (None, Vec::new())
-        }
+    let (raw, broken_ids) = read_recipients(file, &mut problems);
+    let (info, recipients) = match raw {
+        Some(raw) => convert_recipients(raw, file, &mut problems),
+        None => (None, Vec::new()),
     };
 
     let mut letters: BTreeMap<String, Letter> = BTreeMap::new();
@@ -231,7 +227,10 @@ pub fn parse(sources: &Sources, only: Option<Option<&str>>) -> Parsed {
     let recipient_ids: Vec<&str> = recipients.iter().map(|r| r.id.as_str()).collect();
     for (file, offset, _id, names) in letter_fronts.iter().filter(|_| info.is_some()) {
         for name in names {
-            if !recipient_ids.contains(&name.get_ref().as_str()) {
+            // A recipient whose entry has a mistake is reported for that.
+            if !recipient_ids.contains(&name.get_ref().as_str())
+                && !broken_ids.contains(name.get_ref())
+            {
                 problems.push(
                     Problem::at(
                         Severity::Error,
@@ -279,6 +278,103 @@ pub fn parse(sources: &Sources, only: Option<Option<&str>>) -> Parsed {
         templates,
         problems,
     }
+}
+
+/// Reads recipients.toml entry by entry, so that a mistake in one
+/// `[[recipient]]` does not hide those in the next: every syntax error,
+/// then every entry's own. Returns the file (`None` when it cannot be
+/// used) and the ids of recipients whose entries have mistakes.
+fn read_recipients(
+    file: &SourceFile,
+    problems: &mut Vec<Problem>,
+) -> (Option<RecipientsFile>, Vec<String>) {
+    use serde::de::Deserialize as _;
+    use toml::de::{DeTable, DeValue, ValueDeserializer};
+    let (table, errors) = DeTable::parse_recoverable(&file.text);
+    if !errors.is_empty() {
+        problems.extend(errors.iter().map(|e| toml_problem(file, e, 0)));
+        return (None, Vec::new());
+    }
+    let mut campaign = None;
+    let mut campaign_broken = false;
+    let mut recipients = Vec::new();
+    let mut broken = Vec::new();
+    for (key, value) in table.into_inner() {
+        match key.get_ref().as_ref() {
+            "campaign" => match CampaignTable::deserialize(ValueDeserializer::from(value)) {
+                Ok(table) => campaign = Some(table),
+                Err(err) => {
+                    problems.push(toml_problem(file, &err, 0));
+                    campaign_broken = true;
+                }
+            },
+            "recipient" => {
+                let span = value.span();
+                let DeValue::Array(entries) = value.into_inner() else {
+                    problems.push(
+                        Problem::at(
+                            Severity::Error,
+                            &file.name,
+                            &file.text,
+                            span,
+                            "`recipient` must be a list of [[recipient]] tables",
+                        )
+                        .with_help("start each recipient with a [[recipient]] line"),
+                    );
+                    continue;
+                };
+                for entry in entries {
+                    let id = entry
+                        .get_ref()
+                        .get("id")
+                        .and_then(|v| v.get_ref().as_str())
+                        .map(str::to_string);
+                    match RecipientEntry::deserialize(ValueDeserializer::from(entry)) {
+                        Ok(entry) => recipients.push(entry),
+                        Err(err) => {
+                            problems.push(toml_problem(file, &err, 0));
+                            broken.extend(id);
+                        }
+                    }
+                }
+            }
+            other => {
+                let known = ["campaign", "recipient"];
+                let help = match crate::diagnostic::did_you_mean(other, known) {
+                    Some(guess) => {
+                        format!("did you mean `{guess}`? Known tables: [campaign], [[recipient]]")
+                    }
+                    None => "recipients.toml holds [campaign] and [[recipient]] tables".into(),
+                };
+                problems.push(
+                    Problem::at(
+                        Severity::Error,
+                        &file.name,
+                        &file.text,
+                        key.span(),
+                        format!("unknown key `{other}`"),
+                    )
+                    .with_help(help),
+                );
+            }
+        }
+    }
+    let Some(campaign) = campaign else {
+        if !campaign_broken {
+            problems.push(
+                Problem::in_file(Severity::Error, &file.name, "missing the [campaign] table")
+                    .with_help("begin the file with:\n[campaign]\nname = \"…\""),
+            );
+        }
+        return (None, broken);
+    };
+    (
+        Some(RecipientsFile {
+            campaign,
+            recipients,
+        }),
+        broken,
+    )
 }
 
 fn convert_recipients(

@@ -5,7 +5,9 @@
 //!
 //! This is the one place that knows Tera: `render` asks it for text,
 //! `check` for problems, and whoever inspects templates (`tera()`,
-//! `source()`) starts here.
+//! `source()`, `origins()`, `mentions()`) starts here. Tera 2.4 keeps its
+//! parser and AST private: what it offers is `get_template_variables` and
+//! component introspection; anything finer reads `source()`.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -92,6 +94,8 @@ pub struct Templates {
     origins: BTreeMap<String, Origin>,
     /// Templates left out (compiled empty) because they are broken.
     broken: Vec<String>,
+    /// Each template's text as compiled, for whoever inspects templates.
+    texts: BTreeMap<String, String>,
 }
 
 impl Default for Templates {
@@ -100,6 +104,7 @@ impl Default for Templates {
             tera: engine(),
             origins: BTreeMap::new(),
             broken: Vec::new(),
+            texts: BTreeMap::new(),
         }
     }
 }
@@ -303,6 +308,7 @@ impl Templates {
                 templates.tera = tera;
             }
         }
+        templates.texts = texts.into_iter().collect();
         (templates, problems)
     }
 
@@ -353,6 +359,13 @@ impl Templates {
     /// The compiled engine, for inspecting templates.
     pub fn tera(&self) -> &tera::Tera {
         &self.tera
+    }
+
+    /// The text Tera compiled for template `name` (a letter body starts
+    /// with the comment standing in for its front matter; a broken
+    /// template is empty).
+    pub fn source(&self, name: &str) -> Option<&str> {
+        self.texts.get(name).map(String::as_str)
     }
 
     /// Template names with where their text comes from.

@@ -461,3 +461,30 @@ fn a_country_twice_in_different_case_is_a_duplicate() {
         "{out}"
     );
 }
+
+#[test]
+fn every_recipient_entry_is_checked_on_its_own() {
+    let tc = campaign(LETTER);
+    let broken = RECIPIENTS
+        .replace("salutation = ", "salutaton = ")
+        .replace(
+            "name = \"The Embassy\"",
+            "name = \"The Embassy\"\nphone = 42",
+        )
+        .replace("[campaign]", "[campain]\nname = \"x\"\n\n[campaign]");
+    tc.write("recipients.toml", &broken);
+    let (code, out, _) = check(&tc, &[]);
+    assert_eq!(code, 2, "{out}");
+    let recipients = path(&tc, "recipients.toml");
+    for expected in [
+        format!("{recipients}:1:2: error: unknown key `campain`"),
+        "did you mean `campaign`?".to_string(),
+        format!("{recipients}:10:1: error: unknown field `salutaton`"),
+        format!("{recipients}:16:9: error: invalid type: integer `42`, expected a string"),
+    ] {
+        assert!(out.contains(&expected), "{expected}\n{out}");
+    }
+    // The broken recipients are not also "unknown" to the letter.
+    assert!(!out.contains("unknown recipient"), "{out}");
+    assert!(out.contains(": 3 errors"), "{out}");
+}
