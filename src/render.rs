@@ -357,6 +357,7 @@ mod tests {
             email: String::new(),
             address: String::new(),
             country: String::new(),
+            language: String::new(),
             extra: Default::default(),
         });
         let recipient = Arc::new(sample_addressee());
