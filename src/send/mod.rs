@@ -164,7 +164,7 @@ pub fn run(
         }
         _ => None,
     };
-    if !s.dry_run && offline.iter().any(|r| !r.address.is_empty()) {
+    if !s.dry_run && offline.all().iter().any(|r| !r.address.is_empty()) {
         check_postal_dir(&s.postal_dir)?;
     }
     let mut summary = Summary::new(s.dry_run, journal.path(), s.json_summary, report)?;
