@@ -17,7 +17,7 @@
 #   start-up one letter of the built-in campaign to stdout, vs mailmerge --limit 1
 #
 # Knobs (environment): BENCH_DIR (cache: venv, baseline build; default
-# /tmp/protest-letter-bench), RENDER_NS, SEND_NS, MM_SEND_NS, MEM_NS, RUNS,
+# /tmp/protest-letter-bench), RENDER_NS, RENDER_FORMATS (mbox text json), SEND_NS, MM_SEND_NS, MEM_NS, RUNS,
 # BIG_RUNS, SEND_RUNS, START_RUNS, PORT, KEEP=1 (keep the work folder).
 # Everything listens on and connects to 127.0.0.1 only; a trap stops every
 # server this script started and removes its work folder.
@@ -180,6 +180,16 @@ sed -E -e "s/${ONE_EMAIL//./\\.}/{{email}}/g" -e "s/${ONE_NAME}/{{name}}/g" \
   -e 's/^(Message-ID: <)[0-9a-f]{16}\./\1{{msgid}}./' one.mbox > base.tpl
 grep -q '{{msgid}}' base.tpl && [ "$(grep -c '{{name}}' base.tpl)" -ge 2 ] ||
   fail "render: cannot make the bare loop's template from our output (Message-ID or name not found)"
+# The same for text (letters separated by a page break) and json lines.
+"$PL" --campaign camp write bench --signatories m_1.csv --format text --email sec@union.example \
+  --to court --date 2026-11-22 </dev/null > one.txt 2>>"$W/steps.log.one" &&
+  "$PL" --campaign camp write bench --signatories m_1.csv --format json --email sec@union.example \
+    --to court --date 2026-11-22 </dev/null > one.json 2>>"$W/steps.log.one" ||
+  fail "render: protest-letter cannot write one letter as text or json: $(tail -c 300 "$W/steps.log.one")"
+{ printf '{{sep}}\f\n{{/sep}}'; sed -e "s/${ONE_NAME}/{{name}}/g" one.txt; } > base_text.tpl
+sed -E -e "s/${ONE_NAME}/{{name}}/g" -e 's/("message_id":"<)[0-9a-f]{16}\./\1{{msgid}}./' one.json > base_json.tpl
+grep -q '{{name}}' base_text.tpl && grep -q '{{msgid}}' base_json.tpl ||
+  fail "render: cannot make the bare loop's text or json template from our output"
 
 # ------------------------------------------------------------------ timing
 # compare RUNS WARMUP NAME CMD [NAME CMD]...: runs the commands in turn,
@@ -244,33 +254,54 @@ row() { ROWS+=("| $(IFS='|'; echo "$*" | sed 's/|/ | /g') |"); }
 at_target() { [ "$1" = "$2" ] && echo "$3" || echo "— (target at N=$(num "$2"))"; }
 
 # ------------------------------------------------------------------ 1. render
-for n in $RENDER_NS; do
-  r=$RUNS w=$WARMUP
-  [ "$n" -ge 100000 ] && { r=$BIG_RUNS; w=0; }
-  CASE="render N=$n"
-  log "$CASE: protest-letter, mailmerge, bare loop ($r runs, alternating)"
-  compare "$r" "$w" \
-    ours "$PL --campaign camp write bench --signatories m_$n.csv --format mbox --email sec@union.example --to court -o ours_$n.mbox --force --date 2026-11-22" \
-    mailmerge "$MM --dry-run --no-limit --output-format raw --template mm.tpl --database m_$n.csv --config mm.conf > mm_$n.txt" \
-    limit "$BASE base.tpl m_$n.csv > base_$n.mbox"
-  got_ours=$(grep -c '^From sec@union.example ' "ours_$n.mbox" 2>/dev/null)
-  got_mm=$(grep -c '^>>> message [0-9]* sent$' "mm_$n.txt" 2>/dev/null)
-  [ "${got_ours:-0}" = "$n" ] || fail "render N=$n: protest-letter wrote ${got_ours:-0} messages, not $n"
-  [ "${got_mm:-0}" = "$n" ] || fail "render N=$n: mailmerge printed ${got_mm:-0} messages, not $n"
-  same=NO
-  cmp -s <(grep -v '^Message-ID: ' "ours_$n.mbox") <(grep -v '^Message-ID: ' "base_$n.mbox") && same=yes
-  [ $same = yes ] || fail "render N=$n: the bare loop's bytes differ from ours (Message-ID aside)"
-  b_ours=$(wc -c < "ours_$n.mbox") b_mm=$(wc -c < "mm_$n.txt") b_base=$(wc -c < "base_$n.mbox")
-  t_o=$(med ours) t_m=$(med mailmerge) t_l=$(med limit)
-  r_m=$(ratio ours mailmerge) r_l=$(ratio ours limit)
-  OURS_CELL="$(num "$(rate "$n" "$t_o")") letters/s, $(mbs "$b_ours" "$t_o") MB/s ($(num "$t_o" 3) s)"
-  row "render → mbox" "$(num "$n")" "$OURS_CELL" \
-    "mailmerge --dry-run raw: $(num "$(rate "$n" "$t_m")") letters/s, $(mbs "$b_mm" "$t_m") MB/s ($(num "$t_m" 3) s)" \
-    "$(times "$r_m")" "≥100× at 100,000" "$(at_target "$n" 100000 "$(meets "$r_m" '>=' 100)")"
-  row "render → mbox" "$(num "$n")" "″" \
-    "bare std-only loop, same bytes (Message-ID aside): $same; $(num "$(rate "$n" "$t_l")") letters/s, $(mbs "$b_base" "$t_l") MB/s ($(num "$t_l" 3) s)" \
-    "$(times "$r_l")" "≥0.33× (within 3×) at 100,000" "$(at_target "$n" 100000 "$(meets "$r_l" '>=' 0.3333)")"
-  rm -f "ours_$n.mbox" "mm_$n.txt" "base_$n.mbox"
+# mbox against mailmerge and the bare loop; text and json against the bare
+# loop writing the same bytes (mailmerge writes neither).
+same_bytes() { # same_bytes FORMAT OURS BASE: equal, Message-ID hashes aside
+  case $1 in
+    mbox) cmp -s <(grep -v '^Message-ID: ' "$2") <(grep -v '^Message-ID: ' "$3") ;;
+    json) cmp -s <(sed -E 's/"message_id":"<[0-9a-f]{16}\./"message_id":"<./' "$2") \
+      <(sed -E 's/"message_id":"<[0-9a-f]{16}\./"message_id":"<./' "$3") ;;
+    *) cmp -s "$2" "$3" ;;
+  esac
+}
+for fmt in ${RENDER_FORMATS:-mbox text json}; do
+  tpl=base.tpl; [ "$fmt" = mbox ] || tpl=base_$fmt.tpl
+  for n in $RENDER_NS; do
+    r=$RUNS w=$WARMUP
+    [ "$n" -ge 100000 ] && { r=$BIG_RUNS; w=0; }
+    CASE="render $fmt N=$n"
+    mm=(); [ "$fmt" = mbox ] && mm=(mailmerge "$MM --dry-run --no-limit --output-format raw --template mm.tpl --database m_$n.csv --config mm.conf > mm_$n.txt")
+    log "$CASE: protest-letter, $([ "$fmt" = mbox ] && echo 'mailmerge, ')bare loop ($r runs, alternating)"
+    compare "$r" "$w" \
+      ours "$PL --campaign camp write bench --signatories m_$n.csv --format $fmt --email sec@union.example --to court -o ours_$n.$fmt --force --date 2026-11-22" \
+      "${mm[@]}" \
+      limit "$BASE $tpl m_$n.csv > base_$n.$fmt"
+    case $fmt in
+      mbox) got_ours=$(grep -c '^From sec@union.example ' "ours_$n.$fmt" 2>/dev/null) ;;
+      json) got_ours=$(grep -c '^{"letter":' "ours_$n.$fmt" 2>/dev/null) ;;
+      *) got_ours=$(($(grep -c $'^\f$' "ours_$n.$fmt" 2>/dev/null) + 1)) ;;
+    esac
+    [ "${got_ours:-0}" = "$n" ] || fail "$CASE: protest-letter wrote ${got_ours:-0} letters, not $n"
+    same=NO
+    same_bytes "$fmt" "ours_$n.$fmt" "base_$n.$fmt" && same=yes
+    [ $same = yes ] || fail "$CASE: the bare loop's bytes differ from ours (Message-ID aside)"
+    b_ours=$(wc -c < "ours_$n.$fmt") b_base=$(wc -c < "base_$n.$fmt")
+    t_o=$(med ours) t_l=$(med limit) r_l=$(ratio ours limit)
+    OURS_CELL="$(num "$(rate "$n" "$t_o")") letters/s, $(mbs "$b_ours" "$t_o") MB/s ($(num "$t_o" 3) s)"
+    if [ "$fmt" = mbox ]; then
+      got_mm=$(grep -c '^>>> message [0-9]* sent$' "mm_$n.txt" 2>/dev/null)
+      [ "${got_mm:-0}" = "$n" ] || fail "$CASE: mailmerge printed ${got_mm:-0} messages, not $n"
+      b_mm=$(wc -c < "mm_$n.txt") t_m=$(med mailmerge) r_m=$(ratio ours mailmerge)
+      row "render → mbox" "$(num "$n")" "$OURS_CELL" \
+        "mailmerge --dry-run raw: $(num "$(rate "$n" "$t_m")") letters/s, $(mbs "$b_mm" "$t_m") MB/s ($(num "$t_m" 3) s)" \
+        "$(times "$r_m")" "≥100× at 100,000" "$(at_target "$n" 100000 "$(meets "$r_m" '>=' 100)")"
+      OURS_CELL="″"
+    fi
+    row "render → $fmt" "$(num "$n")" "$OURS_CELL" \
+      "bare std-only loop, same bytes$([ "$fmt" = text ] || echo ' (Message-ID aside)'): $same; $(num "$(rate "$n" "$t_l")") letters/s, $(mbs "$b_base" "$t_l") MB/s ($(num "$t_l" 3) s)" \
+      "$(times "$r_l")" "≥0.33× (within 3×) at 100,000" "$(at_target "$n" 100000 "$(meets "$r_l" '>=' 0.3333)")"
+    rm -f "ours_$n.$fmt" "mm_$n.txt" "base_$n.$fmt"
+  done
 done
 # smtp-source sends one of our rendered messages (without the mbox From_ line).
 tail -n +2 one.mbox > msg.eml

@@ -33,12 +33,13 @@ pub fn normalise(text: &str) -> Result<String, String> {
              such as name@example.org"
         ));
     }
-    let domain = if domain.is_ascii() {
-        domain.to_string()
+    let ascii = if domain.is_ascii() {
+        text.to_string()
     } else {
-        idna::domain_to_ascii(domain).map_err(|_| format!("`{domain}` is not a valid domain"))?
+        let domain = idna::domain_to_ascii(domain)
+            .map_err(|_| format!("`{domain}` is not a valid domain"))?;
+        format!("{local}@{domain}")
     };
-    let ascii = format!("{local}@{domain}");
     lettre::Address::from_str(&ascii).map_err(|e| e.to_string())?;
     Ok(ascii)
 }

@@ -23,6 +23,7 @@ pub mod fingerprint;
 pub mod letters;
 pub mod message;
 pub mod output;
+pub mod plan;
 pub mod profile;
 pub mod progress;
 pub mod prompt;

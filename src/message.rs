@@ -110,7 +110,8 @@ impl Clock {
         }
     }
 
-    fn now(self) -> SystemTime {
+    /// The time for the next message.
+    pub fn now(self) -> SystemTime {
         match self {
             Clock::Now => SystemTime::now(),
             Clock::Fixed(t) => t,
@@ -183,6 +184,17 @@ impl Composer {
     /// The message for `letter`, or an error naming the field that cannot
     /// go into a header.
     pub fn compose(&self, letter: &Rendered, sender: &Sender) -> Result<Composed> {
+        self.compose_at(letter, sender, self.clock.now())
+    }
+
+    /// `compose` with the message's time given (for `plan`, which must
+    /// reproduce this message's Date and Message-ID).
+    pub fn compose_at(
+        &self,
+        letter: &Rendered,
+        sender: &Sender,
+        now: SystemTime,
+    ) -> Result<Composed> {
         let recipient = &letter.recipient;
         let prepared = match self.prepared.get(&prepared_key(recipient)) {
             Some(p) => Arc::clone(p),
@@ -190,7 +202,6 @@ impl Composer {
         };
         ensure_header_safe("subject", &letter.subject)?;
 
-        let now = self.clock.now();
         let message_id = message_id(letter, sender, now);
         let mut bcc = Vec::new();
         if let Some(b) = &sender.bcc
@@ -313,7 +324,7 @@ pub fn ensure_header_safe(what: &str, value: &str) -> Result<()> {
 
 /// `<hash.time@domain>`: unique per letter, recipient and signer; the same
 /// for the same inputs when the clock is fixed.
-fn message_id(letter: &Rendered, sender: &Sender, now: SystemTime) -> String {
+pub fn message_id(letter: &Rendered, sender: &Sender, now: SystemTime) -> String {
     let hash = crate::fingerprint::of([
         letter.letter_id.as_str(),
         &letter.recipient.id,

@@ -250,6 +250,8 @@ pub struct WriteSettings {
     pub batch: BatchSettings,
     /// `-q`: no progress bar.
     pub quiet: bool,
+    /// `-v`: notes on the batch fast path (which letters fall back, why).
+    pub verbose: bool,
 }
 
 /// A members' list instead of (or as well as) one signer.
@@ -349,6 +351,7 @@ impl Settings {
                 email: email(&args.common.email, env)?,
                 batch: BatchSettings::from_args(&args.common.batch, env),
                 quiet,
+                verbose,
             })),
             cli::Command::Init(args) => {
                 let shown = args

@@ -116,14 +116,18 @@ impl Signer {
             (Field::Country, country),
         ];
         for (field, value) in values {
-            check_field(field, value.trim())?;
+            // The email is checked once, by normalising it below.
+            if field != Field::Email || value.trim().chars().any(char::is_control) {
+                check_field(field, value.trim())?;
+            }
         }
         Ok(Signer {
             name: name.trim().to_string(),
             organisation: organisation.trim().to_string(),
             email: match email.trim() {
                 "" => String::new(),
-                e => crate::address::normalise(e).map_err(anyhow::Error::msg)?,
+                e => crate::address::normalise(e)
+                    .map_err(|reason| anyhow::anyhow!("invalid email address `{e}`: {reason}"))?,
             },
             address: address.trim().replace("\\n", "\n"),
             country: country.trim().to_ascii_uppercase(),

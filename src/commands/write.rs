@@ -10,10 +10,12 @@ use super::select::{Run, choose_letter, choose_recipients, prepare};
 use crate::campaign::{Addressee, Campaign, placeholders_in};
 use crate::error::ExitStatus;
 use crate::letters::{Account, Addressing, Produced, SignerSet, Signing};
-use crate::message::{Composed, Composer};
+use crate::message::{Composed, Composer, Sender};
 use crate::output::{self, Format, Item, Sink, UniqueNames, file_stem_parts, slug};
+use crate::plan::{Planner, Reference};
 use crate::progress::Progress;
-use crate::render::Renderer;
+use crate::render::{Rendered, Renderer, Scratch};
+use crate::signer::Signer;
 use crate::settings::{Target, Terminal, WriteSettings};
 
 pub fn run(
@@ -85,6 +87,15 @@ pub fn run(
         "writing",
     );
     let mut sink = Sink::open(format, &settings.output, signing.is_batch(), stdout)?;
+    // The fast path: per-member batches into one stream (see `plan`).
+    let planner = (matches!(signing, Signing::PerMember(_)) && sink.is_stream()).then(|| {
+        Planner::new(campaign, letter, format, settings.email.clock)
+    });
+    if settings.verbose
+        && let Some(why) = planner.as_ref().and_then(Planner::refusal)
+    {
+        writeln!(stderr, "note: {why}")?;
+    }
     let job = Produce {
         signing: &signing,
         renderer: &renderer,
@@ -93,6 +104,7 @@ pub fn run(
         account: account.as_ref(),
         bcc_me: settings.email.bcc_me,
         format,
+        planner: planner.as_ref(),
     };
     let threads = || {
         std::thread::available_parallelism()
@@ -101,6 +113,8 @@ pub fn run(
     };
     if sink.is_stream() && total >= PARALLEL_FROM && threads() > 1 {
         write_parallel(&job, &mut sink, &progress, threads())?;
+    } else if job.planner.is_some() {
+        write_chunks(&job, &mut sink, &progress)?;
     } else {
         for produced in signing.letters(&renderer, &addressing)? {
             let produced = produced?;
@@ -115,6 +129,13 @@ pub fn run(
     }
     progress.finish();
     let written = sink.finish()?;
+    if settings.verbose
+        && let Some(planner) = &planner
+    {
+        for note in planner.summary() {
+            writeln!(stderr, "note: {note}")?;
+        }
+    }
     if written.len() > 5 {
         writeln!(stderr, "wrote {} files", written.len())?;
     } else {
@@ -131,14 +152,65 @@ const PARALLEL_FROM: u64 = 512;
 const CHUNK: usize = 64;
 
 /// Everything needed to turn a signer set into finished letters.
-struct Produce<'a> {
-    signing: &'a Signing,
-    renderer: &'a Renderer<'a>,
-    composer: &'a Composer,
-    addressing: &'a Addressing,
-    account: Option<&'a Account>,
-    bcc_me: bool,
-    format: Format,
+pub(crate) struct Produce<'a> {
+    pub(crate) signing: &'a Signing,
+    pub(crate) renderer: &'a Renderer<'a>,
+    pub(crate) composer: &'a Composer,
+    pub(crate) addressing: &'a Addressing,
+    pub(crate) account: Option<&'a Account>,
+    pub(crate) bcc_me: bool,
+    pub(crate) format: Format,
+    /// Plans for per-member letters (`plan`); `None`: the general path only.
+    pub(crate) planner: Option<&'a Planner>,
+}
+
+/// The general path, for plans to be made from and checked against.
+impl Reference for Produce<'_> {
+    fn scratch(&self) -> Scratch {
+        self.renderer.scratch()
+    }
+
+    fn render(
+        &self,
+        scratch: &mut Scratch,
+        recipient: &Arc<Addressee>,
+        signer: &Arc<Signer>,
+    ) -> Result<Rendered> {
+        self.renderer
+            .render_with(scratch, recipient, std::slice::from_ref(signer))
+    }
+
+    fn sender(&self, produced: &Produced) -> Result<Sender> {
+        self.signing.sender(produced, self.account, self.bcc_me)
+    }
+
+    fn write(
+        &self,
+        scratch: &mut Scratch,
+        recipient: &Arc<Addressee>,
+        signer: &Arc<Signer>,
+        first: bool,
+        now: std::time::SystemTime,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let produced = Produced {
+            letter: Reference::render(self, scratch, recipient, signer)?,
+            line: None,
+            identity: String::new(),
+        };
+        let composed = if self.format.is_email() {
+            let sender = self.sender(&produced)?;
+            Some(self.composer.compose_at(&produced.letter, &sender, now)?)
+        } else {
+            None
+        };
+        let item = Item {
+            letter: &produced.letter,
+            composed: composed.as_ref(),
+            name_hint: "",
+        };
+        output::serialise(self.format, &item, first, out)
+    }
 }
 
 impl Produce<'_> {
@@ -156,6 +228,12 @@ impl Produce<'_> {
         let mut scratch = self.renderer.scratch();
         for set in sets {
             for a in self.addressing.for_set(set) {
+                if let (Some(planner), [signer]) = (self.planner, set.signers.as_slice())
+                    && planner.write(self, &mut scratch, a, signer, first && count == 0, out)
+                {
+                    count += 1;
+                    continue;
+                }
                 let produced = self.signing.produce(self.renderer, &mut scratch, a, set)?;
                 let composed = self.compose(&produced)?;
                 let item = Item {
@@ -169,6 +247,27 @@ impl Produce<'_> {
         }
         Ok(count)
     }
+}
+
+/// The same chunks as `write_parallel`, on this thread: small batches.
+fn write_chunks(job: &Produce<'_>, sink: &mut Sink<'_>, progress: &Progress) -> Result<()> {
+    let mut chunk = Vec::with_capacity(CHUNK);
+    let mut first = true;
+    let mut sets = job.signing.sets()?.peekable();
+    while let Some(set) = sets.next() {
+        chunk.push(set?);
+        if chunk.len() == CHUNK || sets.peek().is_none() {
+            let mut out = Vec::new();
+            let count = job.chunk(&chunk, first, &mut out)?;
+            sink.emit_serialised(&out, count)?;
+            for _ in 0..count {
+                progress.inc();
+            }
+            first = false;
+            chunk.clear();
+        }
+    }
+    Ok(())
 }
 
 /// Uses every core for big batches: one thread reads the list in chunks,

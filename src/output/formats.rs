@@ -83,13 +83,7 @@ pub fn write_stream(
         }
         (Format::Eml, Some(c)) => write_lf(&c.message.formatted(), out, false),
         (Format::Mbox, Some(c)) => {
-            let when = jiff::Timestamp::try_from(c.date).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-            writeln!(
-                out,
-                "From {} {}",
-                c.envelope.from,
-                when.strftime("%a %b %e %H:%M:%S %Y")
-            )?;
+            mbox_separator(&c.envelope.from, c.date, out)?;
             write_lf(&c.message.formatted(), out, true)?;
             out.write_all(b"\n")
         }
@@ -111,10 +105,20 @@ pub fn write_stream(
     }
 }
 
+/// The `From sender date` line that starts an mbox entry.
+pub fn mbox_separator(
+    from: &str,
+    date: std::time::SystemTime,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let when = jiff::Timestamp::try_from(date).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    writeln!(out, "From {from} {}", when.strftime("%a %b %e %H:%M:%S %Y"))
+}
+
 /// Copies `bytes` with CRLF turned into LF; with `mbox_quote`, lines that
 /// start with `>*From ` get one more `>` (mboxrd), so readers never split a
 /// letter in two. Ends with a newline.
-fn write_lf(bytes: &[u8], out: &mut dyn Write, mbox_quote: bool) -> io::Result<()> {
+pub fn write_lf(bytes: &[u8], out: &mut dyn Write, mbox_quote: bool) -> io::Result<()> {
     let mut lines = bytes.split(|&b| b == b'\n').peekable();
     while let Some(line) = lines.next() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);

@@ -13,7 +13,7 @@ use anyhow::{Result, bail};
 pub use files::{
     UniqueNames, create_dir, ensure_absent, is_special, open_special, slug, write_atomic,
 };
-pub use formats::Format;
+pub use formats::{Format, mbox_separator, write_lf};
 
 use crate::campaign::Addressee;
 use crate::error::runtime;

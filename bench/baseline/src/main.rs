@@ -8,16 +8,20 @@
 //!
 //! usage: protest-letter-baseline TEMPLATE MEMBERS.CSV > out.mbox
 //!
-//! TEMPLATE is the whole mbox entry (From_ line, headers, blank line, body,
-//! trailing blank line) with `{{name}}`, `{{email}}` and `{{msgid}}`
-//! placeholders. The CSV is naive (no quoting), with a header row naming
-//! `name` and `email`.
+//! TEMPLATE is one letter as written: a whole mbox entry (From_ line,
+//! headers, blank line, body, trailing blank line), a json line, or a text
+//! letter, with `{{name}}`, `{{email}}` and `{{msgid}}` placeholders; text
+//! between `{{sep}}` and `{{/sep}}` is written before every letter but the
+//! first (the page break between text letters). The CSV is naive (no
+//! quoting), with a header row naming `name` and `email`.
 use std::io::{BufWriter, Write};
 
 enum Piece {
     Lit(Vec<u8>),
     Field(usize),
     MsgId,
+    /// Written before every letter but the first.
+    Sep(Vec<u8>),
 }
 
 /// FNV-1a over the signer's fields: stands in for the real Message-ID hash.
@@ -64,6 +68,12 @@ fn main() {
     while let Some(a) = rest.find("{{") {
         let b = rest[a..].find("}}").expect("unclosed {{") + a;
         pieces.push(Piece::Lit(rest[..a].as_bytes().to_vec()));
+        if rest[a + 2..b].trim() == "sep" {
+            let end = rest[b..].find("{{/sep}}").expect("{{sep}} without {{/sep}}") + b;
+            pieces.push(Piece::Sep(rest[b + 2..end].as_bytes().to_vec()));
+            rest = &rest[end + "{{/sep}}".len()..];
+            continue;
+        }
         pieces.push(match rest[a + 2..b].trim() {
             "msgid" => Piece::MsgId,
             "name" => Piece::Field(name_col),
@@ -78,6 +88,7 @@ fn main() {
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
     let mut fields: Vec<&[u8]> = Vec::with_capacity(header.len());
     let mut hex = [0u8; 16];
+    let mut first = true;
     for line in lines {
         fields.clear();
         fields.extend(line.split(|&b| b == b','));
@@ -90,9 +101,12 @@ fn main() {
                 Piece::Lit(l) => out.write_all(l),
                 Piece::Field(i) => out.write_all(fields[*i]),
                 Piece::MsgId => out.write_all(&hex),
+                Piece::Sep(s) if !first => out.write_all(s),
+                Piece::Sep(_) => Ok(()),
             }
             .expect("write");
         }
+        first = false;
     }
     out.flush().expect("write");
 }
