@@ -15,8 +15,8 @@ use crate::output::{self, Format, Item, Sink, UniqueNames, file_stem_parts, slug
 use crate::plan::{Planner, Reference};
 use crate::progress::Progress;
 use crate::render::{Rendered, Renderer, Scratch};
-use crate::signer::Signer;
 use crate::settings::{Target, Terminal, WriteSettings};
+use crate::signer::Signer;
 
 pub fn run(
     campaign: &Campaign,
@@ -88,9 +88,8 @@ pub fn run(
     );
     let mut sink = Sink::open(format, &settings.output, signing.is_batch(), stdout)?;
     // The fast path: per-member batches into one stream (see `plan`).
-    let planner = (matches!(signing, Signing::PerMember(_)) && sink.is_stream()).then(|| {
-        Planner::new(campaign, letter, format, settings.email.clock)
-    });
+    let planner = (matches!(signing, Signing::PerMember(_)) && sink.is_stream())
+        .then(|| Planner::new(campaign, letter, format, settings.email.clock));
     if settings.verbose
         && let Some(why) = planner.as_ref().and_then(Planner::refusal)
     {

@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::campaign::{CountryOutcome, Sources};
 use crate::commands::write::Produce;
-use crate::letters::{Account, Signing};
+use crate::letters::{Account, Addressing, Signing};
 use crate::message::Composer;
 use crate::render::Renderer;
 use crate::signatories::MemberList;
@@ -50,7 +50,7 @@ fn per_member() -> (tempfile::TempDir, Signing) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.csv");
     std::fs::write(&path, "name,email\nJo,jo@x.org\n").unwrap();
-    let list = MemberList::open(&path).unwrap();
+    let list = MemberList::open(&path, None).unwrap();
     (dir, Signing::PerMember(list))
 }
 
@@ -101,19 +101,13 @@ fn both_ways(run: &Run, signers: &[Arc<Signer>]) -> BothWays {
         },
         email: "sec@union.example".into(),
     };
-    let planner = Planner::new(
-        campaign,
-        letter,
-        run.lang.as_deref(),
-        &addressees,
-        run.format,
-        clock,
-    );
+    let planner = Planner::new(campaign, letter, run.format, clock);
+    let addressing = Addressing::same(addressees.clone(), signers.len() as u64);
     let produce = Produce {
         signing: &signing,
         renderer: &renderer,
         composer: &composer,
-        addressees: &addressees,
+        addressing: &addressing,
         account: Some(&account),
         bcc_me: run.bcc_me,
         format: run.format,
@@ -211,9 +205,11 @@ prop_compose! {
         ]).prop_map(str::to_string)),
         country in optional(prop::sample::select(vec!["GB", "de", "KZ"]).prop_map(str::to_string)),
         branch in optional(name()),
+        language in optional(prop::sample::select(vec!["en", "ru", "kk"]).prop_map(str::to_string)),
     ) -> Option<Signer> {
         Signer::new(&name, &organisation, &email, &address, &country).ok().map(|mut s| {
             s.extra.insert("branch".into(), branch);
+            s.language = language;
             s
         })
     }
