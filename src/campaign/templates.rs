@@ -239,11 +239,19 @@ impl Templates {
                         Some("a partial must not include itself, directly or through another"),
                     ));
                 }
-                tera::ErrorKind::Msg(text) if text.contains("\n  --> ") => {
+                tera::ErrorKind::Msg(text)
+                    if text.lines().any(|l| l.trim_start().starts_with("--> ")) =>
+                {
                     // Tera's checks after parsing (unknown include, filter,
                     // function…) come as one text of reports.
                     for (name, line, column, message) in reports(text) {
                         let source = texts.iter().find(|(n, _)| *n == name).map(|(_, t)| t);
+                        let partials: Vec<&str> = texts
+                            .iter()
+                            .map(|(n, _)| n.as_str())
+                            .filter(|n| !n.contains('#'))
+                            .collect();
+                        let help = unknown_name_help(&message, &partials);
                         problems.push(match source {
                             Some(source) => {
                                 templates.problem_at(sources, &name, source, line, column, &message)
@@ -255,6 +263,9 @@ impl Templates {
                                 None,
                             ),
                         });
+                        if let (Some(help), Some(last)) = (help, problems.pop()) {
+                            problems.push(last.with_help(help));
+                        }
                         culprits.push(name);
                     }
                 }
@@ -600,6 +611,90 @@ fn cycle_from(
         via.pop();
     }
     None
+}
+
+/// Tera's own filters, tests and functions, for "did you mean".
+const FILTERS: &[&str] = &[
+    "safe",
+    "default",
+    "upper",
+    "lower",
+    "wordcount",
+    "escape",
+    "escape_html",
+    "escape_xml",
+    "newlines_to_br",
+    "pluralize",
+    "trim",
+    "trim_start",
+    "trim_end",
+    "replace",
+    "capitalize",
+    "title",
+    "truncate",
+    "indent",
+    "str",
+    "int",
+    "float",
+    "length",
+    "reverse",
+    "split",
+    "abs",
+    "round",
+    "first",
+    "last",
+    "nth",
+    "join",
+    "sort",
+    "unique",
+    "get",
+    "values",
+    "keys",
+    "pairs",
+    "group_by",
+];
+const TESTS: &[&str] = &[
+    "string",
+    "number",
+    "map",
+    "bool",
+    "array",
+    "integer",
+    "float",
+    "none",
+    "iterable",
+    "defined",
+    "undefined",
+    "odd",
+    "even",
+    "divisible_by",
+    "starting_with",
+    "ending_with",
+    "containing",
+];
+const FUNCTIONS: &[&str] = &["range", "throw"];
+
+/// "did you mean `upper`?" for Tera's "Unknown filter `uper`", and the
+/// same for tests, functions and partials (`templates`).
+fn unknown_name_help(message: &str, templates: &[&str]) -> Option<String> {
+    let (kind, rest) = message.strip_prefix("Unknown ")?.split_once(" `")?;
+    let wanted = rest.split('`').next()?;
+    let known: &[&str] = match kind {
+        "filter" => FILTERS,
+        "test" => TESTS,
+        "function" => FUNCTIONS,
+        "template" => templates,
+        _ => return None,
+    };
+    let what = if kind == "template" { "partial" } else { kind };
+    match did_you_mean(wanted, known.iter().copied()) {
+        Some(guess) => Some(format!("did you mean `{guess}`?")),
+        None if kind == "template" => Some(format!(
+            "no letters/{wanted} in the campaign; known: {}",
+            known.join(", ")
+        )),
+        None => Some(format!("known {what}s: {}", known.join(", "))),
+    }
 }
 
 /// The reports in one of Tera's texts of several: (template, line, column,

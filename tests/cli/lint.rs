@@ -488,3 +488,28 @@ fn every_recipient_entry_is_checked_on_its_own() {
     assert!(!out.contains("unknown recipient"), "{out}");
     assert!(out.contains(": 3 errors"), "{out}");
 }
+
+#[test]
+fn did_you_mean_for_unknown_filters_and_partials() {
+    let tc = campaign(&LETTER.replace(
+        "We write.",
+        "We {{ recipient.name | uper }} {% include \"_sign.txt\" %}",
+    ));
+    tc.write("letters/_signature.txt", "Yours\n");
+    let (code, out, _) = check(&tc, &[]);
+    assert_eq!(code, 2, "{out}");
+    let one = path(&tc, "letters/one.txt");
+    assert!(
+        out.contains(&format!(
+            "{one}:6:24: error: template error: Unknown filter `uper`\n  |\n6 | We {{{{ recipient.name | uper }}}} {{% include \"_sign.txt\" %}}\n  |                        ^^^^\n  = help: did you mean `upper`?"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "{one}:6:43: error: template error: Unknown template `_sign.txt`"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("did you mean `_signature.txt`?"), "{out}");
+}
