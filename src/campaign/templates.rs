@@ -541,12 +541,13 @@ fn recursive_components(texts: &[(String, String)]) -> Vec<RecursiveCall> {
     // Calls from each definition to known components: (caller, callee, where).
     let mut calls: Vec<(usize, usize, Range<usize>)> = Vec::new();
     for (caller, def) in defs.iter().enumerate() {
-        let text = &texts
+        let Some(body) = texts
             .iter()
             .find(|(n, _)| n == def.template)
-            .expect("own text")
-            .1;
-        let body = &text[def.body.clone()];
+            .and_then(|(_, text)| text.get(def.body.clone()))
+        else {
+            continue;
+        };
         for (i, _) in body.match_indices('<') {
             let rest = &body[i + 1..];
             let len = rest.find(|c: char| !ident(c)).unwrap_or(rest.len());
@@ -754,7 +755,9 @@ fn explain(message: &str, text: &str, span: &Range<usize>) -> (String, Option<St
     };
     let known: Vec<&str> = list.split(", ").collect();
     // The dotted path that ends at the span: `signer.nme`.
-    let before = &text[..span.start];
+    let Some(before) = text.get(..span.start) else {
+        return (template_message(message), None);
+    };
     let path_start = before
         .char_indices()
         .rev()
