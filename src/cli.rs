@@ -76,7 +76,8 @@ Examples:
 const CHECK_EXAMPLES: &str = "\
 Examples:
   protest-letter check                         # the campaign in this folder
-  protest-letter --campaign my-campaign check";
+  protest-letter --campaign my-campaign check
+  protest-letter check --format json           # one object per problem, for editors and CI";
 
 const WRITE_EXAMPLES: &str = "\
 Examples:
