@@ -68,8 +68,24 @@ pub fn man(command: Option<&str>, out: &mut dyn Write) -> Result<ExitStatus> {
     let mut roff = Vec::new();
     man.render(&mut roff)?;
     roff.extend_from_slice(after_help_roff(&notes).as_bytes());
-    out.write_all(&roff).map_err(|e| runtime(e.into()))?;
+    let roff = ascii_roff(&String::from_utf8_lossy(&roff));
+    out.write_all(roff.as_bytes())
+        .map_err(|e| runtime(e.into()))?;
     Ok(ExitStatus::Success)
+}
+
+/// Non-ASCII characters (`…` in a help text) as roff's `\[uXXXX]`
+/// escapes, so that groff and mandoc read the page without a preprocessor.
+fn ascii_roff(roff: &str) -> String {
+    let mut out = String::with_capacity(roff.len());
+    for c in roff.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\[u{:04X}]", u32::from(c)));
+        }
+    }
+    out
 }
 
 /// `--help`'s closing text as roff: a paragraph opening with `Examples:`
@@ -111,5 +127,24 @@ fn roff_line(line: &str) -> String {
         format!("\\&{escaped}\n")
     } else {
         format!("{escaped}\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_ascii_roff() {
+        assert_eq!(
+            ascii_roff("AB:CD:\u{2026} \u{0410}"),
+            r"AB:CD:\[u2026] \[u0410]"
+        );
+        assert_eq!(roff_line(r".start -x \"), "\\&.start \\-x \\e\n");
+        for command in [None, Some("send"), Some("write")] {
+            let mut page = Vec::new();
+            man(command, &mut page).unwrap();
+            assert!(page.is_ascii(), "{command:?}");
+        }
     }
 }
