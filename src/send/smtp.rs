@@ -213,6 +213,8 @@ pub struct Client {
     secrets: Vec<String>,
     /// Between `354` and the reply to the final dot: QUIT would be data.
     in_data: bool,
+    /// A read, write or TLS handshake failed: say nothing more.
+    dead: bool,
 }
 
 impl Client {
@@ -237,6 +239,7 @@ impl Client {
                         timeout,
                         secrets: Vec::new(),
                         in_data: false,
+                        dead: false,
                     });
                 }
                 Err(e)
@@ -266,6 +269,17 @@ impl Client {
 
     /// Starts TLS on this connection (implicit TLS or after STARTTLS).
     pub fn start_tls(
+        &mut self,
+        config: Arc<ClientConfig>,
+        host: &str,
+        stage: Stage,
+    ) -> Result<(), Error> {
+        let result = self.handshake(config, host, stage);
+        self.dead |= result.is_err();
+        result
+    }
+
+    fn handshake(
         &mut self,
         config: Arc<ClientConfig>,
         host: &str,
@@ -319,10 +333,13 @@ impl Client {
     /// Writes bytes (commands, or the message) within the stage's time.
     pub fn send(&mut self, bytes: &[u8], stage: Stage) -> Result<(), Error> {
         let _ = self.stream.tcp().set_write_timeout(Some(self.timeout));
-        self.stream
+        let result = self
+            .stream
             .write_all(bytes)
             .and_then(|()| self.stream.flush())
-            .map_err(|e| io_error(stage, e, self.timeout))
+            .map_err(|e| io_error(stage, e, self.timeout));
+        self.dead |= result.is_err();
+        result
     }
 
     /// Sends one command line and reads its reply.
@@ -335,6 +352,12 @@ impl Client {
     /// Lenient as RFC 5321 4.2 asks: a code alone (`250`) is a reply, lines
     /// may end in a bare LF, and text after `250-` lines is kept.
     pub fn read_reply(&mut self, stage: Stage) -> Result<Reply, Error> {
+        let result = self.read_reply_lines(stage);
+        self.dead |= result.is_err();
+        result
+    }
+
+    fn read_reply_lines(&mut self, stage: Stage) -> Result<Reply, Error> {
         let deadline = Instant::now() + self.timeout;
         let mut lines = Vec::new();
         loop {
@@ -437,7 +460,7 @@ impl Client {
     /// Ends the session politely, unless the server is in data mode
     /// (where QUIT would be part of the message) or the line is dead.
     pub fn quit(mut self) {
-        if !self.in_data {
+        if !self.in_data && !self.dead {
             self.timeout = self.timeout.min(Duration::from_secs(5));
             let _ = self.command("QUIT", "QUIT");
         }
@@ -630,6 +653,26 @@ mod tests {
         assert_eq!(r.to_string(), "535 5.7.8 bad <redacted> for you");
         c.abort();
         server.join().unwrap();
+    }
+
+    #[test]
+    fn no_quit_in_data_mode_or_on_a_dead_line() {
+        for (in_data, expected) in [(true, ""), (false, "QUIT\r\n")] {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let server = std::thread::spawn(move || {
+                let (mut tcp, _) = listener.accept().unwrap();
+                tcp.write_all(b"221 bye\r\n").unwrap();
+                let mut got = String::new();
+                tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                let _ = tcp.read_to_string(&mut got);
+                got
+            });
+            let mut c = Client::connect("127.0.0.1", port, Duration::from_secs(5)).unwrap();
+            c.set_in_data(in_data);
+            c.quit();
+            assert_eq!(server.join().unwrap(), expected);
+        }
     }
 
     #[test]

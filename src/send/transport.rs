@@ -81,12 +81,6 @@ enum Failure {
     Fatal(anyhow::Error),
 }
 
-impl From<anyhow::Error> for Failure {
-    fn from(e: anyhow::Error) -> Self {
-        Failure::Fatal(e)
-    }
-}
-
 /// Checks the TLS settings (`--ca-cert`) without connecting.
 pub fn check_tls(settings: &SmtpSettings) -> Result<()> {
     Tls::new(settings.ca_cert.as_deref(), &settings.tls_fingerprints).map(drop)
@@ -129,6 +123,11 @@ impl SmtpSession {
         self.connections += 1;
         match self.handshake(&mut client) {
             Ok(()) => Ok(client),
+            // Refused for good (login, sender, TLS): say goodbye properly.
+            Err(fatal @ Failure::Fatal(_)) => {
+                client.quit();
+                Err(fatal)
+            }
             Err(failure) => {
                 client.abort();
                 Err(failure)
