@@ -229,7 +229,15 @@ impl Client {
             return Err(ConnectError::Resolve(format!("{host} has no address")));
         }
         let mut last = String::new();
+        let several = addrs.len() > 1;
         for addr in addrs {
+            // The caller names the server; only with several addresses
+            // does the one that failed say more.
+            let at = if several {
+                format!("{addr}: ")
+            } else {
+                String::new()
+            };
             match TcpStream::connect_timeout(&addr, timeout) {
                 Ok(tcp) => {
                     let _ = tcp.set_nodelay(true);
@@ -248,9 +256,9 @@ impl Client {
                         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
                     ) =>
                 {
-                    last = format!("{addr} did not answer within {}", seconds(timeout));
+                    last = format!("{at}no answer within {}", seconds(timeout));
                 }
-                Err(e) => last = format!("{addr}: {e}"),
+                Err(e) => last = format!("{at}{e}"),
             }
         }
         Err(ConnectError::Connect(last))
