@@ -568,3 +568,54 @@ fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> Option
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// `kill -9` at random points in a batch, resumed each time, then run to
+/// the end: no letter twice, every letter once unless the journal calls it
+/// uncertain. 600 letters and 3 kills keep the suite quick; the 2,000-letter
+/// batch with 20 kills is tests/e2e/exactly_once.sh.
+#[test]
+fn killed_at_random_points_and_resumed_no_letter_arrives_twice() {
+    use std::process::Stdio;
+    let f = Fixture::new();
+    let mut text = String::from("name,organisation,email,country\n");
+    for i in 1..=600 {
+        text.push_str(&format!("Member {i},,member{i}@union.org,GB\n"));
+    }
+    let csv = f.csv("members.csv", &text);
+    let server = SmtpServer::start(ServerConfig::default().pipelining());
+    let mut seed = std::process::id() as u64;
+    for kill in 1..=3usize {
+        let before = server.received().len();
+        let mut child = f
+            .send_batch(&server, &csv)
+            .args(["--connections", &(1 + kill % 3).to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // A few to a few hundred letters into the run.
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let wait_for = before + 1 + (seed >> 33) as usize % 150;
+        server.wait_for_received(wait_for, Duration::from_secs(60));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let out = run(f.send_batch(&server, &csv).args(["--connections", "4"]));
+    let s = out.json();
+    let uncertain = s["uncertain"].as_u64().unwrap();
+    assert_eq!(out.code, if uncertain == 0 { 0 } else { 3 }, "{out:?}");
+    assert!(uncertain <= 3 * 3, "at most the letters in flight: {out:?}");
+    assert_exactly_once(&f, &server);
+    let arrived = per_letter(&server.received()).len() as u64;
+    assert!(
+        arrived + uncertain >= 600,
+        "{arrived} arrived, {uncertain} uncertain"
+    );
+    assert_eq!(
+        s["already_sent"].as_u64().unwrap() + s["sent"].as_u64().unwrap() + uncertain,
+        600,
+        "{out:?}"
+    );
+}
