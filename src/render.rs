@@ -110,6 +110,10 @@ pub fn sample_addressee() -> Addressee {
 pub struct Scratch {
     context: tera::Context,
     recipient: Option<Arc<Addressee>>,
+    /// The signatories last inserted (address and length): a petition to
+    /// several recipients is turned into template values once, not once
+    /// per recipient (a million signatures are hundreds of megabytes).
+    signatories: Option<(usize, usize, usize)>,
 }
 
 /// Renders letters of one campaign letter on one date; holds what is shared
@@ -177,6 +181,7 @@ impl<'a> Renderer<'a> {
         Scratch {
             context: self.base.clone(),
             recipient: None,
+            signatories: None,
         }
     }
 
@@ -207,8 +212,17 @@ impl<'a> Renderer<'a> {
             context.insert("recipient", recipient.as_ref());
             scratch.recipient = Some(Arc::clone(recipient));
         }
-        context.insert("signer", first.as_ref());
-        context.insert("signatories", signatories);
+        // Only a petition is kept: one signer's values are cheap to make,
+        // and a freed one-signer list may come back at the same address.
+        let these = (signatories.len() > 1).then(|| {
+            let last = signatories.last().map_or(0, |s| Arc::as_ptr(s) as usize);
+            (signatories.as_ptr() as usize, signatories.len(), last)
+        });
+        if these.is_none() || scratch.signatories != these {
+            context.insert("signer", first.as_ref());
+            context.insert("signatories", signatories);
+            scratch.signatories = these;
+        }
         let limit = SIZE_LIMIT + SIZE_PER_SIGNATORY * signatories.len();
         let body = self.render_template(&variant.body, context, limit, recipient)?;
         let subject = self.render_template(&variant.subject, context, limit, recipient)?;

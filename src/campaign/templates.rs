@@ -20,6 +20,9 @@ use crate::diagnostic::{Problem, Severity, did_you_mean};
 
 /// Longest a single letter may take to render.
 pub const TIME_LIMIT: Duration = Duration::from_secs(5);
+/// Extra time a letter may take per signatory: a petition of a million
+/// names takes seconds to render, and must not be refused as a runaway loop.
+pub const TIME_PER_SIGNATORY: Duration = Duration::from_micros(50);
 /// Largest letter, before the allowance per signatory (a petition lists
 /// everyone, 40,000 names are about 2 MB).
 pub const SIZE_LIMIT: usize = 4 << 20;
@@ -158,8 +161,9 @@ fn range(kwargs: tera::Kwargs, _: &tera::State) -> tera::TeraResult<Vec<i128>> {
 
 fn too_slow() -> String {
     format!(
-        "rendering took longer than {} seconds",
-        TIME_LIMIT.as_secs()
+        "rendering took longer than {} seconds (and {} µs per signatory)",
+        TIME_LIMIT.as_secs(),
+        TIME_PER_SIGNATORY.as_micros()
     )
 }
 
@@ -323,7 +327,8 @@ impl Templates {
         (templates, problems)
     }
 
-    /// Renders template `name` within `limit` bytes and `TIME_LIMIT`.
+    /// Renders template `name` within `limit` bytes and `TIME_LIMIT` (plus
+    /// `TIME_PER_SIGNATORY` for each signatory `limit` allows for).
     pub fn render(
         &self,
         sources: &Sources,
@@ -331,7 +336,11 @@ impl Templates {
         context: &tera::Context,
         limit: usize,
     ) -> Result<String, Failure> {
-        let deadline = Instant::now() + TIME_LIMIT;
+        // `limit` grows with the signatories; so does the time allowed.
+        let signatories = limit.saturating_sub(SIZE_LIMIT) / SIZE_PER_SIGNATORY;
+        let allowed =
+            TIME_LIMIT + TIME_PER_SIGNATORY * u32::try_from(signatories).unwrap_or(u32::MAX);
+        let deadline = Instant::now() + allowed;
         let mut out = Bounded {
             out: Vec::with_capacity(4096),
             limit,
