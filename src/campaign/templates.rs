@@ -229,7 +229,26 @@ impl Templates {
             match err.kind() {
                 tera::ErrorKind::SyntaxError(r) | tera::ErrorKind::RenderingError(r) => {
                     culprits.push(r.filename().to_string());
-                    problems.push(templates.problem(sources, r.filename(), &err));
+                    let text = texts
+                        .iter()
+                        .find(|(n, _)| n == r.filename())
+                        .map(|(_, t)| t);
+                    // Tera reports an unclosed tag at the end of the file:
+                    // the mistake is where the tag was opened.
+                    let unclosed = text
+                        .filter(|_| r.message() == "Unexpected end of input")
+                        .and_then(|t| unclosed_tag(t));
+                    problems.push(match unclosed {
+                        Some((span, tag)) => templates
+                            .problem_at_bytes(
+                                sources,
+                                r.filename(),
+                                span,
+                                format!("template error: `{{% {tag} %}}` is never closed"),
+                            )
+                            .with_help(format!("add `{{% end{tag} %}}` where it should end")),
+                        None => templates.problem(sources, r.filename(), &err),
+                    });
                 }
                 tera::ErrorKind::CircularInclude { tpl, include_chain } => {
                     culprits.push(tpl.clone());
@@ -495,6 +514,33 @@ impl Templates {
             None => problem,
         }
     }
+}
+
+/// The innermost block tag (`if`, `for`…) that `text` opens and never
+/// closes: its byte span (the tag's name) and name.
+fn unclosed_tag(text: &str) -> Option<(Range<usize>, &'static str)> {
+    const BLOCKS: [&str; 6] = ["if", "for", "filter", "component", "raw", "block"];
+    let mut open: Vec<(Range<usize>, &'static str)> = Vec::new();
+    let mut at = 0;
+    while let Some(start) = text[at..].find("{%").map(|i| at + i) {
+        let inner = &text[start + 2..];
+        let end = inner.find("%}").map_or(text.len(), |i| start + 2 + i);
+        let tag = text[start + 2..end].trim_start_matches('-').trim_start();
+        let word_len = tag
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(tag.len());
+        let word = &tag[..word_len];
+        let word_start = end - tag.len();
+        if let Some(block) = BLOCKS.iter().find(|b| **b == word) {
+            open.push((word_start..word_start + word_len, block));
+        } else if let Some(closed) = word.strip_prefix("end") {
+            if let Some(i) = open.iter().rposition(|(_, b)| *b == closed) {
+                open.truncate(i);
+            }
+        }
+        at = end.max(start + 2);
+    }
+    open.pop()
 }
 
 /// A call that closes a cycle of components calling each other.

@@ -513,3 +513,17 @@ fn did_you_mean_for_unknown_filters_and_partials() {
     );
     assert!(out.contains("did you mean `_signature.txt`?"), "{out}");
 }
+
+#[test]
+fn an_unclosed_tag_is_reported_where_it_opens() {
+    let tc = campaign(&LETTER.replace("We write.", "We {% if signer.organisation %}write."));
+    let (code, out, _) = check(&tc, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(&format!(
+            "{}:6:7: error: template error: `{{% if %}}` is never closed\n  |\n6 | We {{% if signer.organisation %}}write.\n  |       ^^\n  = help: add `{{% endif %}}` where it should end",
+            path(&tc, "letters/one.txt")
+        )),
+        "{out}"
+    );
+}
