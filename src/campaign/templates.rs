@@ -533,10 +533,10 @@ fn unclosed_tag(text: &str) -> Option<(Range<usize>, &'static str)> {
         let word_start = end - tag.len();
         if let Some(block) = BLOCKS.iter().find(|b| **b == word) {
             open.push((word_start..word_start + word_len, block));
-        } else if let Some(closed) = word.strip_prefix("end") {
-            if let Some(i) = open.iter().rposition(|(_, b)| *b == closed) {
-                open.truncate(i);
-            }
+        } else if let Some(closed) = word.strip_prefix("end")
+            && let Some(i) = open.iter().rposition(|(_, b)| *b == closed)
+        {
+            open.truncate(i);
         }
         at = end.max(start + 2);
     }
