@@ -191,6 +191,26 @@ pub struct LetterArgs {
 
     #[command(flatten)]
     pub batch: BatchArgs,
+
+    #[command(flatten)]
+    pub voice: VoiceArgs,
+}
+
+/// The signer's own words: officials skim identical letters.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Your own words")]
+pub struct VoiceArgs {
+    /// A paragraph of your own, put after the letter's opening (in a
+    /// members' list, for members whose `message` column is empty).
+    #[arg(long, value_name = "TEXT", conflicts_with = "message_file")]
+    pub message: Option<String>,
+    /// The same, read from a file (UTF-8; blank lines separate paragraphs).
+    #[arg(long, value_name = "FILE")]
+    pub message_file: Option<PathBuf>,
+    /// Open each finished letter in $VISUAL or $EDITOR before it is written
+    /// or sent, and use what you save.
+    #[arg(long)]
+    pub edit: bool,
 }
 
 #[derive(Debug, Args)]
@@ -243,6 +263,10 @@ pub struct SendArgs {
     /// How the run's summary is printed on standard output.
     #[arg(long, value_enum, default_value_t = ListFormat::Text, help_heading = "Output")]
     pub format: ListFormat,
+    /// Send even though the campaign's deadline or the letter's
+    /// valid_until has passed.
+    #[arg(long, help_heading = "Sending")]
+    pub after_deadline: bool,
 }
 
 #[derive(Debug, Args, Default)]

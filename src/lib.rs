@@ -17,9 +17,12 @@ pub mod campaign;
 pub mod cli;
 pub mod commands;
 pub mod country;
+pub mod dates;
+pub mod deadline;
 pub mod diagnostic;
 pub mod error;
 pub mod fingerprint;
+pub mod language;
 pub mod letters;
 pub mod message;
 pub mod output;
@@ -28,11 +31,14 @@ pub mod profile;
 pub mod progress;
 pub mod prompt;
 pub mod rate;
+pub mod reflow;
 pub mod render;
+pub mod salutation;
 pub mod send;
 pub mod settings;
 pub mod signatories;
 pub mod signer;
+pub mod voice;
 
 use std::io::Write;
 
@@ -79,11 +85,19 @@ pub fn run(
         Command::Write(write) => {
             let campaign =
                 campaign::load_for_letter(sources()?, settings.today, write.letter.as_deref())?;
-            commands::write::run(&campaign, write, settings.terminal, stdout, stderr)
+            commands::write::run(
+                &campaign,
+                write,
+                settings.today,
+                settings.terminal,
+                stdout,
+                stderr,
+            )
         }
         Command::Send(send) => {
             let campaign =
                 campaign::load_for_letter(sources()?, settings.today, send.letter.as_deref())?;
+            commands::select::ready_to_send(&campaign, send, settings.today, stderr)?;
             send::run(&campaign, send, settings.terminal, stdout, stderr)
         }
     }

@@ -362,6 +362,7 @@ mod tests {
                 address: vec![],
                 language: None,
                 country: None,
+                translations: Default::default(),
             }),
             signer: Arc::new(Signer {
                 name: name.into(),

@@ -2,6 +2,7 @@
 //! system, no clock, no environment; the date comes in as a value so that the
 //! same inputs always give the same letter.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
@@ -55,7 +56,7 @@ pub fn drops_signatories(
     let second = "Second Petition Signer";
     let signers = [signer("First Petition Signer"), signer(second)];
     let addressee = Arc::new(sample_addressee());
-    for lang in std::iter::once(None).chain(letter.languages().into_iter().map(Some)) {
+    for lang in letter.languages().into_iter().map(Some) {
         let renderer = Renderer::new(campaign, letter, date, lang);
         // A letter that does not render at all is reported for that.
         let Ok(rendered) = renderer.render(&addressee, &signers) else {
@@ -103,6 +104,7 @@ pub fn sample_addressee() -> Addressee {
         address: vec!["1 Sample Road".into()],
         language: None,
         country: None,
+        translations: Default::default(),
     }
 }
 
@@ -114,6 +116,8 @@ pub struct Scratch {
     /// several recipients is turned into template values once, not once
     /// per recipient (a million signatures are hundreds of megabytes).
     signatories: Option<(usize, usize, usize)>,
+    /// The language the recipient was put in for.
+    language: String,
 }
 
 /// Renders letters of one campaign letter on one date; holds what is shared
@@ -124,6 +128,13 @@ pub struct Renderer<'a> {
     base: tera::Context,
     lang: Option<String>,
     date: jiff::civil::Date,
+    /// The date as each of the letter's languages writes it.
+    dates: BTreeMap<String, String>,
+    /// The signer's own words (`--message`), for letters whose signer has
+    /// none of their own (a members' list's `message` column).
+    message: String,
+    /// Letters the signer edited (`--edit`), by recipient id: used as saved.
+    edits: BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -143,6 +154,11 @@ impl<'a> Renderer<'a> {
         let mut base = tera::Context::new();
         base.insert("campaign", &campaign.info);
         base.insert("date", &format_date(date));
+        let dates = letter
+            .languages()
+            .into_iter()
+            .map(|l| (l.to_string(), crate::dates::format_date(date, l)))
+            .collect();
         base.insert("date_iso", &date.to_string());
         base.insert(
             "letter",
@@ -158,12 +174,31 @@ impl<'a> Renderer<'a> {
             base,
             lang: lang.map(str::to_string),
             date,
+            dates,
+            message: String::new(),
+            edits: BTreeMap::new(),
         }
     }
 
     /// Why this letter cannot be a `--group` petition, if it cannot.
     pub fn petition_problem(&self) -> Option<Problem> {
         drops_signatories(self.campaign, self.letter, self.date)
+    }
+
+    /// Adds the signer's own words to every letter that has none.
+    pub fn with_message(mut self, message: &str) -> Self {
+        self.message = message.trim().to_string();
+        self
+    }
+
+    /// Uses `body` as the letter to `recipient_id`, as the signer saved it.
+    pub fn set_edited(&mut self, recipient_id: &str, body: String) {
+        self.edits.insert(recipient_id.to_string(), body);
+    }
+
+    /// The language the letter to `recipient` is written in.
+    pub fn language_for(&self, recipient: &Addressee) -> &'a str {
+        crate::language::choose(self.letter, self.lang.as_deref(), recipient).language
     }
 
     /// Renders the letter to `recipient`, signed by `signatories` (one for a
@@ -182,6 +217,7 @@ impl<'a> Renderer<'a> {
             context: self.base.clone(),
             recipient: None,
             signatories: None,
+            language: String::new(),
         }
     }
 
@@ -197,20 +233,27 @@ impl<'a> Renderer<'a> {
         let first = signatories
             .first()
             .ok_or_else(|| anyhow!("a letter needs at least one signatory"))?;
-        // A member's own language (a list's `language` column) comes first;
-        // a petition is in the run's language.
-        let own = Some(first.language.as_str()).filter(|l| signatories.len() == 1 && !l.is_empty());
-        let variant =
-            self.letter
-                .variant(&[own, self.lang.as_deref(), recipient.language.as_deref()]);
+        // A member's own language (a list's `language` column) comes first,
+        // if the letter has it; a petition is in the run's language.
+        let own = Some(first.language.as_str())
+            .filter(|l| signatories.len() == 1 && !l.is_empty())
+            .and_then(|l| self.letter.variant_in(l));
+        let language = own.map_or_else(|| self.language_for(recipient), |v| v.language.as_str());
+        let variant = self.letter.variant(&[Some(language)]);
         let context = &mut scratch.context;
-        if scratch
-            .recipient
-            .as_ref()
-            .is_none_or(|r| !Arc::ptr_eq(r, recipient))
+        if scratch.language != language
+            || scratch
+                .recipient
+                .as_ref()
+                .is_none_or(|r| !Arc::ptr_eq(r, recipient))
         {
-            context.insert("recipient", recipient.as_ref());
+            context.insert("recipient", &recipient.localised(language));
+            if let Some(date) = self.dates.get(language) {
+                context.insert("date", date);
+            }
+            context.insert("lang", language);
             scratch.recipient = Some(Arc::clone(recipient));
+            language.clone_into(&mut scratch.language);
         }
         // Only a petition is kept: one signer's values are cheap to make,
         // and a freed one-signer list may come back at the same address.
@@ -223,17 +266,37 @@ impl<'a> Renderer<'a> {
             context.insert("signatories", signatories);
             scratch.signatories = these;
         }
+        let words = match signatories {
+            [one] => one.message(),
+            _ => "",
+        };
+        context.insert(
+            "message",
+            if words.is_empty() {
+                self.message.as_str()
+            } else {
+                words
+            },
+        );
         let limit = SIZE_LIMIT + SIZE_PER_SIGNATORY * signatories.len();
-        let body = self.render_template(&variant.body, context, limit, recipient)?;
         let subject = self.render_template(&variant.subject, context, limit, recipient)?;
         let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+        let body = match self.edits.get(&recipient.id) {
+            Some(edited) => edited.clone(),
+            None => crate::reflow::paragraphs(&tidy(&self.render_template(
+                &variant.body,
+                context,
+                limit,
+                recipient,
+            )?)),
+        };
         self.refuse_control_characters(&variant.body, recipient, [&body, &subject])?;
         Ok(Rendered {
             letter_id: self.letter.id.clone(),
             recipient: Arc::clone(recipient),
             signer: Arc::clone(first),
             subject,
-            body: tidy(&body),
+            body,
         })
     }
 

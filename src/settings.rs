@@ -151,6 +151,51 @@ pub struct SendSettings {
     /// Minimum time between two messages (`--rate`).
     pub interval: Option<std::time::Duration>,
     pub report: Option<PathBuf>,
+    /// Send past the campaign's deadline or the letter's valid_until.
+    pub after_deadline: bool,
+    pub voice: VoiceSettings,
+}
+
+/// The signer's own words and whether to edit the letters.
+#[derive(Debug, Clone, Default)]
+pub struct VoiceSettings {
+    /// `--message`, or the text of `--message-file`; empty if neither.
+    pub message: String,
+    pub edit: bool,
+    /// `$VISUAL`, else `$EDITOR`.
+    pub editor: Option<String>,
+}
+
+impl VoiceSettings {
+    fn from_args(args: &cli::VoiceArgs, env: &Environment) -> Result<Self> {
+        let message = match (&args.message, &args.message_file) {
+            (Some(text), _) => text.clone(),
+            (None, Some(path)) => {
+                let path = env.cwd.join(path);
+                fs_err::read_to_string(&path)
+                    .with_context(|| format!("--message-file: cannot read {}", path.display()))?
+            }
+            (None, None) => String::new(),
+        };
+        if let Some(c) = message
+            .chars()
+            .find(|&c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+        {
+            bail!(
+                "the message contains the control character U+{:04X}; give plain text",
+                c as u32
+            );
+        }
+        Ok(VoiceSettings {
+            message: message.replace("\r\n", "\n").trim().to_string(),
+            edit: args.edit,
+            editor: env
+                .var("VISUAL")
+                .filter(|v| !v.trim().is_empty())
+                .or_else(|| env.var("EDITOR"))
+                .map(str::to_string),
+        })
+    }
 }
 
 /// How mail leaves this machine.
@@ -252,6 +297,7 @@ pub struct WriteSettings {
     pub quiet: bool,
     /// `-v`: notes on the batch fast path (which letters fall back, why).
     pub verbose: bool,
+    pub voice: VoiceSettings,
 }
 
 /// A members' list instead of (or as well as) one signer.
@@ -344,7 +390,7 @@ impl Settings {
             )?)),
             cli::Command::Write(args) => Command::Write(Box::new(WriteSettings {
                 letter: args.common.letter,
-                signer: SignerDraft::resolve(&args.common.signer, env, &profile),
+                signer: SignerDraft::resolve(&args.common.signer, env, &profile)?,
                 to: args.common.selection.to,
                 output: output(&args.output, env),
                 date: letter_date(args.output.date.as_deref(), env.today)?,
@@ -352,6 +398,7 @@ impl Settings {
                 batch: BatchSettings::from_args(&args.common.batch, env),
                 quiet,
                 verbose,
+                voice: VoiceSettings::from_args(&args.common.voice, env)?,
             })),
             cli::Command::Init(args) => {
                 let shown = args
@@ -378,13 +425,17 @@ impl Settings {
 }
 
 impl SignerDraft {
-    fn resolve(args: &cli::SignerArgs, env: &Environment, profile: &Profile) -> Self {
+    fn resolve(args: &cli::SignerArgs, env: &Environment, profile: &Profile) -> Result<Self> {
         let pick = |flag: &Option<String>, var: &str, from_profile: &Option<String>| {
             flag.clone()
                 .or_else(|| env.var(var).map(str::to_string))
                 .or_else(|| from_profile.clone())
         };
-        SignerDraft {
+        let lang = pick(&args.lang, "PROTEST_LETTER_LANG", &profile.lang)
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| crate::language::ensure_tag(&l))
+            .transpose()?;
+        Ok(SignerDraft {
             name: pick(&args.name, Field::Name.env_var(), &profile.name)
                 .filter(|n| !n.trim().is_empty()),
             organisation: pick(
@@ -395,9 +446,9 @@ impl SignerDraft {
             email: pick(&args.email, Field::Email.env_var(), &profile.email),
             address: pick(&args.address, Field::Address.env_var(), &profile.address),
             country: pick(&args.country, Field::Country.env_var(), &profile.country),
-            lang: pick(&args.lang, "PROTEST_LETTER_LANG", &profile.lang),
+            lang,
             profile_path: profile.path.clone(),
-        }
+        })
     }
 }
 
@@ -485,9 +536,11 @@ fn send_settings(
     };
     Ok(SendSettings {
         letter: args.common.letter,
-        signer: SignerDraft::resolve(&args.common.signer, env, profile),
+        signer: SignerDraft::resolve(&args.common.signer, env, profile)?,
         to: args.common.selection.to,
         date: letter_date(args.date.as_deref(), env.today)?,
+        after_deadline: args.after_deadline,
+        voice: VoiceSettings::from_args(&args.common.voice, env)?,
         email: email(&args.common.email, env)?,
         transport,
         dry_run: t.dry_run,

@@ -136,6 +136,14 @@ impl Signer {
         })
     }
 
+    /// The member's own words: the list's `message` column, if it has one.
+    pub fn message(&self) -> &str {
+        self.extra
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("message"))
+            .map_or("", |(_, v)| v.trim())
+    }
+
     /// "Name, Organisation" or "Name".
     pub fn display(&self) -> String {
         if self.organisation.is_empty() {

@@ -7,10 +7,12 @@ mod parse;
 mod source;
 mod templates;
 
+use std::collections::BTreeMap;
+
 use anyhow::{Result, bail};
 use serde::Serialize;
 
-pub use model::{CampaignInfo, Channel, CountryContact, Letter, Recipient, Variant};
+pub use model::{CampaignInfo, Channel, CountryContact, Letter, Recipient, Variant, Wording};
 pub use parse::error_chain;
 pub use source::{SourceFile, Sources};
 pub use templates::{Failure, Origin, SIZE_LIMIT, SIZE_PER_SIGNATORY, TIME_LIMIT, Templates};
@@ -77,7 +79,13 @@ fn inspect_scoped(
     let mut problems = parsed.problems;
     let info = match parsed.info {
         Some(info) => {
-            problems.extend(warnings(&sources, &info, &parsed.recipients, today));
+            problems.extend(warnings(
+                &sources,
+                &info,
+                &parsed.recipients,
+                &parsed.letters,
+                today,
+            ));
             info
         }
         None => CampaignInfo::default(),
@@ -98,6 +106,7 @@ fn warnings(
     sources: &Sources,
     info: &CampaignInfo,
     recipients: &[Recipient],
+    letters: &[Letter],
     today: jiff::civil::Date,
 ) -> Vec<Problem> {
     let file = &sources.recipients;
@@ -157,15 +166,64 @@ fn warnings(
         && deadline.as_str() < today.to_string().as_str()
     {
         out.push(
-            Problem::in_file(
-                Severity::Warning,
-                &file.name,
+            key_problem(
+                file,
+                "deadline",
                 format!("the campaign's deadline {deadline} has passed"),
             )
-            .with_help("update or remove `deadline` in [campaign] if the campaign goes on"),
+            .with_help(
+                "`write` warns and `send` refuses (unless --after-deadline); \
+                 update or remove `deadline` in [campaign] if the campaign goes on",
+            ),
         );
     }
+    for letter in letters {
+        let Some(until) = &letter.valid_until else {
+            continue;
+        };
+        if until.as_str() >= today.to_string().as_str() {
+            continue;
+        }
+        let Some(source) = sources
+            .letters
+            .iter()
+            .find(|f| Sources::file_name(f) == format!("{}.txt", letter.id))
+        else {
+            continue;
+        };
+        out.push(
+            key_problem(
+                source,
+                "valid_until",
+                format!("the letter `{}` was valid until {until}", letter.id),
+            )
+            .with_help(
+                "`write` warns and `send` refuses (unless --after-deadline); \
+                 update the letter's facts and `valid_until` if it is still to be sent",
+            ),
+        );
+    }
+    out.extend(crate::salutation::spam_warnings(file, recipients));
     out
+}
+
+/// A problem at the line where `key = …` is set in `file`, else the file.
+fn key_problem(file: &SourceFile, key: &str, message: String) -> Problem {
+    let at = file.text.match_indices(key).map(|(i, _)| i).find(|&i| {
+        let line_start = file.text[..i].rfind('\n').map_or(0, |n| n + 1);
+        file.text[line_start..i].trim().is_empty()
+            && file.text[i + key.len()..].trim_start().starts_with('=')
+    });
+    match at {
+        Some(i) => Problem::at(
+            Severity::Warning,
+            &file.name,
+            &file.text,
+            i..i + key.len(),
+            message,
+        ),
+        None => Problem::in_file(Severity::Warning, &file.name, message),
+    }
 }
 
 /// A recipient with the signer's country applied: the contact details a
@@ -183,6 +241,33 @@ pub struct Addressee {
     pub language: Option<String>,
     /// The country whose contact was used, for country-dependent recipients.
     pub country: Option<String>,
+    /// Name, title and salutation by language (see `localised`).
+    #[serde(skip)]
+    pub translations: BTreeMap<String, Wording>,
+}
+
+impl Addressee {
+    /// The addressee as a letter in `lang` names and greets them (the
+    /// email headers keep the entry's own name).
+    pub fn localised(&self, lang: &str) -> Addressee {
+        let mut out = self.clone();
+        if let Some(w) = self.translations.get(lang).or_else(|| {
+            let primary = lang.split(['-', '_']).next().unwrap_or(lang);
+            self.translations.get(primary)
+        }) {
+            if let Some(name) = &w.name {
+                out.name = name.clone();
+            }
+            if let Some(title) = &w.title {
+                out.title = title.clone();
+            }
+            if let Some(salutation) = &w.salutation {
+                out.salutation = salutation.clone();
+            }
+        }
+        out.language = Some(lang.to_string());
+        out
+    }
 }
 
 /// A placeholder address among the ones a run would mail, and whose it is.
@@ -271,6 +356,28 @@ impl Campaign {
     }
 }
 
+/// A country's wordings over the recipient's: a field the country leaves
+/// out keeps the recipient's.
+fn merge_wordings(
+    base: &BTreeMap<String, Wording>,
+    country: &BTreeMap<String, Wording>,
+) -> BTreeMap<String, Wording> {
+    let mut out = base.clone();
+    for (lang, w) in country {
+        let entry = out.entry(lang.clone()).or_default();
+        if w.name.is_some() {
+            entry.name.clone_from(&w.name);
+        }
+        if w.title.is_some() {
+            entry.title.clone_from(&w.title);
+        }
+        if w.salutation.is_some() {
+            entry.salutation.clone_from(&w.salutation);
+        }
+    }
+    out
+}
+
 /// How the signer's country turned out for one recipient.
 pub enum CountryOutcome {
     /// Addressed with these details.
@@ -298,6 +405,7 @@ impl Recipient {
             address: self.address.clone(),
             language: self.language.clone(),
             country: None,
+            translations: self.translations.clone(),
         };
         if !self.by_country() {
             return Ok(CountryOutcome::Found(base));
@@ -331,6 +439,7 @@ impl Recipient {
                     contact.address.clone()
                 },
                 country: Some(code),
+                translations: merge_wordings(&base.translations, &contact.translations),
                 ..base
             })),
             None if override_email.is_some() => Ok(CountryOutcome::Found(Addressee {

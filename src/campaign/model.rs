@@ -15,6 +15,8 @@ pub struct CampaignInfo {
     pub default_letter: Option<String>,
     /// ISO date (YYYY-MM-DD) after which the campaign is stale.
     pub deadline: Option<String>,
+    /// What a user should know first (e.g. that it is a historical example).
+    pub note: String,
 }
 
 /// One `[[recipient]]` entry.
@@ -29,8 +31,22 @@ pub struct Recipient {
     pub phone: Option<String>,
     pub address: Vec<String>,
     pub language: Option<String>,
+    /// Who held the office when the campaign's sources were written: kept
+    /// as a record, never used to address a letter.
+    pub historical_name: Option<String>,
     /// Contacts by the signer's country (ISO code, upper case): the embassy.
     pub countries: BTreeMap<String, CountryContact>,
+    /// Name, title and salutation in other languages (`ru`).
+    pub translations: BTreeMap<String, Wording>,
+}
+
+/// How a recipient is named and greeted in one language; what is missing
+/// stays as in the recipient's own entry.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Wording {
+    pub name: Option<String>,
+    pub title: Option<String>,
+    pub salutation: Option<String>,
 }
 
 /// A recipient's contact details in one country.
@@ -42,6 +58,7 @@ pub struct CountryContact {
     pub cc: Vec<String>,
     pub phone: Option<String>,
     pub address: Vec<String>,
+    pub translations: BTreeMap<String, Wording>,
 }
 
 /// How a recipient can be reached, for `list` and the call sheet.
@@ -94,7 +111,14 @@ pub struct Letter {
     pub recipients: Vec<String>,
     /// Two or three sentences to say on the phone.
     pub talking_points: Vec<String>,
-    /// Language code → template name; `None` key is the default variant.
+    /// The language of the default file (`<id>.txt`), "en" unless its
+    /// front matter says otherwise.
+    pub language: String,
+    /// ISO date after which the letter is out of date.
+    pub valid_until: Option<String>,
+    /// Shown in `list` and the send preview (e.g. "a record, not news").
+    pub note: String,
+    /// File language (`None`: the default file) → its templates.
     #[serde(skip)]
     pub variants: BTreeMap<Option<String>, Variant>,
 }
@@ -107,23 +131,52 @@ pub struct Variant {
     /// Tera name of the subject template.
     pub subject: String,
     pub subject_text: String,
+    /// The language this variant is written in.
+    pub language: String,
 }
 
 impl Letter {
+    /// The variant written in `lang` ("ru", or "ru-KZ" for a letter that
+    /// has "ru"), if the letter has one.
+    pub fn variant_in(&self, lang: &str) -> Option<&Variant> {
+        let wanted = lang.to_ascii_lowercase();
+        let primary = wanted.split(['-', '_']).next().unwrap_or(&wanted);
+        let find = |want: &str| {
+            self.variants
+                .values()
+                .find(|v| v.language.eq_ignore_ascii_case(want))
+        };
+        find(&wanted).or_else(|| find(primary))
+    }
+
+    /// The default variant (`<id>.txt`), else the first there is.
+    pub fn default_variant(&self) -> &Variant {
+        self.variants
+            .get(&None)
+            .or_else(|| self.variants.values().next())
+            .expect("a letter is only built from at least one file")
+    }
+
     /// The variant for the first language in `preferred` that exists, else
     /// the default one.
     pub fn variant(&self, preferred: &[Option<&str>]) -> &Variant {
         preferred
             .iter()
             .flatten()
-            .find_map(|lang| self.variants.get(&Some(lang.to_string())))
-            .or_else(|| self.variants.get(&None))
-            .or_else(|| self.variants.values().next())
-            .expect("a letter is only built from at least one file")
+            .find_map(|lang| self.variant_in(lang))
+            .unwrap_or_else(|| self.default_variant())
     }
 
-    /// Languages other than the default this letter exists in.
+    /// Every language this letter is written in, the default first.
     pub fn languages(&self) -> Vec<&str> {
-        self.variants.keys().flatten().map(String::as_str).collect()
+        let default = self.default_variant().language.as_str();
+        let mut out = vec![default];
+        out.extend(
+            self.variants
+                .values()
+                .map(|v| v.language.as_str())
+                .filter(|l| *l != default),
+        );
+        out
     }
 }

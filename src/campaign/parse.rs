@@ -9,7 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::is_country_code;
-use super::model::{CampaignInfo, CountryContact, Letter, Recipient, Variant};
+use super::model::{CampaignInfo, CountryContact, Letter, Recipient, Variant, Wording};
 use super::source::{SourceFile, Sources};
 use super::templates::{Origin, Templates};
 use crate::diagnostic::{Problem, Severity, control_characters, unknown_hint, unknown_key_guess};
@@ -32,6 +32,8 @@ struct CampaignTable {
     copies_to: Vec<Spanned<String>>,
     default_letter: Option<Spanned<String>>,
     deadline: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    note: String,
 }
 
 #[derive(Deserialize)]
@@ -49,13 +51,38 @@ struct RecipientEntry {
     phone: Option<String>,
     #[serde(default)]
     address: Vec<String>,
-    language: Option<String>,
+    language: Option<Spanned<String>>,
+    /// Who held the office when the campaign's sources were written.
+    historical_name: Option<String>,
     #[serde(default)]
     countries: BTreeMap<Spanned<String>, CountryEntry>,
+    #[serde(default)]
+    translations: BTreeMap<String, WordingEntry>,
 }
 
+/// How a recipient is named and greeted in one language.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WordingEntry {
+    name: Option<String>,
+    title: Option<String>,
+    salutation: Option<String>,
+}
+
+impl WordingEntry {
+    fn into_wording(self) -> Wording {
+        Wording {
+            name: self.name,
+            title: self.title,
+            salutation: self.salutation,
+        }
+    }
+}
+
+/// For a recipient without a `salutation`: formal, and not the "Dear Sir
+/// or Madam" that spam filters score (see `salutation`).
 fn default_salutation() -> String {
-    "Dear Sir or Madam".into()
+    "To whom it may concern".into()
 }
 
 #[derive(Deserialize)]
@@ -69,6 +96,8 @@ struct CountryEntry {
     phone: Option<String>,
     #[serde(default)]
     address: Vec<String>,
+    #[serde(default)]
+    translations: BTreeMap<String, WordingEntry>,
 }
 
 // ---- letter front matter as written ----------------------------------------
@@ -82,6 +111,13 @@ struct FrontMatter {
     recipients: Vec<Spanned<String>>,
     #[serde(default)]
     talking_points: Vec<String>,
+    /// The language of this file; `<id>.<lang>.txt` files default to theirs.
+    language: Option<Spanned<String>>,
+    /// After this date the letter is out of date (see `deadline`).
+    valid_until: Option<Spanned<toml::Value>>,
+    /// Shown in `list` and the send preview: e.g. that it is a record.
+    #[serde(default)]
+    note: String,
 }
 
 /// The result of parsing: whatever could be built, and every problem seen.
@@ -144,6 +180,48 @@ pub fn parse(sources: &Sources, only: Option<Option<&str>>) -> Parsed {
                 continue;
             }
         };
+        let file_lang = lang.as_deref().unwrap_or("en");
+        let language = match &front.language {
+            Some(l) if crate::language::is_tag(l.get_ref()) => l.get_ref().clone(),
+            Some(l) => {
+                problems.push(
+                    Problem::at(
+                        Severity::Error,
+                        &letter_file.name,
+                        &letter_file.text,
+                        shift(l.span(), front_span.start),
+                        format!("`{}` is not a language tag", l.get_ref()),
+                    )
+                    .with_help("write a code such as \"en\" or \"ru\""),
+                );
+                file_lang.to_string()
+            }
+            None => file_lang.to_string(),
+        };
+        if lang.as_deref().is_some_and(|l| !crate::language::is_tag(l)) {
+            problems.push(
+                Problem::in_file(
+                    Severity::Error,
+                    &letter_file.name,
+                    format!(
+                        "`{}` in the file name is not a language tag",
+                        lang.as_deref().unwrap_or("")
+                    ),
+                )
+                .with_help(
+                    "name language versions <letter>.<lang>.txt, e.g. letters/sokolova.ru.txt",
+                ),
+            );
+        }
+        let valid_until = front.valid_until.as_ref().and_then(|value| {
+            date_value(
+                value,
+                front_span.start,
+                letter_file,
+                "valid_until",
+                &mut problems,
+            )
+        });
         if !is_id(&id) {
             problems.push(Problem::in_file(
                 Severity::Error,
@@ -175,6 +253,7 @@ pub fn parse(sources: &Sources, only: Option<Option<&str>>) -> Parsed {
             body: file_name.clone(),
             subject: subject_name,
             subject_text: subject.clone(),
+            language: language.clone(),
         };
         letter_fronts.push((
             letter_file,
@@ -192,6 +271,9 @@ pub fn parse(sources: &Sources, only: Option<Option<&str>>) -> Parsed {
                 .map(|r| r.get_ref().clone())
                 .collect(),
             talking_points: front.talking_points.clone(),
+            language: language.clone(),
+            valid_until: valid_until.clone(),
+            note: front.note.clone(),
             variants: BTreeMap::new(),
         });
         if lang.is_none() {
@@ -203,6 +285,9 @@ pub fn parse(sources: &Sources, only: Option<Option<&str>>) -> Parsed {
                 .map(|r| r.get_ref().clone())
                 .collect();
             entry.talking_points = front.talking_points;
+            entry.language = language.clone();
+            entry.valid_until = valid_until;
+            entry.note = front.note;
         }
         entry.variants.insert(lang, variant);
     }
@@ -420,6 +505,11 @@ fn convert_recipients(
                 cc: c.cc.iter().filter_map(|a| address(a, "cc")).collect(),
                 phone: c.phone,
                 address: c.address,
+                translations: c
+                    .translations
+                    .into_iter()
+                    .map(|(k, v)| (k, v.into_wording()))
+                    .collect(),
             };
             if !is_country_code(code.get_ref()) {
                 pending.push(
@@ -469,6 +559,22 @@ fn convert_recipients(
             }
             countries.insert(upper, contact);
         }
+        if let Some(lang) = entry
+            .language
+            .as_ref()
+            .filter(|l| !crate::language::is_tag(l.get_ref()))
+        {
+            pending.push(
+                Problem::at(
+                    Severity::Error,
+                    &file.name,
+                    &file.text,
+                    lang.span(),
+                    format!("`{}` is not a language tag", lang.get_ref()),
+                )
+                .with_help("write a code such as language = \"en\" or language = \"ru\""),
+            );
+        }
         recipients.push((
             entry.id.clone(),
             Recipient {
@@ -480,8 +586,14 @@ fn convert_recipients(
                 cc,
                 phone: entry.phone,
                 address: entry.address,
-                language: entry.language,
+                language: entry.language.as_ref().map(|l| l.get_ref().clone()),
+                historical_name: entry.historical_name,
                 countries,
+                translations: entry
+                    .translations
+                    .into_iter()
+                    .map(|(k, v)| (k, v.into_wording()))
+                    .collect(),
             },
         ));
     }
@@ -515,40 +627,52 @@ fn convert_recipients(
         }
     }
 
-    let deadline = match raw.campaign.deadline {
-        None => None,
-        Some(value) => {
-            let text = match value.get_ref() {
-                toml::Value::Datetime(d) => d.to_string(),
-                toml::Value::String(s) => s.clone(),
-                _ => String::new(),
-            };
-            match jiff::civil::Date::from_str(&text) {
-                Ok(date) => Some(date.to_string()),
-                Err(_) => {
-                    problems.push(
-                        Problem::at(
-                            Severity::Error,
-                            &file.name,
-                            &file.text,
-                            value.span(),
-                            "deadline must be a date",
-                        )
-                        .with_help("write it as deadline = 2026-12-31"),
-                    );
-                    None
-                }
-            }
-        }
-    };
+    let deadline = raw
+        .campaign
+        .deadline
+        .as_ref()
+        .and_then(|value| date_value(value, 0, file, "deadline", problems));
     let info = CampaignInfo {
         name: raw.campaign.name,
         description: raw.campaign.description,
         copies_to,
         default_letter: raw.campaign.default_letter.map(Spanned::into_inner),
         deadline,
+        note: raw.campaign.note,
     };
     (Some(info), recipients.into_iter().map(|(_, r)| r).collect())
+}
+
+/// A TOML date (`deadline = 2026-12-31`, or the same as a string), as
+/// YYYY-MM-DD; anything else is reported at its place.
+fn date_value(
+    value: &Spanned<toml::Value>,
+    offset: usize,
+    file: &SourceFile,
+    key: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<String> {
+    let text = match value.get_ref() {
+        toml::Value::Datetime(d) => d.to_string(),
+        toml::Value::String(s) => s.clone(),
+        _ => String::new(),
+    };
+    match jiff::civil::Date::from_str(&text) {
+        Ok(date) => Some(date.to_string()),
+        Err(_) => {
+            problems.push(
+                Problem::at(
+                    Severity::Error,
+                    &file.name,
+                    &file.text,
+                    shift(value.span(), offset),
+                    format!("{key} must be a date"),
+                )
+                .with_help(format!("write it as {key} = 2026-12-31")),
+            );
+            None
+        }
+    }
 }
 
 /// Splits `+++` TOML front matter from the body. The body handed to Tera

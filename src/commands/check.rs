@@ -120,9 +120,7 @@ fn trial_render(campaign: &Campaign, today: jiff::civil::Date) -> Vec<Problem> {
     let mut problems = Vec::new();
     for letter in &campaign.letters {
         let addressees = addressees(campaign, &letter.recipients);
-        'languages: for lang in
-            std::iter::once(None).chain(letter.languages().into_iter().map(Some))
-        {
+        'languages: for lang in letter.languages().into_iter().map(Some) {
             let renderer = Renderer::new(campaign, letter, today, lang);
             for addressee in &addressees {
                 let Err(err) = renderer.render(addressee, std::slice::from_ref(&sample)) else {

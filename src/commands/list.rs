@@ -23,6 +23,9 @@ struct LetterEntry<'a> {
     recipients: &'a [String],
     languages: Vec<&'a str>,
     default: bool,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    note: &'a str,
+    valid_until: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -35,6 +38,8 @@ struct RecipientEntry<'a> {
     cc: &'a [String],
     phone: Option<&'a str>,
     countries: Vec<&'a str>,
+    language: Option<&'a str>,
+    historical_name: Option<&'a str>,
 }
 
 pub fn run(campaign: &Campaign, json: bool, out: &mut dyn Write) -> Result<()> {
@@ -52,6 +57,8 @@ pub fn run(campaign: &Campaign, json: bool, out: &mut dyn Write) -> Result<()> {
                 recipients: &l.recipients,
                 languages: l.languages(),
                 default: Some(l.id.as_str()) == default,
+                note: &l.note,
+                valid_until: l.valid_until.as_deref(),
             })
             .collect(),
         recipients: campaign
@@ -66,6 +73,8 @@ pub fn run(campaign: &Campaign, json: bool, out: &mut dyn Write) -> Result<()> {
                 cc: &r.cc,
                 phone: r.phone.as_deref(),
                 countries: r.countries.keys().map(String::as_str).collect(),
+                language: r.language.as_deref(),
+                historical_name: r.historical_name.as_deref(),
             })
             .collect(),
     };
@@ -78,6 +87,12 @@ pub fn run(campaign: &Campaign, json: bool, out: &mut dyn Write) -> Result<()> {
     if !campaign.info.description.is_empty() {
         writeln!(out, "  {}", campaign.info.description)?;
     }
+    if !campaign.info.note.is_empty() {
+        writeln!(out, "  {}", campaign.info.note)?;
+    }
+    if let Some(deadline) = &campaign.info.deadline {
+        writeln!(out, "  Deadline: {deadline}")?;
+    }
     writeln!(out, "\nLetters:")?;
     let width = listing
         .letters
@@ -87,13 +102,20 @@ pub fn run(campaign: &Campaign, json: bool, out: &mut dyn Write) -> Result<()> {
         .unwrap_or(0);
     for l in &listing.letters {
         let mark = if l.default { " (default)" } else { "" };
-        let langs = if l.languages.is_empty() {
-            String::new()
-        } else {
-            format!(" [also in: {}]", l.languages.join(", "))
-        };
-        writeln!(out, "  {:width$}  {}{mark}{langs}", l.id, l.description)?;
-        writeln!(out, "  {:width$}  to: {}", "", l.recipients.join(", "))?;
+        writeln!(out, "  {:width$}  {}{mark}", l.id, l.description)?;
+        writeln!(
+            out,
+            "  {:width$}  to: {}; languages: {}",
+            "",
+            l.recipients.join(", "),
+            l.languages.join(", ")
+        )?;
+        if let Some(until) = l.valid_until {
+            writeln!(out, "  {:width$}  valid until {until}", "")?;
+        }
+        if !l.note.is_empty() {
+            writeln!(out, "  {:width$}  {}", "", l.note)?;
+        }
     }
     writeln!(out, "\nRecipients:")?;
     let width = listing
@@ -118,6 +140,13 @@ pub fn run(campaign: &Campaign, json: bool, out: &mut dyn Write) -> Result<()> {
             format!("{}, {}", r.name, r.title)
         };
         writeln!(out, "  {:width$}  {who}", r.id)?;
+        if let Some(old) = r.historical_name {
+            writeln!(
+                out,
+                "  {:width$}  named in the sources: {old} (historical)",
+                ""
+            )?;
+        }
         let mut how = format!(
             "{:width$}  via {}",
             "",
@@ -129,6 +158,9 @@ pub fn run(campaign: &Campaign, json: bool, out: &mut dyn Write) -> Result<()> {
         );
         if let Some(phone) = r.phone {
             how.push_str(&format!("; tel {phone}"));
+        }
+        if let Some(lang) = r.language {
+            how.push_str(&format!("; language {lang}"));
         }
         if !r.countries.is_empty() {
             how.push_str(&format!(

@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use crate::campaign::{Addressee, Campaign, CountryOutcome, Letter, Recipient};
 use crate::letters::{Account, Addressing, Signing};
 use crate::prompt;
-use crate::settings::{BatchSettings, SignerDraft, Terminal};
+use crate::settings::{BatchSettings, SendSettings, SignerDraft, Terminal};
 use crate::signatories::{MemberList, describe_bad_rows, describe_duplicates};
 use crate::signer::Signer;
 
@@ -169,6 +169,16 @@ pub fn prepare(
     let mut quiet = std::io::sink();
     let notes: &mut dyn Write = if some_without { stderr } else { &mut quiet };
     addressing.set_default(address(recipients, run_country, embassy_email, notes)?);
+    if !batch.group && checked.valid > 1 && all_same_words(&list)? {
+        writeln!(
+            stderr,
+            "warning: every letter of this batch has the same words, only the names differ; \
+             identical letters are often ignored or filtered as a mass mailing. Add a `message` \
+             column to {} with each member's own words (members who leave it empty get --message TEXT, \
+             if given)",
+            list.path().display()
+        )?;
+    }
     let account = prompt::account(draft, terminal, need_email)?;
     let signing = if batch.group {
         let mut all = Vec::new();
@@ -190,4 +200,101 @@ pub fn prepare(
         account,
         addressing,
     })
+}
+
+/// Whether no member of the list has words of their own: every `message`
+/// is the same (or there is no such column). Stops at the first difference.
+fn all_same_words(list: &MemberList) -> Result<bool> {
+    let mut first: Option<String> = None;
+    for row in list.rows()? {
+        if let (_, Ok(signer)) = row? {
+            match &first {
+                None => first = Some(signer.message().to_string()),
+                Some(m) if m != signer.message() => return Ok(false),
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Warns when `--to` picks a recipient the letter was not written for.
+pub fn warn_unlisted(
+    letter: &Letter,
+    recipients: &[&Recipient],
+    stderr: &mut dyn Write,
+) -> Result<()> {
+    for r in recipients
+        .iter()
+        .filter(|r| !letter.recipients.contains(&r.id))
+    {
+        writeln!(
+            stderr,
+            "warning: the letter `{}` was not written for `{}` (it is addressed to {}); \
+             read it through before you use it",
+            letter.id,
+            r.id,
+            letter.recipients.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
+/// Says which letters are not in the letter's default language, and why,
+/// so nobody signs a Russian letter without knowing it.
+pub fn note_languages(
+    letter: &Letter,
+    lang: Option<&str>,
+    addressees: &[Arc<Addressee>],
+    stderr: &mut dyn Write,
+) -> Result<()> {
+    use crate::language::{Reason, choose, name};
+    for a in addressees {
+        let choice = choose(letter, lang, a);
+        match choice.reason {
+            Reason::Recipient if choice.language != letter.language => writeln!(
+                stderr,
+                "note: the letter to `{}` is in {}, the recipient's language; --lang {} writes it in {}",
+                a.id,
+                name(choice.language),
+                letter.language,
+                name(&letter.language)
+            )?,
+            Reason::Missing(own) => writeln!(
+                stderr,
+                "note: `{}` reads {}, but the letter `{}` has no {own} version; writing it in {}",
+                a.id,
+                name(&own),
+                letter.id,
+                name(choice.language)
+            )?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// What `send` checks before it counts, previews or connects: the
+/// language asked for exists, and the campaign and letter are not past
+/// their dates (a dry run only warns).
+pub fn ready_to_send(
+    campaign: &Campaign,
+    settings: &SendSettings,
+    today: jiff::civil::Date,
+    stderr: &mut dyn Write,
+) -> Result<()> {
+    let letter = choose_letter(campaign, settings.letter.as_deref())?;
+    crate::language::ensure_available(letter, settings.signer.lang.as_deref())?;
+    for note in [&campaign.info.note, &letter.note] {
+        if !note.is_empty() {
+            writeln!(stderr, "note: {note}")?;
+        }
+    }
+    if settings.dry_run {
+        if let Some(p) = crate::deadline::passed(campaign, letter, today) {
+            writeln!(stderr, "{}", crate::deadline::warning(&p))?;
+        }
+        return Ok(());
+    }
+    crate::deadline::ensure_can_send(campaign, letter, today, settings.after_deadline)
 }

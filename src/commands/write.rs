@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 
-use super::select::{Run, choose_letter, choose_recipients, prepare};
+use super::select::{
+    Run, choose_letter, choose_recipients, note_languages, prepare, warn_unlisted,
+};
 use crate::campaign::{Addressee, Campaign, placeholders_in};
 use crate::error::ExitStatus;
 use crate::letters::{Account, Addressing, Produced, SignerSet, Signing};
@@ -21,13 +23,19 @@ use crate::signer::Signer;
 pub fn run(
     campaign: &Campaign,
     settings: &WriteSettings,
+    today: jiff::civil::Date,
     terminal: Terminal,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<ExitStatus> {
     let format = settings.output.format;
     let letter = choose_letter(campaign, settings.letter.as_deref())?;
+    crate::language::ensure_available(letter, settings.signer.lang.as_deref())?;
+    if let Some(passed) = crate::deadline::passed(campaign, letter, today) {
+        writeln!(stderr, "{}", crate::deadline::warning(&passed))?;
+    }
     let recipients = choose_recipients(campaign, letter, &settings.to)?;
+    warn_unlisted(letter, &recipients, stderr)?;
     let Run {
         signing,
         account,
@@ -69,12 +77,25 @@ pub fn run(
         output::ensure_absent(&planned, settings.output.force)?;
     }
 
-    let renderer = Renderer::new(
-        campaign,
+    note_languages(
         letter,
-        settings.date,
         settings.signer.lang.as_deref(),
-    );
+        &addressing.all(),
+        stderr,
+    )?;
+    let renderer = crate::voice::prepare(
+        Renderer::new(
+            campaign,
+            letter,
+            settings.date,
+            settings.signer.lang.as_deref(),
+        ),
+        &settings.voice,
+        &signing,
+        &addressing.all(),
+        terminal,
+        stderr,
+    )?;
     let composer = Composer::new(
         &campaign.info.copies_to,
         &addressing.all(),

@@ -138,7 +138,14 @@ pub fn run(
     let (emailable, offline) = run.addressing.partition(|a| a.email.is_some());
     ensure_real_addresses(&emailable.all(), &campaign.info.copies_to, campaign)?;
 
-    let renderer = Renderer::new(campaign, letter, s.date, s.signer.lang.as_deref());
+    let renderer = crate::voice::prepare(
+        Renderer::new(campaign, letter, s.date, s.signer.lang.as_deref()),
+        &s.voice,
+        &signing,
+        &[emailable.all(), offline.all()].concat(),
+        terminal,
+        stderr,
+    )?;
     let maker = JobMaker {
         signing: &signing,
         account: account.as_ref(),

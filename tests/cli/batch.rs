@@ -512,7 +512,16 @@ fn batch_group_is_one_petition_per_recipient() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let letter_text = text(&output.stdout);
     assert!(!letter_text.contains('\x0c'), "one letter, no page break");
-    assert_eq!(letter_text.matches("Dear Madam Chair").count(), 1);
+    assert_eq!(
+        letter_text
+            .matches("Уважаемый Председатель Верховного Суда!")
+            .count(),
+        1
+    );
+    assert!(
+        letter_text.contains("Мы, нижеподписавшиеся,"),
+        "{letter_text}"
+    );
     for name in &names {
         assert_eq!(letter_text.matches(name.as_str()).count(), 1, "{name}");
     }
@@ -615,7 +624,8 @@ fn batch_out_dir_names_are_unique_and_safe() {
         .collect();
     assert_eq!(work, ["members.csv", "out"].map(String::from).into());
     // Each member has exactly one letter per recipient, signed by them.
-    for recipient in ["Dear Madam Chair", "Dear Sir or Madam"] {
+    for recipient in ["Уважаемый Председатель Верховного Суда!", "Dear Minister,"]
+    {
         for name in members {
             let signed = written
                 .values()

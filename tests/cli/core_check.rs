@@ -61,8 +61,8 @@ fn unknown_key_is_reported_where_it_is() {
     let tc = TestCampaign::new();
     tc.replace(
         "recipients.toml",
-        "salutation = \"Dear Madam Chair\"",
-        "salutation = \"Dear Madam Chair\"\nemial = \"court@example.org\"",
+        "salutation = \"Dear Chair of the Supreme Court\"",
+        "salutation = \"Dear Chair of the Supreme Court\"\nemial = \"court@example.org\"",
     );
     let line = tc.line_of("recipients.toml", "emial");
     let (code, out) = check(&tc);
@@ -123,8 +123,8 @@ fn undefined_variable_is_reported_by_check() {
     let tc = TestCampaign::new();
     tc.replace(
         "letters/mangystau-oil-workers.txt",
-        "The workers stayed on strike",
-        "The {{ recipient.nmae }} workers stayed on strike",
+        "Before the talks held",
+        "Before the {{ recipient.nmae }} talks held",
     );
     let place = tc.place_of("letters/mangystau-oil-workers.txt", "nmae");
     let (code, out) = check(&tc);

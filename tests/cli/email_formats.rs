@@ -248,7 +248,11 @@ fn check_supreme_court_eml(name: &str) {
         "a Message-ID"
     );
     let body = body(&message);
-    assert!(body.contains("Dear Madam Chair"), "{body}");
+    // The court's language is Russian: a UTF-8 body that must survive too.
+    assert!(
+        body.contains("Уважаемый Председатель Верховного Суда!"),
+        "{body}"
+    );
     assert!(body.contains(name), "the signature names {name}:\n{body}");
 }
 
@@ -343,8 +347,8 @@ fn header_injection_is_refused_everywhere() {
     let tc = TestCampaign::new();
     tc.replace(
         "recipients.toml",
-        "name = \"Alina Bulatovna Rakhimbekova\"",
-        "name = \"Alina\\r\\nBcc: victim@example.org\"",
+        "name = \"The Chair of the Supreme Court\"",
+        "name = \"The Chair\\r\\nBcc: victim@example.org\"",
     );
     let output = write_campaign(
         &tc,
@@ -699,7 +703,7 @@ fn output_file_extension_picks_eml() {
     let message = parse(&bytes);
     assert_eq!(from(&message), (KAZAKH_NAME.to_string(), AINUR.to_string()));
     assert_eq!(addrs(message.to()), [COURT]);
-    assert!(body(&message).contains("Dear Madam Chair"));
+    assert!(body(&message).contains("Уважаемый Председатель Верховного Суда!"));
 }
 
 // ---- --bcc-me ------------------------------------------------------------------------

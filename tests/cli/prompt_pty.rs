@@ -9,12 +9,21 @@ use crate::support::{DATE, NAME, ORGANISATION, TestCampaign};
 /// Generous: a loaded CI machine may be slow to start the binary.
 const TIMEOUT_MS: u64 = 10_000;
 
-/// `write --to supreme-court` with no signer, on a fresh pseudo-terminal.
+/// `write --to supreme-court --lang en` with no signer, on a fresh
+/// pseudo-terminal.
 fn spawn_write(tc: &TestCampaign) -> PtySession {
     let mut cmd = tc.std_cmd();
-    cmd.args(["write", "--to", "supreme-court", "--date", DATE])
-        .env("TERM", "xterm")
-        .env_remove("NO_COLOR");
+    cmd.args([
+        "write",
+        "--to",
+        "supreme-court",
+        "--lang",
+        "en",
+        "--date",
+        DATE,
+    ])
+    .env("TERM", "xterm")
+    .env_remove("NO_COLOR");
     let options = Options::new()
         .timeout_ms(Some(TIMEOUT_MS))
         .strip_ansi_escape_codes(true);
@@ -45,9 +54,9 @@ fn prompts_for_name_and_organisation() {
     let tc = TestCampaign::new();
     let mut session = spawn_write(&tc);
     let (body, signature) = answer(&mut session, NAME, ORGANISATION);
-    assert!(body.contains("Alina Bulatovna Rakhimbekova\n"), "{body}");
+    assert!(body.contains("The Chair of the Supreme Court\n"), "{body}");
     assert!(
-        body.contains("\nI write on behalf of Unite Branch 42.\n"),
+        body.contains("\nI write on behalf of Unite Branch 42 about Natalia"),
         "{body}"
     );
     let lines: Vec<&str> = signature.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -59,7 +68,8 @@ fn empty_organisation_signs_as_an_individual() {
     let tc = TestCampaign::new();
     let mut session = spawn_write(&tc);
     let (body, signature) = answer(&mut session, NAME, "");
-    assert!(body.contains("Dear Madam Chair,"), "{body}");
+    assert!(body.contains("Dear Chair of the Supreme Court,"), "{body}");
+    assert!(body.contains("\nI write about Natalia Sokolova,"), "{body}");
     assert!(!body.contains("on behalf of"), "{body}");
     let lines: Vec<&str> = signature.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines, [NAME]);

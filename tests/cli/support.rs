@@ -45,9 +45,16 @@ impl TestCampaign {
 
     /// A copy whose placeholder addresses are in `domain` instead, so that
     /// `send` accepts them (tests only ever mail a local server).
+    /// The built-in campaign is a historical example past its deadline,
+    /// which `send` refuses; this copy is made live again (deadline 2099).
     pub fn with_real_addresses(domain: &str) -> Self {
         let campaign = TestCampaign::new();
         campaign.replace_all("recipients.toml", "placeholder.invalid", domain);
+        campaign.replace(
+            "recipients.toml",
+            "deadline = 2011-12-31",
+            "deadline = 2099-12-31",
+        );
         campaign
     }
 

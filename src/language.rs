@@ -1,0 +1,120 @@
+//! Which language each letter is written in.
+//!
+//! `--lang` is a promise to the signer: a letter that lacks the language is
+//! an error naming the ones it has, never a quiet English letter. Without
+//! `--lang`, each recipient's `language` decides, so one run (or batch) may
+//! write Russian to one office and English to another.
+
+use anyhow::{Result, bail};
+
+use crate::campaign::{Addressee, Letter};
+
+/// A BCP 47 language tag as people type them: "en", "ru", "ru-KZ",
+/// "zh-Hant-TW". Two or three letters, then subtags of 1–8 letters or digits.
+pub fn is_tag(text: &str) -> bool {
+    let mut parts = text.split(['-', '_']);
+    let primary = parts.next().unwrap_or("");
+    (2..=3).contains(&primary.len())
+        && primary.chars().all(|c| c.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// Checks a `--lang` value before anything else is done.
+pub fn ensure_tag(text: &str) -> Result<String> {
+    let text = text.trim();
+    if !is_tag(text) {
+        bail!(
+            "--lang `{text}` is not a language tag; give a code such as en or ru \
+             (PROTEST_LETTER_LANG and the profile's `lang` take the same)"
+        );
+    }
+    Ok(text.to_string())
+}
+
+/// Refuses a `--lang` the letter was not written in, listing the ones it was.
+pub fn ensure_available(letter: &Letter, lang: Option<&str>) -> Result<()> {
+    if let Some(lang) = lang
+        && letter.variant_in(lang).is_none()
+    {
+        bail!(
+            "the letter `{}` has no `{lang}` version; it is written in: {}. \
+             Pick one of those with --lang, or leave --lang out for each recipient's own language",
+            letter.id,
+            letter.languages().join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The language of the letter to `recipient`: `--lang`, else the
+/// recipient's own language if the letter has it, else the letter's default.
+/// The second value says why, when it is not the signer's choice.
+pub fn choose<'a>(letter: &'a Letter, lang: Option<&str>, recipient: &Addressee) -> Choice<'a> {
+    if let Some(v) = lang.and_then(|l| letter.variant_in(l)) {
+        return Choice {
+            language: &v.language,
+            reason: Reason::Asked,
+        };
+    }
+    match recipient.language.as_deref() {
+        Some(own) => match letter.variant_in(own) {
+            Some(v) => Choice {
+                language: &v.language,
+                reason: Reason::Recipient,
+            },
+            None => Choice {
+                language: &letter.default_variant().language,
+                reason: Reason::Missing(own.to_string()),
+            },
+        },
+        None => Choice {
+            language: &letter.default_variant().language,
+            reason: Reason::Default,
+        },
+    }
+}
+
+/// The outcome of [`choose`].
+pub struct Choice<'a> {
+    pub language: &'a str,
+    pub reason: Reason,
+}
+
+pub enum Reason {
+    /// `--lang`.
+    Asked,
+    /// The recipient's `language`.
+    Recipient,
+    /// The recipient's language, which the letter lacks.
+    Missing(String),
+    /// Neither was given.
+    Default,
+}
+
+/// "Russian" for the notes people read; the code otherwise.
+pub fn name(lang: &str) -> &str {
+    match lang.split(['-', '_']).next().unwrap_or(lang) {
+        "en" => "English",
+        "ru" => "Russian",
+        "kk" => "Kazakh",
+        "de" => "German",
+        "fr" => "French",
+        _ => lang,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_language_tags_only() {
+        for ok in ["en", "ru", "ru-KZ", "zh-Hant-TW", "kk", "en_GB"] {
+            assert!(is_tag(ok), "{ok}");
+        }
+        for bad in ["", "e", "english", "ru-", "1a", "en GB", "../x", "ру"] {
+            assert!(!is_tag(bad), "{bad}");
+        }
+        assert!(ensure_tag("English").is_err());
+    }
+}

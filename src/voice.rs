@@ -1,0 +1,110 @@
+//! The signer's own voice: a paragraph of their own (`--message`,
+//! `--message-file`, a list's `message` column) and `--edit`, which opens
+//! the finished letter in the signer's editor and uses what they save.
+//!
+//! Officials learn to skim identical letters; a few words of one's own
+//! are what makes a letter read. This is the only module that starts the
+//! editor; rendering itself stays pure (the edited texts are handed to the
+//! renderer as data).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+
+use crate::campaign::Addressee;
+use crate::letters::Signing;
+use crate::render::Renderer;
+use crate::settings::{Terminal, VoiceSettings};
+
+/// Gives `renderer` the signer's message and, with `--edit`, the letters
+/// as the signer saved them. Runs before anything is written or sent.
+pub fn prepare<'a>(
+    renderer: Renderer<'a>,
+    voice: &VoiceSettings,
+    signing: &Signing,
+    addressees: &[Arc<Addressee>],
+    terminal: Terminal,
+    stderr: &mut dyn Write,
+) -> Result<Renderer<'a>> {
+    let mut renderer = renderer.with_message(&voice.message);
+    if !voice.edit {
+        return Ok(renderer);
+    }
+    let signers = match signing {
+        Signing::One(s) => vec![Arc::clone(s)],
+        Signing::Group(all) => all.clone(),
+        Signing::PerMember(_) => bail!(
+            "--edit opens one letter at a time, not one per member of a list; \
+             give each member's own words in a `message` column instead (or --group for one petition)"
+        ),
+    };
+    let editor = editor(voice, terminal)?;
+    let dir = tempfile::Builder::new()
+        .prefix("protest-letter-")
+        .tempdir()
+        .context("cannot make a temporary folder for --edit")?;
+    for (i, a) in addressees.iter().enumerate() {
+        let letter = renderer.render(a, &signers)?;
+        let path = dir
+            .path()
+            .join(format!("{}-to-{}.txt", letter.letter_id, a.id));
+        fs_err::write(&path, &letter.body)?;
+        writeln!(
+            stderr,
+            "editing the letter to `{}` ({} of {}) with {editor}; save and quit to go on",
+            a.id,
+            i + 1,
+            addressees.len()
+        )?;
+        run_editor(&editor, &path)?;
+        let saved = fs_err::read_to_string(&path)?;
+        if saved.trim().is_empty() {
+            bail!(
+                "the letter to `{}` was saved empty; nothing was written or sent",
+                a.id
+            );
+        }
+        let mut saved = saved.replace("\r\n", "\n").trim_end().to_string();
+        saved.push('\n');
+        renderer.set_edited(&a.id, saved);
+    }
+    Ok(renderer)
+}
+
+/// `$VISUAL`, else `$EDITOR`, else `vi` when there is a terminal to run it on.
+fn editor(voice: &VoiceSettings, terminal: Terminal) -> Result<String> {
+    match voice.editor.as_deref().map(str::trim) {
+        Some(e) if !e.is_empty() => Ok(e.to_string()),
+        _ if terminal.can_prompt() => Ok("vi".to_string()),
+        _ => bail!(
+            "--edit needs an editor: set VISUAL or EDITOR (e.g. EDITOR=nano); nothing was written or sent"
+        ),
+    }
+}
+
+/// Runs the editor the way a shell would (`code --wait` has arguments),
+/// on the terminal: its screen goes to /dev/tty so that it never ends up
+/// in a letter written to standard output.
+fn run_editor(editor: &str, path: &Path) -> Result<()> {
+    let screen = match fs_err::OpenOptions::new().write(true).open("/dev/tty") {
+        Ok(tty) => Stdio::from(tty.into_file()),
+        Err(_) => Stdio::from(std::io::stderr()),
+    };
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("sh")
+        .arg(path)
+        .stdin(Stdio::inherit())
+        .stdout(screen)
+        .stderr(Stdio::inherit())
+        .status()
+        .with_context(|| format!("cannot start the editor `{editor}`"))?;
+    if !status.success() {
+        bail!("the editor `{editor}` failed ({status}); nothing was written or sent");
+    }
+    Ok(())
+}
