@@ -60,7 +60,12 @@ pub fn spam_warnings(file: &SourceFile, recipients: &[Recipient]) -> Vec<Problem
             let help = "greet the office instead: \"Dear Minister\", \"Dear Chair of the Supreme Court\", \
                         \"Your Excellency\"";
             let quoted = format!("\"{salutation}\"");
-            let problem = match file.text.find(&quoted) {
+            // The value, not a comment that quotes it.
+            let at = file.text.match_indices(&quoted).map(|(i, _)| i).find(|&i| {
+                let line = &file.text[file.text[..i].rfind('\n').map_or(0, |n| n + 1)..i];
+                line.trim_start().starts_with("salutation") && line.trim_end().ends_with('=')
+            });
+            let problem = match at {
                 Some(i) => Problem::at(
                     Severity::Warning,
                     &file.name,

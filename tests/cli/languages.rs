@@ -1,0 +1,338 @@
+//! Languages: the Russian letters' structure (forms of address, requests,
+//! signature, a Russian date), `--lang` checks, each recipient's own
+//! language as the default, and batches that mix languages.
+
+use predicates::prelude::*;
+
+use crate::support::{DATE, NAME, ORGANISATION, TestCampaign, text};
+
+/// The Russian forms each office is addressed with: the dative heading and
+/// the salutation.
+const OFFICES: &[(&str, &str, &str)] = &[
+    (
+        "supreme-court",
+        "Председателю Верховного Суда Республики Казахстан",
+        "Уважаемый Председатель Верховного Суда!",
+    ),
+    (
+        "foreign-ministry",
+        "Министру иностранных дел Республики Казахстан",
+        "Уважаемый господин Министр!",
+    ),
+    (
+        "presidential-administration",
+        "Руководителю Администрации Президента Республики Казахстан",
+        "Уважаемый Руководитель Администрации Президента!",
+    ),
+    (
+        "embassy",
+        "Чрезвычайному и Полномочному Послу Республики Казахстан в Соединённом Королевстве Великобритании и Северной Ирландии",
+        "Ваше Превосходительство!",
+    ),
+];
+
+const LETTERS: &[&str] = &[
+    "sokolova",
+    "drop-charges",
+    "mangystau-oil-workers",
+    "kuramshin",
+];
+
+const RUSSIAN_MONTHS: [&str; 12] = [
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+];
+
+fn write_ru(tc: &TestCampaign, letter: &str, recipient: &str) -> String {
+    let mut cmd = tc.cmd();
+    cmd.args(["write", letter, "--to", recipient, "--lang", "ru"])
+        .args([
+            "--name",
+            NAME,
+            "--organisation",
+            ORGANISATION,
+            "--date",
+            DATE,
+        ])
+        .args(["--country", "GB"]);
+    text(&cmd.assert().success().get_output().stdout)
+}
+
+/// "22 ноября 2026 г.": a day, a Russian month in the genitive, the year.
+fn is_russian_date(line: &str) -> bool {
+    let parts: Vec<&str> = line.split(' ').collect();
+    matches!(parts.as_slice(), [day, month, year, "г."]
+        if day.parse::<u8>().is_ok_and(|d| (1..=31).contains(&d))
+            && RUSSIAN_MONTHS.contains(month)
+            && year.len() == 4 && year.parse::<u16>().is_ok())
+}
+
+#[test]
+fn every_russian_letter_has_the_right_address_requests_signature_and_date() {
+    let tc = TestCampaign::new();
+    let mut checked = 0;
+    for letter in LETTERS {
+        for (recipient, heading, salutation) in OFFICES {
+            if *letter != "sokolova" && *letter != "drop-charges" && *recipient == "supreme-court" {
+                continue; // not among that letter's recipients
+            }
+            let out = write_ru(&tc, letter, recipient);
+            let blocks: Vec<&str> = out.split("\n\n").collect();
+            assert_eq!(
+                blocks[0].replace('\n', " "),
+                *heading,
+                "{letter} to {recipient}: the heading\n{out}"
+            );
+            assert_eq!(blocks[1], "22 ноября 2026 г.", "{letter} to {recipient}");
+            assert!(is_russian_date(blocks[1]));
+            assert_eq!(blocks[2], *salutation, "{letter} to {recipient}");
+            assert!(
+                blocks[3].starts_with("Я обращаюсь к Вам от имени Unite Branch 42 "),
+                "the organisation is in the first sentence: {}",
+                blocks[3]
+            );
+            assert!(out.contains("По состоянию на "), "dated facts: {out}");
+            let requests = blocks
+                .iter()
+                .position(|b| b.contains("прошу"))
+                .unwrap_or_else(|| panic!("{letter} to {recipient}: no request\n{out}"));
+            assert!(
+                blocks[requests + 1].starts_with(" - "),
+                "the requests follow as a list:\n{out}"
+            );
+            let signature: Vec<&str> = out
+                .split_once("\nС уважением,\n")
+                .unwrap_or_else(|| panic!("no closing in\n{out}"))
+                .1
+                .lines()
+                .filter(|l| !l.is_empty())
+                .collect();
+            assert_eq!(signature, [NAME, ORGANISATION]);
+            for english in ["Dear", "Yours", "November", "I write", "Mr "] {
+                assert!(
+                    !out.contains(english),
+                    "{english:?} in {letter} to {recipient}"
+                );
+            }
+            assert!(
+                out.lines().all(|l| l.chars().count() <= 72),
+                "reflowed:\n{out}"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 14);
+}
+
+#[test]
+fn a_russian_petition_speaks_for_everyone() {
+    let tc = TestCampaign::new();
+    std::fs::write(tc.work().join("m.csv"), "name\nАнна Иванова\nJo Bloggs\n").unwrap();
+    let mut cmd = tc.cmd();
+    cmd.args(["write", "--signatories", "m.csv", "--group", "--lang", "ru"])
+        .args(["--to", "foreign-ministry", "--date", DATE]);
+    let out = text(&cmd.assert().success().get_output().stdout);
+    assert!(
+        out.contains("Мы, нижеподписавшиеся, обращаемся к Вам"),
+        "{out}"
+    );
+    assert!(out.contains("просим Вас"), "{out}");
+    assert!(!out.contains("прошу"), "{out}");
+    assert!(
+        out.contains("С уважением,\n\nНижеподписавшиеся:\nАнна Иванова\nJo Bloggs"),
+        "{out}"
+    );
+}
+
+#[test]
+fn lang_the_letter_lacks_is_an_error_listing_what_it_has() {
+    let tc = TestCampaign::new();
+    tc.cmd()
+        .args(["write", "--lang", "de", "--name", NAME])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains("has no `de` version"))
+        .stderr(predicate::str::contains("written in: en, ru"));
+    // A letter with one language only.
+    tc.write(
+        "letters/one.txt",
+        "+++\nsubject = \"One\"\nrecipients = [\"foreign-ministry\"]\n+++\nDear Minister,\n\nText.\n",
+    );
+    tc.campaign_cmd()
+        .args(["write", "one", "--lang", "ru", "--name", NAME])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "has no `ru` version; it is written in: en",
+        ));
+}
+
+#[test]
+fn lang_must_be_a_language_tag_from_flag_or_environment() {
+    let tc = TestCampaign::new();
+    for bad in ["english", "en gb", "../ru", "1"] {
+        tc.cmd()
+            .args(["write", "--lang", bad, "--name", NAME])
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains("is not a language tag"));
+    }
+    tc.cmd()
+        .args(["write", "--name", NAME])
+        .env("PROTEST_LETTER_LANG", "Russian!")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`Russian!` is not a language tag"));
+    // A region subtag finds the language.
+    let out = tc
+        .cmd()
+        .args([
+            "write",
+            "--lang",
+            "ru-KZ",
+            "--to",
+            "foreign-ministry",
+            "--name",
+            NAME,
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(text(&out).contains("Уважаемый господин Министр!"));
+}
+
+#[test]
+fn each_recipient_gets_its_own_language_without_lang() {
+    let tc = TestCampaign::new();
+    let output = tc
+        .cmd()
+        .args([
+            "write",
+            "sokolova",
+            "--name",
+            NAME,
+            "--country",
+            "GB",
+            "--date",
+            DATE,
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let out = text(&output.stdout);
+    // supreme-court and presidential-administration read Russian; the
+    // ministry and the embassy English (recipients.toml).
+    assert!(
+        out.contains("Уважаемый Председатель Верховного Суда!"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Уважаемый Руководитель Администрации Президента!"),
+        "{out}"
+    );
+    assert!(out.contains("\nDear Minister,\n"), "{out}");
+    assert!(out.contains("\nYour Excellency,\n"), "{out}");
+    assert!(out.contains("22 ноября 2026 г.") && out.contains("22 November 2026"));
+    let err = text(&output.stderr);
+    assert!(
+        err.contains("the letter to `supreme-court` is in Russian") && err.contains("--lang en"),
+        "the signer is told: {err}"
+    );
+    // --lang overrides every recipient's language.
+    let out = tc
+        .cmd()
+        .args([
+            "write",
+            "sokolova",
+            "--lang",
+            "en",
+            "--name",
+            NAME,
+            "--country",
+            "GB",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(!text(&out).chars().any(|c| ('а'..='я').contains(&c)));
+}
+
+#[test]
+fn a_batch_mixes_languages_by_recipient() {
+    let tc = TestCampaign::new();
+    std::fs::write(
+        tc.work().join("m.csv"),
+        "name,message\nAnn Lee,My union has followed this case.\nBo Chan,I was at the London protest.\n",
+    )
+    .unwrap();
+    let mut cmd = tc.cmd();
+    cmd.args(["write", "--signatories", "m.csv"]).args([
+        "--to",
+        "supreme-court",
+        "--to",
+        "foreign-ministry",
+        "--date",
+        DATE,
+    ]);
+    let out = text(&cmd.assert().success().get_output().stdout);
+    assert_eq!(
+        out.matches("Уважаемый Председатель Верховного Суда!")
+            .count(),
+        2,
+        "{out}"
+    );
+    assert_eq!(out.matches("\nDear Minister,\n").count(), 2, "{out}");
+}
+
+#[test]
+fn list_shows_languages_and_that_the_campaign_is_historical() {
+    let tc = TestCampaign::new();
+    let out = text(&tc.cmd().arg("list").assert().success().get_output().stdout);
+    assert!(out.contains("Historical worked example"), "{out}");
+    assert!(out.contains("Deadline: 2011-12-31"), "{out}");
+    assert_eq!(out.matches("languages: en, ru").count(), 4, "{out}");
+    assert!(out.contains("A record: as of November 2011"), "{out}");
+    assert!(
+        out.contains("Alina Bulatovna Rakhimbekova (historical)"),
+        "{out}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(
+        &tc.cmd()
+            .args(["list", "--format", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        json["letters"][0]["languages"],
+        serde_json::json!(["en", "ru"])
+    );
+    let court = json["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "supreme-court")
+        .unwrap();
+    assert_eq!(court["historical_name"], "Alina Bulatovna Rakhimbekova");
+    assert_eq!(court["language"], "ru");
+    assert!(!court["name"].as_str().unwrap().contains("Rakhimbekova"));
+}
