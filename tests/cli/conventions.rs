@@ -155,7 +155,10 @@ fn output_to_a_fifo_streams_into_it_and_keeps_it() {
         }
         let got = reader.join().unwrap();
         assert!(run.status.success(), "force={force}: {}", text(&run.stderr));
-        assert!(got.contains("Dear Madam Chair,"), "force={force}: {got}");
+        assert!(
+            got.contains("Уважаемый Председатель Верховного Суда!"),
+            "force={force}: {got}"
+        );
         assert!(got.contains(NAME), "force={force}: {got}");
         let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
         assert!(kind.is_fifo(), "force={force}: the FIFO was replaced");
@@ -210,7 +213,7 @@ fn output_to_dev_stdout_is_standard_output() {
         .success()
         .get_output()
         .clone();
-    assert!(text(&out.stdout).contains("Dear Madam Chair,"));
+    assert!(text(&out.stdout).contains("Уважаемый Председатель Верховного Суда!"));
 
     // Standard output redirected to a regular file, with --force: the
     // letter lands in that file, appended, and /dev/stdout stays a link.
@@ -236,7 +239,10 @@ fn output_to_dev_stdout_is_standard_output() {
     assert!(status.success());
     let written = std::fs::read_to_string(&log).unwrap();
     assert!(written.starts_with("earlier line\n"), "{written}");
-    assert!(written.contains("Dear Madam Chair,"), "{written}");
+    assert!(
+        written.contains("Уважаемый Председатель Верховного Суда!"),
+        "{written}"
+    );
     if was_link {
         assert!(
             std::fs::symlink_metadata("/dev/stdout")
@@ -265,7 +271,7 @@ fn output_through_a_symlink_replaces_the_target_and_keeps_the_link() {
     assert!(
         std::fs::read_to_string(&target)
             .unwrap()
-            .contains("Dear Madam Chair,")
+            .contains("Уважаемый Председатель Верховного Суда!")
     );
 }
 
