@@ -353,7 +353,8 @@ pub struct SignerArgs {
     /// Your country (ISO code such as GB); picks the embassy [env: PROTEST_LETTER_COUNTRY]
     #[arg(long)]
     pub country: Option<String>,
-    /// Preferred letter language (e.g. en, ru) where the letter has one [env: PROTEST_LETTER_LANG]
+    /// The letter's language (e.g. en, ru, ru-KZ); one the letter lacks is an error.
+    /// Default: each recipient's own language [env: PROTEST_LETTER_LANG]
     #[arg(long)]
     pub lang: Option<String>,
 }
