@@ -195,7 +195,10 @@ fn out_dir_with_force_writes_into_a_fifo_and_keeps_it() {
     }
     let got = reader.join().unwrap();
     assert!(run.status.success(), "{}", text(&run.stderr));
-    assert!(got.contains("Уважаемый Председатель Верховного Суда!"), "{got}");
+    assert!(
+        got.contains("Уважаемый Председатель Верховного Суда!"),
+        "{got}"
+    );
     assert!(
         std::fs::symlink_metadata(&fifo)
             .unwrap()
