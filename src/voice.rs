@@ -52,13 +52,13 @@ pub fn prepare<'a>(
             .path()
             .join(format!("{}-to-{}.txt", letter.letter_id, a.id));
         fs_err::write(&path, &letter.body)?;
-        writeln!(
+        let _ = writeln!(
             stderr,
             "editing the letter to `{}` ({} of {}) with {editor}; save and quit to go on",
             a.id,
             i + 1,
             addressees.len()
-        )?;
+        );
         run_editor(&editor, &path)?;
         let saved = fs_err::read_to_string(&path)?;
         if saved.trim().is_empty() {

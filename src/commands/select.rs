@@ -170,14 +170,15 @@ pub fn prepare(
     let notes: &mut dyn Write = if some_without { stderr } else { &mut quiet };
     addressing.set_default(address(recipients, run_country, embassy_email, notes)?);
     if !batch.group && checked.valid > 1 && all_same_words(&list)? {
-        writeln!(
+        // A warning must not stop the run if stderr is closed.
+        let _ = writeln!(
             stderr,
             "warning: every letter of this batch has the same words, only the names differ; \
              identical letters are often ignored or filtered as a mass mailing. Add a `message` \
              column to {} with each member's own words (members who leave it empty get --message TEXT, \
              if given)",
             list.path().display()
-        )?;
+        );
     }
     let account = prompt::account(draft, terminal, need_email)?;
     let signing = if batch.group {
@@ -228,14 +229,14 @@ pub fn warn_unlisted(
         .iter()
         .filter(|r| !letter.recipients.contains(&r.id))
     {
-        writeln!(
+        let _ = writeln!(
             stderr,
             "warning: the letter `{}` was not written for `{}` (it is addressed to {}); \
              read it through before you use it",
             letter.id,
             r.id,
             letter.recipients.join(", ")
-        )?;
+        );
     }
     Ok(())
 }
@@ -251,25 +252,24 @@ pub fn note_languages(
     use crate::language::{Reason, choose, name};
     for a in addressees {
         let choice = choose(letter, lang, a);
-        match choice.reason {
-            Reason::Recipient if choice.language != letter.language => writeln!(
-                stderr,
+        let note = match choice.reason {
+            Reason::Recipient if choice.language != letter.language => format!(
                 "note: the letter to `{}` is in {}, the recipient's language; --lang {} writes it in {}",
                 a.id,
                 name(choice.language),
                 letter.language,
                 name(&letter.language)
-            )?,
-            Reason::Missing(own) => writeln!(
-                stderr,
+            ),
+            Reason::Missing(own) => format!(
                 "note: `{}` reads {}, but the letter `{}` has no {own} version; writing it in {}",
                 a.id,
                 name(&own),
                 letter.id,
                 name(choice.language)
-            )?,
-            _ => {}
-        }
+            ),
+            _ => continue,
+        };
+        let _ = writeln!(stderr, "{note}");
     }
     Ok(())
 }
@@ -287,12 +287,12 @@ pub fn ready_to_send(
     crate::language::ensure_available(letter, settings.signer.lang.as_deref())?;
     for note in [&campaign.info.note, &letter.note] {
         if !note.is_empty() {
-            writeln!(stderr, "note: {note}")?;
+            let _ = writeln!(stderr, "note: {note}");
         }
     }
     if settings.dry_run {
         if let Some(p) = crate::deadline::passed(campaign, letter, today) {
-            writeln!(stderr, "{}", crate::deadline::warning(&p))?;
+            let _ = writeln!(stderr, "{}", crate::deadline::warning(&p));
         }
         return Ok(());
     }

@@ -32,7 +32,7 @@ pub fn run(
     let letter = choose_letter(campaign, settings.letter.as_deref())?;
     crate::language::ensure_available(letter, settings.signer.lang.as_deref())?;
     if let Some(passed) = crate::deadline::passed(campaign, letter, today) {
-        writeln!(stderr, "{}", crate::deadline::warning(&passed))?;
+        let _ = writeln!(stderr, "{}", crate::deadline::warning(&passed));
     }
     let recipients = choose_recipients(campaign, letter, &settings.to)?;
     warn_unlisted(letter, &recipients, stderr)?;
