@@ -259,14 +259,17 @@ proptest! {
 }
 
 /// Plain signers take the fast path for every built-in letter, recipient
-/// and format (else the property above would prove little).
+/// and format (else the property above would prove little). They sign as
+/// individuals: the built-in letters name an organisation in their first
+/// sentence, and that paragraph is reflowed around its length, so a signer
+/// with one takes the general path (the property above checks the bytes).
 #[test]
 fn plain_signers_take_the_fast_path_everywhere() {
     let campaign = campaign();
     let signers: Vec<Arc<Signer>> = [
         ("Jo Bloggs", "", "jo@union.org", "", ""),
-        ("Ann Bee", "Unite Branch 42", "", "1 High St\\nLondon", "GB"),
-        ("Sam O'Neill", "Unite", "sam@union.org", "", ""),
+        ("Ann Bee", "", "", "1 High St\\nLondon", "GB"),
+        ("Sam O'Neill", "", "sam@union.org", "", ""),
     ]
     .iter()
     .map(|(n, o, e, a, c)| Arc::new(Signer::new(n, o, e, a, c).unwrap()))
@@ -277,7 +280,9 @@ fn plain_signers_take_the_fast_path_everywhere() {
             for format in FORMATS {
                 let run = Run {
                     letter,
-                    lang: None,
+                    // English: a Russian body is not 7bit, which the plan leaves to
+                    // the general path by design.
+                    lang: Some("en".into()),
                     recipient,
                     format,
                     fixed_clock: recipient % 2 == 0,
