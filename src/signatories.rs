@@ -267,7 +267,9 @@ impl MemberList {
             );
         }
         let mut checked = Checked::default();
-        let mut seen: HashMap<u64, u64> = HashMap::new();
+        // One 8-byte key per member, sorted afterwards: duplicates cost a
+        // second pass only when there are some (a HashMap would be 4× this).
+        let mut keys: Vec<u64> = Vec::new();
         let mut skip = HashSet::new();
         for row in self.all_rows()? {
             let (line, signer) = row?;
@@ -283,22 +285,47 @@ impl MemberList {
                 checked.bad.push(BadRow { line, reason });
                 continue;
             }
-            let (key, who) = identity(&signer);
-            match seen.get(&key) {
-                Some(&first_line) => {
-                    skip.insert(line);
-                    checked.duplicates.push(Duplicate {
-                        line,
-                        first_line,
-                        who,
-                    });
+            keys.push(identity(&signer).0);
+            checked.valid += 1;
+            *checked.countries.entry(signer.country).or_default() += 1;
+        }
+        keys.sort_unstable();
+        let repeated: HashSet<u64> = keys
+            .windows(2)
+            .filter(|w| w[0] == w[1])
+            .map(|w| w[0])
+            .collect();
+        drop(keys);
+        if !repeated.is_empty() {
+            let mut first: HashMap<u64, u64> = HashMap::new();
+            for row in self.all_rows()? {
+                let (line, Ok(signer)) = row? else { continue };
+                if skip.contains(&line) {
+                    continue;
                 }
-                None => {
-                    seen.insert(key, line);
-                    checked.valid += 1;
-                    *checked.countries.entry(signer.country).or_default() += 1;
+                let (key, who) = identity(&signer);
+                if !repeated.contains(&key) {
+                    continue;
+                }
+                match first.get(&key) {
+                    None => {
+                        first.insert(key, line);
+                    }
+                    Some(&first_line) => {
+                        skip.insert(line);
+                        checked.duplicates.push(Duplicate {
+                            line,
+                            first_line,
+                            who,
+                        });
+                        checked.valid -= 1;
+                        if let Some(n) = checked.countries.get_mut(&signer.country) {
+                            *n -= 1;
+                        }
+                    }
                 }
             }
+            checked.countries.retain(|_, n| *n > 0);
         }
         self.skip = Arc::new(skip);
         Ok(checked)
