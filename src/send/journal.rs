@@ -151,7 +151,7 @@ const ENTRY: u64 = 16;
 /// Entries per block read at once (4 KiB).
 const BLOCK: u64 = 256;
 /// Keys kept in memory before they are merged into the index file.
-const DELTA_LIMIT: usize = 32_768;
+const DELTA_LIMIT: usize = 8_192;
 /// Keys past the index at the end of a run that make it worth rewriting.
 const TAIL_LIMIT: usize = 2_048;
 
