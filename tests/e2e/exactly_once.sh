@@ -105,7 +105,7 @@ send_cmd() { # send_cmd JOURNAL: CMD=(the batch to the court, JSON summary on st
     PROTEST_LETTER_PROFILE="$tmp/no-profile.toml"
     "$bin" --campaign "$tmp/campaign" send --signatories "$tmp/members.csv"
     --email sec@union.org --organisation "Unite Branch 42" --to supreme-court
-    --smtp "smtp://127.0.0.1:$port" --yes --format json --date 2026-11-22
+    --smtp "smtp://127.0.0.1:$port" --yes --format json --date 2026-11-22 --after-deadline
     --journal "$1")
 }
 send() { # send JOURNAL [ARGS…]
