@@ -52,6 +52,8 @@ fn signer() -> Arc<Signer> {
 fn per_letter(c: &mut Criterion) {
     let (campaign, date) = embedded();
     let letter = campaign.default_letter().expect("default letter");
+    // The journal key a Message-ID is made from (`letters::journal_key`).
+    const KEY: &str = "sokolova|supreme-court|court@kz-gov.org|jo@union.org|Jo|";
     let recipient = court(&campaign);
     let signers = vec![signer()];
     let renderer = Renderer::new(&campaign, letter, date, None);
@@ -66,7 +68,7 @@ fn per_letter(c: &mut Criterion) {
     let sender = Sender::personal(&signers[0], false).expect("sender");
 
     let rendered = renderer.render(&recipient, &signers).expect("render");
-    let composed = composer.compose(&rendered, &sender).expect("compose");
+    let composed = composer.compose(&rendered, KEY, &sender).expect("compose");
     let formatted_len = composed.message.formatted().len() as u64;
 
     let mut g = c.benchmark_group("per_letter");
@@ -81,7 +83,7 @@ fn per_letter(c: &mut Criterion) {
     g.bench_function("compose", |b| {
         b.iter(|| {
             composer
-                .compose(black_box(&rendered), black_box(&sender))
+                .compose(black_box(&rendered), KEY, black_box(&sender))
                 .unwrap()
         })
     });
@@ -112,7 +114,7 @@ fn per_letter(c: &mut Criterion) {
             let r = renderer
                 .render(black_box(&recipient), black_box(&signers))
                 .unwrap();
-            let m = composer.compose(&r, &sender).unwrap();
+            let m = composer.compose(&r, KEY, &sender).unwrap();
             sink.emit(&Item {
                 letter: &r,
                 composed: Some(&m),

@@ -241,6 +241,12 @@ pub struct BatchArgs {
     /// Skip (and list) bad rows instead of stopping before anything is done.
     #[arg(long, requires = "signatories")]
     pub skip_invalid: bool,
+    /// Members' letters go From the sending account: `none` prints the
+    /// member's address under the signature; `member` makes it the
+    /// Reply-To, which spam filters score when it is a freemail address
+    /// (FREEMAIL_FORGED_REPLYTO).
+    #[arg(long, value_enum, value_name = "WHO", default_value_t = crate::message::ReplyTo::None)]
+    pub reply_to: crate::message::ReplyTo,
 }
 
 #[derive(Debug, Args)]
@@ -251,7 +257,9 @@ pub struct SendArgs {
     #[command(flatten)]
     pub transport: TransportArgs,
 
-    /// The letter's date, YYYY-MM-DD (default: today).
+    /// The date written in the letter, YYYY-MM-DD (default: today). Only the
+    /// text: an email's Date header is always the time it is sent, and
+    /// SOURCE_DATE_EPOCH (which fixes it for `write`) is ignored by `send`.
     #[arg(long, value_name = "YYYY-MM-DD", help_heading = "Output")]
     pub date: Option<String>,
     /// Where postal-only letters are written for printing (default: here).

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 
 use crate::campaign::Addressee;
-use crate::message::{Sender, mailbox};
+use crate::message::{ReplyTo, Sender, mailbox};
 use crate::render::{Rendered, Renderer};
 use crate::signatories::MemberList;
 use crate::signer::Signer;
@@ -26,12 +26,14 @@ pub enum Signing {
 
 /// The account that sends a batch: the secretary's address. Mail that says
 /// it is From an address the sending account does not own fails DMARC and
-/// lands in spam, so members appear in the display name and Reply-To.
+/// lands in spam, so members appear in the display name, and their address
+/// in Reply-To or under the signature (`--reply-to`).
 #[derive(Debug, Clone)]
 pub struct Account {
     pub name: String,
     pub organisation: String,
     pub email: String,
+    pub reply_to: ReplyTo,
 }
 
 impl Account {
@@ -267,7 +269,7 @@ impl Signing {
         Ok(Produced {
             letter,
             line: set.line,
-            identity: Self::identity(&set.signers),
+            identity: self.identity(&set.signers),
         })
     }
 
@@ -288,7 +290,7 @@ impl Signing {
                     format!("{} via {}", member.name, account.label())
                 };
                 let from = mailbox(Some(&display), &account.email, "the member's name")?;
-                let reply_to = if member.email.is_empty() {
+                let member_address = if member.email.is_empty() {
                     None
                 } else {
                     Some(mailbox(
@@ -296,6 +298,10 @@ impl Signing {
                         &member.email,
                         "the member's name",
                     )?)
+                };
+                let (reply_to, contact) = match account.reply_to {
+                    ReplyTo::Member => (member_address, None),
+                    ReplyTo::None => (None, member_address.map(|m| m.email.to_string())),
                 };
                 let bcc = if bcc_me {
                     Some(mailbox(None, &account.email, "")?)
@@ -306,6 +312,7 @@ impl Signing {
                     from,
                     reply_to,
                     bcc,
+                    contact,
                 })
             }
             (Signing::Group(_), Some(account)) => {
@@ -319,10 +326,11 @@ impl Signing {
     }
 
     /// The signer part of a journal key: who "the same letter" is from.
-    /// A petition is identified by everyone on it.
-    pub fn identity(signers: &[Arc<Signer>]) -> String {
+    /// A petition is identified by everyone on it, even a petition of one,
+    /// which is not the same letter as that member's own.
+    pub fn identity(&self, signers: &[Arc<Signer>]) -> String {
         match signers {
-            [one] => format!("{}|{}|{}", one.email, one.name, one.organisation),
+            [one] if !matches!(self, Signing::Group(_)) => personal_identity(one),
             all => {
                 let hash = crate::fingerprint::of(
                     all.iter().flat_map(|s| [s.name.as_str(), s.email.as_str()]),
@@ -331,4 +339,31 @@ impl Signing {
             }
         }
     }
+}
+
+impl Produced {
+    /// This letter's journal key (see `journal_key`).
+    pub fn key(&self) -> String {
+        journal_key(
+            &self.letter.letter_id,
+            &self.letter.recipient,
+            &self.identity,
+        )
+    }
+}
+
+/// The journal's name for one person signing their own letter.
+pub fn personal_identity(signer: &Signer) -> String {
+    format!("{}|{}|{}", signer.email, signer.name, signer.organisation)
+}
+
+/// Letter, recipient, address and signer: sending the same letter to the
+/// same recipient from the same signer again is what the journal prevents.
+/// The Message-ID is made from it too, by `send` and by `write` alike.
+pub fn journal_key(letter: &str, recipient: &Addressee, identity: &str) -> String {
+    format!(
+        "{letter}|{}|{}|{identity}",
+        recipient.id,
+        recipient.email.as_deref().unwrap_or("")
+    )
 }

@@ -1,10 +1,16 @@
 //! Turns a rendered letter into an RFC 5322 email with lettre's builder:
 //! From, To, the required copies (recipient `cc` plus campaign
-//! `copies_to`), Subject, Date, Message-ID and a UTF-8 text body.
+//! `copies_to`), Subject, Date, Message-ID, MIME-Version and a UTF-8 text
+//! body. Address headers are folded here (`headers`) and the body encoded
+//! here (`body`), because lettre does neither the way real servers and
+//! readers need.
 //!
 //! Every value that reaches a header is checked here first: lettre panics on
 //! a line break in a display name, and a CR/LF must never smuggle in a
 //! header such as `Bcc:`.
+
+mod body;
+mod headers;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,6 +34,23 @@ pub struct Sender {
     pub reply_to: Option<Mailbox>,
     /// `--bcc-me`: a copy for the signer's own records.
     pub bcc: Option<Mailbox>,
+    /// An address printed under the signature: the member's, when their
+    /// letter goes from the branch's account without a Reply-To.
+    pub contact: Option<String>,
+}
+
+/// `--reply-to`: where replies to a member's letter sent from the branch's
+/// account go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReplyTo {
+    /// Reply-To is the member's address.
+    Member,
+    /// No Reply-To; the member's address is printed under the signature.
+    /// The default: most members' addresses are freemail, and a freemail
+    /// Reply-To on mail From another domain is what SpamAssassin's
+    /// FREEMAIL_FORGED_REPLYTO scores (measured in tests/e2e/postfix.sh).
+    #[default]
+    None,
 }
 
 impl Sender {
@@ -46,6 +69,7 @@ impl Sender {
             bcc: bcc_me.then(|| from.clone()),
             from,
             reply_to: None,
+            contact: None,
         })
     }
 }
@@ -79,9 +103,11 @@ pub struct Composed {
     pub message_id: String,
     /// The Date header's time, for mbox separator lines.
     pub date: SystemTime,
+    /// The letter's text as it is in the message (with the contact line).
+    pub text: String,
 }
 
-/// The clock used for Date and Message-ID; fixed for reproducible output.
+/// The clock used for the Date header; fixed for reproducible output.
 #[derive(Debug, Clone, Copy)]
 pub enum Clock {
     Now,
@@ -131,10 +157,12 @@ pub struct Composer {
     prepared: HashMap<String, Arc<Prepared>>,
 }
 
-/// One recipient's To and Cc, parsed and de-duplicated.
+/// One recipient's To and Cc, parsed, de-duplicated and folded.
 struct Prepared {
     to: Mailbox,
     cc: Vec<Mailbox>,
+    to_header: header::HeaderValue,
+    cc_header: Option<header::HeaderValue>,
     /// Lower-case addresses already on To or Cc, to keep Bcc distinct.
     seen: Vec<String>,
 }
@@ -178,13 +206,20 @@ impl Composer {
                 cc.push(mailbox(None, address, "a copy address")?);
             }
         }
-        Ok(Prepared { to, cc, seen })
+        Ok(Prepared {
+            to_header: headers::address_header("To", std::slice::from_ref(&to)),
+            cc_header: (!cc.is_empty()).then(|| headers::address_header("Cc", &cc)),
+            to,
+            cc,
+            seen,
+        })
     }
 
     /// The message for `letter`, or an error naming the field that cannot
-    /// go into a header.
-    pub fn compose(&self, letter: &Rendered, sender: &Sender) -> Result<Composed> {
-        self.compose_at(letter, sender, self.clock.now())
+    /// go into a header. `key` is the letter's journal key
+    /// (`letters::journal_key`), which its Message-ID is made from.
+    pub fn compose(&self, letter: &Rendered, key: &str, sender: &Sender) -> Result<Composed> {
+        self.compose_at(letter, key, sender, self.clock.now())
     }
 
     /// `compose` with the message's time given (for `plan`, which must
@@ -192,6 +227,7 @@ impl Composer {
     pub fn compose_at(
         &self,
         letter: &Rendered,
+        key: &str,
         sender: &Sender,
         now: SystemTime,
     ) -> Result<Composed> {
@@ -202,7 +238,7 @@ impl Composer {
         };
         ensure_header_safe("subject", &letter.subject)?;
 
-        let message_id = message_id(letter, sender, now);
+        let message_id = message_id(key, sender);
         let mut bcc = Vec::new();
         if let Some(b) = &sender.bcc
             && !prepared
@@ -219,40 +255,63 @@ impl Composer {
         let envelope = lettre::address::Envelope::new(Some(sender.from.email.clone()), envelope_to)
             .context("could not build the envelope")?;
 
-        // Whole headers are set at once: lettre re-parses a header each time
-        // a mailbox is added to it, and the envelope is given, not derived.
-        let mut builder = Message::builder()
+        // lettre needs a typed From to build; the address headers are then
+        // replaced in place by folded ones. The envelope is given, not
+        // derived from the headers.
+        let builder = Message::builder()
             .header(header::From::from(Mailboxes::from(sender.from.clone())))
-            .header(header::To::from(Mailboxes::from(prepared.to.clone())))
             .subject(letter.subject.clone())
             .date(now)
             .message_id(Some(message_id.clone()))
-            .user_agent(concat!("protest-letter/", env!("CARGO_PKG_VERSION")).to_string())
+            .header(header::MIME_VERSION_1_0)
             .header(ContentType::TEXT_PLAIN)
+            .user_agent(concat!("protest-letter/", env!("CARGO_PKG_VERSION")).to_string())
             .envelope(envelope);
-        if !prepared.cc.is_empty() {
-            builder = builder.header(header::Cc::from(
-                prepared.cc.iter().cloned().collect::<Mailboxes>(),
+        let mut text = letter.body.clone();
+        if let Some(contact) = &sender.contact {
+            ensure_header_safe("the member's address", contact)?;
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(contact);
+            text.push('\n');
+        }
+        let mut message = builder
+            .body(body::body(crlf(&text)))
+            .context("could not build the email")?;
+        // Headers in the usual order, the address headers folded.
+        let headers = message.headers_mut();
+        let mut built = std::mem::take(headers);
+        headers.insert_raw(headers::address_header(
+            "From",
+            std::slice::from_ref(&sender.from),
+        ));
+        if let Some(reply_to) = &sender.reply_to {
+            headers.insert_raw(headers::address_header(
+                "Reply-To",
+                std::slice::from_ref(reply_to),
             ));
         }
-        if let Some(reply_to) = &sender.reply_to {
-            builder = builder.header(header::ReplyTo::from(Mailboxes::from(reply_to.clone())));
+        headers.insert_raw(prepared.to_header.clone());
+        if let Some(cc) = &prepared.cc_header {
+            headers.insert_raw(cc.clone());
         }
         if !bcc.is_empty() && self.keep_bcc {
-            builder = builder.header(header::Bcc::from(
-                bcc.iter().cloned().collect::<Mailboxes>(),
-            ));
-            builder = builder.keep_bcc();
+            headers.insert_raw(headers::address_header("Bcc", &bcc));
         }
-        // ASCII goes in as bytes, which lettre takes as they are (7bit);
-        // other text as a string, so that lettre picks quoted-printable.
-        let body = crlf(&letter.body);
-        let message = if body.is_ascii() {
-            builder.body(body.into_bytes())
-        } else {
-            builder.body(body)
+        for name in [
+            "Subject",
+            "Date",
+            "Message-ID",
+            "MIME-Version",
+            "Content-Type",
+            "Content-Transfer-Encoding",
+            "User-Agent",
+        ] {
+            if let Some(value) = built.remove_raw(name) {
+                headers.insert_raw(value);
+            }
         }
-        .context("could not build the email")?;
         Ok(Composed {
             envelope: Envelope {
                 from: sender.from.email.to_string(),
@@ -263,6 +322,7 @@ impl Composer {
             message,
             message_id,
             date: now,
+            text,
         })
     }
 }
@@ -276,6 +336,11 @@ fn prepared_key(recipient: &Addressee) -> String {
         recipient.email.as_deref().unwrap_or(""),
         recipient.name
     )
+}
+
+/// `Name: value` with CRLF, the mailboxes folded as in composed messages.
+pub fn header_line(name: &str, mailboxes: &[Mailbox]) -> String {
+    headers::line(name, mailboxes)
 }
 
 /// The body with CRLF line endings. lettre converts bare LF itself, but by
@@ -322,24 +387,16 @@ pub fn ensure_header_safe(what: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// `<hash.time@domain>`: unique per letter, recipient and signer; the same
-/// for the same inputs when the clock is fixed.
-pub fn message_id(letter: &Rendered, sender: &Sender, now: SystemTime) -> String {
-    let hash = crate::fingerprint::of([
-        letter.letter_id.as_str(),
-        &letter.recipient.id,
-        letter.recipient.email.as_deref().unwrap_or(""),
-        &letter.signer.name,
-        &letter.signer.email,
-        &letter.subject,
-    ]);
-    let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+/// `<hash.hash@domain>` from the journal key: what makes two letters
+/// different for the journal (letter, recipient, signer, petition or not)
+/// makes their Message-IDs different, whatever the clock. A letter sent
+/// again after an uncertain delivery keeps its Message-ID, so mail systems
+/// and readers can drop the duplicate.
+pub fn message_id(key: &str, sender: &Sender) -> String {
+    let first = crate::fingerprint::of([key]);
+    let second = crate::fingerprint::of([key, "message-id"]);
     let domain = sender.from.email.domain();
-    format!(
-        "<{hash:016x}.{}.{:09}@{domain}>",
-        since_epoch.as_secs(),
-        since_epoch.subsec_nanos()
-    )
+    format!("<{first:016x}.{second:016x}@{domain}>")
 }
 
 #[cfg(test)]
@@ -385,7 +442,7 @@ mod tests {
         )
         .unwrap();
         let sender = Sender::personal(&l.signer, false).unwrap();
-        let composed = composer.compose(&l, &sender).unwrap();
+        let composed = composer.compose(&l, "key", &sender).unwrap();
         assert_eq!(
             composed.envelope.cc,
             ["clerk@court.kz", "copies@campaign.org"]
@@ -403,8 +460,16 @@ mod tests {
         let l = letter("Jo");
         let composer = Composer::new(&[], &[], clock, false).unwrap();
         let sender = Sender::personal(&l.signer, false).unwrap();
-        let a = composer.compose(&l, &sender).unwrap().message.formatted();
-        let b = composer.compose(&l, &sender).unwrap().message.formatted();
+        let a = composer
+            .compose(&l, "key", &sender)
+            .unwrap()
+            .message
+            .formatted();
+        let b = composer
+            .compose(&l, "key", &sender)
+            .unwrap()
+            .message
+            .formatted();
         assert_eq!(a, b);
     }
 
@@ -416,6 +481,98 @@ mod tests {
         l.subject = "a\nBcc: v@x.org".into();
         let composer = Composer::new(&[], &[], Clock::Now, false).unwrap();
         let sender = Sender::personal(&letter("Jo").signer, false).unwrap();
-        assert!(composer.compose(&l, &sender).is_err());
+        assert!(composer.compose(&l, "key", &sender).is_err());
+    }
+
+    fn parse(bytes: &[u8]) -> mail_parser::Message<'_> {
+        mail_parser::MessageParser::default()
+            .parse(bytes)
+            .expect("mail-parser reads the message")
+    }
+
+    #[test]
+    fn mime_version_and_folded_copies() {
+        let mut l = letter("Smith, Pat");
+        let copies: Vec<String> = (0..34)
+            .map(|i| format!("campaign-kazakhstan-{i}@solidarity-union.org"))
+            .collect();
+        Arc::make_mut(&mut l.recipient).cc = copies.clone();
+        let composer = Composer::new(&[], &[], Clock::Now, false).unwrap();
+        let sender = Sender::personal(&l.signer, false).unwrap();
+        let bytes = composer
+            .compose(&l, "key", &sender)
+            .unwrap()
+            .message
+            .formatted();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let head = &text[..text.find("\r\n\r\n").unwrap()];
+        assert!(head.contains("\r\nMIME-Version: 1.0\r\n"), "{head}");
+        assert!(
+            head.starts_with("From: \"Smith, Pat\" <jo@union.org>\r\n"),
+            "{head}"
+        );
+        for line in head.split("\r\n") {
+            assert!(line.len() <= 78, "{} chars: {line}", line.len());
+        }
+        let m = parse(&bytes);
+        let cc: Vec<&str> = m
+            .cc()
+            .unwrap()
+            .iter()
+            .map(|a| a.address().unwrap())
+            .collect();
+        assert_eq!(cc, copies);
+        assert_eq!(
+            m.from().unwrap().first().unwrap().name(),
+            Some("Smith, Pat")
+        );
+    }
+
+    #[test]
+    fn message_ids_follow_the_journal_key_not_the_clock() {
+        let clock = Clock::from_source_date_epoch(Some("1700000000")).unwrap();
+        let l = letter("Jo");
+        let composer = Composer::new(&[], &[], clock, false).unwrap();
+        let sender = Sender::personal(&l.signer, false).unwrap();
+        let id = |key: &str| composer.compose(&l, key, &sender).unwrap().message_id;
+        assert_eq!(id("a|b|c|petition of 200:1"), id("a|b|c|petition of 200:1"));
+        assert_ne!(id("a|b|c|petition of 200:1"), id("a|b|c|petition of 1:2"));
+        assert_ne!(id("a|b|c|petition of 1:2"), id("a|b|c|jo@union.org|Jo|"));
+        assert!(id("k").ends_with("@union.org>"));
+    }
+
+    #[test]
+    fn contact_line_goes_under_the_signature() {
+        let l = letter("Jo");
+        let composer = Composer::new(&[], &[], Clock::Now, false).unwrap();
+        let mut sender = Sender::personal(&l.signer, false).unwrap();
+        sender.contact = Some("jo.member@gmail.com".into());
+        let composed = composer.compose(&l, "key", &sender).unwrap();
+        assert!(composed.text.ends_with("Text.\njo.member@gmail.com\n"));
+        let bytes = composed.message.formatted();
+        let m = parse(&bytes);
+        assert!(m.reply_to().is_none());
+        assert!(m.body_text(0).unwrap().contains("jo.member@gmail.com"));
+    }
+
+    #[test]
+    fn a_from_line_in_the_body_needs_no_mbox_quoting() {
+        let mut l = letter("Jo");
+        l.body = "Dear Court,\n\nFrom the union, greetings.\n".into();
+        let composer = Composer::new(&[], &[], Clock::Now, false).unwrap();
+        let sender = Sender::personal(&l.signer, false).unwrap();
+        let bytes = composer
+            .compose(&l, "key", &sender)
+            .unwrap()
+            .message
+            .formatted();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.contains("\r\n=46rom the union"), "{text}");
+        assert!(!text.contains("\nFrom "));
+        let m = parse(&bytes);
+        assert_eq!(
+            m.body_text(0).unwrap(),
+            "Dear Court,\r\n\r\nFrom the union, greetings.\r\n"
+        );
     }
 }

@@ -124,5 +124,6 @@ pub fn account(
         name: name.to_string(),
         organisation: organisation.to_string(),
         email,
+        reply_to: crate::message::ReplyTo::default(),
     }))
 }

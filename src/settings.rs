@@ -309,6 +309,7 @@ pub struct BatchSettings {
     pub skip_invalid: bool,
     /// `--encoding`: the list's encoding, when not detected.
     pub encoding: Option<String>,
+    pub reply_to: crate::message::ReplyTo,
 }
 
 impl BatchSettings {
@@ -324,6 +325,7 @@ impl BatchSettings {
             group: args.group,
             skip_invalid: args.skip_invalid,
             encoding: args.encoding.clone(),
+            reply_to: args.reply_to,
         }
     }
 }
@@ -334,7 +336,8 @@ pub struct EmailSettings {
     pub bcc_me: bool,
     /// Checked address for a country-dependent recipient (the embassy).
     pub embassy_email: Option<String>,
-    /// Date and Message-ID clock; fixed by SOURCE_DATE_EPOCH.
+    /// The Date header's clock: fixed by SOURCE_DATE_EPOCH for `write`,
+    /// always the real time for `send`.
     pub clock: crate::message::Clock,
 }
 
@@ -394,7 +397,10 @@ impl Settings {
                 to: args.common.selection.to,
                 output: output(&args.output, env),
                 date: letter_date(args.output.date.as_deref(), env.today)?,
-                email: email(&args.common.email, env)?,
+                email: email(
+                    &args.common.email,
+                    Clock::from_source_date_epoch(env.var("SOURCE_DATE_EPOCH"))?,
+                )?,
                 batch: BatchSettings::from_args(&args.common.batch, env),
                 quiet,
                 verbose,
@@ -481,7 +487,7 @@ fn is_stdout(path: &std::path::Path) -> bool {
         .any(|name| path.as_os_str() == *name)
 }
 
-fn email(args: &cli::EmailArgs, env: &Environment) -> Result<EmailSettings> {
+fn email(args: &cli::EmailArgs, clock: Clock) -> Result<EmailSettings> {
     let embassy_email = match &args.embassy_email {
         None => None,
         Some(text) => Some(
@@ -492,7 +498,7 @@ fn email(args: &cli::EmailArgs, env: &Environment) -> Result<EmailSettings> {
     Ok(EmailSettings {
         bcc_me: args.bcc_me,
         embassy_email,
-        clock: Clock::from_source_date_epoch(env.var("SOURCE_DATE_EPOCH"))?,
+        clock,
     })
 }
 
@@ -541,7 +547,9 @@ fn send_settings(
         date: letter_date(args.date.as_deref(), env.today)?,
         after_deadline: args.after_deadline,
         voice: VoiceSettings::from_args(&args.common.voice, env)?,
-        email: email(&args.common.email, env)?,
+        // Real mail dated 2001 scores as spam (DATE_IN_PAST_96_XX): the
+        // reproducible clock is for files only.
+        email: email(&args.common.email, Clock::Now)?,
         transport,
         dry_run: t.dry_run,
         yes: t.yes,

@@ -180,7 +180,10 @@ pub fn prepare(
             list.path().display()
         );
     }
-    let account = prompt::account(draft, terminal, need_email)?;
+    let account = prompt::account(draft, terminal, need_email)?.map(|a| Account {
+        reply_to: batch.reply_to,
+        ..a
+    });
     let signing = if batch.group {
         let mut all = Vec::new();
         for row in list.rows()? {

@@ -216,11 +216,14 @@ impl Reference for Produce<'_> {
         let produced = Produced {
             letter: Reference::render(self, scratch, recipient, signer)?,
             line: None,
-            identity: String::new(),
+            identity: crate::letters::personal_identity(signer),
         };
         let composed = if self.format.is_email() {
             let sender = self.sender(&produced)?;
-            Some(self.composer.compose_at(&produced.letter, &sender, now)?)
+            Some(
+                self.composer
+                    .compose_at(&produced.letter, &produced.key(), &sender, now)?,
+            )
         } else {
             None
         };
@@ -239,7 +242,11 @@ impl Produce<'_> {
             return Ok(None);
         }
         let sender = self.signing.sender(produced, self.account, self.bcc_me)?;
-        Ok(Some(self.composer.compose(&produced.letter, &sender)?))
+        Ok(Some(self.composer.compose(
+            &produced.letter,
+            &produced.key(),
+            &sender,
+        )?))
     }
 
     /// Renders, composes and serialises a chunk of signer sets.

@@ -96,7 +96,7 @@ pub fn write_stream(
                 envelope: &c.envelope,
                 message_id: &c.message_id,
                 subject: &item.letter.subject,
-                body: &item.letter.body,
+                body: &c.text,
             };
             serde_json::to_writer(&mut *out, &record)?;
             out.write_all(b"\n")

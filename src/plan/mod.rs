@@ -10,7 +10,7 @@
 //!   or testing it for emptiness takes the general path (`usage`);
 //! - a header whose value depends on the signer (From, Reply-To, Subject,
 //!   Message-ID, Date) is not spliced but rebuilt for each letter with
-//!   lettre's own header encoder;
+//!   the general path's own header writers;
 //! - a value that could come out differently inside the letter (non-ASCII
 //!   in a 7bit email body, a line long enough to change the body's
 //!   encoding, an mbox line that would need `>From` quoting, whitespace the
@@ -33,7 +33,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
 use anyhow::Result;
-use lettre::message::Mailboxes;
 use lettre::message::header::{self, Header, Headers};
 
 use crate::campaign::{Addressee, Campaign, Letter, Sources};
@@ -703,7 +702,7 @@ impl Planner {
                 body: String::new(),
             },
             line: None,
-            identity: String::new(),
+            identity: crate::letters::personal_identity(signer),
         };
         // Message-ID reads the sender's domain: the account's address.
         let id = match &plan.sender {
@@ -712,8 +711,9 @@ impl Planner {
                     from: lettre::message::Mailbox::new(None, sp.from.clone()),
                     reply_to: None,
                     bcc: None,
+                    contact: None,
                 };
-                message_id(&produced.letter, &sender, now)
+                message_id(&produced.key(), &sender)
             }
             None => String::new(),
         };
@@ -879,15 +879,10 @@ fn sender_plan(
     })
 }
 
-/// A one-mailbox header (From, Reply-To) as lettre writes it, in LF form.
-///
-/// lettre (email-encoding's `quoted_string`) writes a display name made of
-/// ASCII letters, digits, `-`, `_` and `.` as it is, and one that also has
-/// spaces between double quotes; it folds only a name that would pass
-/// column 76. Those names are written here directly; any other name (and
-/// any longer one) goes through lettre's own encoder. `address` is
-/// written as given when `parse` is `None`, else parsed as the general
-/// path does (`message::mailbox`).
+/// A one-mailbox header (From, Reply-To) as the general path writes it
+/// (`message::header_line`, folded), in LF form. `address` is written as
+/// given when `parse` is `None`, else parsed as the general path does
+/// (`message::mailbox`).
 fn mailbox_header(
     header_name: &str,
     name: Option<&str>,
@@ -895,37 +890,6 @@ fn mailbox_header(
     parse: Option<&str>,
     out: &mut Vec<u8>,
 ) -> std::result::Result<(), Why> {
-    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
-    let fits = name.is_none_or(|n| {
-        !n.is_empty()
-            && n.trim() == n
-            && n.bytes().all(|b| plain(b) || b == b' ')
-            && header_name.len() + ": \"".len() + n.len() <= 76
-    });
-    // A signer's email has been through `address::normalise` (`Signer::new`),
-    // which gives the same address again: only its form is checked here.
-    let plain_address = |a: &str| a.is_ascii() && a.contains('@') && !a.bytes().any(|b| b <= b' ');
-    if fits && parse.is_none_or(plain_address) {
-        out.extend_from_slice(header_name.as_bytes());
-        out.extend_from_slice(b": ");
-        if let Some(n) = name {
-            let quoted = !n.bytes().all(plain);
-            if quoted {
-                out.push(b'"');
-            }
-            out.extend_from_slice(n.as_bytes());
-            if quoted {
-                out.push(b'"');
-            }
-            out.extend_from_slice(b" <");
-        }
-        out.extend_from_slice(address.as_bytes());
-        if name.is_some() {
-            out.push(b'>');
-        }
-        out.push(b'\n');
-        return Ok(());
-    }
     let mailbox = match parse {
         Some(a) => crate::message::mailbox(name, a, "the member's name").map_err(|_| Why::Error)?,
         None => lettre::message::Mailbox::new(
@@ -933,10 +897,7 @@ fn mailbox_header(
             address.parse().map_err(|_| Why::Error)?,
         ),
     };
-    let text = match header_name {
-        "From" => header_text(header::From::from(Mailboxes::from(mailbox))),
-        _ => header_text(header::ReplyTo::from(Mailboxes::from(mailbox))),
-    };
+    let text = crate::message::header_line(header_name, std::slice::from_ref(&mailbox));
     write_lf(text.as_bytes(), out, false).map_err(|_| Why::Error)
 }
 

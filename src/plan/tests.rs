@@ -100,6 +100,12 @@ fn both_ways(run: &Run, signers: &[Arc<Signer>]) -> BothWays {
             String::new()
         },
         email: "sec@union.example".into(),
+        // Both --reply-to choices, with and without an organisation.
+        reply_to: if run.account_org {
+            crate::message::ReplyTo::Member
+        } else {
+            crate::message::ReplyTo::None
+        },
     };
     let planner = Planner::new(campaign, letter, run.format, clock);
     let addressing = Addressing::same(addressees.clone(), signers.len() as u64);

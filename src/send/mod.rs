@@ -21,7 +21,7 @@ use anyhow::{Result, bail};
 use crate::campaign::{Addressee, Campaign, Letter, placeholders_in};
 use crate::commands::select::{choose_letter, choose_recipients, prepare};
 use crate::error::{ExitStatus, runtime};
-use crate::letters::{Account, Addressing, Produced, Signing};
+use crate::letters::{Account, Addressing, Produced, Signing, journal_key};
 use crate::message::{Composed, Composer};
 use crate::output::{UniqueNames, file_stem, write_atomic};
 use crate::progress::Progress;
@@ -69,14 +69,9 @@ pub struct JobMaker<'a> {
 impl JobMaker<'_> {
     fn make(&self, produced: Produced, journal: &Journal) -> Result<Job> {
         let sender = self.signing.sender(&produced, self.account, self.bcc_me)?;
-        let composed = self.composer.compose(&produced.letter, &sender)?;
-        let key = journal_key(
-            &produced.letter.letter_id,
-            &produced.letter.recipient,
-            &produced.identity,
-        );
+        let key = produced.key();
+        let mut composed = self.composer.compose(&produced.letter, &key, &sender)?;
         let previous = journal.previous(&key)?;
-        let mut composed = composed;
         if let Previous::Uncertain { message_id } = &previous {
             // Sent again only when asked, and then as the same message, so
             // that a copy the server did get can be recognised.
@@ -100,16 +95,6 @@ fn reuse_message_id(composed: &mut Composed, message_id: &str) {
             message_id.to_string(),
         ));
     composed.message_id = message_id.to_string();
-}
-
-/// Letter, recipient, address and signer: sending the same letter to the
-/// same recipient from the same signer again is what the journal prevents.
-fn journal_key(letter: &str, recipient: &Addressee, identity: &str) -> String {
-    format!(
-        "{letter}|{}|{}|{identity}",
-        recipient.id,
-        recipient.email.as_deref().unwrap_or("")
-    )
 }
 
 pub fn run(
@@ -181,7 +166,7 @@ pub fn run(
     let mut seen = deliver::Skipped::default();
     for set in signing.sets()? {
         let set = set?;
-        let identity = Signing::identity(&set.signers);
+        let identity = signing.identity(&set.signers);
         for a in emailable.for_set(&set) {
             let key = journal_key(&letter.id, a, &identity);
             if !seen.insert(&key) {

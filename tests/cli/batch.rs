@@ -2,8 +2,9 @@
 //!
 //! Every test builds its own temp campaign (the repository's, with the
 //! placeholder domain replaced), generates its CSV, and starts and stops its
-//! own SMTP server. Delivered letters are identified by the member (Reply-To,
-//! or the display name) and the To address, parsed with mail-parser.
+//! own SMTP server. Delivered letters are identified by the member (the
+//! address under the signature, or Reply-To with `--reply-to member`) and
+//! the To address, parsed with mail-parser.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
@@ -99,7 +100,8 @@ fn member_email(i: usize) -> String {
 /// One delivered letter, as the recipient sees it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Letter {
-    /// Reply-To address (the member), lower case; empty without Reply-To.
+    /// The member's address, lower case: Reply-To, else the line under
+    /// the signature; empty for a petition.
     member: String,
     /// The To address, lower case.
     to: String,
@@ -125,15 +127,27 @@ fn letter(r: &Received) -> Letter {
         )
     };
     let (from_name, from_address) = first(m.from());
-    let (reply_to_name, member) = first(m.reply_to());
+    let (reply_to_name, reply_to) = first(m.reply_to());
     let (_, to) = first(m.to());
+    let body = m.body_text(0).unwrap_or_default().into_owned();
+    let under_signature = body
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .filter(|l| l.contains('@') && !l.contains(' '))
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     Letter {
-        member,
+        member: if reply_to.is_empty() {
+            under_signature
+        } else {
+            reply_to
+        },
         to,
         from_name,
         from_address,
         reply_to_name,
-        body: m.body_text(0).unwrap_or_default().into_owned(),
+        body,
     }
 }
 
@@ -255,7 +269,12 @@ fn batch_thousand_members_arrive_exactly_once_despite_failures() {
         let i = by_member[&l.member];
         assert_eq!(l.from_name, format!("Member {i} via {BRANCH}"));
         assert_eq!(l.from_address, ACCOUNT);
-        assert_eq!(l.reply_to_name, format!("Member {i}"));
+        assert_eq!(l.reply_to_name, "", "no Reply-To by default");
+        assert!(
+            l.body
+                .trim_end()
+                .ends_with(&format!("\n{}", member_email(i)))
+        );
         assert_eq!(r.mail_from, ACCOUNT, "the envelope is the account's");
     }
 }
@@ -275,6 +294,40 @@ fn batch_421_closing_is_retried_and_each_letter_arrives_once() {
     server.stop();
     assert_each_once(&server.received(), &expected_pairs(150, &[COURT]));
     assert!(server.connections() >= 3, "reconnected after the 421");
+}
+
+/// `--reply-to member` puts the member's address in Reply-To instead of
+/// under the signature; the default (`none`) leaves Reply-To out.
+#[test]
+fn batch_reply_to_member_or_none() {
+    let b = Batch::new();
+    b.file("members.csv", members_csv(3));
+    for (flag, with_reply_to) in [("member", true), ("none", false)] {
+        let mut server = SmtpServer::start(ServerConfig::default());
+        let output = b
+            .send(&server, "members.csv")
+            .args(["--to", "supreme-court", "--reply-to", flag, "--resend"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        server.stop();
+        let received = server.received();
+        assert_eq!(received.len(), 3);
+        for r in &received {
+            let m = MessageParser::default().parse(&r.data).unwrap();
+            let l = letter(r);
+            assert!(l.member.starts_with("member"), "{l:?}");
+            let in_body = l.body.trim_end().ends_with(&l.member);
+            assert_eq!(m.reply_to().is_some(), with_reply_to, "--reply-to {flag}");
+            assert_eq!(in_body, !with_reply_to, "--reply-to {flag}: {}", l.body);
+            if with_reply_to {
+                assert_eq!(
+                    l.reply_to_name,
+                    l.from_name.replace(&format!(" via {BRANCH}"), "")
+                );
+            }
+        }
+    }
 }
 
 #[test]
@@ -746,4 +799,48 @@ fn batch_twenty_thousand_members_stream_to_mbox() {
     assert!(status.success(), "exit {status}");
     assert_eq!(separators, N * 2);
     assert!(first.unwrap().starts_with(&format!("From {ACCOUNT} ")));
+}
+
+/// Bug: with a fixed clock, a petition of 200, a petition of 1 and a
+/// member's own letter had the same Message-ID. It now comes from the
+/// journal key, which tells them apart.
+#[test]
+fn petitions_and_personal_letters_have_distinct_message_ids() {
+    let b = Batch::new();
+    b.file("one.csv", members_csv(1));
+    b.file("many.csv", members_csv(200));
+    let id = |args: &[&str]| {
+        let output = b
+            .cmd()
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .args(["write", "--to", "supreme-court", "--format", "json"])
+            .args(["--organisation", BRANCH])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let first = text(&output.stdout).lines().next().unwrap().to_string();
+        json(first.as_bytes())["message_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let batch = |csv: &str, group: bool| {
+        let mut args = vec!["--email", ACCOUNT, "--signatories", csv];
+        if group {
+            args.push("--group");
+        }
+        id(&args)
+    };
+    let petition_200 = batch("many.csv", true);
+    let petition_1 = batch("one.csv", true);
+    let member_1 = batch("one.csv", false);
+    let personal = id(&["--name", "Member 1", "--email", &member_email(1)]);
+    let all = BTreeSet::from([&petition_200, &petition_1, &member_1, &personal]);
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert_eq!(
+        petition_200,
+        batch("many.csv", true),
+        "the same inputs, the same ID"
+    );
 }

@@ -853,3 +853,40 @@ fn sendmail_exit_1_is_a_permanent_failure() {
         .count();
     assert_eq!(failed, 3, "{}", f.journal_text());
 }
+
+/// Bug: real mail went out dated 2001 because `send` used
+/// SOURCE_DATE_EPOCH (DATE_IN_PAST_96_XX in SpamAssassin). `send` dates
+/// mail by the real clock; its Message-ID is the one `write` gives the same
+/// letter (both come from the journal key), and MIME-Version is there.
+#[test]
+fn send_dates_mail_now_and_shares_message_ids_with_write() {
+    let f = Fixture::new();
+    let server = SmtpServer::start(ServerConfig::default());
+    let out = run(f
+        .send_to(&server)
+        .args(["--to", "supreme-court"])
+        .env("SOURCE_DATE_EPOCH", "1000000000"));
+    assert_eq!(out.code, 0, "{out:?}");
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    let m = MessageParser::default().parse(&received[0].data).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let date = m.date().expect("a Date header").to_timestamp();
+    assert!((now - date).abs() < 600, "Date {date}, now {now}");
+    assert_eq!(m.header_raw("MIME-Version").map(str::trim), Some("1.0"));
+
+    let written = run(f
+        .bare()
+        .arg("--campaign")
+        .arg(f.campaign.dir())
+        .args(["write", "--name", NAME, "--email", EMAIL, "--country", "GB"])
+        .args(["--to", "supreme-court", "--format", "eml"]));
+    assert_eq!(written.code, 0, "{written:?}");
+    let w = MessageParser::default()
+        .parse(written.stdout.as_bytes())
+        .unwrap();
+    assert_eq!(w.message_id(), m.message_id());
+}
