@@ -371,9 +371,10 @@ fn duplicate_rows_with_four_connections_are_sent_once() {
             MessageParser::default()
                 .parse(&r.data)
                 .and_then(|m| {
-                    m.reply_to()
+                    // "Member 7 via …": the member is in From's display name.
+                    m.from()
                         .and_then(|a| a.first())
-                        .and_then(|a| a.address().map(str::to_string))
+                        .and_then(|a| a.name().map(str::to_string))
                 })
                 .unwrap_or_default()
         })
