@@ -163,8 +163,9 @@ fn message_id(r: &Received) -> String {
         .unwrap_or_default()
 }
 
-/// The member a received letter is from: its Reply-To (a batch sent from
-/// a branch account) or its From address.
+/// The member a received letter is from: a batch sent from a branch
+/// account has the member's address under the signature (or in Reply-To
+/// with `--reply-to member`); a personal letter has it in From.
 fn member(r: &Received) -> String {
     let m = MessageParser::default().parse(&r.data);
     let first = |a: Option<&mail_parser::Address<'_>>| {
@@ -172,8 +173,17 @@ fn member(r: &Received) -> String {
             .and_then(|a| a.address())
             .map(str::to_lowercase)
     };
+    let under_signature = |m: &mail_parser::Message<'_>| {
+        let body = m.body_text(0)?;
+        let last = body.lines().rev().find(|l| !l.trim().is_empty())?.trim();
+        (last.contains('@') && !last.contains(' ')).then(|| last.to_lowercase())
+    };
     m.as_ref()
-        .and_then(|m| first(m.reply_to()).or_else(|| first(m.from())))
+        .and_then(|m| {
+            first(m.reply_to())
+                .or_else(|| under_signature(m))
+                .or_else(|| first(m.from()))
+        })
         .unwrap_or_default()
 }
 

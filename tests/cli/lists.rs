@@ -126,7 +126,19 @@ fn mail(bytes: &[u8]) -> Mail {
         )
     };
     let (from_name, _) = first(m.from());
-    let (mut member, member_email) = first(m.reply_to());
+    let (mut member, mut member_email) = first(m.reply_to());
+    let body = m.body_text(0).unwrap_or_default().into_owned();
+    if member_email.is_empty() {
+        // No Reply-To (the default): the member's address is the line under
+        // the signature.
+        let last = body.lines().rev().find(|l| !l.trim().is_empty());
+        if let Some(last) = last
+            .map(str::trim)
+            .filter(|l| l.contains('@') && !l.contains(' '))
+        {
+            member_email = last.to_ascii_lowercase();
+        }
+    }
     if member.is_empty() {
         // A member without an address: only in the display name.
         member = from_name
@@ -141,7 +153,7 @@ fn mail(bytes: &[u8]) -> Mail {
         to,
         from_name,
         subject: m.subject().unwrap_or_default().to_string(),
-        body: m.body_text(0).unwrap_or_default().into_owned(),
+        body,
     }
 }
 
