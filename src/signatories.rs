@@ -267,9 +267,10 @@ impl MemberList {
             );
         }
         let mut checked = Checked::default();
-        // One 8-byte key per member, sorted afterwards: duplicates cost a
-        // second pass only when there are some (a HashMap would be 4× this).
-        let mut keys: Vec<u64> = Vec::new();
+        // Four bytes per member, sorted afterwards: equal ones are only
+        // candidates, settled by the full key in a second pass, which runs
+        // only when there are some (a map of every member would be 8× this).
+        let mut keys: Vec<u32> = Vec::new();
         let mut skip = HashSet::new();
         for row in self.all_rows()? {
             let (line, signer) = row?;
@@ -285,12 +286,12 @@ impl MemberList {
                 checked.bad.push(BadRow { line, reason });
                 continue;
             }
-            keys.push(identity(&signer).0);
+            keys.push(short(identity(&signer).0));
             checked.valid += 1;
             *checked.countries.entry(signer.country).or_default() += 1;
         }
         keys.sort_unstable();
-        let repeated: HashSet<u64> = keys
+        let repeated: HashSet<u32> = keys
             .windows(2)
             .filter(|w| w[0] == w[1])
             .map(|w| w[0])
@@ -304,7 +305,7 @@ impl MemberList {
                     continue;
                 }
                 let (key, who) = identity(&signer);
-                if !repeated.contains(&key) {
+                if !repeated.contains(&short(key)) {
                     continue;
                 }
                 match first.get(&key) {
@@ -449,6 +450,11 @@ impl<R: BufRead> LineCursor<R> {
         }
         self.line
     }
+}
+
+/// A member key folded to four bytes, for the first, approximate pass.
+fn short(key: u64) -> u32 {
+    (key ^ (key >> 32)) as u32
 }
 
 /// Who a row is, for finding the same member twice: the email, else the
