@@ -10,7 +10,10 @@
 #
 # Cases (ideas from ../shared/bench/peer_bench.sh, our shared peer/limit script):
 #   render   N signatories -> mbox, vs mailmerge --dry-run and a bare std-only
-#            Rust loop writing the same bytes (bench/baseline)
+#            Rust loop writing the same bytes (bench/baseline); -> text and
+#            json vs the bare loop writing those bytes
+#   plan     (--self-check, or PLAN_CASES=N) the batch fast path's
+#            differential test with many generated signers
 #   send     N letters to postfix smtp-sink on 127.0.0.1, vs mailmerge
 #            (ratelimit = 0) and smtp-source with the same number of sessions
 #   memory   peak RSS (/usr/bin/time %M) rendering 1e3 .. 1e6 signatories, and
@@ -22,7 +25,7 @@
 # Knobs (environment): BENCH_DIR (cache: venv, baseline build; default
 # /tmp/protest-letter-bench), RENDER_NS, RENDER_FORMATS (mbox text json), SEND_NS,
 # MM_SEND_NS, MEM_NS, SEND_MEM_NS, BIG_JOURNAL (letters in the journal case), RUNS,
-# BIG_RUNS, SEND_RUNS, START_RUNS, PORT, KEEP=1 (keep the work folder).
+# BIG_RUNS, SEND_RUNS, START_RUNS, PORT, PLAN_CASES, KEEP=1 (keep the work folder).
 # Everything listens on and connects to 127.0.0.1 only; a trap stops every
 # server this script started and removes its work folder.
 set -uo pipefail
@@ -32,7 +35,7 @@ for arg in "$@"; do
   case $arg in
     --quick) MODE=quick ;;
     --self-check) MODE=self-check ;;
-    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -127,6 +130,21 @@ log "cargo build --release (bench/baseline, target $BENCH_DIR/target)"
 CARGO_TARGET_DIR=$BENCH_DIR/target cargo build --release -q \
   --manifest-path "$REPO/bench/baseline/Cargo.toml" >&2 || die "cargo build (baseline)"
 BASE=$BENCH_DIR/target/release/protest-letter-baseline
+
+# ------------------------------------------------------------------ plan check
+# The batch fast path (src/plan) must write the general path's bytes: its
+# differential property test with many generated signers (cargo test runs
+# a few dozen). PLAN_CASES sets how many; the self-check always runs it.
+if [ "$MODE" = self-check ] || [ -n "${PLAN_CASES:-}" ]; then
+  : "${PLAN_CASES:=2000}"
+  log "plan: differential test, $PLAN_CASES generated cases (fast path vs general path, every letter, recipient, format)"
+  if (cd "$REPO" && PROTEST_LETTER_PLAN_CASES=$PLAN_CASES cargo test -q --lib plan::) >"$W/plan.log" 2>&1; then
+    PLAN_ROW=yes
+  else
+    PLAN_ROW=**no**
+    fail "plan: the fast path's bytes differ from the general path's: $(grep -m1 -A3 'panicked' "$W/plan.log" | tr '\n' ' ' | tail -c 400)"
+  fi
+fi
 
 # ------------------------------------------------------------------ data
 # The campaign: one recipient with two required copies, no campaign copies_to;
@@ -502,6 +520,9 @@ ms() { awk -v t="$1" 'BEGIN { if (t == "NA") print t; else printf "%.2f ms", t *
 row "start-up, one letter to stdout" "1" "$(ms "$s_o") (built-in campaign, empty folder)" \
   "mailmerge --dry-run --limit 1: $(ms "$s_m")" "$(times "$s_r")" "<5 ms and ≥15×" \
   "<5 ms: $(meets "$s_o" '<=' 0.005); ≥15×: $(meets "$s_r" '>=' 15)"
+
+[ -n "${PLAN_ROW:-}" ] && row "batch fast path = general path" "$(num "$PLAN_CASES") cases" \
+  "cargo test --lib plan:: with PROTEST_LETTER_PLAN_CASES=$PLAN_CASES" "every letter, recipient, language, format" "—" "byte-identical" "$PLAN_ROW"
 
 # ------------------------------------------------------------------ report
 mkdir -p "$REPO/bench/results"

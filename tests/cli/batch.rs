@@ -843,4 +843,71 @@ fn petitions_and_personal_letters_have_distinct_message_ids() {
         batch("many.csv", true),
         "the same inputs, the same ID"
     );
+
+/// The batch fast path (`plan`) writes what the general path writes: each
+/// member's letter in a long list equals the letter of a list holding only
+/// that member (a stream's first letter always takes the general path).
+/// `-v` says how many letters took which path, and why.
+#[test]
+fn batch_fast_path_writes_the_general_paths_bytes_and_verbose_says_so() {
+    let b = Batch::new();
+    let members = [
+        "Jo Bloggs,Unite Branch 42,jo@union.org",
+        "Ann Lee,,ann@union.org",
+        "\"O'Neill, Sam\",Unite,",
+        "Наталья Соколова,,nat@union.org",
+        "Zed Ong,,zed@union.org",
+    ];
+    b.file(
+        "all.csv",
+        format!("name,organisation,email\n{}\n", members.join("\n")),
+    );
+    for format in ["mbox", "json", "text"] {
+        let run = |csv: &str| {
+            let output = b
+                .cmd()
+                .env("SOURCE_DATE_EPOCH", "1795305600")
+                .args(["-v", "write", "--signatories", csv, "--to", "supreme-court"])
+                .args(["--format", format, "--email", ACCOUNT])
+                .output()
+                .unwrap();
+            assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+            (text(&output.stdout), text(&output.stderr))
+        };
+        let split = |out: &str| -> Vec<String> {
+            match format {
+                "mbox" => out
+                    .split_inclusive('\n')
+                    .fold(Vec::<String>::new(), |mut acc, line| {
+                        if line.starts_with("From sec@union.org ") || acc.is_empty() {
+                            acc.push(String::new());
+                        }
+                        acc.last_mut().unwrap().push_str(line);
+                        acc
+                    }),
+                "json" => out.split_inclusive('\n').map(str::to_string).collect(),
+                _ => out.split("\u{c}\n").map(str::to_string).collect(),
+            }
+        };
+        let (all, notes) = run("all.csv");
+        let letters = split(&all);
+        assert_eq!(letters.len(), members.len(), "{format}: {all}");
+        for (i, member) in members.iter().enumerate() {
+            let csv = format!("one-{i}.csv");
+            b.file(&csv, format!("name,organisation,email\n{member}\n"));
+            let (one, _) = run(&csv);
+            assert_eq!(
+                letters[i], one,
+                "{format}: member {i} differs from its letter alone"
+            );
+        }
+        // Four letters after the first; the Cyrillic name cannot go into a
+        // 7bit email body, so that letter takes the general path.
+        let expected = if format == "mbox" {
+            "fast path: 3 letters; general path: 1 (1 for non-ASCII text in a 7bit email body)"
+        } else {
+            "fast path: 4 letters; general path: 0"
+        };
+        assert!(notes.contains(expected), "{format}: {notes}");
+    }
 }
