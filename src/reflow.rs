@@ -34,6 +34,14 @@ pub fn paragraphs(text: &str) -> String {
     out
 }
 
+/// Whether [`paragraphs`] leaves this block (text between blank lines) as
+/// it is: neither a list nor prose (for `plan`, which splices signer
+/// values only into blocks that are not filled around their length).
+pub fn keeps(block: &str) -> bool {
+    let lines: Vec<&str> = block.lines().collect();
+    !is_list(&lines) && !is_prose(&lines)
+}
+
 /// The marker of a list item (" - ", " 1. "), with the spaces before it.
 fn marker(line: &str) -> Option<usize> {
     let indent = line.len() - line.trim_start_matches(' ').len();

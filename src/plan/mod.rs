@@ -115,12 +115,14 @@ pub enum Why {
     Whitespace,
     /// Too many different signer shapes.
     TooManyShapes,
+    /// A paragraph that would be reflowed around the signer's values.
+    Reflow,
     /// Making the letter failed: the general path says why.
     Error,
 }
 
 impl Why {
-    const COUNT: usize = 8;
+    const COUNT: usize = 9;
     const ALL: [Why; Why::COUNT] = [
         Why::Template,
         Why::Shape,
@@ -129,6 +131,7 @@ impl Why {
         Why::MboxFrom,
         Why::Whitespace,
         Why::TooManyShapes,
+        Why::Reflow,
         Why::Error,
     ];
 
@@ -141,6 +144,7 @@ impl Why {
             Why::MboxFrom => "a line mbox quotes as >From",
             Why::Whitespace => "whitespace the letter's tidying changes",
             Why::TooManyShapes => "too many signer shapes",
+            Why::Reflow => "a paragraph that would be reflowed around the values",
             Why::Error => "an error, reported by the general path",
         }
     }
@@ -168,6 +172,11 @@ struct Plan {
     seven_bit_body: bool,
     /// Who the email is from, with the signer's values as slots.
     sender: Option<SenderPlan>,
+    /// The body's blocks (between blank lines) that hold signer values:
+    /// `reflow` must leave them as they are with each signer's values too.
+    blocks: Vec<Vec<Piece>>,
+    /// The `message` column (an extra field, trimmed by `Signer::message`).
+    message_field: Option<usize>,
 }
 
 /// `Sender` for the sentinel signer, cut at the sentinels: the From
@@ -526,6 +535,25 @@ impl Planner {
             }
         }
 
+        // Reflowed paragraphs move their line breaks with the values' length:
+        // signer values may only be in blocks that `reflow` keeps as they are.
+        let mut blocks = Vec::new();
+        for (i, block) in rendered.body.split("\n\n").enumerate() {
+            if marks.iter().any(|(_, m)| block.contains(m.as_str())) {
+                if !crate::reflow::keeps(block) {
+                    return Err(format!(
+                        "the signer's values are in paragraph {} of the letter, which is reflowed around their length",
+                        i + 1
+                    ));
+                }
+                blocks.push(pieces(block, &marks));
+            }
+        }
+        let message_field = sentinel
+            .extra
+            .keys()
+            .position(|k| k.eq_ignore_ascii_case("message"))
+            .map(|i| 5 + i);
         let mut segments = Vec::new();
         let mut seven_bit_body = false;
         let body_start = match self.format {
@@ -637,6 +665,8 @@ impl Planner {
             uses,
             seven_bit_body,
             sender,
+            blocks,
+            message_field,
         })
     }
 
@@ -690,6 +720,16 @@ impl Planner {
             }
             if u.body && plan.seven_bit_body && !v.is_ascii() {
                 return Err(Why::NotSevenBit);
+            }
+        }
+        if let Some(f) = plan.message_field
+            && values.get(f).is_some_and(|v| v.trim() != *v)
+        {
+            return Err(Why::Whitespace);
+        }
+        for block in &plan.blocks {
+            if !crate::reflow::keeps(&fill_pieces(block, values)) {
+                return Err(Why::Reflow);
             }
         }
         let subject = fill_pieces(&plan.subject, values);

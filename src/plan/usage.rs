@@ -11,7 +11,7 @@
 //! against the general path on its first letter (see `super`).
 
 /// The names under which the templates can reach the signer's values.
-const SIGNER_ROOTS: [&str; 2] = ["signer", "signatories"];
+const SIGNER_ROOTS: [&str; 3] = ["signer", "signatories", "message"];
 
 /// Fields of `signer` a plan may print or test; `extra.KEY` too.
 const FIELDS: [&str; 5] = ["name", "organisation", "email", "address", "country"];
@@ -200,6 +200,10 @@ fn tainted(token: &str, aliases: &[String]) -> bool {
 /// A signer field as a plan can print it: `signer.name`, `s.email`,
 /// `signer.extra.branch`.
 fn is_field(token: &str, aliases: &[String]) -> bool {
+    if token == "message" {
+        // The member's own words (a `message` column), else --message.
+        return true;
+    }
     let mut parts = token.split('.');
     let root = parts.next().unwrap_or("");
     if root != "signer" && !aliases.iter().any(|a| a == root) {
