@@ -843,6 +843,7 @@ fn petitions_and_personal_letters_have_distinct_message_ids() {
         batch("many.csv", true),
         "the same inputs, the same ID"
     );
+}
 
 /// The batch fast path (`plan`) writes what the general path writes: each
 /// member's letter in a long list equals the letter of a list holding only
