@@ -9,6 +9,7 @@
 //! The line between temporary and uncertain is the final dot: before it,
 //! the server cannot have the message; after it, only its reply tells.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -71,6 +72,13 @@ pub struct SmtpSession {
     pipelining: bool,
     /// Number of connections opened, for verbose output and tests.
     pub connections: usize,
+    /// Recipients this session's server refused for good (5xx at RCPT),
+    /// lower-cased, with the reply. A letter that carries one fails at once
+    /// without offering it again: each offer counts against the server's
+    /// error limit (Postfix's `smtpd_soft_error_limit` then slows every
+    /// later command by a second), so one dead copy address would otherwise
+    /// cost minutes per batch.
+    refused_for_good: HashMap<String, String>,
 }
 
 /// How a session step failed.
@@ -105,6 +113,7 @@ impl SmtpSession {
             reused: false,
             pipelining: false,
             connections: 0,
+            refused_for_good: HashMap::new(),
         })
     }
 
@@ -319,7 +328,7 @@ impl SmtpSession {
     /// MAIL and RCPT (pipelined when offered), then DATA only if every
     /// recipient was accepted, else RSET; then the message.
     fn transaction(
-        &self,
+        &mut self,
         client: &mut Client,
         composed: &Composed,
     ) -> std::result::Result<Outcome, Failure> {
@@ -378,6 +387,10 @@ impl SmtpSession {
                 .map(|(a, r)| format!("<{a}> refused: {r}"))
                 .collect::<Vec<_>>()
                 .join("; ");
+            for (address, reply) in refused.iter().filter(|(_, r)| r.class() == 5) {
+                self.refused_for_good
+                    .insert(address.to_lowercase(), reply.to_string());
+            }
             let outcome = if refused.iter().any(|(_, r)| r.class() == 5) {
                 Outcome::Permanent(text)
             } else {
@@ -418,6 +431,22 @@ impl SmtpSession {
             4 => Outcome::Temporary(reply.to_string()),
             _ => Outcome::Permanent(reply.to_string()),
         })
+    }
+
+    /// A letter to a recipient the server already refused for good in this
+    /// run fails the same way, without asking the server again.
+    fn refused_before(&self, composed: &Composed) -> Option<Outcome> {
+        let text = composed
+            .envelope
+            .recipients()
+            .iter()
+            .filter_map(|a| {
+                let reply = self.refused_for_good.get(&a.to_lowercase())?;
+                Some(format!("<{a}> refused earlier in this run: {reply}"))
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        (!text.is_empty()).then_some(Outcome::Permanent(text))
     }
 
     /// A refused MAIL FROM: 553 means the login may not use this sender,
@@ -479,6 +508,9 @@ fn reset(client: &mut Client, outcome: Outcome) -> std::result::Result<Outcome, 
 
 impl Deliver for SmtpSession {
     fn deliver(&mut self, composed: &Composed) -> Result<Outcome> {
+        if let Some(outcome) = self.refused_before(composed) {
+            return Ok(outcome);
+        }
         // At most one quiet reconnect: for a reused connection the server
         // closed while we were idle. Nothing was sent on it.
         for _ in 0..2 {

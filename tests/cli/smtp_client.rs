@@ -252,6 +252,13 @@ fn a_refused_copy_under_pipelining_costs_seconds_and_never_reaches_data() {
         assert_eq!(count(&server, "RSET"), count(&server, "MAIL"), "{what}");
         assert_eq!(server.connections(), 1, "{what}");
         assert_eq!(count(&server, "QUIT"), 1, "{what}");
+        if what == "550" {
+            // Refused for good: offered once, then every later letter
+            // fails at once (real servers slow down after 10 errors).
+            assert_eq!(count(&server, "MAIL"), 1, "{:?}", server.commands());
+            let later = s["letters"][2]["reply"].as_str().unwrap();
+            assert!(later.contains("refused earlier in this run"), "{later}");
+        }
     }
 }
 
