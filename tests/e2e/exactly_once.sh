@@ -106,7 +106,7 @@ send_cmd() { # send_cmd JOURNAL: CMD=(the batch to the court, JSON summary on st
     "$bin" --campaign "$tmp/campaign" send --signatories "$tmp/members.csv"
     --email sec@union.org --organisation "Unite Branch 42" --to supreme-court
     --smtp "smtp://127.0.0.1:$port" --yes --format json --date 2026-11-22 --after-deadline
-    --journal "$1")
+    --reply-to member --journal "$1")
 }
 send() { # send JOURNAL [ARGS…]
   send_cmd "$1"
@@ -125,6 +125,7 @@ counts = {}
 for line in open(received_path, encoding="utf-8"):
     r = json.loads(line)
     msg = email.message_from_string(r["data"], policy=policy.default)
+    # The sends use --reply-to member, so Reply-To names the member.
     member = (msg.get("Reply-To") or msg.get("From")).addresses[0].addr_spec.lower()
     key = (r["rcpt_tos"][0].lower(), member)
     counts[key] = counts.get(key, 0) + 1
@@ -169,7 +170,10 @@ kills=0
 for i in $(seq "$KILLS"); do
   # env execs the binary: $! is the process that kill -9 hits.
   send_cmd "$journal"
-  "${CMD[@]}" --connections $((1 + i % 4)) >/dev/null 2>"$tmp/run-$i.err" &
+  # --rate keeps the batch going for the whole loop, so every kill hits a
+  # run in the middle of sending (unthrottled, the first few runs would
+  # send everything and the rest would have nothing left to interrupt).
+  "${CMD[@]}" --connections $((1 + i % 4)) --rate 60/s >/dev/null 2>"$tmp/run-$i.err" &
   child=$!
   # Somewhere between start-up and well into the batch.
   sleep "$(python3 -c 'import random; print(round(random.uniform(0.05, 1.5), 3))')"
