@@ -211,8 +211,8 @@ grep -q '{{msgid}}' base.tpl && [ "$(grep -c '{{name}}' base.tpl)" -ge 2 ] ||
   "$PL" --campaign camp write bench --signatories m_1.csv --format json --email sec@union.example \
     --to court --date 2026-11-22 </dev/null > one.json 2>>"$W/steps.log.one" ||
   fail "render: protest-letter cannot write one letter as text or json: $(tail -c 300 "$W/steps.log.one")"
-{ printf '{{sep}}\f\n{{/sep}}'; sed -e "s/${ONE_NAME}/{{name}}/g" one.txt; } > base_text.tpl
-sed -E -e "s/${ONE_NAME}/{{name}}/g" -e 's/("message_id":"<)[0-9a-f]{16}\./\1{{msgid}}./' one.json > base_json.tpl
+{ printf '{{sep}}\f\n{{/sep}}'; sed -e "s/${ONE_EMAIL//./\\.}/{{email}}/g" -e "s/${ONE_NAME}/{{name}}/g" one.txt; } > base_text.tpl
+sed -E -e "s/${ONE_EMAIL//./\\.}/{{email}}/g" -e "s/${ONE_NAME}/{{name}}/g" -e 's/("message_id":"<)[0-9a-f]{16}\./\1{{msgid}}./' one.json > base_json.tpl
 grep -q '{{name}}' base_text.tpl && grep -q '{{msgid}}' base_json.tpl ||
   fail "render: cannot make the bare loop's text or json template from our output"
 
@@ -284,8 +284,8 @@ at_target() { [ "$1" = "$2" ] && echo "$3" || echo "— (target at N=$(num "$2")
 same_bytes() { # same_bytes FORMAT OURS BASE: equal, Message-ID hashes aside
   case $1 in
     mbox) cmp -s <(grep -v '^Message-ID: ' "$2") <(grep -v '^Message-ID: ' "$3") ;;
-    json) cmp -s <(sed -E 's/"message_id":"<[0-9a-f]{16}\./"message_id":"<./' "$2") \
-      <(sed -E 's/"message_id":"<[0-9a-f]{16}\./"message_id":"<./' "$3") ;;
+    json) cmp -s <(sed -E 's/"message_id":"<[^"]*>"/"message_id":"<>"/' "$2") \
+      <(sed -E 's/"message_id":"<[^"]*>"/"message_id":"<>"/' "$3") ;;
     *) cmp -s "$2" "$3" ;;
   esac
 }
