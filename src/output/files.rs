@@ -11,6 +11,37 @@ use fs_err as fs;
 
 use crate::error::runtime;
 
+/// The error for a write to `path` that failed: a full disk (or a used-up
+/// quota) is said in plain words with what to do, without the temporary
+/// file's name (which tempfile adds and which no longer exists). `what` is
+/// the rest of the sentence: what became of the output.
+pub fn write_failed(e: std::io::Error, path: &Path, what: &str) -> anyhow::Error {
+    use std::io::ErrorKind;
+    let full = matches!(e.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded);
+    let cause = if full {
+        "the disk is full (no space left on device)".to_string()
+    } else {
+        // The plain OS error, without tempfile's "at path …".
+        match e.raw_os_error() {
+            Some(code) => std::io::Error::from_raw_os_error(code).to_string(),
+            None => e.to_string(),
+        }
+    };
+    let todo = if full {
+        ". Free some space there, or write somewhere else, and run the command again"
+    } else {
+        ""
+    };
+    let sep = if what.is_empty() { "" } else { "; " };
+    runtime(anyhow::anyhow!(
+        "cannot write {}: {cause}{sep}{what}{todo}",
+        path.display()
+    ))
+}
+
+/// What a failed batch leaves: nothing new, and what was there before.
+pub const NOTHING_WRITTEN: &str = "nothing was written, and any file already there is unchanged";
+
 /// Fails before anything is written if any of `paths` exists and `force` is
 /// off, naming all of them.
 pub fn ensure_absent(paths: &[PathBuf], force: bool) -> Result<()> {
@@ -56,12 +87,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
     }
     let mut tmp = letter_tempfile()
         .tempfile_in(dir)
-        .with_context(|| format!("cannot create a file in {}", dir.display()))
-        .map_err(runtime)?;
+        .map_err(|e| write_failed(e, path, NOTHING_WRITTEN))?;
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))
-        .map_err(runtime)?;
+        .map_err(|e| write_failed(e, path, NOTHING_WRITTEN))?;
     persist(tmp, path, force)
 }
 
@@ -138,7 +167,7 @@ pub fn persist(tmp: tempfile::NamedTempFile, path: &Path, force: bool) -> Result
                 path.display()
             )
         } else {
-            runtime(anyhow::Error::new(e.error).context(format!("cannot write {}", path.display())))
+            write_failed(e.error, path, NOTHING_WRITTEN)
         }
     })
 }
@@ -164,11 +193,18 @@ impl Staged {
     pub fn new(dir: &Path, force: bool) -> Result<Self> {
         let created = !dir.exists();
         create_dir(dir)?;
-        let staging = tempfile::Builder::new()
+        let staging = match tempfile::Builder::new()
             .prefix(".protest-letter-unfinished-")
             .tempdir_in(dir)
-            .with_context(|| format!("cannot create a folder in {}", dir.display()))
-            .map_err(runtime)?;
+        {
+            Ok(staging) => staging,
+            Err(e) => {
+                if created {
+                    let _ = std::fs::remove_dir(dir);
+                }
+                return Err(write_failed(e, dir, NOTHING_WRITTEN));
+            }
+        };
         Ok(Staged {
             dir: dir.to_path_buf(),
             staging: Some(staging),
@@ -184,13 +220,17 @@ impl Staged {
             bail!("the batch is already finished");
         };
         let path = staging.path().join(name);
-        let mut file = letter_file(&path)
-            .with_context(|| format!("cannot create {}", self.dir.join(name).display()))
-            .map_err(runtime)?;
+        let failed = |e| {
+            write_failed(
+                e,
+                &self.dir.join(name),
+                "nothing of this batch was written, and the files already in the folder are unchanged",
+            )
+        };
+        let mut file = letter_file(&path).map_err(failed)?;
         file.write_all(bytes)
             .and_then(|()| file.sync_all())
-            .with_context(|| format!("cannot write {}", self.dir.join(name).display()))
-            .map_err(runtime)?;
+            .map_err(failed)?;
         self.names.push(name.to_string());
         Ok(())
     }
@@ -202,48 +242,85 @@ impl Staged {
         let Some(staging) = self.staging.take() else {
             return Ok(Vec::new());
         };
-        let mut moved: Vec<PathBuf> = Vec::new();
-        for name in &self.names {
+        // Each file moved into place, with the one it replaced (kept as a
+        // hard link in the staging folder until the batch is complete), so
+        // that a failure part-way puts everything back as it was.
+        let mut moved: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
+        // Devices and FIFOs under a letter's name, written into last: what
+        // is written into them cannot be taken back.
+        let mut special: Vec<(PathBuf, PathBuf)> = Vec::new();
+        let mut step = |i: usize, name: &str| -> Result<()> {
             let from = staging.path().join(name);
             let to = self.dir.join(name);
             if self.force && is_special(&to)? {
-                // A device or FIFO under that name is written into, never
-                // replaced (see `write_atomic`).
-                let bytes = std::fs::read(&from)
-                    .with_context(|| format!("cannot read {}", from.display()))
-                    .map_err(runtime)?;
-                write_atomic(&to, &bytes, true)?;
-                continue;
+                special.push((from, to));
+                return Ok(());
             }
+            let mut old = None;
             let result = if self.force {
+                let backup = staging.path().join(format!(".replaced-{i}"));
+                if std::fs::hard_link(&to, &backup).is_ok() {
+                    old = Some(backup);
+                }
                 std::fs::rename(&from, &to)
             } else {
                 // A hard link fails if `to` exists: no clobbering, atomically.
                 std::fs::hard_link(&from, &to).and_then(|()| std::fs::remove_file(&from))
             };
-            if let Err(e) = result {
-                for path in &moved {
-                    let _ = std::fs::remove_file(path);
+            match result {
+                Ok(()) => {
+                    moved.push((to, old));
+                    Ok(())
                 }
-                let error = if e.kind() == std::io::ErrorKind::AlreadyExists {
-                    anyhow::anyhow!(
-                        "{} already exists; nothing was written. Use --force to replace it",
-                        to.display()
-                    )
-                } else {
-                    runtime(anyhow::Error::new(e).context(format!("cannot write {}", to.display())))
-                };
-                drop(staging);
-                self.remove_if_created();
-                return Err(error);
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => bail!(
+                    "{} already exists; nothing was written. Use --force to replace it",
+                    to.display()
+                ),
+                Err(e) => Err(write_failed(
+                    e,
+                    &to,
+                    "nothing of this batch was written, and the files already in the folder are unchanged",
+                )),
             }
-            moved.push(to);
+        };
+        let mut result = Ok(());
+        for (i, name) in self.names.iter().enumerate() {
+            result = step(i, name);
+            if result.is_err() {
+                break;
+            }
+        }
+        if let Err(error) = result {
+            for (path, old) in moved.iter().rev() {
+                match old {
+                    Some(old) => {
+                        let _ = std::fs::rename(old, path);
+                    }
+                    None => {
+                        let _ = std::fs::remove_file(path);
+                    }
+                }
+            }
+            drop(staging);
+            self.remove_if_created();
+            return Err(error);
+        }
+        for (from, to) in &special {
+            let bytes = std::fs::read(from)
+                .with_context(|| format!("cannot read {}", from.display()))
+                .map_err(runtime)?;
+            write_atomic(to, &bytes, true)?;
         }
         drop(staging);
         if let Ok(dir) = std::fs::File::open(&self.dir) {
             let _ = dir.sync_all();
         }
-        Ok(moved.iter().map(|p| p.display().to_string()).collect())
+        Ok(moved
+            .iter()
+            .map(|(p, _)| p)
+            .chain(special.iter().map(|(_, to)| to))
+            .map(|p| p.display().to_string())
+            .collect())
     }
 
     fn remove_if_created(&self) {
@@ -357,6 +434,46 @@ mod tests {
         assert_eq!(names.name("a", "txt"), "a.txt");
         assert_eq!(names.name("a", "txt"), "a-2.txt");
         assert_eq!(names.name("", "txt"), "letter.txt");
+    }
+
+    #[test]
+    fn a_batch_that_cannot_be_moved_into_place_puts_everything_back() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), b"earlier a").unwrap();
+        std::fs::write(dir.path().join("c.txt"), b"earlier c").unwrap();
+        // A folder where the batch's second letter goes: cannot be replaced.
+        std::fs::create_dir(dir.path().join("b.txt")).unwrap();
+        let mut staged = Staged::new(dir.path(), true).unwrap();
+        for name in ["a.txt", "c.txt", "d.txt", "b.txt"] {
+            staged.write(name, b"new").unwrap();
+        }
+        let error = staged.finish().unwrap_err().to_string();
+        assert!(error.contains("b.txt"), "{error}");
+        let mut left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["a.txt", "b.txt", "c.txt"]);
+        assert_eq!(
+            std::fs::read(dir.path().join("a.txt")).unwrap(),
+            b"earlier a"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("c.txt")).unwrap(),
+            b"earlier c"
+        );
+    }
+
+    #[test]
+    fn a_full_disk_is_said_in_plain_words() {
+        let e = std::io::Error::from_raw_os_error(28);
+        let message = write_failed(e, Path::new("/x/letters"), NOTHING_WRITTEN).to_string();
+        assert!(
+            message.starts_with("cannot write /x/letters: the disk is full"),
+            "{message}"
+        );
+        assert!(message.contains("Free some space"), "{message}");
     }
 
     #[test]

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 
 pub use files::{
-    UniqueNames, create_dir, ensure_absent, is_special, open_special, slug, write_atomic,
+    NOTHING_WRITTEN, UniqueNames, create_dir, ensure_absent, is_special, open_special, slug,
+    write_atomic, write_failed,
 };
 pub use formats::{Format, mbox_separator, write_lf};
 
@@ -101,12 +102,9 @@ impl<'a> Sink<'a> {
                 if !dir.is_dir() {
                     bail!("folder {} does not exist; create it first", dir.display());
                 }
-                let tmp = files::letter_tempfile().tempfile_in(&dir).map_err(|e| {
-                    runtime(
-                        anyhow::Error::new(e)
-                            .context(format!("cannot create a file in {}", dir.display())),
-                    )
-                })?;
+                let tmp = files::letter_tempfile()
+                    .tempfile_in(&dir)
+                    .map_err(|e| write_failed(e, path, NOTHING_WRITTEN))?;
                 Destination::File {
                     tmp: BufWriter::with_capacity(1 << 16, tmp),
                     path: path.clone(),
@@ -153,12 +151,10 @@ impl<'a> Sink<'a> {
     ) -> Result<()> {
         match &mut self.destination {
             Destination::Stream(out) => write(out).map_err(|e| runtime(e.into())),
-            Destination::Spooled { tmp, .. } => write(tmp).map_err(|e| {
-                runtime(anyhow::Error::new(e).context("cannot write the batch to a temporary file"))
-            }),
-            Destination::File { tmp, path } => write(tmp).map_err(|e| {
-                runtime(anyhow::Error::new(e).context(format!("cannot write {}", path.display())))
-            }),
+            Destination::Spooled { tmp, .. } => write(tmp).map_err(spool_failed),
+            Destination::File { tmp, path } => {
+                write(tmp).map_err(|e| write_failed(e, path, NOTHING_WRITTEN))
+            }
             Destination::Special { out, path } => write(out).map_err(|e| {
                 runtime(anyhow::Error::new(e).context(format!("cannot write {}", path.display())))
             }),
@@ -199,12 +195,7 @@ impl<'a> Sink<'a> {
                 Ok(Vec::new())
             }
             Destination::Spooled { tmp, mut out } => {
-                let mut file = tmp.into_inner().map_err(|e| {
-                    runtime(
-                        anyhow::Error::new(e.into_error())
-                            .context("cannot write the batch to a temporary file"),
-                    )
-                })?;
+                let mut file = tmp.into_inner().map_err(|e| spool_failed(e.into_error()))?;
                 std::io::Seek::rewind(&mut file)
                     .and_then(|()| std::io::copy(&mut file, &mut out))
                     .and_then(|_| out.flush())
@@ -212,17 +203,12 @@ impl<'a> Sink<'a> {
                 Ok(Vec::new())
             }
             Destination::File { tmp, path } => {
-                let tmp = tmp.into_inner().map_err(|e| {
-                    runtime(
-                        anyhow::Error::new(e.into_error())
-                            .context(format!("cannot write {}", path.display())),
-                    )
-                })?;
-                tmp.as_file().sync_all().map_err(|e| {
-                    runtime(
-                        anyhow::Error::new(e).context(format!("cannot write {}", path.display())),
-                    )
-                })?;
+                let tmp = tmp
+                    .into_inner()
+                    .map_err(|e| write_failed(e.into_error(), &path, NOTHING_WRITTEN))?;
+                tmp.as_file()
+                    .sync_all()
+                    .map_err(|e| write_failed(e, &path, NOTHING_WRITTEN))?;
                 files::persist(tmp, &path, self.force)?;
                 Ok(vec![path.display().to_string()])
             }
@@ -241,10 +227,20 @@ impl<'a> Sink<'a> {
 
 /// A temporary file that holds a batch for a stream until it is complete.
 fn spool() -> Result<BufWriter<std::fs::File>> {
-    let file = tempfile::tempfile().map_err(|e| {
-        runtime(anyhow::Error::new(e).context("cannot create a temporary file for the batch"))
-    })?;
+    let file = tempfile::tempfile().map_err(spool_failed)?;
     Ok(BufWriter::with_capacity(1 << 16, file))
+}
+
+/// A batch for standard output waits in a temporary file (in TMPDIR)
+/// until it is complete; when that cannot be written, nothing is printed.
+fn spool_failed(e: std::io::Error) -> anyhow::Error {
+    let dir = std::env::temp_dir();
+    write_failed(
+        e,
+        &dir,
+        "a batch for standard output is kept there until it is complete (set TMPDIR to \
+         use another folder); nothing was printed",
+    )
 }
 
 /// Serialises one item as a stream target would receive it; `first` is
