@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::campaign::Addressee;
 use crate::message::{ReplyTo, Sender, mailbox};
+use crate::petition::Petition;
 use crate::render::{Rendered, Renderer};
 use crate::signatories::MemberList;
 use crate::signer::Signer;
@@ -21,7 +22,7 @@ pub enum Signing {
     /// Each member of the list signs their own letter.
     PerMember(MemberList),
     /// All members sign one letter per recipient: a petition.
-    Group(Vec<Arc<Signer>>),
+    Group(Petition),
 }
 
 /// The account that sends a batch: the secretary's address. Mail that says
@@ -193,9 +194,10 @@ impl Signing {
                 signers: vec![Arc::clone(s)],
                 country: None,
             }))),
-            Signing::Group(all) => Box::new(std::iter::once(Ok(SignerSet {
+            // The petition's members are read as its letter is made.
+            Signing::Group(petition) => Box::new(std::iter::once(Ok(SignerSet {
                 line: None,
-                signers: all.clone(),
+                signers: vec![Arc::clone(petition.first())],
                 country: None,
             }))),
             Signing::PerMember(list) => Box::new(list.rows()?.filter_map(|row| match row {
@@ -252,7 +254,10 @@ impl Signing {
         addressee: &Arc<Addressee>,
         set: &SignerSet,
     ) -> Result<Produced> {
-        let rendered = renderer.render_with(scratch, addressee, &set.signers);
+        let rendered = match self {
+            Signing::Group(petition) => renderer.render_petition(scratch, addressee, petition),
+            _ => renderer.render_with(scratch, addressee, &set.signers),
+        };
         let letter = match (self, set.line, set.signers.first()) {
             (Signing::PerMember(list), Some(line), Some(signer)) => {
                 rendered.with_context(|| {
@@ -329,8 +334,11 @@ impl Signing {
     /// A petition is identified by everyone on it, even a petition of one,
     /// which is not the same letter as that member's own.
     pub fn identity(&self, signers: &[Arc<Signer>]) -> String {
+        if let Signing::Group(petition) = self {
+            return petition.identity().to_string();
+        }
         match signers {
-            [one] if !matches!(self, Signing::Group(_)) => personal_identity(one),
+            [one] => personal_identity(one),
             all => {
                 let hash = crate::fingerprint::of(
                     all.iter().flat_map(|s| [s.name.as_str(), s.email.as_str()]),

@@ -26,6 +26,7 @@ pub mod language;
 pub mod letters;
 pub mod message;
 pub mod output;
+pub mod petition;
 pub mod plan;
 pub mod profile;
 pub mod progress;

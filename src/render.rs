@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::campaign::{Addressee, Campaign, Failure, Letter, SIZE_LIMIT, SIZE_PER_SIGNATORY};
 use crate::diagnostic::{Problem, Severity, char_name, is_forbidden_char};
+use crate::petition::Petition;
 use crate::signer::Signer;
 
 /// A finished letter and what it was made from.
@@ -239,28 +240,14 @@ impl<'a> Renderer<'a> {
             .filter(|l| signatories.len() == 1 && !l.is_empty())
             .and_then(|l| self.letter.variant_in(l));
         let language = own.map_or_else(|| self.language_for(recipient), |v| v.language.as_str());
-        let variant = self.letter.variant(&[Some(language)]);
-        let context = &mut scratch.context;
-        if scratch.language != language
-            || scratch
-                .recipient
-                .as_ref()
-                .is_none_or(|r| !Arc::ptr_eq(r, recipient))
-        {
-            context.insert("recipient", &recipient.localised(language));
-            if let Some(date) = self.dates.get(language) {
-                context.insert("date", date);
-            }
-            context.insert("lang", language);
-            scratch.recipient = Some(Arc::clone(recipient));
-            language.clone_into(&mut scratch.language);
-        }
+        self.address(scratch, recipient, language);
         // Only a petition is kept: one signer's values are cheap to make,
         // and a freed one-signer list may come back at the same address.
         let these = (signatories.len() > 1).then(|| {
             let last = signatories.last().map_or(0, |s| Arc::as_ptr(s) as usize);
             (signatories.as_ptr() as usize, signatories.len(), last)
         });
+        let context = &mut scratch.context;
         if these.is_none() || scratch.signatories != these {
             context.insert("signer", first.as_ref());
             context.insert("signatories", signatories);
@@ -279,17 +266,157 @@ impl<'a> Renderer<'a> {
             },
         );
         let limit = SIZE_LIMIT + SIZE_PER_SIGNATORY * signatories.len();
+        let variant = self.letter.variant(&[Some(language)]);
         let subject = self.render_template(&variant.subject, context, limit, recipient)?;
-        let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
         let body = match self.edits.get(&recipient.id) {
-            Some(edited) => edited.clone(),
-            None => crate::reflow::paragraphs(&tidy(&self.render_template(
-                &variant.body,
-                context,
-                limit,
-                recipient,
-            )?)),
+            Some(_) => None,
+            None => Some(self.render_template(&variant.body, context, limit, recipient)?),
         };
+        self.finish(recipient, language, first, subject, body)
+    }
+
+    /// Renders the petition to `recipient`, signed by every member of its
+    /// list, without making each member a template value (see `petition`).
+    /// The same bytes as `render_with` given every member.
+    pub fn render_petition(
+        &self,
+        scratch: &mut Scratch,
+        recipient: &Arc<Addressee>,
+        petition: &Petition,
+    ) -> Result<Rendered> {
+        if self.petition_streams(petition)
+            && let Some(letter) = self.render_streamed(scratch, recipient, petition)?
+        {
+            return Ok(letter);
+        }
+        self.render_with(scratch, recipient, &petition.all()?)
+    }
+
+    /// `render_petition` with stand-ins; `None` when the members' tokens
+    /// do not line up (see `petition`), for the general path.
+    pub fn render_streamed(
+        &self,
+        scratch: &mut Scratch,
+        recipient: &Arc<Addressee>,
+        petition: &Petition,
+    ) -> Result<Option<Rendered>> {
+        let language = self.language_for(recipient);
+        self.address(scratch, recipient, language);
+        let tokens = self.petition_tokens();
+        let (signer, signatories) = petition.stand_ins(&tokens);
+        let context = &mut scratch.context;
+        context.insert_value("signer", signer);
+        context.insert_value("signatories", signatories);
+        // The context no longer holds the signatories `render_with` made.
+        scratch.signatories = None;
+        context.insert("message", self.message.as_str());
+        let limit = SIZE_LIMIT + SIZE_PER_SIGNATORY * petition.len();
+        let variant = self.letter.variant(&[Some(language)]);
+        let rendered = (|| -> Result<Option<(String, Option<String>)>> {
+            let subject = self.render_template(&variant.subject, context, limit, recipient)?;
+            let Some(subject) = petition.fill(&subject, &tokens)? else {
+                return Ok(None);
+            };
+            let body = match self.edits.get(&recipient.id) {
+                Some(_) => None,
+                None => {
+                    let text = self.render_template(&variant.body, context, limit, recipient)?;
+                    match petition.fill(&text, &tokens)? {
+                        Some(body) => Some(body),
+                        None => return Ok(None),
+                    }
+                }
+            };
+            Ok(Some((subject, body)))
+        })();
+        // A million stand-ins are not kept for the next letter.
+        context.remove("signatories");
+        context.remove("signer");
+        match rendered? {
+            Some((subject, body)) => self
+                .finish(recipient, language, petition.first(), subject, body)
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether this letter's templates let a petition be rendered with
+    /// stand-ins: they use members' values only by printing them or
+    /// testing them for being empty (`plan::usage`), and there are two
+    /// members or more.
+    pub fn petition_streams(&self, petition: &Petition) -> bool {
+        petition.len() > 1 && crate::plan::petition_streamable(self.campaign, self.letter).is_ok()
+    }
+
+    /// Why a petition of this letter keeps every member in memory, if it
+    /// does: for `--verbose`.
+    pub fn petition_refusal(&self, petition: &Petition) -> Option<String> {
+        if petition.len() < 2 {
+            return None;
+        }
+        crate::plan::petition_streamable(self.campaign, self.letter)
+            .err()
+            .map(|why| {
+                format!(
+                    "the petition of letter `{}` holds all {} members in memory (slower, and about \
+                     1 KB each): {why}",
+                    self.letter.id,
+                    petition.len()
+                )
+            })
+    }
+
+    /// Token spelling for petition stand-ins: found nowhere in the campaign
+    /// or the run's own words.
+    fn petition_tokens(&self) -> crate::petition::Tokens {
+        let sources = &self.campaign.sources;
+        let texts: Vec<&str> = sources
+            .letters
+            .iter()
+            .map(|f| f.text.as_str())
+            .chain([sources.recipients.text.as_str(), self.message.as_str()])
+            .chain(self.edits.values().map(String::as_str))
+            .collect();
+        crate::petition::Tokens::new(texts.iter().copied())
+    }
+
+    /// Puts `recipient`, in `language`, into the context (once per
+    /// recipient and language).
+    fn address(&self, scratch: &mut Scratch, recipient: &Arc<Addressee>, language: &str) {
+        if scratch.language != language
+            || scratch
+                .recipient
+                .as_ref()
+                .is_none_or(|r| !Arc::ptr_eq(r, recipient))
+        {
+            let context = &mut scratch.context;
+            context.insert("recipient", &recipient.localised(language));
+            if let Some(date) = self.dates.get(language) {
+                context.insert("date", date);
+            }
+            context.insert("lang", language);
+            scratch.recipient = Some(Arc::clone(recipient));
+            language.clone_into(&mut scratch.language);
+        }
+    }
+
+    /// The letter from its rendered subject and body (`None`: the signer's
+    /// own edited body): tidied, reflowed and checked.
+    fn finish(
+        &self,
+        recipient: &Arc<Addressee>,
+        language: &str,
+        first: &Arc<Signer>,
+        subject: String,
+        body: Option<String>,
+    ) -> Result<Rendered> {
+        let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+        let body = match (body, self.edits.get(&recipient.id)) {
+            (Some(text), _) => crate::reflow::paragraphs(&tidy(&text)),
+            (None, Some(edited)) => edited.clone(),
+            (None, None) => String::new(),
+        };
+        let variant = self.letter.variant(&[Some(language)]);
         self.refuse_control_characters(&variant.body, recipient, [&body, &subject])?;
         Ok(Rendered {
             letter_id: self.letter.id.clone(),

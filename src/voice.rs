@@ -33,9 +33,9 @@ pub fn prepare<'a>(
     if !voice.edit {
         return Ok(renderer);
     }
-    let signers = match signing {
-        Signing::One(s) => vec![Arc::clone(s)],
-        Signing::Group(all) => all.clone(),
+    let signer = match signing {
+        Signing::One(s) => Some(s),
+        Signing::Group(_) => None,
         Signing::PerMember(_) => bail!(
             "--edit opens one letter at a time, not one per member of a list; \
              give each member's own words in a `message` column instead (or --group for one petition)"
@@ -47,7 +47,13 @@ pub fn prepare<'a>(
         .tempdir()
         .context("cannot make a temporary folder for --edit")?;
     for (i, a) in addressees.iter().enumerate() {
-        let letter = renderer.render(a, &signers)?;
+        let letter = match (signer, signing) {
+            (Some(s), _) => renderer.render(a, std::slice::from_ref(s))?,
+            (None, Signing::Group(petition)) => {
+                renderer.render_petition(&mut renderer.scratch(), a, petition)?
+            }
+            (None, _) => bail!("no one signs the letter to edit"),
+        };
         let path = dir
             .path()
             .join(format!("{}-to-{}.txt", letter.letter_id, a.id));

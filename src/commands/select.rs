@@ -8,6 +8,7 @@ use anyhow::{Result, bail};
 
 use crate::campaign::{Addressee, Campaign, CountryOutcome, Letter, Recipient};
 use crate::letters::{Account, Addressing, Signing};
+use crate::petition::Petition;
 use crate::prompt;
 use crate::settings::{BatchSettings, SendSettings, SignerDraft, Terminal};
 use crate::signatories::{MemberList, describe_bad_rows, describe_duplicates};
@@ -185,14 +186,8 @@ pub fn prepare(
         ..a
     });
     let signing = if batch.group {
-        let mut all = Vec::new();
-        for row in list.rows()? {
-            if let (_, Ok(signer)) = row? {
-                all.push(Arc::new(signer));
-            }
-        }
         addressing.count_sets(None, 1);
-        Signing::Group(all)
+        Signing::Group(Petition::load(list)?)
     } else {
         for (country, n) in &checked.countries {
             addressing.count_sets(Some(country), *n);

@@ -116,6 +116,12 @@ pub fn run(
     {
         writeln!(stderr, "note: {why}")?;
     }
+    if settings.verbose
+        && let Signing::Group(petition) = &signing
+        && let Some(why) = renderer.petition_refusal(petition)
+    {
+        writeln!(stderr, "note: {why}")?;
+    }
     let job = Produce {
         signing: &signing,
         renderer: &renderer,

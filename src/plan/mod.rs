@@ -24,7 +24,7 @@
 mod usage;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -266,26 +266,52 @@ fn shape(values: &[&str]) -> Option<u64> {
     Some(bits ^ ((values.len() as u64) << 58))
 }
 
+/// `Ok` when every language variant of `letter` uses the signer's values
+/// only in ways a plan (or a petition's stand-ins) reproduces; otherwise
+/// why not, naming the file and line.
+pub fn streamable(campaign: &Campaign, letter: &Letter) -> Result<(), String> {
+    let source = |name: &str| {
+        campaign
+            .sources
+            .letters
+            .iter()
+            .find(|f| Sources::file_name(f) == name)
+            .map(|f| f.text.as_str())
+    };
+    letter.variants.values().try_for_each(|variant| {
+        usage::check(&variant.body, &source).and_then(|()| {
+            usage::check_text(&variant.subject, &variant.subject_text, &mut Vec::new()).map(|_| ())
+        })
+    })
+}
+
+/// `Ok` when a `--group` petition of `letter` can be made with stand-ins
+/// for its members (see `crate::petition`): the signer's values are used
+/// as `streamable` allows, and every loop over the members prints each
+/// member's name on every turn (`usage::petition_loops`).
+pub fn petition_streamable(campaign: &Campaign, letter: &Letter) -> Result<(), String> {
+    streamable(campaign, letter)?;
+    let source = |name: &str| {
+        campaign
+            .sources
+            .letters
+            .iter()
+            .find(|f| Sources::file_name(f) == name)
+            .map(|f| f.text.as_str())
+    };
+    letter.variants.values().try_for_each(|variant| {
+        usage::petition_loops(&variant.body, &source)?;
+        usage::petition_loops(&variant.subject, &|n: &str| {
+            (n == variant.subject).then_some(variant.subject_text.as_str())
+        })
+    })
+}
+
 impl Planner {
     /// Plans for `letter` in `format`; whether its templates allow plans
     /// is decided once here, for every language variant.
     pub fn new(campaign: &Campaign, letter: &Letter, format: Format, clock: Clock) -> Self {
-        let source = |name: &str| {
-            campaign
-                .sources
-                .letters
-                .iter()
-                .find(|f| Sources::file_name(f) == name)
-                .map(|f| f.text.as_str())
-        };
-        let refused = letter.variants.values().find_map(|variant| {
-            usage::check(&variant.body, &source)
-                .and_then(|()| {
-                    usage::check_text(&variant.subject, &variant.subject_text, &mut Vec::new())
-                        .map(|_| ())
-                })
-                .err()
-        });
+        let refused = streamable(campaign, letter).err();
         Planner {
             format,
             clock,

@@ -18,7 +18,7 @@ use crate::signatories::MemberList;
 
 const FORMATS: [Format; 4] = [Format::Text, Format::Eml, Format::Mbox, Format::Json];
 
-fn campaign() -> &'static Campaign {
+pub(crate) fn campaign() -> &'static Campaign {
     static CAMPAIGN: std::sync::OnceLock<Campaign> = std::sync::OnceLock::new();
     CAMPAIGN.get_or_init(|| {
         crate::campaign::load(Sources::embedded(), jiff::civil::date(2026, 11, 22))
@@ -28,7 +28,7 @@ fn campaign() -> &'static Campaign {
 
 /// Every recipient the built-in campaign can address, by email or not;
 /// a country-dependent one with each country.
-fn addressees(campaign: &Campaign) -> Vec<Arc<Addressee>> {
+pub(crate) fn addressees(campaign: &Campaign) -> Vec<Arc<Addressee>> {
     let mut out = Vec::new();
     for r in &campaign.recipients {
         let mut countries: Vec<Option<&str>> =
@@ -155,7 +155,7 @@ fn both_ways(run: &Run, signers: &[Arc<Signer>]) -> BothWays {
 }
 
 /// Values a member list can hold, in many scripts and shapes.
-fn name() -> impl Strategy<Value = String> {
+pub(crate) fn name() -> impl Strategy<Value = String> {
     let words = prop::sample::select(vec![
         "Jo",
         "Bloggs",
@@ -195,7 +195,7 @@ fn name() -> impl Strategy<Value = String> {
     ]
 }
 
-fn optional(s: impl Strategy<Value = String>) -> impl Strategy<Value = String> {
+pub(crate) fn optional(s: impl Strategy<Value = String>) -> impl Strategy<Value = String> {
     prop_oneof![Just(String::new()), s]
 }
 

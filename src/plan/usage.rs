@@ -44,6 +44,34 @@ pub fn check_text(
     aliases: &mut Vec<String>,
 ) -> Result<Vec<String>, String> {
     let mut includes = Vec::new();
+    each_tag(name, text, &mut |tag, tokens, here| {
+        if tag == Tag::Print {
+            return check_print(tokens, aliases).map_err(|e| format!("{here}: {e}"));
+        }
+        match tokens.first().map(String::as_str) {
+            Some("include") => {
+                includes.extend(included(tokens).map_err(|e| format!("{here}: {e}"))?)
+            }
+            _ => check_statement(tokens, aliases).map_err(|e| format!("{here}: {e}"))?,
+        }
+        Ok(())
+    })?;
+    Ok(includes)
+}
+
+/// `{{ … }}` or `{% … %}`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Print,
+    Statement,
+}
+
+/// Calls `f` with every tag of `text` but comments and raw blocks: its
+/// kind, its words (see `tokens`) and where it is (`file:line`).
+/// What `each_tag` calls: the tag's kind, its words, where it is.
+type OnTag<'f> = dyn FnMut(Tag, &[String], &str) -> Result<(), String> + 'f;
+
+fn each_tag(name: &str, text: &str, f: &mut OnTag<'_>) -> Result<(), String> {
     let mut rest = text;
     let mut offset = 0;
     let here = |at: usize| format!("{name}:{}", text[..at].matches('\n').count() + 1);
@@ -51,7 +79,7 @@ pub fn check_text(
         let after = &rest[open..];
         let kind = after.as_bytes().get(1).copied();
         let start = offset + open;
-        let close = match kind {
+        let (close, tag) = match kind {
             Some(b'#') => {
                 let Some(end) = after.find("#}") else {
                     return Err(format!("{}: unclosed comment", here(start)));
@@ -60,8 +88,8 @@ pub fn check_text(
                 offset = start + end + 2;
                 continue;
             }
-            Some(b'{') => "}}",
-            Some(b'%') => "%}",
+            Some(b'{') => ("}}", Tag::Print),
+            Some(b'%') => ("%}", Tag::Statement),
             _ => {
                 rest = &after[1..];
                 offset = start + 1;
@@ -74,45 +102,137 @@ pub fn check_text(
         let inner = after[2..2 + len].trim_matches('-').trim();
         let tokens = tokens(inner).map_err(|e| format!("{}: {e}", here(start)))?;
         let mut end = 2 + len + 2;
-        if kind == Some(b'{') {
-            check_print(&tokens, aliases).map_err(|e| format!("{}: {e}", here(start)))?;
+        if tag == Tag::Statement && tokens.first().is_some_and(|t| t == "raw") {
+            // Text up to `{% endraw %}` is printed as it is.
+            let Some(stop) = find_endraw(&after[end..]) else {
+                return Err(format!("{}: unclosed raw block", here(start)));
+            };
+            end += stop;
         } else {
-            match tokens.first().map(String::as_str) {
-                Some("raw") => {
-                    // Text up to `{% endraw %}` is printed as it is.
-                    let Some(stop) = find_endraw(&after[end..]) else {
-                        return Err(format!("{}: unclosed raw block", here(start)));
-                    };
-                    end += stop;
-                }
-                Some("include") => {
-                    for t in &tokens[1..] {
-                        match t.strip_prefix('"').or_else(|| t.strip_prefix('\'')) {
-                            Some(lit) => {
-                                includes.push(lit[..lit.len().saturating_sub(1)].to_string())
-                            }
-                            None if t == "ignore"
-                                || t == "missing"
-                                || t == "["
-                                || t == "]"
-                                || t == "," => {}
-                            None => {
-                                return Err(format!(
-                                    "{}: an include whose name is not a plain string",
-                                    here(start)
-                                ));
-                            }
-                        }
-                    }
-                }
-                _ => check_statement(&tokens, aliases)
-                    .map_err(|e| format!("{}: {e}", here(start)))?,
-            }
+            f(tag, &tokens, &here(start))?;
         }
         rest = &after[end..];
         offset = start + end;
     }
-    Ok(includes)
+    Ok(())
+}
+
+/// The templates an `{% include %}` names.
+fn included(tokens: &[String]) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for t in &tokens[1..] {
+        match t.strip_prefix('"').or_else(|| t.strip_prefix('\'')) {
+            Some(lit) => out.push(lit[..lit.len().saturating_sub(1)].to_string()),
+            None if t == "ignore" || t == "missing" || t == "[" || t == "]" || t == "," => {}
+            None => return Err("an include whose name is not a plain string".into()),
+        }
+    }
+    Ok(out)
+}
+
+/// `Ok` when every loop over `signatories` in `template` (and the
+/// templates it includes) prints its member's name on every turn, outside
+/// any condition, and is neither cut short (`break`, `continue`) nor run
+/// inside another loop over them, nor includes a template: then each turn
+/// prints its member's values, in order, which is what lets a petition's
+/// stand-ins be told apart (see `crate::petition`).
+pub fn petition_loops<'a>(
+    name: &'a str,
+    source: &dyn Fn(&str) -> Option<&'a str>,
+) -> Result<(), String> {
+    enum Block {
+        Other,
+        Members {
+            alias: String,
+            named: bool,
+            at: String,
+        },
+        /// The `else` of a loop over members (run when there are none).
+        MembersElse,
+    }
+    let mut queue = vec![name.to_string()];
+    let mut seen: Vec<String> = Vec::new();
+    while let Some(next) = queue.pop() {
+        if seen.contains(&next) {
+            continue;
+        }
+        let text = source(&next).ok_or_else(|| format!("cannot find template `{next}`"))?;
+        let mut stack: Vec<Block> = Vec::new();
+        each_tag(&next, text, &mut |tag, tokens, here| {
+            let in_loop = stack.iter().any(|b| matches!(b, Block::Members { .. }));
+            if tag == Tag::Print {
+                if let (Some(Block::Members { alias, named, .. }), [one]) =
+                    (stack.last_mut(), tokens)
+                    && one.strip_prefix(alias.as_str()) == Some(".name")
+                {
+                    *named = true;
+                }
+                return Ok(());
+            }
+            let keyword = tokens.first().map(String::as_str).unwrap_or("");
+            match keyword {
+                "for" => {
+                    if let [_, alias, kw, container] = tokens
+                        && kw == "in"
+                        && container == "signatories"
+                    {
+                        if in_loop {
+                            return Err(format!(
+                                "{here}: a loop over `signatories` inside another"
+                            ));
+                        }
+                        stack.push(Block::Members {
+                            alias: alias.clone(),
+                            named: false,
+                            at: here.to_string(),
+                        });
+                    } else {
+                        stack.push(Block::Other);
+                    }
+                }
+                "if" | "macro" | "filter" | "block" => stack.push(Block::Other),
+                "set" | "set_global" if !tokens.iter().any(|t| t == "=") => {
+                    stack.push(Block::Other)
+                }
+                "else" if matches!(stack.last(), Some(Block::Members { .. })) => {
+                    if let Some(Block::Members { alias, named, at }) = stack.pop()
+                        && !named
+                    {
+                        return Err(format!(
+                            "{at}: the loop over `signatories` does not print `{{{{ {alias}.name }}}}` on every turn"
+                        ));
+                    }
+                    stack.push(Block::MembersElse);
+                }
+                "endfor" => {
+                    if let Some(Block::Members {
+                        alias,
+                        named: false,
+                        at,
+                    }) = stack.pop()
+                    {
+                        return Err(format!(
+                            "{at}: the loop over `signatories` does not print `{{{{ {alias}.name }}}}` on every turn"
+                        ));
+                    }
+                }
+                "endif" | "endmacro" | "endfilter" | "endblock" | "endset" => {
+                    stack.pop();
+                }
+                "break" | "continue" if in_loop => {
+                    return Err(format!("{here}: `{keyword}` in a loop over `signatories`"));
+                }
+                "include" if in_loop => {
+                    return Err(format!("{here}: an include in a loop over `signatories`"));
+                }
+                "include" => queue.extend(included(tokens).map_err(|e| format!("{here}: {e}"))?),
+                _ => {}
+            }
+            Ok(())
+        })?;
+        seen.push(next);
+    }
+    Ok(())
 }
 
 /// Length of a tag's inside up to `close`, outside string literals.
@@ -373,6 +493,39 @@ mod tests {
             "{% if signatories %}{% endif %}",
         ] {
             assert!(ok(text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn petition_loops_must_name_every_member() {
+        let check = |text: &str| {
+            let files = [
+                ("a.txt", text),
+                (
+                    "_s.txt",
+                    "{% for s in signatories %}{{ s.name }}{% endfor %}",
+                ),
+            ];
+            let find = |n: &str| files.iter().find(|(f, _)| *f == n).map(|(_, t)| *t);
+            petition_loops("a.txt", &find)
+        };
+        for ok in [
+            "{% for s in signatories %}{{ s.name }}{% if s.organisation %} ({{ s.organisation }}){% endif %}\n{% endfor %}",
+            "{% for s in signatories %}{% if loop.first %}-{% endif %}{{ s.name }}{% else %}none{% endfor %}",
+            "{% include \"_s.txt\" %}{% for t in signatories %}{{ t.email }}{{ t.name }}{% endfor %}",
+            "{% if many %}{% for s in signatories %}{{ s.name }}{% endfor %}{% endif %}",
+        ] {
+            assert_eq!(check(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "{% for s in signatories %}{% if s.organisation %}{{ s.name }}{% endif %}{% endfor %}",
+            "{% for s in signatories %}{{ s.organisation }}{% endfor %}",
+            "{% for s in signatories %}{{ s.name }}{% if loop.index > 2 %}{% break %}{% endif %}{% endfor %}",
+            "{% for s in signatories %}{{ s.name }}{% for t in signatories %}{{ t.name }}{% endfor %}{% endfor %}",
+            "{% for s in signatories %}{{ s.name }}{% include \"_s.txt\" %}{% endfor %}",
+            "{% for s in signatories %}{% else %}{{ s.name }}{% endfor %}",
+        ] {
+            assert!(check(bad).is_err(), "{bad}");
         }
     }
 

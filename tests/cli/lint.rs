@@ -527,3 +527,47 @@ fn an_unclosed_tag_is_reported_where_it_opens() {
         "{out}"
     );
 }
+
+/// A petition is made without a template value per member when the
+/// letter only prints their values; a letter that filters them takes the
+/// general path, still gets every name right, and `-v` says why it takes
+/// more memory.
+#[test]
+fn a_petition_that_filters_names_is_still_right_and_says_why() {
+    let members: String = (0..300)
+        .map(|i| format!("Member {i},{}\n", if i % 4 == 0 { "" } else { "Unite" }))
+        .collect();
+    for (letter, note) in [
+        (LETTER.to_string(), false),
+        (LETTER.replace("{{ s.name }}", "{{ s.name | trim }}"), true),
+    ] {
+        let tc = campaign(&letter);
+        let list = tc.root().join("members.csv");
+        std::fs::write(&list, format!("name,organisation\n{members}")).unwrap();
+        let output = tc
+            .campaign_cmd()
+            .args(["-v", "write", "--group", "--to", "court"])
+            .arg("--signatories")
+            .arg(&list)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", all_output(&output));
+        let body = text(&output.stdout);
+        let names: Vec<&str> = body.lines().filter(|l| l.starts_with("Member ")).collect();
+        let expected: Vec<String> = (0..300).map(|i| format!("Member {i}")).collect();
+        assert_eq!(names, expected, "{}", all_output(&output));
+        assert_eq!(
+            text(&output.stderr).contains("holds all 300 members in memory"),
+            note,
+            "{}",
+            all_output(&output)
+        );
+        if note {
+            assert!(
+                text(&output.stderr).contains("one.txt:7: `{{ s.name | trim }}`"),
+                "the note names the tag: {}",
+                all_output(&output)
+            );
+        }
+    }
+}
