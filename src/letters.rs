@@ -21,8 +21,10 @@ pub enum Signing {
     One(Arc<Signer>),
     /// Each member of the list signs their own letter.
     PerMember(MemberList),
-    /// All members sign one letter per recipient: a petition.
-    Group(Petition),
+    /// All members sign one letter per recipient: a petition; with members
+    /// in several countries, one per country to its embassy (see
+    /// `select::group`).
+    Group(Vec<Part>),
 }
 
 /// The account that sends a batch: the secretary's address. Mail that says
@@ -48,13 +50,22 @@ impl Account {
     }
 }
 
+/// One petition of a `--group` run and the addressing key of the
+/// recipients it goes to.
+pub struct Part {
+    pub petition: Petition,
+    pub country: Option<String>,
+}
+
 /// Who signs one letter, with the CSV line it came from (batches).
 pub struct SignerSet {
     pub line: Option<u64>,
     pub signers: Vec<Arc<Signer>>,
     /// The member's own country (a list's `country` column), which picks
-    /// their embassy; `None` for the run's country.
+    /// their embassy; `None` for the run's country. (A petition's part.)
     pub country: Option<String>,
+    /// Which petition of a `--group` run (its place in `Signing::Group`).
+    pub petition: Option<usize>,
 }
 
 /// Whom the letters of a run go to: the same recipients for every signer
@@ -100,6 +111,13 @@ impl Addressing {
     /// Whether the addressees for `country` are known already.
     pub fn has_country(&self, country: &str) -> bool {
         self.by_country.contains_key(country)
+    }
+
+    /// The addressees for members in `country` (`None`: the default).
+    pub fn list(&self, country: Option<&str>) -> &[Arc<Addressee>] {
+        country
+            .and_then(|c| self.by_country.get(c))
+            .unwrap_or(&self.default)
     }
 
     /// The addressees of one signer set.
@@ -193,18 +211,23 @@ impl Signing {
                 line: None,
                 signers: vec![Arc::clone(s)],
                 country: None,
+                petition: None,
             }))),
             // The petition's members are read as its letter is made.
-            Signing::Group(petition) => Box::new(std::iter::once(Ok(SignerSet {
-                line: None,
-                signers: vec![Arc::clone(petition.first())],
-                country: None,
-            }))),
+            Signing::Group(parts) => Box::new(parts.iter().enumerate().map(|(i, part)| {
+                Ok(SignerSet {
+                    line: None,
+                    signers: vec![Arc::clone(part.petition.first())],
+                    country: part.country.clone(),
+                    petition: Some(i),
+                })
+            })),
             Signing::PerMember(list) => Box::new(list.rows()?.filter_map(|row| match row {
                 Ok((line, Ok(signer))) => Some(Ok(SignerSet {
                     line: Some(line),
                     country: Some(signer.country.clone()).filter(|c| !c.is_empty()),
                     signers: vec![Arc::new(signer)],
+                    petition: None,
                 })),
                 Ok((_, Err(_))) => None,
                 Err(e) => Some(Err(e)),
@@ -254,9 +277,9 @@ impl Signing {
         addressee: &Arc<Addressee>,
         set: &SignerSet,
     ) -> Result<Produced> {
-        let rendered = match self {
-            Signing::Group(petition) => renderer.render_petition(scratch, addressee, petition),
-            _ => renderer.render_with(scratch, addressee, &set.signers),
+        let rendered = match self.petition(set) {
+            Some(petition) => renderer.render_petition(scratch, addressee, petition),
+            None => renderer.render_with(scratch, addressee, &set.signers),
         };
         let letter = match (self, set.line, set.signers.first()) {
             (Signing::PerMember(list), Some(line), Some(signer)) => {
@@ -274,7 +297,7 @@ impl Signing {
         Ok(Produced {
             letter,
             line: set.line,
-            identity: self.identity(&set.signers),
+            identity: self.identity(set),
         })
     }
 
@@ -330,22 +353,24 @@ impl Signing {
         }
     }
 
+    /// The petition `set` signs, in a `--group` run.
+    pub fn petition(&self, set: &SignerSet) -> Option<&Petition> {
+        match (self, set.petition) {
+            (Signing::Group(parts), Some(i)) => parts.get(i).map(|p| &p.petition),
+            _ => None,
+        }
+    }
+
     /// The signer part of a journal key: who "the same letter" is from.
     /// A petition is identified by everyone on it, even a petition of one,
     /// which is not the same letter as that member's own.
-    pub fn identity(&self, signers: &[Arc<Signer>]) -> String {
-        if let Signing::Group(petition) = self {
+    pub fn identity(&self, set: &SignerSet) -> String {
+        if let Some(petition) = self.petition(set) {
             return petition.identity().to_string();
         }
-        match signers {
-            [one] => personal_identity(one),
-            all => {
-                let hash = crate::fingerprint::of(
-                    all.iter().flat_map(|s| [s.name.as_str(), s.email.as_str()]),
-                );
-                format!("petition of {}:{hash:016x}", all.len())
-            }
-        }
+        set.signers
+            .first()
+            .map_or_else(String::new, |one| personal_identity(one))
     }
 }
 

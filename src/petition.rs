@@ -43,6 +43,9 @@ const FIELDS: usize = 5;
 #[derive(Debug, Clone)]
 pub struct Petition {
     list: MemberList,
+    /// The members' `country` values on this petition (`""`: none of
+    /// their own); `None` for everyone.
+    countries: Option<Vec<String>>,
     /// Each member's shape, in list order (four bytes per member).
     shapes: Vec<u32>,
     /// The shapes: whether each field is non-empty, and the `extra` keys
@@ -96,14 +99,15 @@ fn field(signer: &Signer, index: usize) -> &str {
 
 impl Petition {
     /// Reads `list` (checked) once for what the petition needs to know
-    /// before its letter is made.
-    pub fn load(list: MemberList) -> Result<Petition> {
+    /// before its letter is made: signed by every member, or only by those
+    /// whose `country` is one of `countries` (`""` for none).
+    pub fn load(list: MemberList, countries: Option<Vec<String>>) -> Result<Petition> {
         let mut shapes = Vec::new();
         let mut kinds: Vec<Kind> = Vec::new();
         let mut index: HashMap<Kind, u32> = HashMap::new();
         let mut first = None;
         let mut hash = Fnv::default();
-        for signer in members(&list)? {
+        for signer in members(&list, countries.as_deref())? {
             let signer = signer?;
             for part in [&signer.name, &signer.email] {
                 hash.write(part.as_bytes());
@@ -130,6 +134,7 @@ impl Petition {
         let identity = format!("petition of {}:{:016x}", shapes.len(), hash.finish());
         Ok(Petition {
             list,
+            countries,
             shapes,
             kinds,
             first,
@@ -159,7 +164,9 @@ impl Petition {
 
     /// Every member in memory, for the general path.
     pub fn all(&self) -> Result<Vec<Arc<Signer>>> {
-        members(&self.list)?.map(|s| s.map(Arc::new)).collect()
+        members(&self.list, self.countries.as_deref())?
+            .map(|s| s.map(Arc::new))
+            .collect()
     }
 
     /// The template values standing in for the members: one shared value
@@ -255,7 +262,8 @@ impl Petition {
                     Who::Member => {
                         if current.as_ref().is_none_or(|(at, _)| *at != k) {
                             if k == 0 {
-                                rows = Some(Box::new(members(&self.list)?));
+                                rows =
+                                    Some(Box::new(members(&self.list, self.countries.as_deref())?));
                             }
                             let next = rows.as_mut().and_then(Iterator::next);
                             let Some(signer) = next else {
@@ -333,9 +341,21 @@ impl Petition {
     }
 }
 
-/// The valid, non-repeated members of `list`, in order.
-fn members(list: &MemberList) -> Result<impl Iterator<Item = Result<Signer>> + use<>> {
-    Ok(list.rows()?.filter_map(|row| match row {
+/// The valid, non-repeated members of `list`, in order; only those whose
+/// `country` is one of `countries`, if given.
+fn members(
+    list: &MemberList,
+    countries: Option<&[String]>,
+) -> Result<impl Iterator<Item = Result<Signer>> + use<>> {
+    let countries = countries.map(<[String]>::to_vec);
+    Ok(list.rows()?.filter_map(move |row| match row {
+        Ok((_, Ok(signer)))
+            if countries
+                .as_ref()
+                .is_some_and(|c| !c.contains(&signer.country)) =>
+        {
+            None
+        }
         Ok((_, Ok(signer))) => Some(Ok(signer)),
         Ok((_, Err(_))) => None,
         Err(e) => Some(Err(e)),
@@ -487,7 +507,7 @@ mod differential {
         if list.check(&mut |_| Ok(())).unwrap().valid < 2 {
             return None;
         }
-        let petition = Petition::load(list).unwrap();
+        let petition = Petition::load(list, None).unwrap();
         Some((dir, petition))
     }
 

@@ -35,6 +35,12 @@ pub fn prepare<'a>(
     }
     let signer = match signing {
         Signing::One(s) => Some(s),
+        Signing::Group(parts) if parts.len() > 1 => bail!(
+            "--edit opens one letter per recipient, but this petition is split by the members' \
+             countries ({} petitions, one per embassy); edit the letter's template instead, or \
+             run --edit with one country's members",
+            parts.len()
+        ),
         Signing::Group(_) => None,
         Signing::PerMember(_) => bail!(
             "--edit opens one letter at a time, not one per member of a list; \
@@ -49,8 +55,8 @@ pub fn prepare<'a>(
     for (i, a) in addressees.iter().enumerate() {
         let letter = match (signer, signing) {
             (Some(s), _) => renderer.render(a, std::slice::from_ref(s))?,
-            (None, Signing::Group(petition)) => {
-                renderer.render_petition(&mut renderer.scratch(), a, petition)?
+            (None, Signing::Group(parts)) if !parts.is_empty() => {
+                renderer.render_petition(&mut renderer.scratch(), a, &parts[0].petition)?
             }
             (None, _) => bail!("no one signs the letter to edit"),
         };

@@ -1,17 +1,18 @@
 //! Choosing what a run produces: the letter, the recipients (with the
 //! signer's country applied) and who signs. Shared by `write` and `send`.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
 
 use crate::campaign::{Addressee, Campaign, CountryOutcome, Letter, Recipient};
-use crate::letters::{Account, Addressing, Signing};
+use crate::letters::{Account, Addressing, Part, Signing};
 use crate::petition::Petition;
 use crate::prompt;
 use crate::settings::{BatchSettings, SendSettings, SignerDraft, Terminal};
-use crate::signatories::{MemberList, describe_bad_rows, describe_duplicates};
+use crate::signatories::{Checked, MemberList, describe_bad_rows, describe_duplicates};
 use crate::signer::Signer;
 
 /// The named letter, or the campaign's default.
@@ -109,7 +110,7 @@ pub fn prepare(
     let by_country = recipients.iter().any(|r| r.by_country());
     let mut addressing = Addressing::default();
     let mut accept = |signer: &Signer| -> std::result::Result<(), String> {
-        if batch.group || !by_country || signer.country.is_empty() {
+        if !by_country || signer.country.is_empty() {
             return Ok(());
         }
         if !addressing.has_country(&signer.country) {
@@ -186,8 +187,7 @@ pub fn prepare(
         ..a
     });
     let signing = if batch.group {
-        addressing.count_sets(None, 1);
-        Signing::Group(Petition::load(list)?)
+        group(list, &checked, recipients, run_country, &mut addressing)?
     } else {
         for (country, n) in &checked.countries {
             addressing.count_sets(Some(country), *n);
@@ -200,6 +200,92 @@ pub fn prepare(
         addressing,
     })
 }
+
+/// The petitions of a `--group` run. Members write from their own country
+/// (a `country` column), else the run's. When they all write from one
+/// country, or no recipient depends on the country, everyone signs one
+/// petition to every recipient. Otherwise a country-dependent recipient
+/// (an embassy) gets one petition per country, signed by the members
+/// writing from there, and every other recipient one signed by everyone.
+fn group(
+    list: MemberList,
+    checked: &Checked,
+    recipients: &[&Recipient],
+    run_country: Option<&str>,
+    addressing: &mut Addressing,
+) -> Result<Signing> {
+    let run_country = run_country.map(str::to_ascii_uppercase).unwrap_or_default();
+    // Where members write from, and the `country` values that say so.
+    let mut from: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for country in checked.countries.keys() {
+        let key = if country.is_empty() {
+            run_country.clone()
+        } else {
+            country.clone()
+        };
+        from.entry(key).or_default().push(country.clone());
+    }
+    let local: Vec<&str> = recipients
+        .iter()
+        .filter(|r| r.by_country())
+        .map(|r| r.id.as_str())
+        .collect();
+    if local.is_empty() || from.len() < 2 {
+        let country = from
+            .keys()
+            .next()
+            .filter(|c| addressing.has_country(c))
+            .cloned();
+        addressing.count_sets(country.as_deref(), 1);
+        let petition = Petition::load(list, None)?;
+        return Ok(Signing::Group(vec![Part { petition, country }]));
+    }
+    let mut split = Addressing::default();
+    let mut parts = Vec::new();
+    let everywhere: Vec<Arc<Addressee>> = addressing
+        .list(None)
+        .iter()
+        .filter(|a| !local.contains(&a.id.as_str()))
+        .cloned()
+        .collect();
+    if !everywhere.is_empty() {
+        split.add_country(EVERYONE, everywhere);
+        split.count_sets(Some(EVERYONE), 1);
+        parts.push(Part {
+            petition: Petition::load(list.clone(), None)?,
+            country: Some(EVERYONE.to_string()),
+        });
+    }
+    for (country, values) in from {
+        let key = if country.is_empty() {
+            NO_COUNTRY.to_string()
+        } else {
+            country.clone()
+        };
+        let own = Some(country.as_str()).filter(|c| addressing.has_country(c));
+        let to: Vec<Arc<Addressee>> = addressing
+            .list(own)
+            .iter()
+            .filter(|a| local.contains(&a.id.as_str()))
+            .cloned()
+            .collect();
+        split.add_country(&key, to);
+        split.count_sets(Some(&key), 1);
+        parts.push(Part {
+            petition: Petition::load(list.clone(), Some(values))?,
+            country: Some(key),
+        });
+    }
+    *addressing = split;
+    Ok(Signing::Group(parts))
+}
+
+/// The addressing keys of a split petition (see `group`): everyone, to
+/// the recipients that do not depend on the country; members writing from
+/// no country (none of their own, and no --country), to the embassy
+/// addressed generically. Neither is a country code.
+const EVERYONE: &str = "*";
+const NO_COUNTRY: &str = "-";
 
 /// Whether no member of the list has words of their own: every `message`
 /// is the same (or there is no such column). Stops at the first difference.

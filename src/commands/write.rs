@@ -117,8 +117,11 @@ pub fn run(
         writeln!(stderr, "note: {why}")?;
     }
     if settings.verbose
-        && let Signing::Group(petition) = &signing
-        && let Some(why) = renderer.petition_refusal(petition)
+        && let Signing::Group(parts) = &signing
+        && let Some(why) = parts
+            .iter()
+            .max_by_key(|p| p.petition.len())
+            .and_then(|p| renderer.petition_refusal(&p.petition))
     {
         writeln!(stderr, "note: {why}")?;
     }

@@ -166,7 +166,7 @@ pub fn run(
     let mut seen = deliver::Skipped::default();
     for set in signing.sets()? {
         let set = set?;
-        let identity = signing.identity(&set.signers);
+        let identity = signing.identity(&set);
         for a in emailable.for_set(&set) {
             let key = journal_key(&letter.id, a, &identity);
             if !seen.insert(&key) {

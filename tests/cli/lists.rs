@@ -729,3 +729,99 @@ fn walk(dir: &Path) -> Vec<String> {
     }
     out
 }
+
+/// A `--group` petition follows the members' countries too: each embassy
+/// gets one petition signed by the members writing from its country
+/// (members without a country of their own write from --country), and a
+/// recipient that does not depend on the country one signed by everyone.
+/// The preview counts those letters, and a second run sends none again.
+#[test]
+fn a_petition_goes_to_each_members_embassy() {
+    let l = Lists::new();
+    let list = l.file(
+        "members.csv",
+        "name,email,country\n\
+         Tom Smith,tom@unite.org.uk,GB\n\
+         Jürgen Müller,juergen@igmetall.de,de\n\
+         Anna Schmidt,anna@verdi.de,DE\n\
+         Pat Nobody,pat@union.org,\n\
+         Marie Dupont,marie@cgt.fr,FR\n",
+    );
+    let flags = [
+        "--group",
+        "--to",
+        "supreme-court",
+        "--to",
+        "embassy",
+        "--country",
+        "GB",
+        "--lang",
+        "en",
+    ];
+    let mut server = SmtpServer::start(ServerConfig::default());
+    let preview = l.send(&server, &list, &[&flags[..], &["--dry-run"]].concat());
+    assert_eq!(preview.status.code(), Some(0), "{}", text(&preview.stderr));
+    let preview = text(&preview.stdout);
+    assert!(preview.contains("Dry run: 4 would be sent"), "{preview}");
+
+    let output = l.send(
+        &server,
+        &list,
+        &[&flags[..], &["--yes", "--format", "json"]].concat(),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["sent"], 4, "{summary}");
+    let again = l.send(
+        &server,
+        &list,
+        &[&flags[..], &["--yes", "--format", "json"]].concat(),
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    let again: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(
+        (again["sent"].clone(), again["already_sent"].clone()),
+        (0.into(), 4.into()),
+        "{again}"
+    );
+    server.stop();
+
+    let mut got: Vec<(String, Vec<String>)> = server
+        .received()
+        .iter()
+        .map(|r| {
+            let m = mail(&r.data);
+            let body = m.body.replace("\r\n", "\n");
+            let signature = body
+                .split("Yours faithfully,\n\n")
+                .nth(1)
+                .unwrap_or_else(|| panic!("{body}"));
+            let names: Vec<String> = signature
+                .lines()
+                .filter(|l| !l.is_empty() && *l != "The undersigned:")
+                .map(str::to_string)
+                .collect();
+            (m.to, names)
+        })
+        .collect();
+    got.sort();
+    let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        got,
+        [
+            (embassy("DE"), names(&["Jürgen Müller", "Anna Schmidt"])),
+            (embassy("FR"), names(&["Marie Dupont"])),
+            (embassy("GB"), names(&["Tom Smith", "Pat Nobody"])),
+            (
+                COURT.to_string(),
+                names(&[
+                    "Tom Smith",
+                    "Jürgen Müller",
+                    "Anna Schmidt",
+                    "Pat Nobody",
+                    "Marie Dupont"
+                ])
+            ),
+        ]
+    );
+}
