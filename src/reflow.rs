@@ -12,15 +12,23 @@
 pub const WIDTH: usize = 72;
 
 /// Fills every prose paragraph and list item of `text` to [`WIDTH`].
-/// Paragraphs are separated by blank lines; the result keeps them.
+/// Paragraphs are separated by blank lines; the result keeps them. The
+/// signature (from the closing on, see [`is_closing`]) is kept as it is,
+/// whatever its lines look like: a member called "van der Berg", a union
+/// called "ver.di" or an email address under a name must not be run into
+/// one line.
 pub fn paragraphs(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 16);
-    for (i, block) in text.split("\n\n").enumerate() {
+    let blocks: Vec<&str> = text.split("\n\n").collect();
+    let signature = signature_start(&blocks);
+    for (i, block) in blocks.iter().enumerate() {
         if i > 0 {
             out.push_str("\n\n");
         }
         let lines: Vec<&str> = block.lines().collect();
-        if is_list(&lines) {
+        if i >= signature {
+            out.push_str(block);
+        } else if is_list(&lines) {
             fill_list(&lines, &mut out);
         } else if is_prose(&lines) {
             fill_into(&lines.join(" "), "", "", &mut out);
@@ -32,6 +40,29 @@ pub fn paragraphs(text: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Where the signature starts: at the last block that opens with a
+/// closing line, after some prose (so that the salutation, "Dear Sir or
+/// Madam,", is not taken for one); `blocks.len()` when there is none.
+pub fn signature_start(blocks: &[&str]) -> usize {
+    let mut prose = false;
+    let mut start = blocks.len();
+    for (i, block) in blocks.iter().enumerate() {
+        if prose && is_closing(block) {
+            start = i;
+        }
+        let lines: Vec<&str> = block.lines().collect();
+        prose |= is_prose(&lines) || is_list(&lines);
+    }
+    start
+}
+
+/// Whether `block` opens with a closing line: a few words ending with a
+/// comma ("Yours faithfully,", "In solidarity,", «С уважением,»).
+pub fn is_closing(block: &str) -> bool {
+    let first = block.lines().next().unwrap_or("").trim();
+    first.ends_with(',') && first.split_whitespace().count() <= 4
 }
 
 /// Whether [`paragraphs`] leaves this block (text between blank lines) as
@@ -146,6 +177,32 @@ mod tests {
     fn keeps_addresses_dates_salutations_and_signatures() {
         let text = "The Minister of Foreign Affairs\nMinistry of Foreign Affairs\n\n22 November 2026\n\nDear Minister,\n\nYours faithfully,\nJo Bloggs\nUnite Branch 42\n";
         assert_eq!(paragraphs(text), text);
+    }
+
+    #[test]
+    fn keeps_signatures_whatever_their_lines() {
+        let text = "Dear Judge,\n\nWe write about a case that matters to us and to\nmany others.\n\n\
+                    Yours faithfully,\n\nThe undersigned:\nJo Bloggs (Unite)\nanna de souza\nvan der Berg\n\n\
+                    Jo Bloggs\nver.di Bezirk Berlin\njo@example.org\n";
+        let out = paragraphs(text);
+        assert!(
+            out.starts_with(
+                "Dear Judge,\n\nWe write about a case that matters to us and to many others.\n\n"
+            ),
+            "{out}"
+        );
+        assert!(out.ends_with("Yours faithfully,\n\nThe undersigned:\nJo Bloggs (Unite)\nanna de souza\nvan der Berg\n\nJo Bloggs\nver.di Bezirk Berlin\njo@example.org\n"), "{out}");
+        // Without a closing, the old rules hold: a lowercase line goes on.
+        assert_eq!(
+            paragraphs("Jo Bloggs\nver.di Bezirk Berlin"),
+            "Jo Bloggs ver.di Bezirk Berlin"
+        );
+        // The salutation is not a closing.
+        let salutation = "Dear Sir or Madam,\n\nI write to ask\nyou.";
+        assert_eq!(
+            paragraphs(salutation),
+            "Dear Sir or Madam,\n\nI write to ask you."
+        );
     }
 
     #[test]

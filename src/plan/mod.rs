@@ -160,6 +160,17 @@ const MAX_FIELDS: usize = 58;
 /// the first line; this is below both).
 const SEVEN_BIT_LINE: usize = 73;
 
+/// A paragraph of the body that holds signer values, and how `reflow`
+/// saw it with the sentinels: it must see it the same way with every
+/// signer's values.
+struct Block {
+    pieces: Vec<Piece>,
+    /// It opens with a closing line ("Yours faithfully,").
+    closing: bool,
+    /// It is part of the signature, which `reflow` keeps as it is.
+    in_signature: bool,
+}
+
 /// A compiled letter: segments and slots.
 struct Plan {
     bytes: Vec<u8>,
@@ -174,7 +185,7 @@ struct Plan {
     sender: Option<SenderPlan>,
     /// The body's blocks (between blank lines) that hold signer values:
     /// `reflow` must leave them as they are with each signer's values too.
-    blocks: Vec<Vec<Piece>>,
+    blocks: Vec<Block>,
     /// The `message` column (an extra field, trimmed by `Signer::message`).
     message_field: Option<usize>,
 }
@@ -562,17 +573,25 @@ impl Planner {
         }
 
         // Reflowed paragraphs move their line breaks with the values' length:
-        // signer values may only be in blocks that `reflow` keeps as they are.
+        // signer values may only be in blocks that `reflow` keeps as they are
+        // (the signature, or blocks that are neither prose nor a list).
         let mut blocks = Vec::new();
-        for (i, block) in rendered.body.split("\n\n").enumerate() {
+        let all: Vec<&str> = rendered.body.split("\n\n").collect();
+        let signature = crate::reflow::signature_start(&all);
+        for (i, block) in all.iter().enumerate() {
             if marks.iter().any(|(_, m)| block.contains(m.as_str())) {
-                if !crate::reflow::keeps(block) {
+                let in_signature = i >= signature;
+                if !in_signature && !crate::reflow::keeps(block) {
                     return Err(format!(
                         "the signer's values are in paragraph {} of the letter, which is reflowed around their length",
                         i + 1
                     ));
                 }
-                blocks.push(pieces(block, &marks));
+                blocks.push(Block {
+                    pieces: pieces(block, &marks),
+                    closing: crate::reflow::is_closing(block),
+                    in_signature,
+                });
             }
         }
         let message_field = sentinel
@@ -754,7 +773,13 @@ impl Planner {
             return Err(Why::Whitespace);
         }
         for block in &plan.blocks {
-            if !crate::reflow::keeps(&fill_pieces(block, values)) {
+            let filled = fill_pieces(&block.pieces, values);
+            // A block that opens with a closing line or no longer does would
+            // move where the signature starts (see `reflow`).
+            if filled.contains("\n\n")
+                || crate::reflow::is_closing(&filled) != block.closing
+                || (!block.in_signature && !crate::reflow::keeps(&filled))
+            {
                 return Err(Why::Reflow);
             }
         }

@@ -825,3 +825,64 @@ fn a_petition_goes_to_each_members_embassy() {
         ]
     );
 }
+
+/// Names and unions that start in lower case ("van der Berg", "ver.di")
+/// keep their lines in the signature, in a member's own letter and in a
+/// petition (the paragraph filling once ran them into one line).
+#[test]
+fn signatures_keep_their_lines_whatever_the_case() {
+    let l = Lists::new();
+    let list = l.file(
+        "members.csv",
+        "name,organisation,email\n\
+         anna van der Berg,ver.di Bezirk Berlin,anna@verdi.de\n\
+         Tom Smith,unite the union,tom@unite.org.uk\n",
+    );
+    let own = l
+        .cmd()
+        .args([
+            "write",
+            "--to",
+            "supreme-court",
+            "--lang",
+            "en",
+            "--date",
+            "2026-11-22",
+        ])
+        .arg("--signatories")
+        .arg(&list)
+        .args(["--email", ACCOUNT])
+        .output()
+        .unwrap();
+    assert_eq!(own.status.code(), Some(0), "{}", text(&own.stderr));
+    let own = text(&own.stdout);
+    assert!(
+        own.contains("Yours faithfully,\n\nanna van der Berg\nver.di Bezirk Berlin\n"),
+        "{own}"
+    );
+    assert!(
+        own.contains("Yours faithfully,\n\nTom Smith\nunite the union\n"),
+        "{own}"
+    );
+    let petition = l
+        .cmd()
+        .args(["write", "--group", "--to", "supreme-court", "--lang", "en"])
+        .args(["--date", "2026-11-22"])
+        .arg("--signatories")
+        .arg(&list)
+        .output()
+        .unwrap();
+    assert_eq!(
+        petition.status.code(),
+        Some(0),
+        "{}",
+        text(&petition.stderr)
+    );
+    let petition = text(&petition.stdout);
+    assert!(
+        petition.contains(
+            "The undersigned:\nanna van der Berg (ver.di Bezirk Berlin)\nTom Smith (unite the union)"
+        ),
+        "{petition}"
+    );
+}
