@@ -277,18 +277,21 @@ fn shape(values: &[&str]) -> Option<u64> {
     Some(bits ^ ((values.len() as u64) << 58))
 }
 
+/// The text of the campaign file that holds template `name`.
+fn template_text<'a>(campaign: &'a Campaign, name: &str) -> Option<&'a str> {
+    campaign
+        .sources
+        .letters
+        .iter()
+        .find(|f| Sources::file_name(f) == name)
+        .map(|f| f.text.as_str())
+}
+
 /// `Ok` when every language variant of `letter` uses the signer's values
 /// only in ways a plan (or a petition's stand-ins) reproduces; otherwise
 /// why not, naming the file and line.
 pub fn streamable(campaign: &Campaign, letter: &Letter) -> Result<(), String> {
-    let source = |name: &str| {
-        campaign
-            .sources
-            .letters
-            .iter()
-            .find(|f| Sources::file_name(f) == name)
-            .map(|f| f.text.as_str())
-    };
+    let source = |name: &str| template_text(campaign, name);
     letter.variants.values().try_for_each(|variant| {
         usage::check(&variant.body, &source).and_then(|()| {
             usage::check_text(&variant.subject, &variant.subject_text, &mut Vec::new()).map(|_| ())
@@ -302,14 +305,7 @@ pub fn streamable(campaign: &Campaign, letter: &Letter) -> Result<(), String> {
 /// member's name on every turn (`usage::petition_loops`).
 pub fn petition_streamable(campaign: &Campaign, letter: &Letter) -> Result<(), String> {
     streamable(campaign, letter)?;
-    let source = |name: &str| {
-        campaign
-            .sources
-            .letters
-            .iter()
-            .find(|f| Sources::file_name(f) == name)
-            .map(|f| f.text.as_str())
-    };
+    let source = |name: &str| template_text(campaign, name);
     letter.variants.values().try_for_each(|variant| {
         usage::petition_loops(&variant.body, &source)?;
         usage::petition_loops(&variant.subject, &|n: &str| {

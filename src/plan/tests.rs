@@ -221,7 +221,7 @@ prop_compose! {
     }
 }
 
-fn cases() -> u32 {
+pub(crate) fn cases() -> u32 {
     std::env::var("PROTEST_LETTER_PLAN_CASES")
         .ok()
         .and_then(|v| v.parse().ok())

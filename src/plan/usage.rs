@@ -21,6 +21,22 @@ const FIELDS: [&str; 5] = ["name", "organisation", "email", "address", "country"
 /// why not, naming the file and line.
 pub fn check<'a>(name: &'a str, source: &dyn Fn(&str) -> Option<&'a str>) -> Result<(), String> {
     let mut aliases: Vec<String> = Vec::new();
+    each_template(name, source, &mut |next, text| {
+        check_text(next, text, &mut aliases)
+    })
+}
+
+/// What `each_template` calls: a template's name and text; it returns the
+/// templates that one includes.
+type OnTemplate<'a, 'f> = dyn FnMut(&str, &'a str) -> Result<Vec<String>, String> + 'f;
+
+/// Calls `f` with `name` and every template it includes, once each, with
+/// its text; `f` returns the templates the one it got includes.
+fn each_template<'a>(
+    name: &'a str,
+    source: &dyn Fn(&str) -> Option<&'a str>,
+    f: &mut OnTemplate<'a, '_>,
+) -> Result<(), String> {
     let mut queue = vec![name.to_string()];
     let mut seen: Vec<String> = Vec::new();
     while let Some(next) = queue.pop() {
@@ -28,9 +44,8 @@ pub fn check<'a>(name: &'a str, source: &dyn Fn(&str) -> Option<&'a str>) -> Res
             continue;
         }
         let text = source(&next).ok_or_else(|| format!("cannot find template `{next}`"))?;
-        let includes = check_text(&next, text, &mut aliases)?;
+        queue.extend(f(&next, text)?);
         seen.push(next);
-        queue.extend(includes);
     }
     Ok(())
 }
@@ -150,15 +165,10 @@ pub fn petition_loops<'a>(
         /// The `else` of a loop over members (run when there are none).
         MembersElse,
     }
-    let mut queue = vec![name.to_string()];
-    let mut seen: Vec<String> = Vec::new();
-    while let Some(next) = queue.pop() {
-        if seen.contains(&next) {
-            continue;
-        }
-        let text = source(&next).ok_or_else(|| format!("cannot find template `{next}`"))?;
+    each_template(name, source, &mut |next, text| {
+        let mut includes = Vec::new();
         let mut stack: Vec<Block> = Vec::new();
-        each_tag(&next, text, &mut |tag, tokens, here| {
+        each_tag(next, text, &mut |tag, tokens, here| {
             let in_loop = stack.iter().any(|b| matches!(b, Block::Members { .. }));
             if tag == Tag::Print {
                 if let (Some(Block::Members { alias, named, .. }), [one]) =
@@ -225,14 +235,13 @@ pub fn petition_loops<'a>(
                 "include" if in_loop => {
                     return Err(format!("{here}: an include in a loop over `signatories`"));
                 }
-                "include" => queue.extend(included(tokens).map_err(|e| format!("{here}: {e}"))?),
+                "include" => includes.extend(included(tokens).map_err(|e| format!("{here}: {e}"))?),
                 _ => {}
             }
             Ok(())
         })?;
-        seen.push(next);
-    }
-    Ok(())
+        Ok(includes)
+    })
 }
 
 /// Length of a tag's inside up to `close`, outside string literals.
