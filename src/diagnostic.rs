@@ -256,7 +256,19 @@ pub fn control_characters(file: &crate::campaign::SourceFile, toml_len: usize) -
     let mut out = Vec::new();
     let text = &file.text;
     let help = "remove it: campaign texts are printed to terminals and mailed as they are";
-    for (i, c) in text.char_indices() {
+    // Only these bytes can start a forbidden character (C0 controls, DEL,
+    // C1 controls after 0xC2, bidirectional controls after 0xE2): the text
+    // is scanned by byte, and decoded only there (a campaign's texts are
+    // read at every start).
+    let suspect = |b: u8| {
+        (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || matches!(b, 0x7f | 0xc2 | 0xe2)
+    };
+    let starts = text
+        .bytes()
+        .enumerate()
+        .filter(|&(_, b)| suspect(b))
+        .map(|(i, _)| i);
+    for (i, c) in starts.filter_map(|i| text[i..].chars().next().map(|c| (i, c))) {
         if out.len() == MOST {
             break;
         }
@@ -340,5 +352,37 @@ mod tests {
         let known = ["supreme-court", "embassy"];
         assert_eq!(did_you_mean("suprme-court", known), Some("supreme-court"));
         assert_eq!(did_you_mean("zzz", known), None);
+    }
+
+    #[test]
+    fn finds_every_forbidden_character_the_slow_way_finds() {
+        // Each forbidden kind once, among harmless neighbours of the same
+        // lead bytes (0xC2: `©`, 0xE2: `—`, `“`).
+        for c in [
+            '\0', '\u{1b}', '\u{7f}', '\u{85}', '\u{9f}', '\u{202a}', '\u{202e}', '\u{2066}',
+            '\u{2069}',
+        ] {
+            let text = format!("Dear ©\t“judge”\r\n— é ж 中 {c} end");
+            let file = crate::campaign::SourceFile {
+                name: "x.txt".into(),
+                text: text.clone(),
+            };
+            let found: Vec<usize> = control_characters(&file, 0)
+                .iter()
+                .map(|p| p.column)
+                .collect();
+            let slow: Vec<usize> = text
+                .lines()
+                .flat_map(|l| l.chars().enumerate().filter(|(_, c)| is_forbidden_char(*c)))
+                .map(|(i, _)| i + 1)
+                .collect();
+            assert_eq!(found.len(), 1, "{c:?}");
+            assert_eq!(found, slow, "{c:?}");
+        }
+        let clean = crate::campaign::SourceFile {
+            name: "x.txt".into(),
+            text: "© “quoted” — tab\there\r\n".into(),
+        };
+        assert!(control_characters(&clean, 0).is_empty());
     }
 }
