@@ -3,6 +3,8 @@
 
 use std::hash::Hasher;
 
+/// Copied to hash many keys that share a beginning from where it ends.
+#[derive(Clone, Copy)]
 pub struct Fnv(u64);
 
 impl Default for Fnv {

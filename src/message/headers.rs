@@ -40,26 +40,63 @@ pub fn address_header(name: &'static str, mailboxes: &[Mailbox]) -> HeaderValue 
 
 /// The whole header line, `name: value` and CRLF.
 pub fn line(name: &str, mailboxes: &[Mailbox]) -> String {
-    format!("{name}: {}\r\n", fold(name, mailboxes))
+    let mut out = String::with_capacity(name.len() + 2 + 40 * mailboxes.len());
+    out.push_str(name);
+    out.push_str(": ");
+    fold_into(name, mailboxes.iter().map(parts), "\r\n", &mut out);
+    out.push_str("\r\n");
+    out
+}
+
+/// The header line of one mailbox given by its parts (display name and an
+/// address already checked), ended and folded with `eol`: what `line`
+/// writes, without a `Mailbox` to build (the batch fast path, `plan`).
+pub fn line_of(name: &str, display: Option<&str>, address: &str, eol: &str, out: &mut String) {
+    out.push_str(name);
+    out.push_str(": ");
+    fold_into(name, std::iter::once((display, address)), eol, out);
+    out.push_str(eol);
+}
+
+fn parts(mailbox: &Mailbox) -> (Option<&str>, &str) {
+    (mailbox.name.as_deref(), mailbox.email.as_ref())
 }
 
 /// The folded value of header `name` (without the `name: ` prefix).
 fn fold(name: &str, mailboxes: &[Mailbox]) -> String {
     let mut out = String::new();
+    fold_into(name, mailboxes.iter().map(parts), "\r\n", &mut out);
+    out
+}
+
+/// `fold`, for mailboxes given as (display name, address), into `out`,
+/// with `eol` before each continuation line.
+fn fold_into<'a>(
+    name: &str,
+    mailboxes: impl ExactSizeIterator<Item = (Option<&'a str>, &'a str)>,
+    eol: &str,
+    out: &mut String,
+) {
     let mut column = name.len() + 2;
-    for (i, mailbox) in mailboxes.iter().enumerate() {
-        let mut words = mailbox_words(mailbox);
-        if i + 1 < mailboxes.len()
-            && let Some(last) = words.last_mut()
-        {
-            last.push(',');
-        }
-        let whole: usize = words.iter().map(|w| w.len() + 1).sum::<usize>() - 1;
+    let count = mailboxes.len();
+    let mut words: Vec<Word<'a>> = Vec::new();
+    for (i, (display, address)) in mailboxes.enumerate() {
+        words.clear();
+        mailbox_words(display, address, &mut words);
+        let comma = i + 1 < count;
+        let len = |j: usize, w: &Word<'_>| w.len() + usize::from(comma && j + 1 == words.len());
+        let whole: usize = words
+            .iter()
+            .enumerate()
+            .map(|(j, w)| len(j, w) + 1)
+            .sum::<usize>()
+            - 1;
         if i > 0 {
             // Prefer a break between addresses: keep a mailbox on one line
             // when it fits on one.
             if column + 1 + whole > SOFT_LIMIT {
-                out.push_str("\r\n ");
+                out.push_str(eol);
+                out.push(' ');
                 column = 1;
             } else {
                 out.push(' ');
@@ -67,37 +104,91 @@ fn fold(name: &str, mailboxes: &[Mailbox]) -> String {
             }
         }
         for (j, word) in words.iter().enumerate() {
+            let word_len = len(j, word);
             if j > 0 {
-                if column + 1 + word.len() > SOFT_LIMIT {
-                    out.push_str("\r\n ");
+                if column + 1 + word_len > SOFT_LIMIT {
+                    out.push_str(eol);
+                    out.push(' ');
                     column = 1;
                 } else {
                     out.push(' ');
                     column += 1;
                 }
             }
-            out.push_str(word);
-            column += word.len();
+            word.push_to(out);
+            if comma && j + 1 == words.len() {
+                out.push(',');
+            }
+            column += word_len;
         }
     }
-    out
+}
+
+/// One word of a mailbox, as folding sees it.
+enum Word<'a> {
+    Text(std::borrow::Cow<'a, str>),
+    /// `<address>`
+    Angle(&'a str),
+}
+
+impl Word<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Word::Text(t) => t.len(),
+            Word::Angle(a) => a.len() + 2,
+        }
+    }
+
+    fn push_to(&self, out: &mut String) {
+        match self {
+            Word::Text(t) => out.push_str(t),
+            Word::Angle(a) => {
+                out.push('<');
+                out.push_str(a);
+                out.push('>');
+            }
+        }
+    }
 }
 
 /// A mailbox as words that folding may separate: the display name's words
 /// and then `<address>`, or the bare address when there is no name.
-fn mailbox_words(mailbox: &Mailbox) -> Vec<String> {
-    let address = mailbox.email.to_string();
-    let name = mailbox
-        .name
-        .as_deref()
-        .map(|n| n.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|n| !n.is_empty());
-    let Some(name) = name else {
-        return vec![address];
+fn mailbox_words<'a>(display: Option<&'a str>, address: &'a str, words: &mut Vec<Word<'a>>) {
+    use std::borrow::Cow;
+    let Some(display) = display else {
+        words.push(Word::Text(Cow::Borrowed(address)));
+        return;
     };
-    let mut words = phrase_words(&name);
-    words.push(format!("<{address}>"));
-    words
+    // Whitespace collapsed; most names already are.
+    let collapsed = !display.starts_with(' ')
+        && !display.ends_with(' ')
+        && !display.contains("  ")
+        && display.chars().all(|c| c == ' ' || !c.is_whitespace());
+    if collapsed && !display.is_empty() && plain_atoms(display) {
+        words.extend(display.split(' ').map(|w| Word::Text(Cow::Borrowed(w))));
+    } else {
+        let name = display.split_whitespace().collect::<Vec<_>>().join(" ");
+        if name.is_empty() {
+            words.push(Word::Text(Cow::Borrowed(address)));
+            return;
+        }
+        words.extend(
+            phrase_words(&name)
+                .into_iter()
+                .map(|w| Word::Text(Cow::Owned(w))),
+        );
+    }
+    words.push(Word::Angle(address));
+}
+
+/// Whether `phrase_words` would write this (collapsed) name as its own
+/// words, unquoted: printable ASCII atoms, no encoded-word look.
+fn plain_atoms(name: &str) -> bool {
+    name.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && !name.contains("=?")
+        && name
+            .split(' ')
+            .all(|w| w.len() <= LONGEST_WORD && is_atom(w))
 }
 
 /// The display name as header words (whitespace already collapsed).
