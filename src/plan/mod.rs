@@ -37,7 +37,7 @@ use lettre::message::header::{self, Header, Headers};
 
 use crate::campaign::{Addressee, Campaign, Letter, Sources};
 use crate::letters::Produced;
-use crate::message::{Clock, Sender, message_id};
+use crate::message::{Clock, MessageIds, Sender};
 use crate::output::{Format, mbox_separator, write_lf};
 use crate::render::{Rendered, Scratch};
 use crate::signer::Signer;
@@ -183,6 +183,9 @@ struct Plan {
     seven_bit_body: bool,
     /// Who the email is from, with the signer's values as slots.
     sender: Option<SenderPlan>,
+    /// Message-IDs from the journal key, whose beginning (letter and
+    /// recipient) this plan shares with every letter it writes.
+    ids: Option<MessageIds>,
     /// The body's blocks (between blank lines) that hold signer values:
     /// `reflow` must leave them as they are with each signer's values too.
     blocks: Vec<Block>,
@@ -441,7 +444,7 @@ impl Planner {
             return Err(Some(Why::Shape));
         };
         let start = out.len();
-        match self.fill(plan, recipient, signer, &values, now, out) {
+        match self.fill(plan, &values, now, out) {
             Ok(()) => Ok(()),
             Err(why) => {
                 out.truncate(start);
@@ -486,7 +489,7 @@ impl Planner {
                     let values = fields(who);
                     let mut planned = Vec::new();
                     let mut general = Vec::new();
-                    let filled = self.fill(&plan, recipient, who, &values, now, &mut planned);
+                    let filled = self.fill(&plan, &values, now, &mut planned);
                     let made = reference.write(scratch, recipient, who, false, now, &mut general);
                     match (filled, made) {
                         (Ok(()), Ok(())) if planned == general => {}
@@ -546,6 +549,18 @@ impl Planner {
         } else {
             None
         };
+        // The journal key is the letter and recipient, then the member
+        // (`letters::journal_key`, `personal_identity`; see `fill`).
+        let ids = sender.as_ref().map(|sp| {
+            let prefix = crate::letters::journal_key(&self.letter_id, recipient, "");
+            let from = Sender {
+                from: lettre::message::Mailbox::new(None, sp.from.clone()),
+                reply_to: None,
+                bcc: None,
+                contact: None,
+            };
+            MessageIds::new(&prefix, &from)
+        });
 
         let mut uses: Vec<(usize, Use)> = Vec::new();
         let mut note_use =
@@ -706,6 +721,7 @@ impl Planner {
             uses,
             seven_bit_body,
             sender,
+            ids,
             blocks,
             message_field,
         })
@@ -741,12 +757,9 @@ impl Planner {
     }
 
     /// One letter from its plan, or why it must take the general path.
-    #[allow(clippy::too_many_arguments)]
     fn fill(
         &self,
         plan: &Plan,
-        recipient: &Arc<Addressee>,
-        signer: &Arc<Signer>,
         values: &[&str],
         now: SystemTime,
         out: &mut Vec<u8>,
@@ -768,42 +781,26 @@ impl Planner {
         {
             return Err(Why::Whitespace);
         }
+        let mut text = String::new();
         for block in &plan.blocks {
-            let filled = fill_pieces(&block.pieces, values);
+            text.clear();
+            fill_pieces_into(&block.pieces, values, &mut text);
             // A block that opens with a closing line or no longer does would
             // move where the signature starts (see `reflow`).
-            if filled.contains("\n\n")
-                || crate::reflow::is_closing(&filled) != block.closing
-                || (!block.in_signature && !crate::reflow::keeps(&filled))
+            if text.contains("\n\n")
+                || crate::reflow::is_closing(&text) != block.closing
+                || (!block.in_signature && !crate::reflow::keeps(&text))
             {
                 return Err(Why::Reflow);
             }
         }
-        let subject = fill_pieces(&plan.subject, values);
-        let produced = Produced {
-            letter: Rendered {
-                letter_id: self.letter_id.clone(),
-                recipient: Arc::clone(recipient),
-                signer: Arc::clone(signer),
-                subject,
-                body: String::new(),
-            },
-            line: None,
-            identity: crate::letters::personal_identity(signer),
-        };
-        // Message-ID reads the sender's domain: the account's address.
-        let id = match &plan.sender {
-            Some(sp) => {
-                let sender = Sender {
-                    from: lettre::message::Mailbox::new(None, sp.from.clone()),
-                    reply_to: None,
-                    bcc: None,
-                    contact: None,
-                };
-                message_id(&produced.key(), &sender)
-            }
-            None => String::new(),
-        };
+        // The Message-ID, from the journal key: the plan's letter and
+        // recipient, then `personal_identity` (email|name|organisation).
+        let mut id = Vec::new();
+        if let Some(ids) = &plan.ids {
+            let part = |f: usize| values.get(f).copied().unwrap_or("");
+            ids.write(&[part(2), "|", part(0), "|", part(1)], &mut id);
+        }
         let mbox = self.format == Format::Mbox;
         let start = out.len();
         out.reserve(plan.bytes.len() + 512);
@@ -815,7 +812,7 @@ impl Planner {
                     let v = values.get(*field).copied().unwrap_or("");
                     let s = out.len();
                     if *json {
-                        json_fragment(v, out);
+                        json_fragment(v.as_bytes(), out);
                     } else {
                         out.extend_from_slice(v.as_bytes());
                     }
@@ -827,7 +824,7 @@ impl Planner {
                     if *json {
                         json_fragment(&id, out);
                     } else {
-                        out.extend_from_slice(id.as_bytes());
+                        out.extend_from_slice(&id);
                     }
                 }
                 Segment::Header(kind) => {
@@ -836,29 +833,62 @@ impl Planner {
                     };
                     match kind {
                         HeaderKind::From => {
-                            let name = sp.from_name.as_ref().map(|p| fill_pieces(p, values));
-                            mailbox_header("From", name.as_deref(), sp.from.as_ref(), None, out)?;
+                            text.clear();
+                            if let Some(name) = &sp.from_name {
+                                fill_pieces_into(name, values, &mut text);
+                            }
+                            // As `message::mailbox` refuses them.
+                            if text.chars().any(char::is_control) {
+                                return Err(Why::Error);
+                            }
+                            let name = sp.from_name.as_ref().map(|_| text.as_str());
+                            let mut line = String::new();
+                            crate::message::mailbox_line(
+                                "From",
+                                name,
+                                sp.from.as_ref(),
+                                "\n",
+                                &mut line,
+                            );
+                            out.extend_from_slice(line.as_bytes());
                         }
                         HeaderKind::ReplyTo => {
                             if let Some((name, field)) = &sp.reply_to {
                                 let name = fill_pieces(name, values);
                                 let email = values.get(*field).copied().unwrap_or("");
-                                mailbox_header("Reply-To", Some(&name), email, Some(email), out)?;
+                                let mailbox = crate::message::mailbox(
+                                    Some(&name),
+                                    email,
+                                    "the member's name",
+                                )
+                                .map_err(|_| Why::Error)?;
+                                let mut line = String::new();
+                                crate::message::mailbox_line(
+                                    "Reply-To",
+                                    mailbox.name.as_deref(),
+                                    mailbox.email.as_ref(),
+                                    "\n",
+                                    &mut line,
+                                );
+                                out.extend_from_slice(line.as_bytes());
                             }
                         }
                         HeaderKind::Subject => {
-                            let text =
-                                header_text(header::Subject::from(produced.letter.subject.clone()));
+                            let text = header_text(header::Subject::from(fill_pieces(
+                                &plan.subject,
+                                values,
+                            )));
                             write_lf(text.as_bytes(), out, false).map_err(|_| Why::Error)?;
                         }
                         HeaderKind::MessageId => {
-                            if id.bytes().all(|b| b.is_ascii_graphic()) {
+                            if id.iter().all(u8::is_ascii_graphic) {
                                 // One word of printable ASCII: lettre writes it as it is.
                                 out.extend_from_slice(b"Message-ID: ");
-                                out.extend_from_slice(id.as_bytes());
+                                out.extend_from_slice(&id);
                                 out.push(b'\n');
                             } else {
-                                let text = header_text(header::MessageId::from(id.clone()));
+                                let id = String::from_utf8_lossy(&id).into_owned();
+                                let text = header_text(header::MessageId::from(id));
                                 write_lf(text.as_bytes(), out, false).map_err(|_| Why::Error)?;
                             }
                         }
@@ -908,13 +938,17 @@ impl Planner {
 /// The pieces with the signer's values put in.
 fn fill_pieces(pieces: &[Piece], values: &[&str]) -> String {
     let mut out = String::new();
+    fill_pieces_into(pieces, values, &mut out);
+    out
+}
+
+fn fill_pieces_into(pieces: &[Piece], values: &[&str], out: &mut String) {
     for piece in pieces {
         match piece {
             Piece::Literal(s) => out.push_str(s),
             Piece::Field(f) => out.push_str(values.get(*f).copied().unwrap_or("")),
         }
     }
-    out
 }
 
 /// `text` cut at the sentinels into pieces.
@@ -966,28 +1000,6 @@ fn sender_plan(
     })
 }
 
-/// A one-mailbox header (From, Reply-To) as the general path writes it
-/// (`message::header_line`, folded), in LF form. `address` is written as
-/// given when `parse` is `None`, else parsed as the general path does
-/// (`message::mailbox`).
-fn mailbox_header(
-    header_name: &str,
-    name: Option<&str>,
-    address: &str,
-    parse: Option<&str>,
-    out: &mut Vec<u8>,
-) -> std::result::Result<(), Why> {
-    let mailbox = match parse {
-        Some(a) => crate::message::mailbox(name, a, "the member's name").map_err(|_| Why::Error)?,
-        None => lettre::message::Mailbox::new(
-            name.filter(|n| !n.is_empty()).map(str::to_string),
-            address.parse().map_err(|_| Why::Error)?,
-        ),
-    };
-    let text = crate::message::header_line(header_name, std::slice::from_ref(&mailbox));
-    write_lf(text.as_bytes(), out, false).map_err(|_| Why::Error)
-}
-
 /// Whether a value put in at the end of `prefix` (the start of its line)
 /// could make the line begin `>*From `: only `>`s and the start of
 /// `From ` come before it.
@@ -1031,11 +1043,11 @@ fn in_json_body(text: &str, at: usize) -> bool {
     text.rfind("\"body\":\"").is_some_and(|b| at > b)
 }
 
-/// `v` escaped as serde_json escapes a string's content.
-fn json_fragment(v: &str, out: &mut Vec<u8>) {
-    if v.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.extend_from_slice(v.as_bytes());
-    } else if let Ok(quoted) = serde_json::to_string(v) {
+/// `v` (UTF-8) escaped as serde_json escapes a string's content.
+fn json_fragment(v: &[u8], out: &mut Vec<u8>) {
+    if v.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.extend_from_slice(v);
+    } else if let Ok(quoted) = serde_json::to_string(&String::from_utf8_lossy(v)) {
         out.extend_from_slice(&quoted.as_bytes()[1..quoted.len() - 1]);
     }
 }
