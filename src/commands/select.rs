@@ -109,7 +109,10 @@ pub fn prepare(
     }
     let by_country = recipients.iter().any(|r| r.by_country());
     let mut addressing = Addressing::default();
-    let mut accept = |signer: &Signer| -> std::result::Result<(), String> {
+    // Whether the members have words of their own, noted in the same pass
+    // (reading the list again cost as much as checking it).
+    let mut words = SameWords::default();
+    let mut resolve = |signer: &Signer| -> std::result::Result<(), String> {
         if !by_country || signer.country.is_empty() {
             return Ok(());
         }
@@ -135,7 +138,15 @@ pub fn prepare(
         }
         Ok(())
     };
+    let mut accept = |signer: &Signer| {
+        let verdict = resolve(signer);
+        if verdict.is_ok() {
+            words.note(signer.message());
+        }
+        verdict
+    };
     let checked = list.check(&mut accept)?;
+    let words = words.differing;
     if !checked.bad.is_empty() {
         let rows = describe_bad_rows(list.path(), &checked.bad, 50);
         if !batch.skip_invalid {
@@ -171,7 +182,14 @@ pub fn prepare(
     let mut quiet = std::io::sink();
     let notes: &mut dyn Write = if some_without { stderr } else { &mut quiet };
     addressing.set_default(address(recipients, run_country, embassy_email, notes)?);
-    if !batch.group && checked.valid > 1 && all_same_words(&list)? {
+    // Rows whose words differ from the first member's may all have been
+    // repeats of earlier members (left out): only then read the list again.
+    let all_same = match words {
+        0 => true,
+        n if n > checked.duplicates.len() as u64 => false,
+        _ => all_same_words(&list)?,
+    };
+    if !batch.group && checked.valid > 1 && all_same {
         // A warning must not stop the run if stderr is closed.
         let _ = writeln!(
             stderr,
@@ -286,6 +304,23 @@ fn group(
 /// addressed generically. Neither is a country code.
 const EVERYONE: &str = "*";
 const NO_COUNTRY: &str = "-";
+
+/// Counts the accepted rows whose `message` differs from the first one's.
+#[derive(Default)]
+struct SameWords {
+    first: Option<String>,
+    differing: u64,
+}
+
+impl SameWords {
+    fn note(&mut self, message: &str) {
+        match &self.first {
+            None => self.first = Some(message.to_string()),
+            Some(m) if m != message => self.differing += 1,
+            Some(_) => {}
+        }
+    }
+}
 
 /// Whether no member of the list has words of their own: every `message`
 /// is the same (or there is no such column). Stops at the first difference.

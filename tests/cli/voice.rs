@@ -233,6 +233,33 @@ fn edit_is_refused_for_a_per_member_batch() {
 }
 
 #[test]
+fn words_of_a_repeated_member_do_not_count_as_their_own() {
+    // The check pass counts rows with other words; here the only one is a
+    // repeat of Ann (left out), so every letter is still the same.
+    let tc = TestCampaign::new();
+    let same = "name,email,message\nAnn Lee,ann@x.org,Free her.\nBo Chan,bo@x.org,Free her.\nAnn Lee,ann@x.org,My own words.\n";
+    let own = "name,email,message\nAnn Lee,ann@x.org,Free her.\nBo Chan,bo@x.org,Free her.\nAnn Lee,ann@x.org,My own words.\nCy Day,cy@x.org,Mine too.\n";
+    for (file, csv, warns) in [("dup.csv", same, true), ("own.csv", own, false)] {
+        std::fs::write(tc.work().join(file), csv).unwrap();
+        let output = tc
+            .cmd()
+            .args(MINISTRY)
+            .args(["--signatories", file])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let err = text(&output.stderr);
+        assert!(err.contains("repeat"), "{file}: {err}");
+        assert_eq!(
+            err.contains("every letter of this batch has the same words"),
+            warns,
+            "{file}: {err}"
+        );
+    }
+}
+
+#[test]
 fn identical_batch_letters_warn_and_a_message_column_does_not() {
     let tc = TestCampaign::new();
     std::fs::write(tc.work().join("same.csv"), "name\nAnn Lee\nBo Chan\n").unwrap();
