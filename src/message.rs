@@ -431,6 +431,7 @@ impl MessageIds {
         let first = h.finish();
         h.write(b"message-id\0");
         let second = h.finish();
+        out.reserve(36 + self.domain.len());
         out.push(b'<');
         hex16(first, out);
         out.push(b'.');
@@ -444,9 +445,11 @@ impl MessageIds {
 /// `{v:016x}`.
 fn hex16(v: u64, out: &mut Vec<u8>) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for shift in (0..16).rev() {
-        out.push(DIGITS[((v >> (shift * 4)) & 0xf) as usize]);
+    let mut digits = [0u8; 16];
+    for (i, d) in digits.iter_mut().enumerate() {
+        *d = DIGITS[((v >> ((15 - i) * 4)) & 0xf) as usize];
     }
+    out.extend_from_slice(&digits);
 }
 
 #[cfg(test)]

@@ -69,8 +69,31 @@ pub fn is_closing(block: &str) -> bool {
 /// it is: neither a list nor prose (for `plan`, which splices signer
 /// values only into blocks that are not filled around their length).
 pub fn keeps(block: &str) -> bool {
-    let lines: Vec<&str> = block.lines().collect();
-    !is_list(&lines) && !is_prose(&lines)
+    // `!is_list && !is_prose` without collecting the lines: the batch fast
+    // path asks this for each member.
+    let mut lines = block.lines();
+    let Some(first) = lines.next() else {
+        return true;
+    };
+    if marker(first).is_some() {
+        return false;
+    }
+    let indented = |l: &str| l.starts_with([' ', '\t']);
+    let mut any_indented = indented(first);
+    let mut more = false;
+    let mut lower = false;
+    for line in lines {
+        more = true;
+        any_indented |= indented(line);
+        lower |= line.chars().next().is_some_and(char::is_lowercase);
+    }
+    let prose = !any_indented
+        && if more {
+            lower
+        } else {
+            first.chars().count() > WIDTH && first.contains(' ')
+        };
+    !prose
 }
 
 /// The marker of a list item (" - ", " 1. "), with the spaces before it.
@@ -159,6 +182,33 @@ fn fill_into(words: &str, initial: &str, subsequent: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keeps_is_neither_list_nor_prose() {
+        let long = "word ".repeat(20);
+        for block in [
+            "",
+            "Dear Chair,",
+            "Yours sincerely,\nJo Bloggs\njo@x.org",
+            "- item",
+            " 1. item",
+            "I am writing\nto you",
+            "I am writing\nTo you",
+            "  indented\nlower",
+            "a\n\tb",
+            long.as_str(),
+            "x".repeat(80).as_str(),
+            "Jo\n",
+            "\n\n",
+        ] {
+            let lines: Vec<&str> = block.lines().collect();
+            assert_eq!(
+                keeps(block),
+                !is_list(&lines) && !is_prose(&lines),
+                "{block:?}"
+            );
+        }
+    }
 
     #[test]
     fn mends_a_ragged_paragraph() {

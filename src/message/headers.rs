@@ -159,12 +159,7 @@ fn mailbox_words<'a>(display: Option<&'a str>, address: &'a str, words: &mut Vec
         words.push(Word::Text(Cow::Borrowed(address)));
         return;
     };
-    // Whitespace collapsed; most names already are.
-    let collapsed = !display.starts_with(' ')
-        && !display.ends_with(' ')
-        && !display.contains("  ")
-        && display.chars().all(|c| c == ' ' || !c.is_whitespace());
-    if collapsed && !display.is_empty() && plain_atoms(display) {
+    if plain_atoms(display) {
         words.extend(display.split(' ').map(|w| Word::Text(Cow::Borrowed(w))));
     } else {
         let name = display.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -181,14 +176,32 @@ fn mailbox_words<'a>(display: Option<&'a str>, address: &'a str, words: &mut Vec
     words.push(Word::Angle(address));
 }
 
-/// Whether `phrase_words` would write this (collapsed) name as its own
-/// words, unquoted: printable ASCII atoms, no encoded-word look.
+/// Whether `phrase_words` would write this name as it is, word by word:
+/// atoms between single spaces, short, and not like an encoded word. One
+/// pass over the bytes (a batch writes a From per member); any other name
+/// takes the general way (collapse, then `phrase_words`).
 fn plain_atoms(name: &str) -> bool {
-    name.bytes().all(|b| (0x20..0x7f).contains(&b))
-        && !name.contains("=?")
-        && name
-            .split(' ')
-            .all(|w| w.len() <= LONGEST_WORD && is_atom(w))
+    let b = name.as_bytes();
+    if b.is_empty() || b.len() > LONGEST_WORD || b[0] == b' ' || b[b.len() - 1] == b' ' {
+        return false;
+    }
+    let mut prev = 0u8;
+    for &c in b {
+        let ok = match c {
+            b' ' => prev != b' ',
+            b'?' => prev != b'=',
+            c => is_atext(c),
+        };
+        if !ok {
+            return false;
+        }
+        prev = c;
+    }
+    true
+}
+
+fn is_atext(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b)
 }
 
 /// The display name as header words (whitespace already collapsed).
@@ -219,10 +232,7 @@ fn phrase_words(name: &str) -> Vec<String> {
 
 /// RFC 5322 atext only: such a word needs no quotes.
 fn is_atom(word: &str) -> bool {
-    !word.is_empty()
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b))
+    !word.is_empty() && word.bytes().all(is_atext)
 }
 
 /// `=?utf-8?b?…?=` words of at most `ENCODED_CHUNK` bytes each, split
@@ -282,6 +292,46 @@ mod tests {
             "=?utf-8?b?0JDQudC90rHRgA==?= <a@x.org>"
         );
         assert_eq!(fold("Cc", &[mb(None, "a@x.org")]), "a@x.org");
+    }
+
+    #[test]
+    fn plain_names_are_written_as_the_general_way_writes_them() {
+        for name in [
+            "Jo Bloggs",
+            "Jo  Bloggs",
+            " Jo",
+            "Jo ",
+            "O'Brien-Smith",
+            "a=?b",
+            "a?=b",
+            "=?x?=",
+            "Smith, Pat",
+            "Pat \"X\"",
+            "Жанна",
+            "tab\there",
+            "x",
+            "",
+        ] {
+            let mut words = Vec::new();
+            mailbox_words(Some(name), "a@x.org", &mut words);
+            let mut fast = String::new();
+            for w in &words {
+                w.push_to(&mut fast);
+                fast.push(' ');
+            }
+            let collapsed = name.split_whitespace().collect::<Vec<_>>().join(" ");
+            let mut slow = if collapsed.is_empty() {
+                String::new()
+            } else {
+                phrase_words(&collapsed).join(" ") + " "
+            };
+            slow.push_str(if collapsed.is_empty() {
+                "a@x.org "
+            } else {
+                "<a@x.org> "
+            });
+            assert_eq!(fast, slow, "{name:?}");
+        }
     }
 
     #[test]
