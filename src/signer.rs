@@ -129,7 +129,11 @@ impl Signer {
                 e => crate::address::normalise(e)
                     .map_err(|reason| anyhow::anyhow!("invalid email address `{e}`: {reason}"))?,
             },
-            address: address.trim().replace("\\n", "\n"),
+            // `\n` written in a list cell is a line break.
+            address: match address.trim() {
+                a if a.contains('\\') => a.replace("\\n", "\n"),
+                a => a.to_string(),
+            },
             country: country.trim().to_ascii_uppercase(),
             language: String::new(),
             extra: BTreeMap::new(),

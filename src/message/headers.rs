@@ -38,6 +38,24 @@ pub fn address_header(name: &'static str, mailboxes: &[Mailbox]) -> HeaderValue 
     )
 }
 
+/// Where folded header text goes: a `String` (composed messages) or the
+/// bytes of an output stream (the batch fast path, without a copy).
+pub trait Out {
+    fn put(&mut self, s: &str);
+}
+
+impl Out for String {
+    fn put(&mut self, s: &str) {
+        self.push_str(s);
+    }
+}
+
+impl Out for Vec<u8> {
+    fn put(&mut self, s: &str) {
+        self.extend_from_slice(s.as_bytes());
+    }
+}
+
 /// The whole header line, `name: value` and CRLF.
 pub fn line(name: &str, mailboxes: &[Mailbox]) -> String {
     let mut out = String::with_capacity(name.len() + 2 + 40 * mailboxes.len());
@@ -51,11 +69,11 @@ pub fn line(name: &str, mailboxes: &[Mailbox]) -> String {
 /// The header line of one mailbox given by its parts (display name and an
 /// address already checked), ended and folded with `eol`: what `line`
 /// writes, without a `Mailbox` to build (the batch fast path, `plan`).
-pub fn line_of(name: &str, display: Option<&str>, address: &str, eol: &str, out: &mut String) {
-    out.push_str(name);
-    out.push_str(": ");
+pub fn line_of(name: &str, display: Option<&str>, address: &str, eol: &str, out: &mut impl Out) {
+    out.put(name);
+    out.put(": ");
     fold_into(name, std::iter::once((display, address)), eol, out);
-    out.push_str(eol);
+    out.put(eol);
 }
 
 fn parts(mailbox: &Mailbox) -> (Option<&str>, &str) {
@@ -75,11 +93,11 @@ fn fold_into<'a>(
     name: &str,
     mailboxes: impl ExactSizeIterator<Item = (Option<&'a str>, &'a str)>,
     eol: &str,
-    out: &mut String,
+    out: &mut impl Out,
 ) {
     let mut column = name.len() + 2;
     let count = mailboxes.len();
-    let mut words: Vec<Word<'a>> = Vec::new();
+    let mut words: Vec<Word<'a>> = Vec::with_capacity(8);
     for (i, (display, address)) in mailboxes.enumerate() {
         words.clear();
         mailbox_words(display, address, &mut words);
@@ -95,11 +113,11 @@ fn fold_into<'a>(
             // Prefer a break between addresses: keep a mailbox on one line
             // when it fits on one.
             if column + 1 + whole > SOFT_LIMIT {
-                out.push_str(eol);
-                out.push(' ');
+                out.put(eol);
+                out.put(" ");
                 column = 1;
             } else {
-                out.push(' ');
+                out.put(" ");
                 column += 1;
             }
         }
@@ -107,17 +125,17 @@ fn fold_into<'a>(
             let word_len = len(j, word);
             if j > 0 {
                 if column + 1 + word_len > SOFT_LIMIT {
-                    out.push_str(eol);
-                    out.push(' ');
+                    out.put(eol);
+                    out.put(" ");
                     column = 1;
                 } else {
-                    out.push(' ');
+                    out.put(" ");
                     column += 1;
                 }
             }
             word.push_to(out);
             if comma && j + 1 == words.len() {
-                out.push(',');
+                out.put(",");
             }
             column += word_len;
         }
@@ -139,13 +157,13 @@ impl Word<'_> {
         }
     }
 
-    fn push_to(&self, out: &mut String) {
+    fn push_to(&self, out: &mut impl Out) {
         match self {
-            Word::Text(t) => out.push_str(t),
+            Word::Text(t) => out.put(t),
             Word::Angle(a) => {
-                out.push('<');
-                out.push_str(a);
-                out.push('>');
+                out.put("<");
+                out.put(a);
+                out.put(">");
             }
         }
     }

@@ -781,7 +781,7 @@ impl Planner {
         {
             return Err(Why::Whitespace);
         }
-        let mut text = String::new();
+        let mut text = String::with_capacity(256);
         for block in &plan.blocks {
             text.clear();
             fill_pieces_into(&block.pieces, values, &mut text);
@@ -796,7 +796,7 @@ impl Planner {
         }
         // The Message-ID, from the journal key: the plan's letter and
         // recipient, then `personal_identity` (email|name|organisation).
-        let mut id = Vec::new();
+        let mut id = Vec::with_capacity(96);
         if let Some(ids) = &plan.ids {
             let part = |f: usize| values.get(f).copied().unwrap_or("");
             ids.write(&[part(2), "|", part(0), "|", part(1)], &mut id);
@@ -804,7 +804,7 @@ impl Planner {
         let mbox = self.format == Format::Mbox;
         let start = out.len();
         out.reserve(plan.bytes.len() + 512);
-        let mut body_spans: Vec<(usize, usize)> = Vec::new();
+        let mut body_spans: Vec<(usize, usize)> = Vec::with_capacity(4);
         for segment in &plan.segments {
             match segment {
                 Segment::Literal(r) => out.extend_from_slice(&plan.bytes[r.clone()]),
@@ -842,15 +842,7 @@ impl Planner {
                                 return Err(Why::Error);
                             }
                             let name = sp.from_name.as_ref().map(|_| text.as_str());
-                            let mut line = String::new();
-                            crate::message::mailbox_line(
-                                "From",
-                                name,
-                                sp.from.as_ref(),
-                                "\n",
-                                &mut line,
-                            );
-                            out.extend_from_slice(line.as_bytes());
+                            crate::message::mailbox_line("From", name, sp.from.as_ref(), "\n", out);
                         }
                         HeaderKind::ReplyTo => {
                             if let Some((name, field)) = &sp.reply_to {
@@ -862,15 +854,13 @@ impl Planner {
                                     "the member's name",
                                 )
                                 .map_err(|_| Why::Error)?;
-                                let mut line = String::new();
                                 crate::message::mailbox_line(
                                     "Reply-To",
                                     mailbox.name.as_deref(),
                                     mailbox.email.as_ref(),
                                     "\n",
-                                    &mut line,
+                                    out,
                                 );
-                                out.extend_from_slice(line.as_bytes());
                             }
                         }
                         HeaderKind::Subject => {
