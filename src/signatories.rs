@@ -4,13 +4,16 @@
 //! Lists come as spreadsheets export them: UTF-8 with or without a BOM,
 //! UTF-16 ("Unicode text"), Windows-1251/1252 ("CSV" from a local Excel),
 //! with `,`, `;` or tab separators, `First name`/`Last name` columns and
-//! headers in any case. The list is read more than once (checked whole
-//! before anything is done, then produced), so standard input, pipes and
-//! `<(…)` are first copied to a temporary file, and a list in another
-//! encoding is turned into UTF-8 once, there. Line numbers are the file's
-//! own lines everywhere (the header is line 1).
+//! headers in any case. The list is read twice: checked whole before
+//! anything is done (`check`: bad rows, duplicates, an open quote, text
+//! that is not UTF-8 after all, whether all members' words are the same),
+//! then produced (`rows`), both through one `Scan` of the bytes that also
+//! counts the lines. So standard input, pipes and `<(…)` are first copied
+//! to a temporary file, and a list in another encoding is turned into
+//! UTF-8 once, there. Line numbers are the file's own lines everywhere (the
+//! header is line 1).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -132,6 +135,9 @@ pub struct Checked {
     pub duplicates: Vec<Duplicate>,
     /// Usable rows by their `country` ("" for none).
     pub countries: BTreeMap<String, u64>,
+    /// Whether every usable row has the same `message` (or none): the
+    /// letters would differ only in the names.
+    pub same_words: bool,
 }
 
 /// Where the list's UTF-8 text is: the user's own file, or a temporary
@@ -142,19 +148,96 @@ enum Data {
     Temp(tempfile::TempPath),
 }
 
+/// The fewest bytes a usable row takes (`J` and a line break): sizes the
+/// member keys.
+const MIN_ROW: u64 = 2;
+
 impl Data {
-    fn open(&self) -> Result<BufReader<fs::File>> {
+    /// The size of the text in bytes, if known.
+    fn len(&self) -> Option<u64> {
+        let path: &Path = match self {
+            Data::File { path, .. } => path,
+            Data::Temp(path) => path,
+        };
+        std::fs::metadata(path).ok().map(|m| m.len())
+    }
+
+    fn open(&self) -> Result<BufReader<ListFile>> {
+        self.open_with(1 << 16)
+    }
+
+    fn open_with(&self, capacity: usize) -> Result<BufReader<ListFile>> {
         let (path, skip) = match self {
             Data::File { path, skip } => (path.as_path(), *skip),
             Data::Temp(path) => (path.as_ref(), 0),
         };
-        let mut reader = BufReader::with_capacity(1 << 16, fs::File::open(path)?);
+        let file = ListFile {
+            file: fs::File::open(path)?,
+            #[cfg(test)]
+            read: (path.to_path_buf(), 0),
+        };
+        let mut reader = BufReader::with_capacity(capacity, file);
         if skip > 0 {
             reader.fill_buf()?;
             reader.consume(skip);
         }
         Ok(reader)
     }
+}
+
+/// A list file open for reading. In tests it counts the bytes read from
+/// each path, so that a test can count the passes a run makes over a list.
+struct ListFile {
+    file: fs::File,
+    #[cfg(test)]
+    read: (PathBuf, u64),
+}
+
+impl Read for ListFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        #[cfg(test)]
+        {
+            self.read.1 += n as u64;
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+static BYTES_READ: std::sync::Mutex<BTreeMap<PathBuf, u64>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+#[cfg(test)]
+impl Drop for ListFile {
+    fn drop(&mut self) {
+        if let Ok(mut read) = BYTES_READ.lock() {
+            *read.entry(self.read.0.clone()).or_default() += self.read.1;
+        }
+    }
+}
+
+/// The bytes read from the list file at `path` so far, by every reader
+/// that has been closed (tests only).
+#[cfg(test)]
+pub(crate) fn bytes_read(path: &Path) -> u64 {
+    BYTES_READ
+        .lock()
+        .map_or(0, |read| read.get(path).copied().unwrap_or(0))
+}
+
+/// How sure the encoding is, and so what a byte that is not UTF-8 means
+/// when `check` finds one past the first 64 KiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verify {
+    /// Decoded into a UTF-8 copy already: nothing to check.
+    No,
+    /// Presumed from the start of the file: a later non-UTF-8 byte means
+    /// the file is in a legacy encoding after all.
+    Presumed,
+    /// Said outright (`--encoding utf-8`, or a UTF-8 byte-order mark): a
+    /// non-UTF-8 byte is an error, reported by line and column.
+    Sure,
 }
 
 /// An opened, checked members' list.
@@ -172,6 +255,8 @@ pub struct MemberList {
     skip: Arc<HashSet<u64>>,
     /// Remarks about the header row (unknown columns), for the user.
     notes: Vec<String>,
+    /// Whether `check` still has to make sure the text is UTF-8.
+    verify: Verify,
 }
 
 impl MemberList {
@@ -216,30 +301,8 @@ impl MemberList {
                 )
             }
         };
-        let (encoding, data) = decode(&name, raw, forced)?;
-
-        let mut first = String::new();
-        data.open()?
-            .read_line(&mut first)
-            .with_context(|| format!("cannot read {}", name.display()))?;
-        if first.trim().is_empty() {
-            bail!(
-                "{}: the first line must be a header row naming the columns (name or first and last name, organisation, email, country…)",
-                name.display()
-            );
-        }
-        let delimiter = sniff_delimiter(&first);
-        let headers = csv::ReaderBuilder::new()
-            .delimiter(delimiter)
-            .has_headers(false)
-            .from_reader(first.as_bytes())
-            .records()
-            .next()
-            .transpose()
-            .with_context(|| format!("{}:1: cannot read the header row", name.display()))?
-            .unwrap_or_default();
-        let (columns, notes) =
-            columns(&headers).with_context(|| format!("{}:1", name.display()))?;
+        let (encoding, data, verify) = decode(&name, raw, forced)?;
+        let (delimiter, columns, notes) = header(&name, &data)?;
         Ok(MemberList {
             name,
             data: Arc::new(data),
@@ -248,32 +311,51 @@ impl MemberList {
             columns: Arc::new(columns),
             skip: Arc::new(HashSet::new()),
             notes,
+            verify,
         })
     }
 
-    /// Checks every row; memory holds only the bad rows and one small key
-    /// per member (to find duplicates). `accept` is the caller's own check
-    /// of a good row (e.g. that its country has an embassy address).
-    /// Rows that repeat a member are left out of `rows` from now on.
+    /// Checks every row, in one pass over the file (a second only when two
+    /// members may be the same); memory holds only the bad rows and one
+    /// small key per member (to find duplicates). `accept` is the caller's
+    /// own check of a good row (e.g. that its country has an embassy
+    /// address). Rows that repeat a member are left out of `rows` from now
+    /// on.
     pub fn check(
         &mut self,
         accept: &mut dyn FnMut(&Signer) -> Result<(), String>,
     ) -> Result<Checked> {
-        if let Some(line) = unclosed_quote(self.data.open()?, self.delimiter)? {
-            bail!(
-                "{}:{line}: a quote (\") opened on this line is never closed, so the rest of the file \
-                 would be read as one value; nothing was done. Close or remove the quote and try again",
-                self.name.display()
-            );
-        }
-        let mut checked = Checked::default();
+        let mut checked = Checked {
+            same_words: true,
+            ..Checked::default()
+        };
         // Four bytes per member, sorted afterwards: equal ones are only
         // candidates, settled by the full key in a second pass, which runs
         // only when there are some (a map of every member would be 8× this).
+        // Reserved for the most rows the file can hold, so that the vector
+        // never grows by copying (1.5× its size at the moment it does):
+        // pages never written are never in memory.
+        // (Only tried: a huge reservation may be refused, and then it grows.)
+        let most_rows = self.data.len().map_or(0, |n| n / MIN_ROW) as usize;
         let mut keys: Vec<u32> = Vec::new();
+        let _ = keys.try_reserve_exact(most_rows);
         let mut skip = HashSet::new();
-        for row in self.all_rows()? {
-            let (line, signer) = row?;
+        let mut words = SameWords::default();
+        let mut rows = self.scan_rows(true)?;
+        while let Some(row) = rows.next() {
+            let (line, signer) = match row {
+                Ok(row) => row,
+                Err(e) => {
+                    return match rows.stopped() {
+                        Some(Stop::NotUtf8 { offset }) => {
+                            drop(rows);
+                            self.not_utf8(offset, accept)
+                        }
+                        Some(Stop::LongQuote { line }) => Err(self.open_quote(line)),
+                        None => Err(e),
+                    };
+                }
+            };
             let signer = match signer {
                 Ok(s) => s,
                 Err(reason) => {
@@ -287,9 +369,15 @@ impl MemberList {
                 continue;
             }
             keys.push(short(identity(&signer).0));
+            words.add(signer.message());
             checked.valid += 1;
             *checked.countries.entry(signer.country).or_default() += 1;
         }
+        if let Some(line) = rows.open_at_end() {
+            return Err(self.open_quote(line));
+        }
+        drop(rows);
+        checked.same_words = words.same;
         keys.sort_unstable();
         let repeated: HashSet<u32> = keys
             .windows(2)
@@ -299,95 +387,107 @@ impl MemberList {
         drop(keys);
         if !repeated.is_empty() {
             let mut first: HashMap<u64, u64> = HashMap::new();
-            for row in self.all_rows()? {
+            // Counted again over the rows that stay.
+            let mut words = SameWords::default();
+            for row in self.scan_rows(false)? {
                 let (line, Ok(signer)) = row? else { continue };
                 if skip.contains(&line) {
                     continue;
                 }
                 let (key, who) = identity(&signer);
-                if !repeated.contains(&short(key)) {
-                    continue;
-                }
-                match first.get(&key) {
-                    None => {
-                        first.insert(key, line);
-                    }
-                    Some(&first_line) => {
-                        skip.insert(line);
-                        checked.duplicates.push(Duplicate {
-                            line,
-                            first_line,
-                            who,
-                        });
-                        checked.valid -= 1;
-                        if let Some(n) = checked.countries.get_mut(&signer.country) {
-                            *n -= 1;
+                if repeated.contains(&short(key)) {
+                    match first.get(&key) {
+                        None => {
+                            first.insert(key, line);
+                        }
+                        Some(&first_line) => {
+                            skip.insert(line);
+                            checked.duplicates.push(Duplicate {
+                                line,
+                                first_line,
+                                who,
+                            });
+                            checked.valid -= 1;
+                            if let Some(n) = checked.countries.get_mut(&signer.country) {
+                                *n -= 1;
+                            }
+                            continue;
                         }
                     }
                 }
+                words.add(signer.message());
             }
             checked.countries.retain(|_, n| *n > 0);
+            checked.same_words = words.same;
         }
         self.skip = Arc::new(skip);
         Ok(checked)
     }
 
+    /// A byte that is not UTF-8 past the start of a list presumed UTF-8:
+    /// an error if the encoding was said outright, else the list is in a
+    /// legacy encoding after all, and is decoded and checked again.
+    fn not_utf8(
+        &mut self,
+        offset: u64,
+        accept: &mut dyn FnMut(&Signer) -> Result<(), String>,
+    ) -> Result<Checked> {
+        let guess = guess_legacy(self.data.open()?)?;
+        if self.verify == Verify::Sure {
+            let (line, column) = line_and_column(self.data.open()?, offset)?;
+            return Err(not_utf8_error(&self.name, line, column, guess));
+        }
+        let data = transcode(&self.name, &self.data, guess)?;
+        let (delimiter, columns, notes) = header(&self.name, &data)?;
+        self.data = Arc::new(data);
+        self.encoding = guess;
+        self.delimiter = delimiter;
+        self.columns = Arc::new(columns);
+        self.notes = notes;
+        self.verify = Verify::No;
+        self.check(accept)
+    }
+
+    fn open_quote(&self, line: u64) -> anyhow::Error {
+        anyhow::anyhow!(
+            "{}:{line}: a quote (\") opened on this line is never closed, so the rest of the file \
+             would be read as one value; nothing was done. Close or remove the quote and try again",
+            self.name.display()
+        )
+    }
+
     /// Every data row but repeated members and rows the caller refused:
-    /// its line number and the signer, or why not.
+    /// its line number and the signer, or why not. One pass over the file.
     pub fn rows(
         &self,
     ) -> Result<impl Iterator<Item = Result<(u64, std::result::Result<Signer, String>)>> + use<>>
     {
         let skip = Arc::clone(&self.skip);
         Ok(self
-            .all_rows()?
+            .scan_rows(false)?
             .filter(move |row| !matches!(row, Ok((line, _)) if skip.contains(line))))
     }
 
-    fn all_rows(
-        &self,
-    ) -> Result<impl Iterator<Item = Result<(u64, std::result::Result<Signer, String>)>> + use<>>
-    {
-        let reader = csv::ReaderBuilder::new()
-            .delimiter(self.delimiter)
-            .has_headers(true)
-            .flexible(true)
-            .from_reader(self.data.open()?);
-        let columns = Arc::clone(&self.columns);
-        let name = self.name.clone();
-        let mut lines = LineCursor::new(self.data.open()?);
-        Ok(reader.into_records().filter_map(move |record| {
-            let record = match record {
-                Ok(r) => r,
-                Err(e) => {
-                    let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
-                    return Some(Err(anyhow::anyhow!(
-                        "{}:{line}: cannot read the list: {}",
-                        name.display(),
-                        plain_csv_error(&e)
-                    )));
-                }
-            };
-            let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
-            if record.iter().all(|f| f.trim().is_empty()) {
-                return None;
-            }
-            let signer = signer(&columns, &record).map_err(|reason| {
-                let spans = record
-                    .iter()
-                    .map(|f| f.matches('\n').count())
-                    .sum::<usize>();
-                if spans > 0 && reason.contains("line break") {
-                    format!(
-                        "{reason} (this row runs over lines {line}–{}: is a quote left open?)",
-                        line + spans as u64
-                    )
-                } else {
-                    reason
-                }
-            });
-            Some(Ok((line, signer)))
-        }))
+    /// Every data row; `checking` also watches quotes and, if still
+    /// needed, that the text is UTF-8 (see `Scan`).
+    fn scan_rows(&self, checking: bool) -> Result<Rows> {
+        let scan = Scan::new(
+            self.data.open()?,
+            self.delimiter,
+            checking,
+            checking && self.verify != Verify::No,
+        );
+        Ok(Rows {
+            csv: csv::ReaderBuilder::new()
+                .delimiter(self.delimiter)
+                .has_headers(true)
+                .flexible(true)
+                .from_reader(scan),
+            record: csv::StringRecord::new(),
+            columns: Arc::clone(&self.columns),
+            name: self.name.clone(),
+            done: false,
+        })
     }
 
     /// The list as messages name it.
@@ -406,49 +506,292 @@ impl MemberList {
     }
 }
 
-/// Turns a record's byte offset into its line in the file. (The csv
-/// crate's own line count is one short after every CRLF, the line ending
-/// Excel writes.) Offsets only grow, so one pass over the file serves.
-struct LineCursor<R> {
-    reader: R,
-    offset: u64,
-    line: u64,
+/// Whether all members' words (`message`) are the same, counted row by row.
+#[derive(Default)]
+struct SameWords {
+    first: Option<String>,
+    same: bool,
 }
 
-impl<R: BufRead> LineCursor<R> {
-    fn new(reader: R) -> Self {
-        LineCursor {
-            reader,
+impl SameWords {
+    fn add(&mut self, message: &str) {
+        match &self.first {
+            None => {
+                self.first = Some(message.to_string());
+                self.same = true;
+            }
+            Some(first) if first != message => self.same = false,
+            Some(_) => {}
+        }
+    }
+}
+
+/// The data rows of a list, in one pass through a `Scan`.
+struct Rows {
+    csv: csv::Reader<Scan<BufReader<ListFile>>>,
+    record: csv::StringRecord,
+    columns: Arc<Columns>,
+    name: PathBuf,
+    done: bool,
+}
+
+impl Rows {
+    /// Why the scan stopped feeding the parser, if it did.
+    fn stopped(&self) -> Option<Stop> {
+        self.csv.get_ref().stop
+    }
+
+    /// The line of a quote still open at the end of the file.
+    fn open_at_end(&self) -> Option<u64> {
+        let scan = self.csv.get_ref();
+        if scan.at_end && !scan.pending_quote {
+            scan.quoted
+        } else {
+            None
+        }
+    }
+}
+
+impl Iterator for Rows {
+    type Item = Result<(u64, std::result::Result<Signer, String>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.done {
+                return None;
+            }
+            match self.csv.read_record(&mut self.record) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.done = true;
+                    return None;
+                }
+                Err(e) => {
+                    self.done = true;
+                    let line = e
+                        .position()
+                        .map_or(0, |p| self.csv.get_mut().line_at(p.byte()));
+                    return Some(Err(anyhow::anyhow!(
+                        "{}:{line}: cannot read the list: {}",
+                        self.name.display(),
+                        plain_csv_error(&e)
+                    )));
+                }
+            }
+            let record = &self.record;
+            let line = record
+                .position()
+                .map_or(0, |p| self.csv.get_mut().line_at(p.byte()));
+            if record.iter().all(|f| f.trim().is_empty()) {
+                continue;
+            }
+            let signer = signer(&self.columns, record).map_err(|reason| {
+                let spans = record
+                    .iter()
+                    .map(|f| f.matches('\n').count())
+                    .sum::<usize>();
+                if spans > 0 && reason.contains("line break") {
+                    format!(
+                        "{reason} (this row runs over lines {line}–{}: is a quote left open?)",
+                        line + spans as u64
+                    )
+                } else {
+                    reason
+                }
+            });
+            return Some(Ok((line, signer)));
+        }
+    }
+}
+
+/// Why a `Scan` stopped feeding the parser.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    /// A byte that is not UTF-8, at this offset.
+    NotUtf8 { offset: u64 },
+    /// A quoted value from this line ran over `LONG_QUOTE` bytes: a quote
+    /// left open, which would make the rest of the file one value.
+    LongQuote { line: u64 },
+}
+
+/// More than this in one quoted value is a quote left open (a spreadsheet
+/// cell holds at most 32,767 characters), not a member's details.
+const LONG_QUOTE: u64 = 1 << 20;
+
+/// The list's bytes on their way to the CSV parser, looked at once as they
+/// pass, so the file need not be read again for any of it: where the line
+/// breaks are (the csv crate's own line count is one short after every
+/// CRLF, the line ending Excel writes), and, while checking, where a quote
+/// opens that is never closed (or runs on for a megabyte, which would make
+/// the rest of the file one value), and whether text presumed UTF-8 is.
+struct Scan<R> {
+    inner: R,
+    /// The offset of the next byte handed out.
+    offset: u64,
+    /// CR and LF bytes handed out that `line_at` has not passed yet:
+    /// their offset, and whether it is a LF.
+    breaks: VecDeque<(u64, bool)>,
+    /// The line `line_at` has reached.
+    line: u64,
+    checking: bool,
+    delimiter: u8,
+    /// The line of the next byte handed out (for quotes).
+    read_line: u64,
+    field_start: bool,
+    /// The line where the quoted value being read opened.
+    quoted: Option<u64>,
+    quoted_bytes: u64,
+    /// A quote inside a quoted value: its end, or the first of `""`.
+    pending_quote: bool,
+    /// Whether to check that the text is UTF-8, and the start of a
+    /// character cut off at the end of the last read.
+    verify: bool,
+    partial: Vec<u8>,
+    at_end: bool,
+    stop: Option<Stop>,
+}
+
+impl<R: Read> Scan<R> {
+    fn new(inner: R, delimiter: u8, checking: bool, verify: bool) -> Self {
+        Scan {
+            inner,
             offset: 0,
+            breaks: VecDeque::new(),
             line: 1,
+            checking,
+            delimiter,
+            read_line: 1,
+            field_start: true,
+            quoted: None,
+            quoted_bytes: 0,
+            pending_quote: false,
+            verify,
+            partial: Vec::new(),
+            at_end: false,
+            stop: None,
         }
     }
 
     /// The line of the record starting at `byte`: the line breaks before
     /// it, and the rest of a CRLF that the record's offset points into.
+    /// Offsets only grow.
     fn line_at(&mut self, byte: u64) -> u64 {
-        while self.offset < byte {
-            let Ok(buf) = self.reader.fill_buf() else {
-                break;
-            };
-            if buf.is_empty() {
+        while let Some(&(at, lf)) = self.breaks.front() {
+            if at >= byte {
                 break;
             }
-            let n = buf.len().min((byte - self.offset) as usize);
-            self.line += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
-            self.reader.consume(n);
-            self.offset += n as u64;
+            self.line += u64::from(lf);
+            self.breaks.pop_front();
         }
-        while let Ok(&[first, ..]) = self.reader.fill_buf() {
-            match first {
-                b'\n' => self.line += 1,
-                b'\r' => {}
-                _ => break,
+        let mut next = byte;
+        while let Some(&(at, lf)) = self.breaks.front() {
+            if at != next {
+                break;
             }
-            self.reader.consume(1);
-            self.offset += 1;
+            self.line += u64::from(lf);
+            self.breaks.pop_front();
+            next += 1;
         }
         self.line
+    }
+
+    /// Checks that `bytes` (from `self.offset` on) continue valid UTF-8;
+    /// returns the offset of the first byte that does not.
+    fn utf8(&mut self, bytes: &[u8]) -> Option<u64> {
+        let mut start = 0;
+        // First complete the character cut off at the end of the last read.
+        while !self.partial.is_empty() {
+            if start == bytes.len() {
+                return None;
+            }
+            let begun = self.offset - self.partial.len() as u64 + start as u64;
+            self.partial.push(bytes[start]);
+            start += 1;
+            match std::str::from_utf8(&self.partial) {
+                Ok(_) => self.partial.clear(),
+                Err(e) if e.error_len().is_some() => return Some(begun),
+                Err(_) => {}
+            }
+        }
+        match std::str::from_utf8(&bytes[start..]) {
+            Ok(_) => None,
+            Err(e) if e.error_len().is_none() => {
+                self.partial
+                    .extend_from_slice(&bytes[start + e.valid_up_to()..]);
+                None
+            }
+            Err(e) => Some(self.offset + (start + e.valid_up_to()) as u64),
+        }
+    }
+
+    /// Follows quotes through `bytes`, as the CSV parser will.
+    fn quotes(&mut self, bytes: &[u8]) -> Option<Stop> {
+        let delimiter = self.delimiter;
+        for &b in bytes {
+            if let Some(line) = self.quoted {
+                self.quoted_bytes += 1;
+                if self.quoted_bytes > LONG_QUOTE {
+                    return Some(Stop::LongQuote { line });
+                }
+                if self.pending_quote {
+                    self.pending_quote = false;
+                    if b != b'"' {
+                        self.quoted = None;
+                        self.field_start = b == delimiter || b == b'\n';
+                    }
+                } else if b == b'"' {
+                    self.pending_quote = true;
+                }
+            } else if b == b'"' && self.field_start {
+                self.quoted = Some(self.read_line);
+                self.quoted_bytes = 0;
+                self.field_start = false;
+            } else {
+                self.field_start = b == delimiter || b == b'\n' || (self.field_start && b == b'\r');
+            }
+            if b == b'\n' {
+                self.read_line += 1;
+            }
+        }
+        None
+    }
+}
+
+impl<R: Read> Read for Scan<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.stop.is_some() {
+            return Err(std::io::Error::other("the list cannot be read on"));
+        }
+        let n = self.inner.read(buf)?;
+        let bytes = &buf[..n];
+        if n == 0 {
+            self.at_end = true;
+            if self.verify && !self.partial.is_empty() {
+                let offset = self.offset - self.partial.len() as u64;
+                self.stop = Some(Stop::NotUtf8 { offset });
+                return Err(std::io::Error::other("not UTF-8"));
+            }
+            return Ok(0);
+        }
+        if self.verify
+            && let Some(offset) = self.utf8(bytes)
+        {
+            self.stop = Some(Stop::NotUtf8 { offset });
+            return Err(std::io::Error::other("not UTF-8"));
+        }
+        if self.checking
+            && let Some(stop) = self.quotes(bytes)
+        {
+            self.stop = Some(stop);
+            return Err(std::io::Error::other("a quote is never closed"));
+        }
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'\n' || b == b'\r' {
+                self.breaks.push_back((self.offset + i as u64, b == b'\n'));
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
     }
 }
 
@@ -487,27 +830,34 @@ fn spool(mut reader: impl Read, what: &str) -> Result<Data> {
 }
 
 /// Works out the list's encoding and returns its UTF-8 text: the file
-/// itself when it is UTF-8, else a UTF-8 copy.
+/// itself when it is UTF-8, else a UTF-8 copy. Only the first 64 KiB are
+/// read here; whether the rest of a UTF-8 file is UTF-8 too is seen by
+/// `check`, in the pass it makes anyway (`Verify`).
 fn decode(
     name: &Path,
     raw: Data,
     forced: Option<&'static Encoding>,
-) -> Result<(&'static Encoding, Data)> {
+) -> Result<(&'static Encoding, Data, Verify)> {
     let mut head = Vec::with_capacity(1 << 16);
     raw.open()?
         .take(1 << 16)
         .read_to_end(&mut head)
         .with_context(|| format!("cannot read {}", name.display()))?;
     let bom = Encoding::for_bom(&head);
-    let encoding = match (forced, bom) {
-        (Some(forced), _) => forced,
-        (None, Some((from_bom, _))) => from_bom,
+    // The first invalid byte of the head, if any (a character cut off at
+    // its end does not count).
+    let invalid_in_head = match std::str::from_utf8(&head) {
+        Ok(_) => None,
+        Err(e) if e.error_len().is_none() && head.len() == 1 << 16 => None,
+        Err(e) => Some(e.valid_up_to() as u64),
+    };
+    let (encoding, verify) = match (forced, bom) {
+        (Some(forced), _) => (forced, Verify::Sure),
+        (None, Some((from_bom, _))) => (from_bom, Verify::Sure),
         (None, None) => match utf16_without_bom(&head) {
-            Some(utf16) => utf16,
-            None => match first_invalid_utf8(raw.open()?)? {
-                None => UTF_8,
-                Some(_) => guess_legacy(raw.open()?)?,
-            },
+            Some(utf16) => (utf16, Verify::No),
+            None if invalid_in_head.is_none() => (UTF_8, Verify::Presumed),
+            None => (guess_legacy(raw.open()?)?, Verify::No),
         },
     };
     let bom_len = match bom {
@@ -515,16 +865,14 @@ fn decode(
         _ => 0,
     };
     if encoding == UTF_8 {
-        if let Some(offset) = first_invalid_utf8(raw.open()?)? {
-            let (line, column) = line_and_column(raw.open()?, offset)?;
-            let guess = guess_legacy(raw.open()?)?;
-            bail!(
-                "{}:{line}:{column}: this is not UTF-8 text (it looks like {}); \
-                 leave out --encoding to detect it, or pass --encoding {}",
-                name.display(),
-                guess.name(),
-                guess.name().to_lowercase()
-            );
+        if let Some(offset) = invalid_in_head {
+            let (line, column) = line_and_column(&head[..], offset)?;
+            return Err(not_utf8_error(
+                name,
+                line,
+                column,
+                guess_legacy(raw.open()?)?,
+            ));
         }
         return Ok(match raw {
             Data::File { path, .. } => (
@@ -533,12 +881,52 @@ fn decode(
                     path,
                     skip: bom_len,
                 },
+                verify,
             ),
-            Data::Temp(_) if bom_len == 0 => (UTF_8, raw),
-            Data::Temp(_) => (UTF_8, transcode(name, &raw, UTF_8)?),
+            Data::Temp(_) if bom_len == 0 => (UTF_8, raw, verify),
+            // Decoded (and so checked) into a copy without the mark.
+            Data::Temp(_) => (UTF_8, transcode(name, &raw, UTF_8)?, Verify::No),
         });
     }
-    Ok((encoding, transcode(name, &raw, encoding)?))
+    Ok((encoding, transcode(name, &raw, encoding)?, Verify::No))
+}
+
+/// Text that is not UTF-8 although it should be.
+fn not_utf8_error(name: &Path, line: u64, column: u64, guess: &'static Encoding) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{}:{line}:{column}: this is not UTF-8 text (it looks like {}); \
+         leave out --encoding to detect it, or pass --encoding {}",
+        name.display(),
+        guess.name(),
+        guess.name().to_lowercase()
+    )
+}
+
+/// Reads the header row: the separator, the columns and remarks on them.
+fn header(name: &Path, data: &Data) -> Result<(u8, Columns, Vec<String>)> {
+    let mut first = String::new();
+    // A small buffer: only the first line is wanted.
+    data.open_with(4096)?
+        .read_line(&mut first)
+        .with_context(|| format!("cannot read {}", name.display()))?;
+    if first.trim().is_empty() {
+        bail!(
+            "{}: the first line must be a header row naming the columns (name or first and last name, organisation, email, country…)",
+            name.display()
+        );
+    }
+    let delimiter = sniff_delimiter(&first);
+    let headers = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .from_reader(first.as_bytes())
+        .records()
+        .next()
+        .transpose()
+        .with_context(|| format!("{}:1: cannot read the header row", name.display()))?
+        .unwrap_or_default();
+    let (columns, notes) = columns(&headers).with_context(|| format!("{}:1", name.display()))?;
+    Ok((delimiter, columns, notes))
 }
 
 /// UTF-16 without a byte-order mark: text where every other byte is zero.
@@ -561,33 +949,6 @@ fn utf16_without_bom(head: &[u8]) -> Option<&'static Encoding> {
         Some(UTF_16BE)
     } else {
         None
-    }
-}
-
-/// The byte offset of the first byte that is not UTF-8, if any.
-fn first_invalid_utf8(mut reader: impl Read) -> Result<Option<u64>> {
-    let mut buf = vec![0; 1 << 16];
-    let mut carry = 0;
-    let mut offset: u64 = 0;
-    loop {
-        let n = reader.read(&mut buf[carry..])?;
-        let end = carry + n;
-        if n == 0 {
-            return Ok((carry > 0).then_some(offset));
-        }
-        match std::str::from_utf8(&buf[..end]) {
-            Ok(_) => {
-                offset += end as u64;
-                carry = 0;
-            }
-            Err(e) if e.error_len().is_none() => {
-                let good = e.valid_up_to();
-                offset += good as u64;
-                buf.copy_within(good..end, 0);
-                carry = end - good;
-            }
-            Err(e) => return Ok(Some(offset + e.valid_up_to() as u64)),
-        }
     }
 }
 
@@ -668,46 +1029,6 @@ fn transcode(name: &Path, raw: &Data, encoding: &'static Encoding) -> Result<Dat
         .context("cannot write a temporary copy of the list")?;
     drop(out);
     Ok(Data::Temp(tmp.into_temp_path()))
-}
-
-/// The line of a quote that is still open at the end of the file, which
-/// would make the rest of the file one value.
-fn unclosed_quote(mut reader: impl Read, delimiter: u8) -> Result<Option<u64>> {
-    let mut buf = vec![0; 1 << 16];
-    let mut line: u64 = 1;
-    let mut field_start = true;
-    let mut quoted: Option<u64> = None;
-    // A quote inside a quoted field: the end of it, or the first of `""`.
-    let mut pending_quote = false;
-    loop {
-        let n = reader.read(&mut buf)?;
-        if n == 0 {
-            return Ok(if pending_quote { None } else { quoted });
-        }
-        for &b in &buf[..n] {
-            if quoted.is_some() {
-                if pending_quote {
-                    pending_quote = false;
-                    if b == b'"' {
-                        // `""`: an escaped quote, still inside.
-                    } else {
-                        quoted = None;
-                        field_start = b == delimiter || b == b'\n';
-                    }
-                } else if b == b'"' {
-                    pending_quote = true;
-                }
-            } else if b == b'"' && field_start {
-                quoted = Some(line);
-                field_start = false;
-            } else {
-                field_start = b == delimiter || b == b'\n' || (field_start && b == b'\r');
-            }
-            if b == b'\n' {
-                line += 1;
-            }
-        }
-    }
 }
 
 /// The csv crate's error in words a secretary can act on.
@@ -1112,11 +1433,139 @@ mod tests {
         assert!(err.contains("m.csv:3:"), "{err}");
         assert!(err.contains("never closed"), "{err}");
         // Closed quotes, escaped quotes and line breaks inside are fine.
-        assert_eq!(
-            unclosed_quote(&b"a,\"b \"\"c\"\"\nd\",e\n"[..], b',').unwrap(),
+        assert_eq!(open_quote(b"a,\"b \"\"c\"\"\nd\",e\n"), None);
+        assert_eq!(open_quote(b"a,\"b\"\n"), None);
+        assert_eq!(open_quote(b"x\na,\"b\n"), Some(2));
+    }
+
+    /// The line of a quote a checking scan finds open at the end.
+    fn open_quote(bytes: &[u8]) -> Option<u64> {
+        let mut scan = Scan::new(bytes, b',', true, false);
+        std::io::copy(&mut scan, &mut std::io::sink()).unwrap();
+        if scan.pending_quote {
             None
+        } else {
+            scan.quoted
+        }
+    }
+
+    /// Hands out one byte per read: every character is cut somewhere.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            match self.0.split_first() {
+                Some((&b, rest)) if !buf.is_empty() => {
+                    buf[0] = b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    #[test]
+    fn the_scan_checks_utf8_across_reads() {
+        let text = "name\nӘйнұр 🌍 Müller\n".as_bytes();
+        let mut scan = Scan::new(Trickle(text), b',', true, true);
+        std::io::copy(&mut scan, &mut std::io::sink()).unwrap();
+        assert!(scan.stop.is_none());
+        let mut bad = text.to_vec();
+        bad.insert(9, 0xfc); // a stray Latin-1 ü before `ұ`
+        let mut scan = Scan::new(Trickle(&bad), b',', true, true);
+        assert!(std::io::copy(&mut scan, &mut std::io::sink()).is_err());
+        assert!(
+            matches!(scan.stop, Some(Stop::NotUtf8 { offset: 9 })),
+            "{:?}",
+            scan.stop
         );
-        assert_eq!(unclosed_quote(&b"a,\"b\"\n"[..], b',').unwrap(), None);
-        assert_eq!(unclosed_quote(&b"x\na,\"b\n"[..], b',').unwrap(), Some(2));
+        // A character cut off by the end of the file.
+        let mut scan = Scan::new(Trickle(&text[..6]), b',', true, true);
+        assert!(std::io::copy(&mut scan, &mut std::io::sink()).is_err());
+        assert!(
+            matches!(scan.stop, Some(Stop::NotUtf8 { offset: 5 })),
+            "{:?}",
+            scan.stop
+        );
+    }
+
+    /// A list of `n` members, padded so the start is far more than 64 KiB.
+    fn long_list(n: usize, last: &[u8]) -> Vec<u8> {
+        let mut bytes = b"name,email\r\n".to_vec();
+        for i in 1..=n {
+            bytes.extend_from_slice(format!("Member {i},m{i}@u.org\r\n").as_bytes());
+        }
+        bytes.extend_from_slice(last);
+        bytes
+    }
+
+    #[test]
+    fn a_legacy_byte_past_the_first_64k_is_found_in_the_check_pass() {
+        let bytes = long_list(10_000, b"J\xfcrgen M\xfcller,j@u.org\r\n");
+        assert!(bytes.len() > 2 << 16);
+        let (_d, mut l) = list_bytes(&bytes);
+        assert_eq!(l.encoding(), "UTF-8", "presumed from the start");
+        let checked = l.check(&mut accept_all).unwrap();
+        assert_eq!(checked.valid, 10_001);
+        assert_eq!(l.encoding(), "windows-1252");
+        let names = names(&l);
+        assert_eq!(
+            names.last().unwrap(),
+            &(10_002, "Jürgen Müller".to_string())
+        );
+        // Said outright, it is an error at its line and column.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.csv");
+        std::fs::write(&path, &bytes).unwrap();
+        let mut l = MemberList::open(&path, Some("utf-8")).unwrap();
+        let err = format!("{:#}", l.check(&mut accept_all).unwrap_err());
+        assert!(err.contains("m.csv:10002:2"), "{err}");
+    }
+
+    #[test]
+    fn a_quote_left_open_in_a_long_list_stops_at_a_megabyte() {
+        let mut bytes = b"name,email\n\"Ann,ann@u.org\n".to_vec();
+        bytes.extend(long_list(60_000, b""));
+        assert!(bytes.len() as u64 > LONG_QUOTE);
+        let (_d, mut l) = list_bytes(&bytes);
+        let err = l.check(&mut accept_all).unwrap_err().to_string();
+        assert!(err.contains("m.csv:2:"), "{err}");
+        assert!(err.contains("never closed"), "{err}");
+    }
+
+    #[test]
+    fn check_and_rows_read_the_list_once_each() {
+        let bytes = long_list(20_000, b"");
+        let (_d, mut l) = list_bytes(&bytes);
+        let path = match &*l.data {
+            Data::File { path, .. } => path.clone(),
+            Data::Temp(_) => unreachable!(),
+        };
+        let size = bytes.len() as u64;
+        let opened = bytes_read(&path);
+        // Opening reads the start: 64 KiB to tell the encoding, the header.
+        assert!(opened <= (1 << 16) + 4096, "{opened}");
+        let checked = l.check(&mut accept_all).unwrap();
+        assert!(checked.same_words);
+        assert_eq!(bytes_read(&path) - opened, size, "check: one pass");
+        assert_eq!(l.rows().unwrap().count(), 20_000);
+        assert_eq!(bytes_read(&path) - opened, 2 * size, "rows: one more");
+    }
+
+    #[test]
+    fn same_words_counts_the_members_that_stay() {
+        let (_d, mut l) =
+            list("name,email,message\nJo,jo@u.org,Free them\nAnn,a@u.org,Free them\n");
+        assert!(l.check(&mut accept_all).unwrap().same_words);
+        let (_d, mut l) = list("name,email,message\nJo,jo@u.org,Free them\nAnn,a@u.org,My words\n");
+        assert!(!l.check(&mut accept_all).unwrap().same_words);
+        // The only other words are a repeated member's, left out.
+        let (_d, mut l) = list(
+            "name,email,message\nJo,jo@u.org,Free them\nAnn,a@u.org,Free them\nJo,JO@u.org,Mine\n",
+        );
+        let checked = l.check(&mut accept_all).unwrap();
+        assert_eq!(checked.duplicates.len(), 1);
+        assert!(checked.same_words);
     }
 }

@@ -109,10 +109,7 @@ pub fn prepare(
     }
     let by_country = recipients.iter().any(|r| r.by_country());
     let mut addressing = Addressing::default();
-    // Whether the members have words of their own, noted in the same pass
-    // (reading the list again cost as much as checking it).
-    let mut words = SameWords::default();
-    let mut resolve = |signer: &Signer| -> std::result::Result<(), String> {
+    let mut accept = |signer: &Signer| -> std::result::Result<(), String> {
         if !by_country || signer.country.is_empty() {
             return Ok(());
         }
@@ -138,15 +135,9 @@ pub fn prepare(
         }
         Ok(())
     };
-    let mut accept = |signer: &Signer| {
-        let verdict = resolve(signer);
-        if verdict.is_ok() {
-            words.note(signer.message());
-        }
-        verdict
-    };
+    // (Whether the members have words of their own is noted by the same
+    // pass: `Checked::same_words`.)
     let checked = list.check(&mut accept)?;
-    let words = words.differing;
     if !checked.bad.is_empty() {
         let rows = describe_bad_rows(list.path(), &checked.bad, 50);
         if !batch.skip_invalid {
@@ -182,14 +173,7 @@ pub fn prepare(
     let mut quiet = std::io::sink();
     let notes: &mut dyn Write = if some_without { stderr } else { &mut quiet };
     addressing.set_default(address(recipients, run_country, embassy_email, notes)?);
-    // Rows whose words differ from the first member's may all have been
-    // repeats of earlier members (left out): only then read the list again.
-    let all_same = match words {
-        0 => true,
-        n if n > checked.duplicates.len() as u64 => false,
-        _ => all_same_words(&list)?,
-    };
-    if !batch.group && checked.valid > 1 && all_same {
+    if !batch.group && checked.valid > 1 && checked.same_words {
         // A warning must not stop the run if stderr is closed.
         let _ = writeln!(
             stderr,
@@ -304,39 +288,6 @@ fn group(
 /// addressed generically. Neither is a country code.
 const EVERYONE: &str = "*";
 const NO_COUNTRY: &str = "-";
-
-/// Counts the accepted rows whose `message` differs from the first one's.
-#[derive(Default)]
-struct SameWords {
-    first: Option<String>,
-    differing: u64,
-}
-
-impl SameWords {
-    fn note(&mut self, message: &str) {
-        match &self.first {
-            None => self.first = Some(message.to_string()),
-            Some(m) if m != message => self.differing += 1,
-            Some(_) => {}
-        }
-    }
-}
-
-/// Whether no member of the list has words of their own: every `message`
-/// is the same (or there is no such column). Stops at the first difference.
-fn all_same_words(list: &MemberList) -> Result<bool> {
-    let mut first: Option<String> = None;
-    for row in list.rows()? {
-        if let (_, Ok(signer)) = row? {
-            match &first {
-                None => first = Some(signer.message().to_string()),
-                Some(m) if m != signer.message() => return Ok(false),
-                Some(_) => {}
-            }
-        }
-    }
-    Ok(true)
-}
 
 /// Warns when `--to` picks a recipient the letter was not written for.
 pub fn warn_unlisted(

@@ -13,7 +13,7 @@ use crate::campaign::{Addressee, Campaign, placeholders_in};
 use crate::error::ExitStatus;
 use crate::letters::{Account, Addressing, Produced, SignerSet, Signing};
 use crate::message::{Composed, Composer, Sender};
-use crate::output::{self, Format, Item, Sink, UniqueNames, file_stem_parts, slug};
+use crate::output::{self, Format, Item, Sink, slug};
 use crate::plan::{Planner, Reference};
 use crate::progress::Progress;
 use crate::render::{Rendered, Renderer, Scratch};
@@ -69,13 +69,9 @@ pub fn run(
              --out-dir DIR for one .eml per letter, or --to ID for a single recipient"
         );
     }
-    if let Target::Dir(dir) = &settings.output.target {
-        let planned: Vec<_> = planned_names(&signing, letter.id.as_str(), &addressing, format)?
-            .into_iter()
-            .map(|name| dir.join(name))
-            .collect();
-        output::ensure_absent(&planned, settings.output.force)?;
-    }
+    // A letter for a folder that is there already is found as the batch
+    // is written (no pass over the list just for the names): the run
+    // stops at it and nothing is written (`Staged`).
 
     note_languages(
         letter,
@@ -399,27 +395,6 @@ fn name_hint(signing: &Signing, name: &str, line: Option<u64>) -> String {
     }
 }
 
-/// The file names a folder will receive, in the order they are written, so
-/// that existing files are found before anything is written.
-fn planned_names(
-    signing: &Signing,
-    letter: &str,
-    addressing: &Addressing,
-    format: Format,
-) -> Result<Vec<String>> {
-    let mut names = UniqueNames::default();
-    let mut out = Vec::new();
-    for set in signing.sets()? {
-        let set = set?;
-        let name = set.signers.first().map_or("", |s| s.name.as_str());
-        let hint = name_hint(signing, name, set.line);
-        for a in addressing.for_set(&set) {
-            out.push(names.name(&file_stem_parts(letter, a, &hint), format.extension()));
-        }
-    }
-    Ok(out)
-}
-
 /// "left out `x` (name): no email address; call …".
 pub fn not_emailable(r: &Addressee) -> String {
     let how = match (&r.phone, r.address.is_empty()) {
@@ -451,4 +426,97 @@ fn warn_placeholders(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use clap::Parser;
+
+    use crate::signatories::bytes_read;
+
+    /// Runs the program in this process on the repository's campaign.
+    fn run(args: &[&str], dir: &Path) -> (crate::error::ExitStatus, String) {
+        let campaign = env!("CARGO_MANIFEST_DIR");
+        let mut argv = vec!["protest-letter", "--campaign", campaign, "--quiet"];
+        argv.extend_from_slice(args);
+        let cli = crate::cli::Cli::try_parse_from(argv).unwrap();
+        let env = crate::settings::Environment {
+            vars: [
+                ("PROTEST_LETTER_PROFILE", dir.join("none.toml")),
+                ("SOURCE_DATE_EPOCH", "1795000000".into()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.display().to_string()))
+            .collect(),
+            cwd: dir.to_path_buf(),
+            config_dir: None,
+            data_dir: Some(dir.join("data")),
+            today: jiff::civil::date(2026, 11, 22),
+            terminal: crate::settings::Terminal::default(),
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let status = crate::run(cli, &env, &mut out, &mut err)
+            .unwrap_or_else(|e| panic!("{e:#}\n{}", String::from_utf8_lossy(&err)));
+        (status, String::from_utf8_lossy(&err).into_owned())
+    }
+
+    /// The passes a run makes over the members' list, counted by the bytes
+    /// it reads from the file: opening it reads the first 64 KiB (to tell
+    /// the encoding) and the header; then each pass reads it whole.
+    fn passes(args: &[&str], members: usize, message: bool) -> f64 {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("members.csv");
+        let mut text = String::from("name,email,country,message\n");
+        for i in 1..=members {
+            // Members' own words, or everyone's the same (then the warning
+            // about identical letters needs them all looked at).
+            let words = if message {
+                format!("My words {i}")
+            } else {
+                String::new()
+            };
+            text.push_str(&format!(
+                "Member {i},member.number.{i}@union.example,GB,{words}\n"
+            ));
+        }
+        std::fs::write(&list, &text).unwrap();
+        let out = dir.path().join("out");
+        let mut argv = vec!["write", "--date", "2026-11-22", "--email", "sec@u.org"];
+        argv.extend(["--signatories", list.to_str().unwrap()]);
+        for a in args {
+            argv.push(if *a == "OUT" {
+                out.to_str().unwrap()
+            } else {
+                a
+            });
+        }
+        let (status, err) = run(&argv, dir.path());
+        assert_eq!(status, crate::error::ExitStatus::Success, "{err}");
+        let size = text.len() as u64;
+        let opening = size.min(1 << 16) + size.min(4096);
+        (bytes_read(&list) - opening) as f64 / size as f64
+    }
+
+    #[test]
+    fn a_batch_reads_the_list_twice_check_then_letters() {
+        let n = 1500;
+        let one = ["--to", "supreme-court"];
+        for message in [false, true] {
+            let out_dir = passes(&[&one[..], &["--out-dir", "OUT"]].concat(), n, message);
+            assert_eq!(out_dir, 2.0, "--out-dir, message column {message}");
+        }
+        let mbox = passes(
+            &[&one[..], &["--format", "mbox", "-o", "OUT"]].concat(),
+            n,
+            false,
+        );
+        assert_eq!(mbox, 2.0, "-o mbox");
+        // A petition: the check, then what the petition needs to know
+        // before its letters, then each letter streams its signatures from
+        // the list (so that memory stays small): here one letter.
+        let group = passes(&[&one[..], &["--group", "-o", "OUT"]].concat(), n, true);
+        assert_eq!(group, 3.0, "--group");
+    }
 }

@@ -214,11 +214,19 @@ impl Staged {
         })
     }
 
-    /// Writes one file into the staging folder.
+    /// Writes one file into the staging folder; without --force, fails
+    /// if the folder has a file of that name already.
     pub fn write(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
         let Some(staging) = &self.staging else {
             bail!("the batch is already finished");
         };
+        if !self.force && std::fs::symlink_metadata(self.dir.join(name)).is_ok() {
+            bail!(
+                "{} already exists; nothing was written. Use --force to replace it (and any other \
+                 letter of this batch already there), or choose another folder",
+                self.dir.join(name).display()
+            );
+        }
         let path = staging.path().join(name);
         let failed = |e| {
             write_failed(

@@ -557,6 +557,10 @@ fn offline_letters(
             )?;
         }
     }
+    if offline.is_empty() {
+        // Nothing to make: no pass over the members' list for it.
+        return Ok(());
+    }
     let mut names = UniqueNames::default();
     for produced in signing.letters(renderer, offline)? {
         let produced = produced?;
