@@ -17,7 +17,8 @@
 #   send     N letters to postfix smtp-sink on 127.0.0.1, vs mailmerge
 #            (ratelimit = 0) and smtp-source with the same number of sessions
 #   memory   peak RSS (/usr/bin/time %M) rendering 1e3 .. 1e6 signatories, and
-#            sending 1e3 .. 1e6 letters to smtp-sink (durable journal)
+#            sending 1e3 .. 1e6 letters to smtp-sink (durable journal); a
+#            --group petition of 1e3 .. 1e6 members against its own size
 #   journal  a one-letter send after a 1,000,000-letter journal vs after an
 #            empty one: wall time and peak RSS (the journal's index at work)
 #   start-up one letter of the built-in campaign to stdout, vs mailmerge --limit 1
@@ -464,7 +465,7 @@ kill "$SINK_PID" 2>/dev/null; wait "$SINK_PID" 2>/dev/null; SINK_PID=
 log "smtp-sink stopped"
 
 # ------------------------------------------------------------------ 3. memory
-declare -A RSS
+declare -A RSS PET_RSS PET_BYTES
 for n in $MEM_NS; do
   log "peak RSS, N=$n"
   s=$EPOCHREALTIME
@@ -485,6 +486,31 @@ mem_r=$(awk -v a="${RSS[$lo]}" -v b="${RSS[$hi]}" 'BEGIN { if (a + 0 > 0 && b !=
 row "peak RSS, render → mbox" "$(num "$lo")…$(num "$hi")" "$(IFS=';'; echo "${cells[*]}" | sed 's/;/; /g')" \
   "itself at N=$(num "$lo")" "$(awk -v r="$mem_r" 'BEGIN { if (r == "NA") print r; else printf "%.2f× (peak N=%s ÷ peak N=%s)", r, "'"$(num "$hi")"'", "'"$(num "$lo")"'" }')" \
   "≤2× (1,000,000 vs 1,000)" "$(at_target "$hi" 1000000 "$(meets "$mem_r" '<=' 2)")"
+
+# ---------------------------------------------------------- 3b. petition memory
+# A --group petition (the built-in campaign's default letter to the
+# Supreme Court) is one letter signed by everyone: its size grows with N,
+# so its peak RSS is compared with its own output (issue 13: a small
+# multiple of the output, not a template value per member).
+PET_CELLS=() PET_WORST=NA
+for n in $MEM_NS; do
+  log "petition peak RSS, N=$n"
+  if timeout "$TIMEOUT" "$TIME" -f %M -o rss.txt "$PL" write sokolova --lang en --signatories "m_$n.csv" \
+    --group --format text --to supreme-court --date 2026-11-22 -o "$W/petition.txt" --force </dev/null >/dev/null 2>"$STEP_LOG.pet"; then
+    kib=$(tail -1 rss.txt) bytes=$(stat -c %s "$W/petition.txt")
+    PET_CELLS+=("$(num "$n"): $(awk -v k="$kib" -v b="$bytes" 'BEGIN { printf "%.1f MiB for a %.1f MB letter", k / 1024, b / 1e6 }')")
+    PET_RSS[$n]=$kib PET_BYTES[$n]=$bytes
+  else
+    fail "petition memory N=$n: exit status $? - $(tail -c 300 "$STEP_LOG.pet" | tr '\n' ' ')"
+  fi
+  rm -f "$W/petition.txt"
+done
+pet_hi=$(printf '%s\n' $MEM_NS | sort -n | tail -1)
+pet_r=$(awk -v k="${PET_RSS[$pet_hi]:-NA}" -v b="${PET_BYTES[$pet_hi]:-NA}" 'BEGIN { if (k == "NA" || b + 0 <= 0) print "NA"; else printf "%.2f", k * 1024 / b }')
+row "peak RSS, --group petition → text" "$(num "$(printf '%s\n' $MEM_NS | sort -n | head -1)")…$(num "$pet_hi")" \
+  "$(IFS=';'; echo "${PET_CELLS[*]:-NA}" | sed 's/;/; /g')" "its own letter at N=$(num "$pet_hi")" \
+  "$(awk -v r="$pet_r" 'BEGIN { if (r == "NA") print r; else printf "%.1f× the letter", r }')" \
+  "≤5× the letter at 1,000,000" "$(at_target "$pet_hi" 1000000 "$(meets "$pet_r" '<=' 5)")"
 
 # ------------------------------------------------------------------ 4. start-up
 log "start-up: write --name \"Jo Bloggs\" --to supreme-court (built-in campaign, empty folder), $START_RUNS runs"

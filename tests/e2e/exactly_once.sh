@@ -24,11 +24,8 @@ name=exactly_once
 KILLS=${KILLS:-20}
 MEMBERS=${MEMBERS:-2000}
 
-give_up() {
-  echo "e2e $name: $1" >&2
-  echo "e2e $name: 0 passed, 1 failed"
-  exit 1
-}
+# shellcheck source=lib/common.sh
+source "$here/lib/common.sh"
 if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
   python3 -m pip install --quiet aiosmtpd >/dev/null 2>&1 ||
     python3 -m pip install --quiet --break-system-packages aiosmtpd >/dev/null 2>&1 ||
@@ -36,14 +33,7 @@ if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
 fi
 [ "$(id -u)" = 0 ] || give_up "needs root to mount a tiny tmpfs for the full-disk case"
 
-bin=${PROTEST_LETTER_BIN:-}
-if [ -z "$bin" ]; then
-  (cd "$repo" && cargo build --release)
-  target_dir=$(cd "$repo" && cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')
-  bin="$target_dir/release/protest-letter"
-fi
-[ -x "$bin" ] || give_up "no executable at $bin"
+release_binary
 
 tmp=$(mktemp -d)
 server_pid=
@@ -60,19 +50,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-check() { # check DESCRIPTION COMMAND…
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-    echo "ok - $what"
-  else
-    failed=$((failed + 1))
-    echo "not ok - $what"
-  fi
-}
 
 # The repository's campaign with real-looking addresses.
 mkdir -p "$tmp/campaign/letters"
@@ -240,5 +217,5 @@ else
   echo "not ok - cannot mount a tmpfs at $full (root needed)"
 fi
 
-echo "e2e $name: $passed passed, $failed failed"
+summary
 [ "$failed" = 0 ]

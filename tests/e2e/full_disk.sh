@@ -25,11 +25,8 @@ MEMBERS=${MEMBERS:-300}
 PETITION=${PETITION:-5000}
 SIZE=${SIZE:-256k}
 
-give_up() {
-  echo "e2e $name: $1" >&2
-  echo "e2e $name: 0 passed, 1 failed"
-  exit 1
-}
+# shellcheck source=lib/common.sh
+source "$here/lib/common.sh"
 command -v python3 >/dev/null 2>&1 || give_up "needs python3"
 
 tmp=$(mktemp -d)
@@ -47,28 +44,8 @@ if ! mount -t tmpfs -o "size=$SIZE" tmpfs "$full" 2>"$tmp/mount.err"; then
   exit 0
 fi
 
-bin=${PROTEST_LETTER_BIN:-}
-if [ -z "$bin" ]; then
-  (cd "$repo" && cargo build --release)
-  target_dir=$(cd "$repo" && cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')
-  bin="$target_dir/release/protest-letter"
-fi
-[ -x "$bin" ] || give_up "no executable at $bin"
+release_binary
 
-passed=0
-failed=0
-check() { # check DESCRIPTION COMMAND…
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-    echo "ok - $what"
-  else
-    failed=$((failed + 1))
-    echo "not ok - $what"
-  fi
-}
 
 # Members' lists: the big ones do not fit on the tmpfs, the small ones
 # (the first members of the big ones, so their file names are the same)
@@ -229,5 +206,5 @@ check "the petition's last signature is in each of its letters ($signed)" test "
 leftovers=$(find "$full" -name '.protest-letter*' | wc -l)
 check "no temporary files left after the successful runs ($leftovers)" test "$leftovers" = 0
 
-echo "e2e $name: $passed passed, $failed failed"
+summary
 [ "$failed" = 0 ]

@@ -27,13 +27,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-name="e2e postfix"
-
-give_up() {
-  echo "$name: $1" >&2
-  echo "$name: 0 passed, 1 failed"
-  exit 1
-}
+name=postfix
+# shellcheck source=lib/common.sh
+source "$here/lib/common.sh"
 
 [ "$(id -u)" -eq 0 ] || give_up "needs root (it installs and starts Postfix)"
 
@@ -56,14 +52,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     give_up "cannot install ${missing[*]}"
 fi
 
-bin=${PROTEST_LETTER_BIN:-}
-if [ -z "$bin" ]; then
-  (cd "$repo" && cargo build --release)
-  target_dir=$(cd "$repo" && cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')
-  bin="$target_dir/release/protest-letter"
-fi
-[ -x "$bin" ] || give_up "no executable at $bin"
+release_binary
 
 # ---- the test site ---------------------------------------------------------
 
@@ -105,20 +94,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
 known=0
-check() { # check DESCRIPTION COMMAND…: runs the command, counts the result
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-    echo "ok - $what"
-  else
-    failed=$((failed + 1))
-    echo "not ok - $what"
-  fi
-}
 known_failures=()
 # A check that still fails because of a known client defect not yet fixed:
 # run and reported like any other, but counted apart so that it does not
@@ -609,8 +585,8 @@ check "formail -s splits the mbox into 200 messages (got $formail_count)" [ "$fo
 
 for k in "${known_failures[@]}"; do echo "KNOWN: $k"; done
 if [ "$known" -gt 0 ]; then
-  echo "$name: $passed passed, $failed failed ($known known failures, listed above as KNOWN)"
+  echo "e2e $name: $passed passed, $failed failed ($known known failures, listed above as KNOWN)"
 else
-  echo "$name: $passed passed, $failed failed"
+  summary
 fi
 [ "$failed" -eq 0 ]

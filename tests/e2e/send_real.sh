@@ -12,24 +12,14 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
-# A missing prerequisite is a failure, reported like any other.
-give_up() {
-  echo "e2e send_real: $1" >&2
-  echo "e2e send_real: 0 passed, 1 failed"
-  exit 1
-}
+name=send_real
+# shellcheck source=lib/common.sh
+source "$here/lib/common.sh"
 msmtp_bin=$(command -v msmtp) || give_up "msmtp is not installed"
 python3 -c 'import aiosmtpd' 2>/dev/null ||
   give_up "python3 module aiosmtpd is not installed (pip install aiosmtpd)"
 
-bin=${PROTEST_LETTER_BIN:-}
-if [ -z "$bin" ]; then
-  (cd "$repo" && cargo build --release)
-  target_dir=$(cd "$repo" && cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')
-  bin="$target_dir/release/protest-letter"
-fi
-[ -x "$bin" ] || give_up "no executable at $bin"
+release_binary
 
 domain=kz-gov.org
 signer_name="Jo Bloggs"
@@ -46,19 +36,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-check() { # check DESCRIPTION COMMAND…: runs the command, counts the result
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-    echo "ok - $what"
-  else
-    failed=$((failed + 1))
-    echo "not ok - $what"
-  fi
-}
 show() { # prints a run's output, for failures
   echo "--- exit $(cat "$1.rc")" >&2
   echo "--- stdout" >&2
@@ -210,5 +187,5 @@ check "msmtp's envelopes have every required copy" \
 check "the msmtp journal records two sent letters" \
   test "$(grep -c '"event":"sent"' "$tmp/journal-msmtp.jsonl")" = 2
 
-echo "e2e send_real: $passed passed, $failed failed"
+summary
 [ "$failed" = 0 ]
