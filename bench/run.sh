@@ -498,7 +498,7 @@ for n in $MEM_NS; do
   if timeout "$TIMEOUT" "$TIME" -f %M -o rss.txt "$PL" write sokolova --lang en --signatories "m_$n.csv" \
     --group --format text --to supreme-court --date 2026-11-22 -o "$W/petition.txt" --force </dev/null >/dev/null 2>"$STEP_LOG.pet"; then
     kib=$(tail -1 rss.txt) bytes=$(stat -c %s "$W/petition.txt")
-    PET_CELLS+=("$(num "$n"): $(awk -v k="$kib" -v b="$bytes" 'BEGIN { printf "%.1f MiB for a %.1f MB letter", k / 1024, b / 1e6 }')")
+    PET_CELLS+=("$(num "$n"): $(awk -v k="$kib" -v b="$bytes" 'BEGIN { if (b < 1e6) printf "%.1f MiB for a %.0f kB letter", k / 1024, b / 1e3; else printf "%.1f MiB for a %.1f MB letter", k / 1024, b / 1e6 }')")
     PET_RSS[$n]=$kib PET_BYTES[$n]=$bytes
   else
     fail "petition memory N=$n: exit status $? - $(tail -c 300 "$STEP_LOG.pet" | tr '\n' ' ')"
