@@ -169,6 +169,32 @@ struct Block {
     closing: bool,
     /// It is part of the signature, which `reflow` keeps as it is.
     in_signature: bool,
+    /// Its first line holds no signer value, so whether it opens with a
+    /// closing line cannot change (unless a value brings line breaks).
+    first_line_fixed: bool,
+}
+
+impl Block {
+    /// Whether `reflow` treats this block the same way with these values
+    /// as with the sentinels: filled in and looked at only where a value
+    /// can change that (a batch asks it for each member).
+    fn holds(&self, values: &[&str], text: &mut String) -> bool {
+        let breaks = self.pieces.iter().any(|p| match p {
+            Piece::Field(f) => values.get(*f).is_some_and(|v| v.contains('\n')),
+            Piece::Literal(_) => false,
+        });
+        if self.in_signature && self.first_line_fixed && !breaks {
+            return true;
+        }
+        text.clear();
+        fill_pieces_into(&self.pieces, values, text);
+        // A block that opens with a closing line or no longer does would
+        // move where the signature starts (see `reflow`); a value with a
+        // blank line would split the block (the literals hold none).
+        !(breaks && text.contains("\n\n"))
+            && crate::reflow::is_closing(text) == self.closing
+            && (self.in_signature || crate::reflow::keeps(text))
+    }
 }
 
 /// A compiled letter: segments and slots.
@@ -598,10 +624,16 @@ impl Planner {
                         i + 1
                     ));
                 }
+                let pieces = pieces(block, &marks);
+                let first_line_fixed = pieces
+                    .iter()
+                    .take_while(|p| matches!(p, Piece::Literal(_)))
+                    .any(|p| matches!(p, Piece::Literal(l) if l.contains('\n')));
                 blocks.push(Block {
-                    pieces: pieces(block, &marks),
+                    pieces,
                     closing: crate::reflow::is_closing(block),
                     in_signature,
+                    first_line_fixed,
                 });
             }
         }
@@ -783,14 +815,7 @@ impl Planner {
         }
         let mut text = String::with_capacity(256);
         for block in &plan.blocks {
-            text.clear();
-            fill_pieces_into(&block.pieces, values, &mut text);
-            // A block that opens with a closing line or no longer does would
-            // move where the signature starts (see `reflow`).
-            if text.contains("\n\n")
-                || crate::reflow::is_closing(&text) != block.closing
-                || (!block.in_signature && !crate::reflow::keeps(&text))
-            {
+            if !block.holds(values, &mut text) {
                 return Err(Why::Reflow);
             }
         }
