@@ -321,6 +321,15 @@ fn write_parallel(
         let (work_tx, work_rx) = sync_channel::<(u64, Vec<SignerSet>)>(threads * 2);
         let work_rx = SharedArc::new(Mutex::new(work_rx));
         let (done_tx, done_rx) = sync_channel::<(u64, Result<(Vec<u8>, usize)>)>(threads * 2);
+        // A chunk is read only with a token, given back once a chunk is
+        // written: at most `in_flight` chunks are between the list and the
+        // output, so finished chunks cannot pile up behind a slow one (a
+        // thread the loaded machine put aside) and memory stays flat.
+        let in_flight = threads * 4;
+        let (token_tx, token_rx) = sync_channel::<()>(in_flight);
+        for _ in 0..in_flight {
+            let _ = token_tx.send(());
+        }
         let feeder = scope.spawn(move || -> Result<()> {
             let mut chunk = Vec::with_capacity(CHUNK);
             let mut seq = 0;
@@ -328,13 +337,13 @@ fn write_parallel(
                 chunk.push(set?);
                 if chunk.len() == CHUNK {
                     let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                    if work_tx.send((seq, full)).is_err() {
+                    if token_rx.recv().is_err() || work_tx.send((seq, full)).is_err() {
                         return Ok(());
                     }
                     seq += 1;
                 }
             }
-            if !chunk.is_empty() {
+            if !chunk.is_empty() && token_rx.recv().is_ok() {
                 let _ = work_tx.send((seq, chunk));
             }
             Ok(())
@@ -370,6 +379,7 @@ fn write_parallel(
                     progress.inc();
                 }
                 next += 1;
+                let _ = token_tx.send(());
             }
         }
         feeder
