@@ -52,6 +52,8 @@ pub struct Petition {
     /// with whether each is non-empty.
     kinds: Vec<Kind>,
     first: Arc<Signer>,
+    /// The FNV hash of every member's name and email, in order.
+    hash: u64,
     identity: String,
 }
 
@@ -131,13 +133,15 @@ impl Petition {
         let Some(first) = first else {
             bail!("{} has no usable rows", list.path().display());
         };
-        let identity = format!("petition of {}:{:016x}", shapes.len(), hash.finish());
+        let hash = hash.finish();
+        let identity = format!("petition of {}:{hash:016x}", shapes.len());
         Ok(Petition {
             list,
             countries,
             shapes,
             kinds,
             first,
+            hash,
             identity,
         })
     }
@@ -164,8 +168,9 @@ impl Petition {
 
     /// Every member in memory, for the general path.
     pub fn all(&self) -> Result<Vec<Arc<Signer>>> {
-        members(&self.list, self.countries.as_deref())?
-            .map(|s| s.map(Arc::new))
+        let mut again = Again::new(self)?;
+        (0..self.len())
+            .map(|_| again.next().map(Arc::new))
             .collect()
     }
 
@@ -246,7 +251,7 @@ impl Petition {
             return Ok(None);
         }
         let mut out = String::with_capacity(text.len());
-        let mut rows: Option<Box<dyn Iterator<Item = Result<Signer>>>> = None;
+        let mut rows: Option<Again<'_>> = None;
         let mut current: Option<(usize, Signer)> = None;
         let out_cell = std::cell::RefCell::new(&mut out);
         let ok = self.walk(
@@ -262,17 +267,12 @@ impl Petition {
                     Who::Member => {
                         if current.as_ref().is_none_or(|(at, _)| *at != k) {
                             if k == 0 {
-                                rows =
-                                    Some(Box::new(members(&self.list, self.countries.as_deref())?));
+                                rows = Some(Again::new(self)?);
                             }
-                            let next = rows.as_mut().and_then(Iterator::next);
-                            let Some(signer) = next else {
-                                bail!(
-                                    "{} changed while the petition was made: read it again",
-                                    self.list.path().display()
-                                );
+                            let Some(again) = rows.as_mut() else {
+                                bail!("a petition's member came before the first");
                             };
-                            current = Some((k, signer?));
+                            current = Some((k, again.next()?));
                         }
                         if let Some((_, signer)) = &current {
                             out_cell.borrow_mut().push_str(field(signer, f));
@@ -316,10 +316,6 @@ impl Petition {
                     if fam != family(k, last) || self.shapes[k] as usize != shape {
                         return Ok(false);
                     }
-                    // Each loop must start with the first member.
-                    if at.is_none() && k != 0 {
-                        return Ok(false);
-                    }
                     at = Some((k, fam));
                     let kind = &self.kinds[shape];
                     let on = if f < FIELDS {
@@ -338,6 +334,54 @@ impl Petition {
         literal(rest)?;
         // Every loop ran to the last member.
         Ok(at.is_none_or(|(k, _)| k == last))
+    }
+}
+
+/// The members read again, in order, each checked against what `load`
+/// saw: a list edited since (a member added, gone, changed or with a field
+/// emptied) would give a letter other than the one planned and counted
+/// in the journal, so it stops the letter instead.
+struct Again<'p> {
+    petition: &'p Petition,
+    rows: Box<dyn Iterator<Item = Result<Signer>>>,
+    read: usize,
+    hash: Fnv,
+}
+
+impl<'p> Again<'p> {
+    fn new(petition: &'p Petition) -> Result<Again<'p>> {
+        Ok(Again {
+            petition,
+            rows: Box::new(members(&petition.list, petition.countries.as_deref())?),
+            read: 0,
+            hash: Fnv::default(),
+        })
+    }
+
+    /// The next member; after the last, the list must end there.
+    fn next(&mut self) -> Result<Signer> {
+        let p = self.petition;
+        let changed = || {
+            anyhow::anyhow!(
+                "{} changed while the petition was being made (its members are not the ones \
+                 read at the start); nothing was written or sent for this letter: run it again",
+                p.list.path().display()
+            )
+        };
+        let signer = self.rows.next().ok_or_else(changed)??;
+        let shape = p.shapes.get(self.read).ok_or_else(changed)?;
+        if Kind::of(&signer) != p.kinds[*shape as usize] {
+            return Err(changed());
+        }
+        for part in [&signer.name, &signer.email] {
+            self.hash.write(part.as_bytes());
+            self.hash.write(&[0]);
+        }
+        self.read += 1;
+        if self.read == p.len() && (self.rows.next().is_some() || self.hash.finish() != p.hash) {
+            return Err(changed());
+        }
+        Ok(signer)
     }
 }
 
@@ -421,7 +465,8 @@ impl Tokens {
         let end = body.find("QQ")?;
         let inner = &body[..end];
         let kind = inner.as_bytes().first().copied()?;
-        let (shape, field) = inner[1..].split_once('_')?;
+        // `get`: a template can put any character after the prefix.
+        let (shape, field) = inner.get(1..)?.split_once('_')?;
         let digits = |s: &str| {
             (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
                 .then(|| s.parse::<usize>().ok())
@@ -453,6 +498,9 @@ mod tests {
         let t = tokens.first(1);
         assert_eq!(tokens.parse(&t), Some((Token::First(1), t.len())));
         assert_eq!(tokens.parse(&format!("{}9_1QQ", tokens.prefix)), None);
+        // A template can print anything after the prefix.
+        assert_eq!(tokens.parse(&format!("{}é_1QQ", tokens.prefix)), None);
+        assert_eq!(tokens.parse(&format!("{}0é_1QQ", tokens.prefix)), None);
         assert_eq!(tokens.parse(&format!("{}0x_1QQ", tokens.prefix)), None);
     }
 
@@ -691,6 +739,52 @@ mod differential {
                 assert_eq!(via.body, general.body, "{body} n={n}");
                 assert_eq!(via.subject, general.subject, "{body} n={n}");
             }
+        }
+    }
+
+    /// A list edited after the petition was planned (a member's field
+    /// emptied, a member added or gone) stops the letter instead of giving
+    /// one that differs from what was planned and counted.
+    #[test]
+    fn a_list_changed_after_loading_stops_the_letter() {
+        let body = "{% for s in signatories %}{{ s.name }}{% if s.organisation %} ({{ s.organisation }}){% endif %}\n{% endfor %}";
+        let campaign = own_campaign(body);
+        let addressee = &addressees(&campaign)[0];
+        let renderer = Renderer::new(&campaign, &campaign.letters[0], DATE, None);
+        let edits: [fn(&mut Vec<[String; 6]>); 4] = [
+            |rows| rows[2][1].clear(),
+            |rows| rows[2][0] = "Someone Else".into(),
+            |rows| rows.push(["Member 9", "Branch 9", "", "", "", ""].map(String::from)),
+            |rows| {
+                rows.pop();
+            },
+        ];
+        for edit in edits {
+            let mut list = rows(5);
+            let (dir, petition) = petition(&list).unwrap();
+            edit(&mut list);
+            let mut csv = csv::Writer::from_path(dir.path().join("members.csv")).unwrap();
+            csv.write_record([
+                "name",
+                "organisation",
+                "email",
+                "address",
+                "country",
+                "branch",
+            ])
+            .unwrap();
+            for row in &list {
+                csv.write_record(row).unwrap();
+            }
+            csv.flush().unwrap();
+            let err = renderer
+                .render_petition(&mut renderer.scratch(), addressee, &petition)
+                .unwrap_err();
+            assert!(
+                format!("{err}").contains("changed while the petition was being made"),
+                "{err}"
+            );
+            assert!(petition.all().is_err());
         }
     }
 

@@ -25,10 +25,12 @@ pub fn paragraphs(text: &str) -> String {
         if i > 0 {
             out.push_str("\n\n");
         }
-        let lines: Vec<&str> = block.lines().collect();
         if i >= signature {
             out.push_str(block);
-        } else if is_list(&lines) {
+            continue;
+        }
+        let lines: Vec<&str> = block.lines().collect();
+        if is_list(&lines) {
             fill_list(&lines, &mut out);
         } else if is_prose(&lines) {
             fill_into(&lines.join(" "), "", "", &mut out);
@@ -51,9 +53,10 @@ pub fn signature_start(blocks: &[&str]) -> usize {
     for (i, block) in blocks.iter().enumerate() {
         if prose && is_closing(block) {
             start = i;
+        } else if !prose {
+            let lines: Vec<&str> = block.lines().collect();
+            prose = is_prose(&lines) || is_list(&lines);
         }
-        let lines: Vec<&str> = block.lines().collect();
-        prose |= is_prose(&lines) || is_list(&lines);
     }
     start
 }

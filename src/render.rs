@@ -3,7 +3,7 @@
 //! same inputs always give the same letter.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{Result, anyhow};
 
@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::campaign::{Addressee, Campaign, Failure, Letter, SIZE_LIMIT, SIZE_PER_SIGNATORY};
 use crate::diagnostic::{Problem, Severity, char_name, is_forbidden_char};
-use crate::petition::Petition;
+use crate::petition::{Petition, Tokens};
 use crate::signer::Signer;
 
 /// A finished letter and what it was made from.
@@ -136,6 +136,11 @@ pub struct Renderer<'a> {
     message: String,
     /// Letters the signer edited (`--edit`), by recipient id: used as saved.
     edits: BTreeMap<String, String>,
+    /// Whether a petition of this letter can take stand-ins (see
+    /// `petition_streams`), worked out for the first petition letter.
+    petition_check: OnceLock<Result<(), String>>,
+    /// How petition stand-ins are spelled (see `petition_tokens`).
+    tokens: OnceLock<Tokens>,
 }
 
 #[derive(Serialize)]
@@ -178,6 +183,8 @@ impl<'a> Renderer<'a> {
             dates,
             message: String::new(),
             edits: BTreeMap::new(),
+            petition_check: OnceLock::new(),
+            tokens: OnceLock::new(),
         }
     }
 
@@ -189,6 +196,8 @@ impl<'a> Renderer<'a> {
     /// Adds the signer's own words to every letter that has none.
     pub fn with_message(mut self, message: &str) -> Self {
         self.message = message.trim().to_string();
+        // The words are in the letters: the tokens must not be in them.
+        self.tokens = OnceLock::new();
         self
     }
 
@@ -303,7 +312,7 @@ impl<'a> Renderer<'a> {
         let language = self.language_for(recipient);
         self.address(scratch, recipient, language);
         let tokens = self.petition_tokens();
-        let (signer, signatories) = petition.stand_ins(&tokens);
+        let (signer, signatories) = petition.stand_ins(tokens);
         let context = &mut scratch.context;
         context.insert_value("signer", signer);
         context.insert_value("signatories", signatories);
@@ -312,20 +321,33 @@ impl<'a> Renderer<'a> {
         context.insert("message", self.message.as_str());
         let limit = SIZE_LIMIT + SIZE_PER_SIGNATORY * petition.len();
         let variant = self.letter.variant(&[Some(language)]);
+        // Template `name` with stand-ins, then filled; `None` for the
+        // general path. The limits are the general path's, on the filled
+        // text: stand-ins are longer or shorter than the values.
+        let made = |name: &str| -> Result<Option<String>> {
+            let text = match self.render_template(name, context, limit, recipient) {
+                Err(e) if e.downcast_ref::<TemplateError>().is_some_and(|t| t.limit) => {
+                    return Ok(None);
+                }
+                text => text?,
+            };
+            match petition.fill(&text, tokens)? {
+                Some(filled) if filled.len() > limit => {
+                    Err(self.limit_error(name, recipient, &crate::campaign::too_big(limit)))
+                }
+                filled => Ok(filled),
+            }
+        };
         let rendered = (|| -> Result<Option<(String, Option<String>)>> {
-            let subject = self.render_template(&variant.subject, context, limit, recipient)?;
-            let Some(subject) = petition.fill(&subject, &tokens)? else {
+            let Some(subject) = made(&variant.subject)? else {
                 return Ok(None);
             };
             let body = match self.edits.get(&recipient.id) {
                 Some(_) => None,
-                None => {
-                    let text = self.render_template(&variant.body, context, limit, recipient)?;
-                    match petition.fill(&text, &tokens)? {
-                        Some(body) => Some(body),
-                        None => return Ok(None),
-                    }
-                }
+                None => match made(&variant.body)? {
+                    Some(body) => Some(body),
+                    None => return Ok(None),
+                },
             };
             Ok(Some((subject, body)))
         })();
@@ -345,7 +367,7 @@ impl<'a> Renderer<'a> {
     /// testing them for being empty (`plan::usage`), and there are two
     /// members or more.
     pub fn petition_streams(&self, petition: &Petition) -> bool {
-        petition.len() > 1 && crate::plan::petition_streamable(self.campaign, self.letter).is_ok()
+        petition.len() > 1 && self.petition_check().is_ok()
     }
 
     /// Why a petition of this letter keeps every member in memory, if it
@@ -354,30 +376,35 @@ impl<'a> Renderer<'a> {
         if petition.len() < 2 {
             return None;
         }
-        crate::plan::petition_streamable(self.campaign, self.letter)
-            .err()
-            .map(|why| {
-                format!(
-                    "the petition of letter `{}` holds all {} members in memory (slower, and about \
+        self.petition_check().clone().err().map(|why| {
+            format!(
+                "the petition of letter `{}` holds all {} members in memory (slower, and about \
                      1 KB each): {why}",
-                    self.letter.id,
-                    petition.len()
-                )
-            })
+                self.letter.id,
+                petition.len()
+            )
+        })
     }
 
-    /// Token spelling for petition stand-ins: found nowhere in the campaign
-    /// or the run's own words.
-    fn petition_tokens(&self) -> crate::petition::Tokens {
-        let sources = &self.campaign.sources;
-        let texts: Vec<&str> = sources
-            .letters
-            .iter()
-            .map(|f| f.text.as_str())
-            .chain([sources.recipients.text.as_str(), self.message.as_str()])
-            .chain(self.edits.values().map(String::as_str))
-            .collect();
-        crate::petition::Tokens::new(texts.iter().copied())
+    fn petition_check(&self) -> &Result<(), String> {
+        self.petition_check
+            .get_or_init(|| crate::plan::petition_streamable(self.campaign, self.letter))
+    }
+
+    /// Token spelling for petition stand-ins: found nowhere in what is
+    /// rendered, the campaign's files and the run's own words (an edited
+    /// letter is used as saved, never rendered).
+    fn petition_tokens(&self) -> &Tokens {
+        self.tokens.get_or_init(|| {
+            let sources = &self.campaign.sources;
+            let texts: Vec<&str> = sources
+                .letters
+                .iter()
+                .map(|f| f.text.as_str())
+                .chain([sources.recipients.text.as_str(), self.message.as_str()])
+                .collect();
+            Tokens::new(texts.iter().copied())
+        })
     }
 
     /// Puts `recipient`, in `language`, into the context (once per
@@ -485,23 +512,26 @@ impl<'a> Renderer<'a> {
                 limit: false,
             }
             .into()),
-            Err(Failure::Limit(reason)) => {
-                let problem = Problem::in_file(
-                    Severity::Error,
-                    self.file_of(name),
-                    format!(
-                        "letter `{}` to `{}` stopped: {reason}",
-                        self.letter.id, recipient.id
-                    ),
-                )
-                .with_help("look for a loop that never ends or repeats too often");
-                Err(TemplateError {
-                    problem,
-                    limit: true,
-                }
-                .into())
-            }
+            Err(Failure::Limit(reason)) => Err(self.limit_error(name, recipient, &reason)),
         }
+    }
+
+    /// Letter `name` to `recipient` went past the size or time limit.
+    fn limit_error(&self, name: &str, recipient: &Addressee, reason: &str) -> anyhow::Error {
+        let problem = Problem::in_file(
+            Severity::Error,
+            self.file_of(name),
+            format!(
+                "letter `{}` to `{}` stopped: {reason}",
+                self.letter.id, recipient.id
+            ),
+        )
+        .with_help("look for a loop that never ends or repeats too often");
+        TemplateError {
+            problem,
+            limit: true,
+        }
+        .into()
     }
 }
 

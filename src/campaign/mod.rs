@@ -15,7 +15,9 @@ use serde::Serialize;
 pub use model::{CampaignInfo, Channel, CountryContact, Letter, Recipient, Variant, Wording};
 pub use parse::error_chain;
 pub use source::{SourceFile, Sources};
-pub use templates::{Failure, Origin, SIZE_LIMIT, SIZE_PER_SIGNATORY, TIME_LIMIT, Templates};
+pub use templates::{
+    Failure, Origin, SIZE_LIMIT, SIZE_PER_SIGNATORY, TIME_LIMIT, Templates, too_big,
+};
 
 pub use crate::address::is_placeholder;
 use crate::diagnostic::{Problem, Problems, Severity, unknown_hint};

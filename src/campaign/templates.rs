@@ -159,6 +159,14 @@ fn range(kwargs: tera::Kwargs, _: &tera::State) -> tera::TeraResult<Vec<i128>> {
     Ok((0..len as i128).map(|i| start + i * step).collect())
 }
 
+/// Why a letter longer than `limit` bytes is refused.
+pub fn too_big(limit: usize) -> String {
+    format!(
+        "the letter grew past {:.1} MB",
+        limit as f64 / f64::from(1 << 20)
+    )
+}
+
 fn too_slow() -> String {
     format!(
         "rendering took longer than {} seconds (and {} µs per signatory)",
@@ -179,10 +187,7 @@ struct Bounded {
 impl Write for Bounded {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.out.len() + buf.len() > self.limit {
-            self.broke = Some(format!(
-                "the letter grew past {:.1} MB",
-                self.limit as f64 / f64::from(1 << 20)
-            ));
+            self.broke = Some(too_big(self.limit));
         } else if Instant::now() > self.deadline {
             self.broke = Some(too_slow());
         }

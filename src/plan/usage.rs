@@ -81,15 +81,30 @@ enum Tag {
     Statement,
 }
 
-/// Calls `f` with every tag of `text` but comments and raw blocks: its
-/// kind, its words (see `tokens`) and where it is (`file:line`).
-/// What `each_tag` calls: the tag's kind, its words, where it is.
-type OnTag<'f> = dyn FnMut(Tag, &[String], &str) -> Result<(), String> + 'f;
+/// Where a tag is: shown as `file:line`, counted only when shown (that is,
+/// for an error).
+struct Here<'t> {
+    name: &'t str,
+    text: &'t str,
+    at: usize,
+}
 
+impl std::fmt::Display for Here<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let line = self.text[..self.at].matches('\n').count() + 1;
+        write!(f, "{}:{line}", self.name)
+    }
+}
+
+/// What `each_tag` calls: the tag's kind, its words, where it is.
+type OnTag<'f> = dyn FnMut(Tag, &[String], &Here<'_>) -> Result<(), String> + 'f;
+
+/// Calls `f` with every tag of `text` but comments and raw blocks: its
+/// kind, its words (see `tokens`) and where it is.
 fn each_tag(name: &str, text: &str, f: &mut OnTag<'_>) -> Result<(), String> {
     let mut rest = text;
     let mut offset = 0;
-    let here = |at: usize| format!("{name}:{}", text[..at].matches('\n').count() + 1);
+    let here = |at: usize| Here { name, text, at };
     while let Some(open) = rest.find('{') {
         let after = &rest[open..];
         let kind = after.as_bytes().get(1).copied();
