@@ -72,10 +72,14 @@ impl Field {
 /// characters anywhere (line breaks only in the postal address).
 pub fn check_field(field: Field, value: &str) -> Result<()> {
     let allow_newlines = field == Field::Address;
-    if let Some(c) = value
-        .chars()
-        .find(|&c| c.is_control() && !(allow_newlines && c == '\n'))
-    {
+    let forbidden = |c: char| c.is_control() && !(allow_newlines && c == '\n');
+    // ASCII (most values) is looked at by byte, without decoding.
+    let found = if value.is_ascii() {
+        value.bytes().map(char::from).find(|&c| forbidden(c))
+    } else {
+        value.chars().find(|&c| forbidden(c))
+    };
+    if let Some(c) = found {
         let what = match c {
             '\r' => "a carriage return (CR)".to_string(),
             '\n' => "a line break (LF)".to_string(),
@@ -108,6 +112,13 @@ impl Signer {
         address: &str,
         country: &str,
     ) -> Result<Self> {
+        let (name, organisation, email, address, country) = (
+            name.trim(),
+            organisation.trim(),
+            email.trim(),
+            address.trim(),
+            country.trim(),
+        );
         let values = [
             (Field::Name, name),
             (Field::Organisation, organisation),
@@ -117,24 +128,24 @@ impl Signer {
         ];
         for (field, value) in values {
             // The email is checked once, by normalising it below.
-            if field != Field::Email || value.trim().chars().any(char::is_control) {
-                check_field(field, value.trim())?;
+            if field != Field::Email || value.chars().any(char::is_control) {
+                check_field(field, value)?;
             }
         }
         Ok(Signer {
-            name: name.trim().to_string(),
-            organisation: organisation.trim().to_string(),
-            email: match email.trim() {
+            name: name.to_string(),
+            organisation: organisation.to_string(),
+            email: match email {
                 "" => String::new(),
                 e => crate::address::normalise(e)
                     .map_err(|reason| anyhow::anyhow!("invalid email address `{e}`: {reason}"))?,
             },
             // `\n` written in a list cell is a line break.
-            address: match address.trim() {
+            address: match address {
                 a if a.contains('\\') => a.replace("\\n", "\n"),
                 a => a.to_string(),
             },
-            country: country.trim().to_ascii_uppercase(),
+            country: country.to_ascii_uppercase(),
             language: String::new(),
             extra: BTreeMap::new(),
         })
