@@ -267,10 +267,25 @@ impl Staged {
             let mut old = None;
             let result = if self.force {
                 let backup = staging.path().join(format!(".replaced-{i}"));
-                if std::fs::hard_link(&to, &backup).is_ok() {
-                    old = Some(backup);
+                match std::fs::hard_link(&to, &backup) {
+                    Ok(()) => {
+                        old = Some(backup);
+                        std::fs::rename(&from, &to)
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        std::fs::rename(&from, &to)
+                    }
+                    // No hard links here (FAT, exFAT) or too many: the
+                    // replaced file is moved aside instead, and back at once
+                    // if the new one cannot take its place.
+                    Err(_) => std::fs::rename(&to, &backup).and_then(|()| {
+                        std::fs::rename(&from, &to).inspect_err(|_| {
+                            let _ = std::fs::rename(&backup, &to);
+                        })?;
+                        old = Some(backup);
+                        Ok(())
+                    }),
                 }
-                std::fs::rename(&from, &to)
             } else {
                 // A hard link fails if `to` exists: no clobbering, atomically.
                 std::fs::hard_link(&from, &to).and_then(|()| std::fs::remove_file(&from))
@@ -298,6 +313,16 @@ impl Staged {
                 break;
             }
         }
+        // Then the devices and FIFOs; a failure there takes back the
+        // files moved too (what went into a FIFO cannot be).
+        if result.is_ok() {
+            result = special.iter().try_for_each(|(from, to)| {
+                let bytes = std::fs::read(from)
+                    .with_context(|| format!("cannot read {}", from.display()))
+                    .map_err(runtime)?;
+                write_atomic(to, &bytes, true)
+            });
+        }
         if let Err(error) = result {
             for (path, old) in moved.iter().rev() {
                 match old {
@@ -312,12 +337,6 @@ impl Staged {
             drop(staging);
             self.remove_if_created();
             return Err(error);
-        }
-        for (from, to) in &special {
-            let bytes = std::fs::read(from)
-                .with_context(|| format!("cannot read {}", from.display()))
-                .map_err(runtime)?;
-            write_atomic(to, &bytes, true)?;
         }
         drop(staging);
         if let Ok(dir) = std::fs::File::open(&self.dir) {

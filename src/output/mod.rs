@@ -16,7 +16,6 @@ pub use files::{
 };
 pub use formats::{Format, mbox_separator, write_lf};
 
-use crate::campaign::Addressee;
 use crate::error::runtime;
 use crate::message::Composed;
 use crate::render::Rendered;
@@ -251,12 +250,8 @@ pub fn serialise(format: Format, item: &Item<'_>, first: bool, out: &mut Vec<u8>
 
 /// `letter-recipient[-country][-hint]`: readable and safe on any disk.
 pub fn file_stem(letter: &Rendered, hint: &str) -> String {
-    file_stem_parts(&letter.letter_id, &letter.recipient, hint)
-}
-
-/// The same, from its parts, for planning names before rendering.
-pub fn file_stem_parts(letter_id: &str, recipient: &Addressee, hint: &str) -> String {
-    let mut parts = vec![slug(letter_id), slug(&recipient.id)];
+    let recipient = &letter.recipient;
+    let mut parts = vec![slug(&letter.letter_id), slug(&recipient.id)];
     if let Some(country) = &recipient.country {
         parts.push(slug(country));
     }

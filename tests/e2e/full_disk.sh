@@ -27,7 +27,10 @@ SIZE=${SIZE:-256k}
 
 # shellcheck source=lib/common.sh
 source "$here/lib/common.sh"
-command -v python3 >/dev/null 2>&1 || give_up "needs python3"
+if ! command -v python3 >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  { apt-get update -qq && apt-get install -y -qq python3 >/dev/null; } || give_up "cannot install python3"
+fi
 
 tmp=$(mktemp -d)
 full=$tmp/full
@@ -180,7 +183,8 @@ pl --signatories "$tmp/big.csv" --out-dir "$full/letters" 2>"$tmp/err" || code=$
 check "with space freed, --out-dir succeeds (exit $code)" test "$code" = 0
 check "with space freed, --out-dir writes all $letters files, the same bytes as on a roomy disk" same_files "$tmp/ref-dir" "$full/letters"
 rm -rf "$full/letters"
-PL_DATE=2026-11-01 pl --signatories "$tmp/small.csv" --out-dir "$full/letters" 2>/dev/null
+PL_DATE=2026-11-01 pl --signatories "$tmp/small.csv" --out-dir "$full/letters" 2>/dev/null ||
+  give_up "the earlier small batch could not be written with space freed"
 code=0
 pl --signatories "$tmp/big.csv" --out-dir "$full/letters" --force 2>"$tmp/err" || code=$?
 check "with space freed, --out-dir --force over the earlier batch succeeds (exit $code)" test "$code" = 0
@@ -188,7 +192,8 @@ check "with space freed, --out-dir --force leaves exactly the complete batch" sa
 for format in mbox text; do
   ext=$format
   [ "$format" = text ] && ext=txt
-  pl --signatories "$tmp/small.csv" --format "$format" -o "$full/batch.$ext" 2>/dev/null
+  pl --signatories "$tmp/small.csv" --format "$format" -o "$full/batch.$ext" 2>/dev/null ||
+    give_up "the earlier small $format file could not be written with space freed"
   code=0
   pl --signatories "$tmp/big.csv" --format "$format" -o "$full/batch.$ext" --force 2>"$tmp/err" || code=$?
   check "with space freed, --format $format -o FILE --force succeeds (exit $code)" test "$code" = 0
