@@ -429,40 +429,54 @@ enum Token {
 /// How tokens are written: `QQ<nonce>_<family><shape>_<field>QQ`, the
 /// family `s` for the first member as `signer`.
 pub struct Tokens {
+    /// What opens and closes a token: a character of Unicode's private
+    /// use area (or, should the campaign use them all, an ASCII nonce).
+    /// Short, because a million members' tokens are the rendered text.
     prefix: String,
+    end: String,
 }
 
 impl Tokens {
-    /// Tokens with a nonce found nowhere in `texts` (the campaign's files
+    /// Tokens with a marker found nowhere in `texts` (the campaign's files
     /// and the run's own words), compared without case.
     pub fn new<'a>(texts: impl IntoIterator<Item = &'a str> + Clone) -> Tokens {
-        let mut n: u64 = 0x7e71_7103;
-        loop {
-            let prefix = format!("QQ{n:x}_");
-            let lower = prefix.to_ascii_lowercase();
-            if !texts
+        let unused = |marker: &str| {
+            !texts
                 .clone()
                 .into_iter()
-                .any(|t| t.to_ascii_lowercase().contains(&lower))
-            {
-                return Tokens { prefix };
+                .any(|t| t.to_ascii_lowercase().contains(marker))
+        };
+        if let Some(c) = ('\u{E000}'..='\u{F8FF}').find(|c| unused(c.encode_utf8(&mut [0; 4]))) {
+            return Tokens {
+                prefix: c.to_string(),
+                end: c.to_string(),
+            };
+        }
+        let mut n: u64 = 0x7e71_7103;
+        loop {
+            let prefix = format!("qq{n:x}_");
+            if unused(&prefix) {
+                return Tokens {
+                    prefix,
+                    end: "QQ".into(),
+                };
             }
             n = n.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
         }
     }
 
     fn member(&self, family: u8, shape: usize, field: usize) -> String {
-        format!("{}{family}{shape}_{field}QQ", self.prefix)
+        format!("{}{family}{shape}_{field}{}", self.prefix, self.end)
     }
 
     fn first(&self, field: usize) -> String {
-        format!("{}s0_{field}QQ", self.prefix)
+        format!("{}s0_{field}{}", self.prefix, self.end)
     }
 
     /// The token at the start of `text` and its length.
     fn parse(&self, text: &str) -> Option<(Token, usize)> {
         let body = text.strip_prefix(&self.prefix)?;
-        let end = body.find("QQ")?;
+        let end = body.find(&self.end)?;
         let inner = &body[..end];
         let kind = inner.as_bytes().first().copied()?;
         // `get`: a template can put any character after the prefix.
@@ -478,7 +492,7 @@ impl Tokens {
             b'0'..=b'2' => Token::Member(kind - b'0', shape, field),
             _ => return None,
         };
-        Some((token, self.prefix.len() + end + 2))
+        Some((token, self.prefix.len() + end + self.end.len()))
     }
 }
 
@@ -488,20 +502,29 @@ mod tests {
 
     #[test]
     fn tokens_read_back() {
-        let tokens = Tokens::new(["qq7e717103_ is taken"]);
-        assert_ne!(tokens.prefix, "QQ7e717103_");
-        let t = tokens.member(2, 13, 5);
-        assert_eq!(
-            tokens.parse(&format!("{t} rest")),
-            Some((Token::Member(2, 13, 5), t.len()))
-        );
-        let t = tokens.first(1);
-        assert_eq!(tokens.parse(&t), Some((Token::First(1), t.len())));
-        assert_eq!(tokens.parse(&format!("{}9_1QQ", tokens.prefix)), None);
-        // A template can print anything after the prefix.
-        assert_eq!(tokens.parse(&format!("{}é_1QQ", tokens.prefix)), None);
-        assert_eq!(tokens.parse(&format!("{}0é_1QQ", tokens.prefix)), None);
-        assert_eq!(tokens.parse(&format!("{}0x_1QQ", tokens.prefix)), None);
+        let plain = Tokens::new(["Dear Judge,"]);
+        assert_eq!(plain.prefix, "\u{E000}");
+        let taken = Tokens::new(["a text with \u{E000} in it"]);
+        assert_eq!(taken.prefix, "\u{E001}");
+        let every: String = ('\u{E000}'..='\u{F8FF}').collect();
+        let ascii = Tokens::new([every.as_str(), "qq7e717103_ is taken"]);
+        assert!(ascii.prefix.starts_with("qq") && ascii.prefix != "qq7e717103_");
+        for tokens in [plain, taken, ascii] {
+            let t = tokens.member(2, 13, 5);
+            assert_eq!(
+                tokens.parse(&format!("{t} rest")),
+                Some((Token::Member(2, 13, 5), t.len()))
+            );
+            let t = tokens.first(1);
+            assert_eq!(tokens.parse(&t), Some((Token::First(1), t.len())));
+            let (p, e) = (&tokens.prefix, &tokens.end);
+            assert_eq!(tokens.parse(&format!("{p}9_1{e}")), None);
+            // A template can print anything after the prefix.
+            assert_eq!(tokens.parse(&format!("{p}é_1{e}")), None);
+            assert_eq!(tokens.parse(&format!("{p}0é_1{e}")), None);
+            assert_eq!(tokens.parse(&format!("{p}0x_1{e}")), None);
+            assert_eq!(tokens.parse(&format!("{p}0_1")), None);
+        }
     }
 
     #[test]

@@ -321,21 +321,12 @@ impl<'a> Renderer<'a> {
         context.insert("message", self.message.as_str());
         let limit = SIZE_LIMIT + SIZE_PER_SIGNATORY * petition.len();
         let variant = self.letter.variant(&[Some(language)]);
-        // Template `name` with stand-ins, then filled; `None` for the
-        // general path. The limits are the general path's, on the filled
-        // text: stand-ins are longer or shorter than the values.
+        // Template `name` with stand-ins; `None` for the general path,
+        // whose limits decide (stand-ins are longer or shorter than values).
         let made = |name: &str| -> Result<Option<String>> {
-            let text = match self.render_template(name, context, limit, recipient) {
-                Err(e) if e.downcast_ref::<TemplateError>().is_some_and(|t| t.limit) => {
-                    return Ok(None);
-                }
-                text => text?,
-            };
-            match petition.fill(&text, tokens)? {
-                Some(filled) if filled.len() > limit => {
-                    Err(self.limit_error(name, recipient, &crate::campaign::too_big(limit)))
-                }
-                filled => Ok(filled),
+            match self.render_template(name, context, limit, recipient) {
+                Err(e) if e.downcast_ref::<TemplateError>().is_some_and(|t| t.limit) => Ok(None),
+                text => text.map(Some),
             }
         };
         let rendered = (|| -> Result<Option<(String, Option<String>)>> {
@@ -351,15 +342,33 @@ impl<'a> Renderer<'a> {
             };
             Ok(Some((subject, body)))
         })();
-        // A million stand-ins are not kept for the next letter.
+        // A million stand-ins are not kept while the members are put in.
         context.remove("signatories");
         context.remove("signer");
-        match rendered? {
-            Some((subject, body)) => self
-                .finish(recipient, language, petition.first(), subject, body)
-                .map(Some),
-            None => Ok(None),
-        }
+        let Some((subject, body)) = rendered? else {
+            return Ok(None);
+        };
+        // The members put in, within the general path's limit.
+        let fill = |name: &str, text: String| -> Result<Option<String>> {
+            match petition.fill(&text, tokens)? {
+                Some(filled) if filled.len() > limit => {
+                    Err(self.limit_error(name, recipient, &crate::campaign::too_big(limit)))
+                }
+                filled => Ok(filled),
+            }
+        };
+        let Some(subject) = fill(&variant.subject, subject)? else {
+            return Ok(None);
+        };
+        let body = match body {
+            Some(text) => match fill(&variant.body, text)? {
+                Some(body) => Some(body),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        self.finish(recipient, language, petition.first(), subject, body)
+            .map(Some)
     }
 
     /// Whether this letter's templates let a petition be rendered with
@@ -439,7 +448,13 @@ impl<'a> Renderer<'a> {
     ) -> Result<Rendered> {
         let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
         let body = match (body, self.edits.get(&recipient.id)) {
-            (Some(text), _) => crate::reflow::paragraphs(&tidy(&text)),
+            (Some(text), _) => {
+                // A petition's letter can be tens of megabytes: one copy at
+                // a time.
+                let tidied = tidy(&text);
+                drop(text);
+                crate::reflow::paragraphs(&tidied)
+            }
             (None, Some(edited)) => edited.clone(),
             (None, None) => String::new(),
         };
