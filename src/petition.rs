@@ -13,7 +13,9 @@
 //! The general path (every member a template value) stays the reference:
 //! - a letter whose templates use a member's value other than by printing
 //!   it or testing it for emptiness takes it (`plan::usage` decides, as for
-//!   per-member batches), and so does a petition of one;
+//!   per-member batches), and so does one with a loop over `signatories`
+//!   that might not print each member's name on every turn
+//!   (`plan::usage::petition_loops`), and a petition of one;
 //! - which member a token stands for is told by its *family*: members
 //!   alternate between two families and the last member has a third, so
 //!   that one loop's members and the end of each loop over `signatories`
@@ -22,6 +24,7 @@
 //!   member, in order, before anything is put in. A letter whose tokens do
 //!   not line up (a loop that skips members or prints nothing for some,
 //!   stops early, or runs inside another) takes the general path;
+//! - a list edited since it was first read stops the letter (`Again`);
 //! - `tests` and the CLI tests compare both paths byte for byte.
 
 use std::collections::HashMap;
