@@ -662,7 +662,7 @@ impl Journal {
         let mut count = 0u64;
         let mut fences: Vec<u64> = Vec::new();
         let mut write = |out: &mut BufWriter<&File>, h: u64, e: Entry| -> Result<()> {
-            if count % BLOCK == 0 {
+            if count.is_multiple_of(BLOCK) {
                 fences.push(h);
             }
             out.write_all(&h.to_le_bytes())?;
