@@ -563,7 +563,18 @@ mod differential {
     fn petition(rows: &[[String; 6]]) -> Option<(tempfile::TempDir, Petition)> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("members.csv");
-        let mut csv = csv::Writer::from_path(&path).unwrap();
+        write_list(&path, rows);
+        let mut list = MemberList::open(&path, None).unwrap();
+        if list.check(&mut |_| Ok(())).unwrap().valid < 2 {
+            return None;
+        }
+        let petition = Petition::load(list, None).unwrap();
+        Some((dir, petition))
+    }
+
+    /// Writes `rows` as a members' list with a header, as a user's file.
+    fn write_list(path: &std::path::Path, rows: &[[String; 6]]) {
+        let mut csv = csv::Writer::from_path(path).unwrap();
         csv.write_record([
             "name",
             "organisation",
@@ -577,12 +588,6 @@ mod differential {
             csv.write_record(row).unwrap();
         }
         csv.flush().unwrap();
-        let mut list = MemberList::open(&path, None).unwrap();
-        if list.check(&mut |_| Ok(())).unwrap().valid < 2 {
-            return None;
-        }
-        let petition = Petition::load(list, None).unwrap();
-        Some((dir, petition))
     }
 
     /// Both ways for `letter` to `addressee`: the general path's result
@@ -789,20 +794,7 @@ mod differential {
             let mut list = rows(5);
             let (dir, petition) = petition(&list).unwrap();
             edit(&mut list);
-            let mut csv = csv::Writer::from_path(dir.path().join("members.csv")).unwrap();
-            csv.write_record([
-                "name",
-                "organisation",
-                "email",
-                "address",
-                "country",
-                "branch",
-            ])
-            .unwrap();
-            for row in &list {
-                csv.write_record(row).unwrap();
-            }
-            csv.flush().unwrap();
+            write_list(&dir.path().join("members.csv"), &list);
             let err = renderer
                 .render_petition(&mut renderer.scratch(), addressee, &petition)
                 .unwrap_err();
