@@ -112,26 +112,12 @@ fn fold_into<'a>(
         if i > 0 {
             // Prefer a break between addresses: keep a mailbox on one line
             // when it fits on one.
-            if column + 1 + whole > SOFT_LIMIT {
-                out.put(eol);
-                out.put(" ");
-                column = 1;
-            } else {
-                out.put(" ");
-                column += 1;
-            }
+            column = space_before(whole, column, eol, out);
         }
         for (j, word) in words.iter().enumerate() {
             let word_len = len(j, word);
             if j > 0 {
-                if column + 1 + word_len > SOFT_LIMIT {
-                    out.put(eol);
-                    out.put(" ");
-                    column = 1;
-                } else {
-                    out.put(" ");
-                    column += 1;
-                }
+                column = space_before(word_len, column, eol, out);
             }
             word.push_to(out);
             if comma && j + 1 == words.len() {
@@ -140,6 +126,18 @@ fn fold_into<'a>(
             column += word_len;
         }
     }
+}
+
+/// The space before something `len` long at `column`: a fold (`eol` and a
+/// space) if it would pass the soft limit, else a plain space. Returns the
+/// column after it.
+fn space_before(len: usize, column: usize, eol: &str, out: &mut impl Out) -> usize {
+    let fold = column + 1 + len > SOFT_LIMIT;
+    if fold {
+        out.put(eol);
+    }
+    out.put(" ");
+    if fold { 1 } else { column + 1 }
 }
 
 /// One word of a mailbox, as folding sees it.

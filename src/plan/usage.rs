@@ -375,6 +375,18 @@ fn check_print(tokens: &[String], aliases: &[String]) -> Result<(), String> {
     {
         return Ok(());
     }
+    match uncounted_taint(tokens, aliases) {
+        Some(t) => Err(format!(
+            "`{{{{ {} }}}}` uses the signer's `{t}` other than by printing it as it is",
+            tokens.join(" ")
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The first word of `tokens` that holds signer values, other than in a
+/// `signatories | length` (the same for every letter).
+fn uncounted_taint<'t>(tokens: &'t [String], aliases: &[String]) -> Option<&'t str> {
     let mut i = 0;
     while i < tokens.len() {
         if is_count(tokens, i) {
@@ -382,15 +394,11 @@ fn check_print(tokens: &[String], aliases: &[String]) -> Result<(), String> {
             continue;
         }
         if tainted(&tokens[i], aliases) {
-            return Err(format!(
-                "`{{{{ {} }}}}` uses the signer's `{}` other than by printing it as it is",
-                tokens.join(" "),
-                tokens[i]
-            ));
+            return Some(&tokens[i]);
         }
         i += 1;
     }
-    Ok(())
+    None
 }
 
 /// `{% … %}`: conditions may test a field for being non-empty; a loop may
@@ -426,21 +434,10 @@ fn check_statement(tokens: &[String], aliases: &mut Vec<String>) -> Result<(), S
                     "`{{% {text} %}}` gives a new value to a signer name"
                 ));
             }
-            let mut i = 2;
-            while i < tokens.len() {
-                if is_count(tokens, i) {
-                    i += 3;
-                    continue;
-                }
-                if tainted(&tokens[i], aliases) {
-                    return Err(format!(
-                        "`{{% {text} %}}` stores the signer's `{}`",
-                        tokens[i]
-                    ));
-                }
-                i += 1;
+            match uncounted_taint(tokens.get(2..).unwrap_or_default(), aliases) {
+                Some(t) => Err(format!("`{{% {text} %}}` stores the signer's `{t}`")),
+                None => Ok(()),
             }
-            Ok(())
         }
         "else" | "endif" | "endfor" | "break" | "continue" => Ok(()),
         "extends" | "import" | "macro" | "endmacro" | "block" | "endblock" | "filter"
