@@ -39,7 +39,7 @@ enum Destination<'a> {
     },
     /// Written to a temporary file, renamed into place by `finish`.
     File {
-        tmp: BufWriter<tempfile::NamedTempFile>,
+        tmp: BufWriter<files::Writeback>,
         path: PathBuf,
     },
     /// Something that is not a regular file (`/dev/null`, a FIFO, a
@@ -105,7 +105,7 @@ impl<'a> Sink<'a> {
                     .tempfile_in(&dir)
                     .map_err(|e| write_failed(e, path, NOTHING_WRITTEN))?;
                 Destination::File {
-                    tmp: BufWriter::with_capacity(1 << 16, tmp),
+                    tmp: BufWriter::with_capacity(1 << 16, files::Writeback::new(tmp)),
                     path: path.clone(),
                 }
             }
@@ -204,7 +204,8 @@ impl<'a> Sink<'a> {
             Destination::File { tmp, path } => {
                 let tmp = tmp
                     .into_inner()
-                    .map_err(|e| write_failed(e.into_error(), &path, NOTHING_WRITTEN))?;
+                    .map_err(|e| write_failed(e.into_error(), &path, NOTHING_WRITTEN))?
+                    .into_inner();
                 tmp.as_file()
                     .sync_all()
                     .map_err(|e| write_failed(e, &path, NOTHING_WRITTEN))?;
