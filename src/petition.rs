@@ -565,7 +565,7 @@ mod differential {
         let path = dir.path().join("members.csv");
         write_list(&path, rows);
         let mut list = MemberList::open(&path, None).unwrap();
-        if list.check(&mut |_| Ok(())).unwrap().valid < 2 {
+        if list.check(&|_| Ok(())).unwrap().valid < 2 {
             return None;
         }
         let petition = Petition::load(list, None).unwrap();

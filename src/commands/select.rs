@@ -13,7 +13,6 @@ use crate::petition::Petition;
 use crate::prompt;
 use crate::settings::{BatchSettings, SendSettings, SignerDraft, Terminal};
 use crate::signatories::{Checked, MemberList, describe_bad_rows, describe_duplicates};
-use crate::signer::Signer;
 
 /// The named letter, or the campaign's default.
 pub fn choose_letter<'a>(campaign: &'a Campaign, name: Option<&str>) -> Result<&'a Letter> {
@@ -108,36 +107,43 @@ pub fn prepare(
         writeln!(stderr, "note: {}:1: {note}", list.path().display())?;
     }
     let by_country = recipients.iter().any(|r| r.by_country());
-    let mut addressing = Addressing::default();
-    let mut accept = |signer: &Signer| -> std::result::Result<(), String> {
-        if !by_country || signer.country.is_empty() {
-            return Ok(());
-        }
-        if !addressing.has_country(&signer.country) {
-            let mut list = Vec::new();
-            for r in recipients {
-                match r.resolve(Some(&signer.country), embassy_email) {
-                    Ok(CountryOutcome::Found(a) | CountryOutcome::NoCountry(a)) => {
-                        list.push(Arc::new(a));
-                    }
-                    Err(_) => {
-                        return Err(format!(
-                            "no address for `{}` in country {} (the campaign has {}); \
-                             pass --embassy-email ADDRESS, or correct the row",
-                            r.id,
-                            signer.country,
-                            r.country_list()
-                        ));
-                    }
+    // A country's embassies, or why the campaign has none to write to.
+    let embassies = |country: &str| -> std::result::Result<Vec<Arc<Addressee>>, String> {
+        let mut list = Vec::new();
+        for r in recipients {
+            match r.resolve(Some(country), embassy_email) {
+                Ok(CountryOutcome::Found(a) | CountryOutcome::NoCountry(a)) => {
+                    list.push(Arc::new(a));
+                }
+                Err(_) => {
+                    return Err(format!(
+                        "no address for `{}` in country {country} (the campaign has {}); \
+                         pass --embassy-email ADDRESS, or correct the row",
+                        r.id,
+                        r.country_list()
+                    ));
                 }
             }
-            addressing.add_country(&signer.country, list);
         }
-        Ok(())
+        Ok(list)
+    };
+    let accept = |country: &str| -> std::result::Result<(), String> {
+        if by_country {
+            embassies(country).map(drop)
+        } else {
+            Ok(())
+        }
     };
     // (Whether the members have words of their own is noted by the same
     // pass: `Checked::same_words`.)
-    let checked = list.check(&mut accept)?;
+    let checked = list.check(&accept)?;
+    let mut addressing = Addressing::default();
+    if by_country {
+        for country in checked.countries.keys().filter(|c| !c.is_empty()) {
+            let to = embassies(country).map_err(|e| anyhow::anyhow!(e))?;
+            addressing.add_country(country, to);
+        }
+    }
     if !checked.bad.is_empty() {
         let rows = describe_bad_rows(list.path(), &checked.bad, 50);
         if !batch.skip_invalid {
