@@ -394,7 +394,7 @@ impl MemberList {
     /// own check of a good row's country (e.g. that it has an embassy
     /// address), asked once per country and thread. Rows that repeat a
     /// member are left out of `rows` from now on. A big list is checked in
-    /// parts, one per core (see `parts`).
+    /// parts, one per core (see `check_in`).
     pub fn check(&mut self, accept: &Accept<'_>) -> Result<Checked> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
         self.check_in(accept, threads, PARALLEL_CHECK)
