@@ -441,10 +441,14 @@ impl MemberList {
         let mut at = 0;
         let mut parts: Vec<Option<Result<Part>>> = parts.into_iter().map(Some).collect();
         loop {
-            let part = match parts[at].take() {
+            let part = match parts.get_mut(at).and_then(Option::take) {
                 Some(Ok(part)) => part,
                 Some(Err(e)) => return Err(e),
-                None => bail!("checking the list went wrong"),
+                None => bail!(
+                    "internal error: the parts of the check of {} do not join up; \
+                     please report this",
+                    self.name.display()
+                ),
             };
             match part.end {
                 End::Stop(i) => {
