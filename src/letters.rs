@@ -246,7 +246,6 @@ impl Signing {
         {
             return Err(crate::render::TemplateError {
                 problem,
-                limit: false,
             }
             .into());
         }

@@ -27,7 +27,6 @@ pub mod letters;
 pub mod message;
 pub mod output;
 pub mod petition;
-pub mod plan;
 pub mod profile;
 pub mod progress;
 pub mod prompt;

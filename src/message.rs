@@ -218,18 +218,7 @@ impl Composer {
     /// go into a header. `key` is the letter's journal key
     /// (`letters::journal_key`), which its Message-ID is made from.
     pub fn compose(&self, letter: &Rendered, key: &str, sender: &Sender) -> Result<Composed> {
-        self.compose_at(letter, key, sender, self.clock.now())
-    }
-
-    /// `compose` with the message's time given (for `plan`, which must
-    /// reproduce this message's Date and Message-ID).
-    pub fn compose_at(
-        &self,
-        letter: &Rendered,
-        key: &str,
-        sender: &Sender,
-        now: SystemTime,
-    ) -> Result<Composed> {
+        let now = self.clock.now();
         let recipient = &letter.recipient;
         let prepared = match self.prepared.get(&prepared_key(recipient)) {
             Some(p) => Arc::clone(p),
@@ -342,8 +331,6 @@ pub fn header_line(name: &str, mailboxes: &[Mailbox]) -> String {
     headers::line(name, mailboxes)
 }
 
-pub use headers::line_of as mailbox_line;
-
 /// The body with CRLF line endings. lettre converts bare LF itself, but by
 /// inserting one `\r` at a time (a copy of the rest of the letter per
 /// line); this single pass costs a tenth as much (callgrind).
@@ -397,61 +384,6 @@ pub fn message_id(key: &str, sender: &Sender) -> String {
     format!("<{first:016x}.{second:016x}@{domain}>")
 }
 
-/// `message_id` for the letters of a batch, whose keys differ only in
-/// their end (the member's part): the hash of the common beginning is
-/// kept, so each letter hashes only its own part, and nothing is
-/// formatted (the batch fast path, `plan`).
-#[derive(Clone)]
-pub struct MessageIds {
-    start: crate::fingerprint::Fnv,
-    domain: String,
-}
-
-impl MessageIds {
-    /// For keys that begin with `prefix`, sent from `sender`.
-    pub fn new(prefix: &str, sender: &Sender) -> Self {
-        use std::hash::Hasher;
-        let mut start = crate::fingerprint::Fnv::default();
-        start.write(prefix.as_bytes());
-        MessageIds {
-            start,
-            domain: sender.from.email.domain().to_string(),
-        }
-    }
-
-    /// `message_id` of the key `prefix` + `rest` (concatenated), to `out`.
-    pub fn write(&self, rest: &[&str], out: &mut Vec<u8>) {
-        use std::hash::Hasher;
-        let mut h = self.start;
-        for part in rest {
-            h.write(part.as_bytes());
-        }
-        // As `fingerprint::of([key])` and `of([key, "message-id"])`.
-        h.write(&[0]);
-        let first = h.finish();
-        h.write(b"message-id\0");
-        let second = h.finish();
-        out.reserve(36 + self.domain.len());
-        out.push(b'<');
-        hex16(first, out);
-        out.push(b'.');
-        hex16(second, out);
-        out.push(b'@');
-        out.extend_from_slice(self.domain.as_bytes());
-        out.push(b'>');
-    }
-}
-
-/// `{v:016x}`.
-fn hex16(v: u64, out: &mut Vec<u8>) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut digits = [0u8; 16];
-    for (i, d) in digits.iter_mut().enumerate() {
-        *d = DIGITS[((v >> ((15 - i) * 4)) & 0xf) as usize];
-    }
-    out.extend_from_slice(&digits);
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -481,29 +413,6 @@ mod tests {
             }),
             subject: "Free her".into(),
             body: "Dear Court,\n\nText.\n".into(),
-        }
-    }
-
-    #[test]
-    fn message_ids_from_a_kept_prefix_are_message_ids() {
-        let sender = Sender {
-            from: Mailbox::new(None, "sec@union.example".parse().unwrap()),
-            reply_to: None,
-            bcc: None,
-            contact: None,
-        };
-        for (prefix, rest) in [
-            ("", vec![]),
-            (
-                "bench|court|court@c.org|",
-                vec!["jo@x.org", "|", "Jo Bloggs", "|", ""],
-            ),
-            ("a|b|", vec!["Жанна", "|", "中文", "|", "Union, Branch 7"]),
-        ] {
-            let mut got = Vec::new();
-            MessageIds::new(prefix, &sender).write(&rest, &mut got);
-            let key = format!("{prefix}{}", rest.concat());
-            assert_eq!(String::from_utf8(got).unwrap(), message_id(&key, &sender));
         }
     }
 

@@ -68,37 +68,6 @@ pub fn is_closing(block: &str) -> bool {
     first.ends_with(',') && first.split_whitespace().count() <= 4
 }
 
-/// Whether [`paragraphs`] leaves this block (text between blank lines) as
-/// it is: neither a list nor prose (for `plan`, which splices signer
-/// values only into blocks that are not filled around their length).
-pub fn keeps(block: &str) -> bool {
-    // `!is_list && !is_prose` without collecting the lines: the batch fast
-    // path asks this for each member.
-    let mut lines = block.lines();
-    let Some(first) = lines.next() else {
-        return true;
-    };
-    if marker(first).is_some() {
-        return false;
-    }
-    let indented = |l: &str| l.starts_with([' ', '\t']);
-    let mut any_indented = indented(first);
-    let mut more = false;
-    let mut lower = false;
-    for line in lines {
-        more = true;
-        any_indented |= indented(line);
-        lower |= line.chars().next().is_some_and(char::is_lowercase);
-    }
-    let prose = !any_indented
-        && if more {
-            lower
-        } else {
-            first.chars().count() > WIDTH && first.contains(' ')
-        };
-    !prose
-}
-
 /// The marker of a list item (" - ", " 1. "), with the spaces before it.
 fn marker(line: &str) -> Option<usize> {
     let indent = line.len() - line.trim_start_matches(' ').len();
@@ -185,33 +154,6 @@ fn fill_into(words: &str, initial: &str, subsequent: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keeps_is_neither_list_nor_prose() {
-        let long = "word ".repeat(20);
-        for block in [
-            "",
-            "Dear Chair,",
-            "Yours sincerely,\nJo Bloggs\njo@x.org",
-            "- item",
-            " 1. item",
-            "I am writing\nto you",
-            "I am writing\nTo you",
-            "  indented\nlower",
-            "a\n\tb",
-            long.as_str(),
-            "x".repeat(80).as_str(),
-            "Jo\n",
-            "\n\n",
-        ] {
-            let lines: Vec<&str> = block.lines().collect();
-            assert_eq!(
-                keeps(block),
-                !is_list(&lines) && !is_prose(&lines),
-                "{block:?}"
-            );
-        }
-    }
 
     #[test]
     fn mends_a_ragged_paragraph() {

@@ -3,7 +3,7 @@
 //! same inputs always give the same letter.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
 
@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::campaign::{Addressee, Campaign, Failure, Letter, SIZE_LIMIT, SIZE_PER_SIGNATORY};
 use crate::diagnostic::{Problem, Severity, char_name, is_forbidden_char};
-use crate::petition::{Petition, Tokens};
+use crate::petition::Petition;
 use crate::signer::Signer;
 
 /// A finished letter and what it was made from.
@@ -31,8 +31,6 @@ pub struct Rendered {
 #[error("{}", problem.unlabelled())]
 pub struct TemplateError {
     pub problem: Problem,
-    /// The letter went past the size or time limit.
-    pub limit: bool,
 }
 
 /// The problem with `letter` as a `--group` petition if it would drop
@@ -136,11 +134,6 @@ pub struct Renderer<'a> {
     message: String,
     /// Letters the signer edited (`--edit`), by recipient id: used as saved.
     edits: BTreeMap<String, String>,
-    /// Whether a petition of this letter can take stand-ins (see
-    /// `petition_streams`), worked out for the first petition letter.
-    petition_check: OnceLock<Result<(), String>>,
-    /// How petition stand-ins are spelled (see `petition_tokens`).
-    tokens: OnceLock<Tokens>,
 }
 
 #[derive(Serialize)]
@@ -183,8 +176,6 @@ impl<'a> Renderer<'a> {
             dates,
             message: String::new(),
             edits: BTreeMap::new(),
-            petition_check: OnceLock::new(),
-            tokens: OnceLock::new(),
         }
     }
 
@@ -196,8 +187,6 @@ impl<'a> Renderer<'a> {
     /// Adds the signer's own words to every letter that has none.
     pub fn with_message(mut self, message: &str) -> Self {
         self.message = message.trim().to_string();
-        // The words are in the letters: the tokens must not be in them.
-        self.tokens = OnceLock::new();
         self
     }
 
@@ -284,136 +273,14 @@ impl<'a> Renderer<'a> {
         self.finish(recipient, language, first, subject, body)
     }
 
-    /// Renders the petition to `recipient`, signed by every member of its
-    /// list, without making each member a template value (see `petition`).
-    /// The same bytes as `render_with` given every member.
+    /// Renders the petition to `recipient`, signed by every member.
     pub fn render_petition(
         &self,
         scratch: &mut Scratch,
         recipient: &Arc<Addressee>,
         petition: &Petition,
     ) -> Result<Rendered> {
-        if self.petition_streams(petition)
-            && let Some(letter) = self.render_streamed(scratch, recipient, petition)?
-        {
-            return Ok(letter);
-        }
-        self.render_with(scratch, recipient, &petition.all()?)
-    }
-
-    /// `render_petition` with stand-ins; `None` when the members' tokens
-    /// do not line up (see `petition`), for the general path.
-    pub fn render_streamed(
-        &self,
-        scratch: &mut Scratch,
-        recipient: &Arc<Addressee>,
-        petition: &Petition,
-    ) -> Result<Option<Rendered>> {
-        let language = self.language_for(recipient);
-        self.address(scratch, recipient, language);
-        let tokens = self.petition_tokens();
-        let (signer, signatories) = petition.stand_ins(tokens);
-        let context = &mut scratch.context;
-        context.insert_value("signer", signer);
-        context.insert_value("signatories", signatories);
-        // The context no longer holds the signatories `render_with` made.
-        scratch.signatories = None;
-        context.insert("message", self.message.as_str());
-        let limit = SIZE_LIMIT + SIZE_PER_SIGNATORY * petition.len();
-        let variant = self.letter.variant(&[Some(language)]);
-        // Template `name` with stand-ins; `None` for the general path,
-        // whose limits decide (stand-ins are longer or shorter than values).
-        let made = |name: &str| -> Result<Option<String>> {
-            match self.render_template(name, context, limit, recipient) {
-                Err(e) if e.downcast_ref::<TemplateError>().is_some_and(|t| t.limit) => Ok(None),
-                text => text.map(Some),
-            }
-        };
-        let rendered = (|| -> Result<Option<(String, Option<String>)>> {
-            let Some(subject) = made(&variant.subject)? else {
-                return Ok(None);
-            };
-            let body = match self.edits.get(&recipient.id) {
-                Some(_) => None,
-                None => match made(&variant.body)? {
-                    Some(body) => Some(body),
-                    None => return Ok(None),
-                },
-            };
-            Ok(Some((subject, body)))
-        })();
-        // A million stand-ins are not kept while the members are put in.
-        context.remove("signatories");
-        context.remove("signer");
-        let Some((subject, body)) = rendered? else {
-            return Ok(None);
-        };
-        // The members put in, within the general path's limit.
-        let fill = |name: &str, text: String| -> Result<Option<String>> {
-            match petition.fill(&text, tokens)? {
-                Some(filled) if filled.len() > limit => {
-                    Err(self.limit_error(name, recipient, &crate::campaign::too_big(limit)))
-                }
-                filled => Ok(filled),
-            }
-        };
-        let Some(subject) = fill(&variant.subject, subject)? else {
-            return Ok(None);
-        };
-        let body = match body {
-            Some(text) => match fill(&variant.body, text)? {
-                Some(body) => Some(body),
-                None => return Ok(None),
-            },
-            None => None,
-        };
-        self.finish(recipient, language, petition.first(), subject, body)
-            .map(Some)
-    }
-
-    /// Whether this letter's templates let a petition be rendered with
-    /// stand-ins: they use members' values only by printing them or
-    /// testing them for being empty (`plan::usage`), and there are two
-    /// members or more.
-    pub fn petition_streams(&self, petition: &Petition) -> bool {
-        petition.len() > 1 && self.petition_check().is_ok()
-    }
-
-    /// Why a petition of this letter keeps every member in memory, if it
-    /// does: for `--verbose`.
-    pub fn petition_refusal(&self, petition: &Petition) -> Option<String> {
-        if petition.len() < 2 {
-            return None;
-        }
-        self.petition_check().clone().err().map(|why| {
-            format!(
-                "the petition of letter `{}` holds all {} members in memory (slower, and about \
-                     1 KB each): {why}",
-                self.letter.id,
-                petition.len()
-            )
-        })
-    }
-
-    fn petition_check(&self) -> &Result<(), String> {
-        self.petition_check
-            .get_or_init(|| crate::plan::petition_streamable(self.campaign, self.letter))
-    }
-
-    /// Token spelling for petition stand-ins: found nowhere in what is
-    /// rendered, the campaign's files and the run's own words (an edited
-    /// letter is used as saved, never rendered).
-    fn petition_tokens(&self) -> &Tokens {
-        self.tokens.get_or_init(|| {
-            let sources = &self.campaign.sources;
-            let texts: Vec<&str> = sources
-                .letters
-                .iter()
-                .map(|f| f.text.as_str())
-                .chain([sources.recipients.text.as_str(), self.message.as_str()])
-                .collect();
-            Tokens::new(texts.iter().copied())
-        })
+        self.render_with(scratch, recipient, petition.members())
     }
 
     /// Puts `recipient`, in `language`, into the context (once per
@@ -497,7 +364,6 @@ impl<'a> Renderer<'a> {
         .with_help("remove it from the campaign texts or from the signer's details");
         Err(TemplateError {
             problem,
-            limit: false,
         }
         .into())
     }
@@ -524,7 +390,6 @@ impl<'a> Renderer<'a> {
             Ok(text) => Ok(text),
             Err(Failure::Template(problem)) => Err(TemplateError {
                 problem: *problem,
-                limit: false,
             }
             .into()),
             Err(Failure::Limit(reason)) => Err(self.limit_error(name, recipient, &reason)),
@@ -544,7 +409,6 @@ impl<'a> Renderer<'a> {
         .with_help("look for a loop that never ends or repeats too often");
         TemplateError {
             problem,
-            limit: true,
         }
         .into()
     }

@@ -313,8 +313,6 @@ pub struct WriteSettings {
     pub batch: BatchSettings,
     /// `-q`: no progress bar.
     pub quiet: bool,
-    /// `-v`: notes on the batch fast path (which letters fall back, why).
-    pub verbose: bool,
     pub voice: VoiceSettings,
 }
 
@@ -421,7 +419,6 @@ impl Settings {
                 )?,
                 batch: BatchSettings::from_args(&args.common.batch, env),
                 quiet,
-                verbose,
                 voice: VoiceSettings::from_args(&args.common.voice, env)?,
             })),
             cli::Command::Init(args) => {

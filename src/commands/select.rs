@@ -245,11 +245,12 @@ fn group(
             .filter(|c| addressing.has_country(c))
             .cloned();
         addressing.count_sets(country.as_deref(), 1);
-        let petition = Petition::load(list, None)?;
+        let petition = Petition::load(&list)?;
         return Ok(Signing::Group(vec![Part { petition, country }]));
     }
     let mut split = Addressing::default();
     let mut parts = Vec::new();
+    let everyone = Petition::load(&list)?;
     let everywhere: Vec<Arc<Addressee>> = addressing
         .list(None)
         .iter()
@@ -260,7 +261,7 @@ fn group(
         split.add_country(EVERYONE, everywhere);
         split.count_sets(Some(EVERYONE), 1);
         parts.push(Part {
-            petition: Petition::load(list.clone(), None)?,
+            petition: everyone.clone(),
             country: Some(EVERYONE.to_string()),
         });
     }
@@ -280,7 +281,7 @@ fn group(
         split.add_country(&key, to);
         split.count_sets(Some(&key), 1);
         parts.push(Part {
-            petition: Petition::load(list.clone(), Some(values))?,
+            petition: everyone.only(&values, &list)?,
             country: Some(key),
         });
     }

@@ -38,42 +38,14 @@ pub fn address_header(name: &'static str, mailboxes: &[Mailbox]) -> HeaderValue 
     )
 }
 
-/// Where folded header text goes: a `String` (composed messages) or the
-/// bytes of an output stream (the batch fast path, without a copy).
-pub trait Out {
-    fn put(&mut self, s: &str);
-}
-
-impl Out for String {
-    fn put(&mut self, s: &str) {
-        self.push_str(s);
-    }
-}
-
-impl Out for Vec<u8> {
-    fn put(&mut self, s: &str) {
-        self.extend_from_slice(s.as_bytes());
-    }
-}
-
 /// The whole header line, `name: value` and CRLF.
 pub fn line(name: &str, mailboxes: &[Mailbox]) -> String {
     let mut out = String::with_capacity(name.len() + 2 + 40 * mailboxes.len());
     out.push_str(name);
     out.push_str(": ");
-    fold_into(name, mailboxes.iter().map(parts), "\r\n", &mut out);
+    fold_into(name, mailboxes.iter().map(parts), &mut out);
     out.push_str("\r\n");
     out
-}
-
-/// The header line of one mailbox given by its parts (display name and an
-/// address already checked), ended and folded with `eol`: what `line`
-/// writes, without a `Mailbox` to build (the batch fast path, `plan`).
-pub fn line_of(name: &str, display: Option<&str>, address: &str, eol: &str, out: &mut impl Out) {
-    out.put(name);
-    out.put(": ");
-    fold_into(name, std::iter::once((display, address)), eol, out);
-    out.put(eol);
 }
 
 fn parts(mailbox: &Mailbox) -> (Option<&str>, &str) {
@@ -83,17 +55,16 @@ fn parts(mailbox: &Mailbox) -> (Option<&str>, &str) {
 /// The folded value of header `name` (without the `name: ` prefix).
 fn fold(name: &str, mailboxes: &[Mailbox]) -> String {
     let mut out = String::new();
-    fold_into(name, mailboxes.iter().map(parts), "\r\n", &mut out);
+    fold_into(name, mailboxes.iter().map(parts), &mut out);
     out
 }
 
 /// `fold`, for mailboxes given as (display name, address), into `out`,
-/// with `eol` before each continuation line.
+/// with CRLF before each continuation line.
 fn fold_into<'a>(
     name: &str,
     mailboxes: impl ExactSizeIterator<Item = (Option<&'a str>, &'a str)>,
-    eol: &str,
-    out: &mut impl Out,
+    out: &mut String,
 ) {
     let mut column = name.len() + 2;
     let count = mailboxes.len();
@@ -112,31 +83,31 @@ fn fold_into<'a>(
         if i > 0 {
             // Prefer a break between addresses: keep a mailbox on one line
             // when it fits on one.
-            column = space_before(whole, column, eol, out);
+            column = space_before(whole, column, out);
         }
         for (j, word) in words.iter().enumerate() {
             let word_len = len(j, word);
             if j > 0 {
-                column = space_before(word_len, column, eol, out);
+                column = space_before(word_len, column, out);
             }
             word.push_to(out);
             if comma && j + 1 == words.len() {
-                out.put(",");
+                out.push_str(",");
             }
             column += word_len;
         }
     }
 }
 
-/// The space before something `len` long at `column`: a fold (`eol` and a
+/// The space before something `len` long at `column`: a fold (CRLF and a
 /// space) if it would pass the soft limit, else a plain space. Returns the
 /// column after it.
-fn space_before(len: usize, column: usize, eol: &str, out: &mut impl Out) -> usize {
+fn space_before(len: usize, column: usize, out: &mut String) -> usize {
     let fold = column + 1 + len > SOFT_LIMIT;
     if fold {
-        out.put(eol);
+        out.push_str("\r\n");
     }
-    out.put(" ");
+    out.push_str(" ");
     if fold { 1 } else { column + 1 }
 }
 
@@ -155,13 +126,13 @@ impl Word<'_> {
         }
     }
 
-    fn push_to(&self, out: &mut impl Out) {
+    fn push_to(&self, out: &mut String) {
         match self {
-            Word::Text(t) => out.put(t),
+            Word::Text(t) => out.push_str(t),
             Word::Angle(a) => {
-                out.put("<");
-                out.put(a);
-                out.put(">");
+                out.push_str("<");
+                out.push_str(a);
+                out.push_str(">");
             }
         }
     }

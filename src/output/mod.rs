@@ -39,7 +39,7 @@ enum Destination<'a> {
     },
     /// Written to a temporary file, renamed into place by `finish`.
     File {
-        tmp: BufWriter<files::Writeback>,
+        tmp: BufWriter<tempfile::NamedTempFile>,
         path: PathBuf,
     },
     /// Something that is not a regular file (`/dev/null`, a FIFO, a
@@ -105,7 +105,7 @@ impl<'a> Sink<'a> {
                     .tempfile_in(&dir)
                     .map_err(|e| write_failed(e, path, NOTHING_WRITTEN))?;
                 Destination::File {
-                    tmp: BufWriter::with_capacity(1 << 16, files::Writeback::new(tmp)),
+                    tmp: BufWriter::with_capacity(1 << 16, tmp),
                     path: path.clone(),
                 }
             }
@@ -125,21 +125,6 @@ impl<'a> Sink<'a> {
             names: UniqueNames::default(),
             count: 0,
         })
-    }
-
-    /// Whether letters can be serialised elsewhere (other threads) and
-    /// handed over as bytes: true for one stream, false for a folder.
-    pub fn is_stream(&self) -> bool {
-        !matches!(self.destination, Destination::Dir(_))
-    }
-
-    /// Writes `count` letters already serialised with `serialise`.
-    pub fn emit_serialised(&mut self, bytes: &[u8], count: usize) -> Result<()> {
-        self.count += count;
-        if matches!(self.destination, Destination::Dir(_)) {
-            anyhow::bail!("letters for a folder are written one by one");
-        }
-        self.write_to_stream(|out| out.write_all(bytes))
     }
 
     /// Runs `write` on the one stream (standard output or the temporary
@@ -204,8 +189,7 @@ impl<'a> Sink<'a> {
             Destination::File { tmp, path } => {
                 let tmp = tmp
                     .into_inner()
-                    .map_err(|e| write_failed(e.into_error(), &path, NOTHING_WRITTEN))?
-                    .into_inner();
+                    .map_err(|e| write_failed(e.into_error(), &path, NOTHING_WRITTEN))?;
                 tmp.as_file()
                     .sync_all()
                     .map_err(|e| write_failed(e, &path, NOTHING_WRITTEN))?;
@@ -241,12 +225,6 @@ fn spool_failed(e: std::io::Error) -> anyhow::Error {
         "a batch for standard output is kept there until it is complete (set TMPDIR to \
          use another folder); nothing was printed",
     )
-}
-
-/// Serialises one item as a stream target would receive it; `first` is
-/// whether it opens the stream (text letters are separated by page breaks).
-pub fn serialise(format: Format, item: &Item<'_>, first: bool, out: &mut Vec<u8>) -> Result<()> {
-    formats::write_stream(format, item, first, out).map_err(Into::into)
 }
 
 /// `letter-recipient[-country][-hint]`: readable and safe on any disk.
