@@ -246,6 +246,7 @@ impl Signing {
         {
             return Err(crate::render::TemplateError {
                 problem,
+                limit: false,
             }
             .into());
         }

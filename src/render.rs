@@ -31,6 +31,8 @@ pub struct Rendered {
 #[error("{}", problem.unlabelled())]
 pub struct TemplateError {
     pub problem: Problem,
+    /// The letter went past the size or time limit.
+    pub limit: bool,
 }
 
 /// The problem with `letter` as a `--group` petition if it would drop
@@ -364,6 +366,7 @@ impl<'a> Renderer<'a> {
         .with_help("remove it from the campaign texts or from the signer's details");
         Err(TemplateError {
             problem,
+            limit: false,
         }
         .into())
     }
@@ -390,6 +393,7 @@ impl<'a> Renderer<'a> {
             Ok(text) => Ok(text),
             Err(Failure::Template(problem)) => Err(TemplateError {
                 problem: *problem,
+                limit: false,
             }
             .into()),
             Err(Failure::Limit(reason)) => Err(self.limit_error(name, recipient, &reason)),
@@ -409,6 +413,7 @@ impl<'a> Renderer<'a> {
         .with_help("look for a loop that never ends or repeats too often");
         TemplateError {
             problem,
+            limit: true,
         }
         .into()
     }
