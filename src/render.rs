@@ -136,6 +136,8 @@ pub struct Renderer<'a> {
     message: String,
     /// Letters the signer edited (`--edit`), by recipient id: used as saved.
     edits: BTreeMap<String, String>,
+    /// Paragraphs filled for earlier letters of the run.
+    reflow: crate::reflow::Reflow,
 }
 
 #[derive(Serialize)]
@@ -178,6 +180,7 @@ impl<'a> Renderer<'a> {
             dates,
             message: String::new(),
             edits: BTreeMap::new(),
+            reflow: Default::default(),
         }
     }
 
@@ -322,7 +325,7 @@ impl<'a> Renderer<'a> {
                 // a time.
                 let tidied = tidy(&text);
                 drop(text);
-                crate::reflow::paragraphs(&tidied)
+                self.reflow.paragraphs(&tidied)
             }
             (None, Some(edited)) => edited.clone(),
             (None, None) => String::new(),
