@@ -234,6 +234,18 @@ pub fn is_forbidden_char(c: char) -> bool {
         || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// The first forbidden character in `text`. Every one of them starts with
+/// a byte below 0x20, 0x7F, or the lead byte 0xC2 (C1 controls) or 0xE2
+/// (the bidirectional overrides), so only those bytes are looked at
+/// closely: a letter is checked at the speed of a byte scan.
+pub fn find_forbidden_char(text: &str) -> Option<char> {
+    text.bytes()
+        .enumerate()
+        .filter(|&(_, b)| b < 0x20 || b == 0x7f || b == 0xc2 || b == 0xe2)
+        .filter_map(|(i, _)| text.get(i..).and_then(|rest| rest.chars().next()))
+        .find(|&c| is_forbidden_char(c))
+}
+
 /// A readable name for a forbidden character.
 pub fn char_name(c: char) -> String {
     let name = match c {
@@ -345,6 +357,26 @@ fn hex(text: &str, at: usize, len: usize) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_byte_scan_finds_what_the_character_test_finds() {
+        for text in [
+            "plain\tletter\r\n",
+            "Уважаемый судья — «кавычки» €",
+            "a\u{1b}[2J",
+            "x\u{7f}",
+            "Соколова\u{85}",
+            "name \u{202E}txt",
+            "\u{2068}isolate",
+            "\u{2014} dash, \u{2019} quote",
+        ] {
+            assert_eq!(
+                find_forbidden_char(text),
+                text.chars().find(|&c| is_forbidden_char(c)),
+                "{text:?}"
+            );
+        }
+    }
 
     #[test]
     fn points_at_line_and_column() {

@@ -250,22 +250,16 @@ impl Signing {
             }
             .into());
         }
-        Ok(Box::new(self.sets()?.flat_map(move |set| {
-            let per_set: Box<dyn Iterator<Item = Result<Produced>> + Send> = match set {
-                Err(e) => Box::new(std::iter::once(Err(e))),
-                Ok(set) => {
-                    let mut scratch = renderer.scratch();
-                    Box::new(
-                        addressing
-                            .for_set(&set)
-                            .iter()
-                            .map(move |a| self.produce(renderer, &mut scratch, a, &set)),
-                    )
-                }
-            };
-            per_set
-        })))
+        Ok(Box::new(Letters {
+            signing: self,
+            renderer,
+            addressing,
+            sets: self.sets()?,
+            scratch: renderer.scratch(),
+            current: None,
+        }))
     }
+
 
     /// Renders the letter of one signer set to one addressee; an error
     /// names the list's line and member, since it may show for some
@@ -371,6 +365,44 @@ impl Signing {
         set.signers
             .first()
             .map_or_else(String::new, |one| personal_identity(one))
+    }
+}
+
+/// The iterator of `Signing::letters`: one rendering context for the
+/// whole run, so that what does not change from one member to the next
+/// (the campaign, the recipient) is made into template values once.
+struct Letters<'a> {
+    signing: &'a Signing,
+    renderer: &'a Renderer<'a>,
+    addressing: &'a Addressing,
+    sets: Box<dyn Iterator<Item = Result<SignerSet>> + Send + 'a>,
+    scratch: crate::render::Scratch,
+    /// The signer set being written, and its next addressee.
+    current: Option<(SignerSet, usize)>,
+}
+
+impl Iterator for Letters<'_> {
+    type Item = Result<Produced>;
+
+    fn next(&mut self) -> Option<Result<Produced>> {
+        loop {
+            if let Some((set, next)) = &mut self.current {
+                if let Some(addressee) = self.addressing.for_set(set).get(*next) {
+                    *next += 1;
+                    return Some(self.signing.produce(
+                        self.renderer,
+                        &mut self.scratch,
+                        addressee,
+                        set,
+                    ));
+                }
+                self.current = None;
+            }
+            match self.sets.next()? {
+                Ok(set) => self.current = Some((set, 0)),
+                Err(e) => return Some(Err(e)),
+            }
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use anyhow::{Result, anyhow};
 use serde::Serialize;
 
 use crate::campaign::{Addressee, Campaign, Failure, Letter, SIZE_LIMIT, SIZE_PER_SIGNATORY};
-use crate::diagnostic::{Problem, Severity, char_name, is_forbidden_char};
+use crate::diagnostic::{Problem, Severity, char_name, find_forbidden_char};
 use crate::petition::Petition;
 use crate::signer::Signer;
 
@@ -352,7 +352,7 @@ impl<'a> Renderer<'a> {
     ) -> Result<()> {
         let Some(c) = texts
             .iter()
-            .find_map(|t| t.chars().find(|&c| is_forbidden_char(c)))
+            .find_map(|t| find_forbidden_char(t))
         else {
             return Ok(());
         };

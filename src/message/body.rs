@@ -60,15 +60,26 @@ fn base64(text: &[u8]) -> Vec<u8> {
 }
 
 /// Whether `text` can go unencoded: ASCII without NUL or bare CR/LF, no
-/// line over 998 characters, and no line that an mbox would quote.
+/// line over 998 characters, and no line that an mbox would quote. One
+/// pass over the bytes.
 fn is_plain(text: &str) -> bool {
-    text.is_ascii()
-        && !text.bytes().any(|b| b == 0)
-        && text.split("\r\n").all(|line| {
-            line.len() <= SEVEN_BIT_LINE
-                && !line.starts_with("From ")
-                && !line.contains(['\r', '\n'])
-        })
+    let bytes = text.as_bytes();
+    let mut line_start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            0 | 0x80.. => return false,
+            b'\r' if bytes.get(i + 1) != Some(&b'\n') => return false,
+            b'\n' if i == 0 || bytes[i - 1] != b'\r' => return false,
+            b'\n' => {
+                if i - 1 - line_start > SEVEN_BIT_LINE || bytes[line_start..].starts_with(b"From ") {
+                    return false;
+                }
+                line_start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    bytes.len() - line_start <= SEVEN_BIT_LINE && !bytes[line_start..].starts_with(b"From ")
 }
 
 /// RFC 2045 quoted-printable of CRLF text; line breaks stay hard breaks.
@@ -142,6 +153,14 @@ mod tests {
         assert!(!is_plain("Dear Sir,\r\nFrom the union\r\n"));
         assert!(!is_plain("Қазақстан\r\n"));
         assert!(!is_plain(&"x".repeat(999)));
+        assert!(is_plain(&"x".repeat(998)));
+        assert!(is_plain(&format!("{}\r\n{}", "x".repeat(998), "y".repeat(998))));
+        assert!(!is_plain(&format!("{}\r\n", "x".repeat(999))));
+        assert!(!is_plain("a\rb\r\n"));
+        assert!(!is_plain("a\nb\r\n"));
+        assert!(!is_plain("\nb"));
+        assert!(!is_plain("a\0b"));
+        assert!(!is_plain("x\r\nFrom y"));
     }
 
     /// Decoded by a real reader, from base64.

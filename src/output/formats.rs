@@ -119,12 +119,16 @@ pub fn mbox_separator(
 /// start with `>*From ` get one more `>` (mboxrd), so readers never split a
 /// letter in two. Ends with a newline.
 pub fn write_lf(bytes: &[u8], out: &mut dyn Write, mbox_quote: bool) -> io::Result<()> {
-    let mut lines = bytes.split(|&b| b == b'\n').peekable();
-    while let Some(line) = lines.next() {
+    // Made whole here and written once: a write per line through `dyn
+    // Write` cost more than the conversion.
+    let mut lf = Vec::with_capacity(bytes.len() + 16);
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let (line, next) = match rest.iter().position(|&b| b == b'\n') {
+            Some(at) => (&rest[..at], &rest[at + 1..]),
+            None => (rest, &[][..]),
+        };
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if lines.peek().is_none() && line.is_empty() {
-            break;
-        }
         if mbox_quote
             && line
                 .iter()
@@ -132,12 +136,13 @@ pub fn write_lf(bytes: &[u8], out: &mut dyn Write, mbox_quote: bool) -> io::Resu
                 .take(5)
                 .eq(b"From ".iter())
         {
-            out.write_all(b">")?;
+            lf.push(b'>');
         }
-        out.write_all(line)?;
-        out.write_all(b"\n")?;
+        lf.extend_from_slice(line);
+        lf.push(b'\n');
+        rest = next;
     }
-    Ok(())
+    out.write_all(&lf)
 }
 
 #[cfg(test)]
