@@ -235,15 +235,30 @@ pub fn is_forbidden_char(c: char) -> bool {
 }
 
 /// The first forbidden character in `text`. Every one of them starts with
-/// a byte below 0x20, 0x7F, or the lead byte 0xC2 (C1 controls) or 0xE2
-/// (the bidirectional overrides), so only those bytes are looked at
-/// closely: a letter is checked at the speed of a byte scan.
+/// a control byte other than tab, CR and LF, 0x7F, or the lead byte 0xC2
+/// (C1 controls) or 0xE2 (the bidirectional overrides). Blocks of bytes
+/// are tested for those without branches, and only a block that has one
+/// is looked at closely: a letter is checked at the speed of a byte scan.
 pub fn find_forbidden_char(text: &str) -> Option<char> {
-    text.bytes()
-        .enumerate()
-        .filter(|&(_, b)| b < 0x20 || b == 0x7f || b == 0xc2 || b == 0xe2)
-        .filter_map(|(i, _)| text.get(i..).and_then(|rest| rest.chars().next()))
-        .find(|&c| is_forbidden_char(c))
+    const BLOCK: usize = 64;
+    let lead = |b: u8| {
+        (b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r') | (b == 0x7f) | (b == 0xc2) | (b == 0xe2)
+    };
+    let bytes = text.as_bytes();
+    for (n, block) in bytes.chunks(BLOCK).enumerate() {
+        if !block.iter().fold(false, |any, &b| any | lead(b)) {
+            continue;
+        }
+        // Each byte `lead` accepts starts a character.
+        let found = (0..block.len())
+            .filter(|&i| lead(block[i]))
+            .filter_map(|i| text.get(n * BLOCK + i..)?.chars().next())
+            .find(|&c| is_forbidden_char(c));
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
 }
 
 /// A readable name for a forbidden character.
@@ -369,6 +384,8 @@ mod tests {
             "name \u{202E}txt",
             "\u{2068}isolate",
             "\u{2014} dash, \u{2019} quote",
+            &format!("{}\u{9f}{}", "x".repeat(63), "y".repeat(70)),
+            &format!("{}\u{202A}", "«ж» ".repeat(40)),
         ] {
             assert_eq!(
                 find_forbidden_char(text),

@@ -60,26 +60,27 @@ fn base64(text: &[u8]) -> Vec<u8> {
 }
 
 /// Whether `text` can go unencoded: ASCII without NUL or bare CR/LF, no
-/// line over 998 characters, and no line that an mbox would quote. One
-/// pass over the bytes.
+/// line over 998 characters, and no line that an mbox would quote. (The
+/// scans are std's vectorised ones: `is_ascii`, and `memchr` for bytes.)
 fn is_plain(text: &str) -> bool {
     let bytes = text.as_bytes();
-    let mut line_start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            0 | 0x80.. => return false,
-            b'\r' if bytes.get(i + 1) != Some(&b'\n') => return false,
-            b'\n' if i == 0 || bytes[i - 1] != b'\r' => return false,
-            b'\n' => {
-                if i - 1 - line_start > SEVEN_BIT_LINE || bytes[line_start..].starts_with(b"From ") {
-                    return false;
-                }
-                line_start = i + 1;
-            }
-            _ => {}
+    if !text.is_ascii() || bytes.contains(&0) {
+        return false;
+    }
+    let mut lines = text.split('\n').map(str::as_bytes).peekable();
+    while let Some(line) = lines.next() {
+        let line = match lines.peek() {
+            Some(_) => match line.strip_suffix(b"\r") {
+                Some(line) => line,
+                None => return false,
+            },
+            None => line,
+        };
+        if line.len() > SEVEN_BIT_LINE || line.contains(&b'\r') || line.starts_with(b"From ") {
+            return false;
         }
     }
-    bytes.len() - line_start <= SEVEN_BIT_LINE && !bytes[line_start..].starts_with(b"From ")
+    true
 }
 
 /// RFC 2045 quoted-printable of CRLF text; line breaks stay hard breaks.
