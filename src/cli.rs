@@ -245,8 +245,8 @@ pub struct BatchArgs {
     /// member's address under the signature; `member` makes it the
     /// Reply-To, which spam filters score when it is a freemail address
     /// (FREEMAIL_FORGED_REPLYTO).
-    #[arg(long, value_enum, value_name = "WHO", default_value_t = crate::message::ReplyTo::None)]
-    pub reply_to: crate::message::ReplyTo,
+    #[arg(long, value_enum, value_name = "WHO", default_value_t = ReplyTo::None)]
+    pub reply_to: ReplyTo,
 }
 
 #[derive(Debug, Args)]
@@ -398,7 +398,7 @@ pub struct OutputArgs {
     /// text, eml (one message, for `sendmail -t`), mbox (many messages) or
     /// json (one object per line). Default: from -o's extension, else text.
     #[arg(long, value_enum)]
-    pub format: Option<crate::output::Format>,
+    pub format: Option<Format>,
 }
 
 /// Email options shared by `write` and `send`.
@@ -422,4 +422,59 @@ fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
             "`{text}` is not a number of seconds between 0 and 86400 (e.g. 60 or 2.5)"
         )),
     }
+}
+
+/// How letters are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The letter as plain text, for reading, printing or pasting.
+    Text,
+    /// One RFC 5322 message (`| sendmail -t`).
+    Eml,
+    /// Many messages in one mbox stream (mboxrd quoting).
+    Mbox,
+    /// One JSON object per line: recipient, envelope, subject, body.
+    Json,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Text => "txt",
+            Format::Eml => "eml",
+            Format::Mbox => "mbox",
+            Format::Json => "json",
+        }
+    }
+
+    /// Whether letters in this format are emails (need From, skip
+    /// recipients without an address).
+    pub fn is_email(self) -> bool {
+        self != Format::Text
+    }
+
+    /// The format a file name asks for (`-o letter.eml`).
+    pub fn from_path(path: &std::path::Path) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "eml" => Some(Format::Eml),
+            "mbox" => Some(Format::Mbox),
+            "json" | "jsonl" | "ndjson" => Some(Format::Json),
+            "txt" => Some(Format::Text),
+            _ => None,
+        }
+    }
+}
+
+/// `--reply-to`: where replies to a member's letter sent from the branch's
+/// account go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReplyTo {
+    /// Reply-To is the member's address.
+    Member,
+    /// No Reply-To; the member's address is printed under the signature.
+    /// The default: most members' addresses are freemail, and a freemail
+    /// Reply-To on mail From another domain is what SpamAssassin's
+    /// FREEMAIL_FORGED_REPLYTO scores (measured in tests/e2e/postfix.sh).
+    #[default]
+    None,
 }

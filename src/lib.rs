@@ -12,33 +12,18 @@
 //!
 //! Only `main` prints the final error and picks the exit code (`error`).
 
-pub mod address;
 pub mod campaign;
 pub mod cli;
 pub mod commands;
-pub mod country;
-pub mod dates;
-pub mod deadline;
-pub mod diagnostic;
 pub mod error;
-pub mod fingerprint;
-pub mod language;
 pub mod letters;
 pub mod message;
 pub mod output;
-pub mod petition;
-pub mod profile;
-pub mod progress;
-pub mod prompt;
-pub mod rate;
-pub mod reflow;
-pub mod render;
-pub mod salutation;
 pub mod send;
 pub mod settings;
-pub mod signatories;
-pub mod signer;
-pub mod voice;
+pub mod signers;
+pub mod terminal;
+pub mod transport;
 
 use std::io::Write;
 
@@ -59,9 +44,9 @@ pub fn run(
     // broken one cannot stop `init`, `completions` or `man`.
     let profile = match cli.command {
         cli::Command::Init(_) | cli::Command::Completions(_) | cli::Command::Man(_) => {
-            profile::Profile::default()
+            settings::profile::Profile::default()
         }
-        _ => profile::load(profile::path(
+        _ => settings::profile::load(settings::profile::path(
             env.var("PROTEST_LETTER_PROFILE"),
             env.config_dir.as_deref(),
         ))?,
@@ -97,7 +82,7 @@ pub fn run(
         Command::Send(send) => {
             let campaign =
                 campaign::load_for_letter(sources()?, settings.today, send.letter.as_deref())?;
-            commands::select::ready_to_send(&campaign, send, settings.today, stderr)?;
+            letters::select::ready_to_send(&campaign, send, settings.today, stderr)?;
             send::run(&campaign, send, settings.terminal, stdout, stderr)
         }
     }

@@ -2,8 +2,15 @@
 //! (`letters/`). Loading validates everything up front so that a supporter
 //! never meets an organiser's typo halfway through a batch.
 
+pub mod address;
+pub mod country;
+pub mod dates;
+pub mod deadline;
+pub mod diagnostic;
+pub mod language;
 mod model;
 mod parse;
+pub mod salutation;
 mod source;
 mod templates;
 
@@ -19,8 +26,8 @@ pub use templates::{
     Failure, Origin, SIZE_LIMIT, SIZE_PER_SIGNATORY, TIME_LIMIT, Templates, too_big,
 };
 
-pub use crate::address::is_placeholder;
-use crate::diagnostic::{Problem, Problems, Severity, unknown_hint};
+pub use crate::campaign::address::is_placeholder;
+use crate::campaign::diagnostic::{Problem, Problems, Severity, unknown_hint};
 
 /// A loaded, valid campaign.
 #[derive(Debug)]
@@ -205,7 +212,7 @@ fn warnings(
             ),
         );
     }
-    out.extend(crate::salutation::spam_warnings(file, recipients));
+    out.extend(crate::campaign::salutation::spam_warnings(file, recipients));
     out
 }
 

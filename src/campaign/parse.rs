@@ -12,7 +12,9 @@ use super::is_country_code;
 use super::model::{CampaignInfo, CountryContact, Letter, Recipient, Variant, Wording};
 use super::source::{SourceFile, Sources};
 use super::templates::{Origin, Templates};
-use crate::diagnostic::{Problem, Severity, control_characters, unknown_hint, unknown_key_guess};
+use crate::campaign::diagnostic::{
+    Problem, Severity, control_characters, unknown_hint, unknown_key_guess,
+};
 
 // ---- recipients.toml as written -------------------------------------------
 
@@ -182,7 +184,7 @@ pub fn parse(sources: &Sources, only: Option<Option<&str>>) -> Parsed {
         };
         let file_lang = lang.as_deref().unwrap_or("en");
         let language = match &front.language {
-            Some(l) if crate::language::is_tag(l.get_ref()) => l.get_ref().clone(),
+            Some(l) if crate::campaign::language::is_tag(l.get_ref()) => l.get_ref().clone(),
             Some(l) => {
                 problems.push(
                     Problem::at(
@@ -198,7 +200,10 @@ pub fn parse(sources: &Sources, only: Option<Option<&str>>) -> Parsed {
             }
             None => file_lang.to_string(),
         };
-        if lang.as_deref().is_some_and(|l| !crate::language::is_tag(l)) {
+        if lang
+            .as_deref()
+            .is_some_and(|l| !crate::campaign::language::is_tag(l))
+        {
             problems.push(
                 Problem::in_file(
                     Severity::Error,
@@ -425,7 +430,7 @@ fn read_recipients(
             }
             other => {
                 let known = ["campaign", "recipient"];
-                let help = match crate::diagnostic::did_you_mean(other, known) {
+                let help = match crate::campaign::diagnostic::did_you_mean(other, known) {
                     Some(guess) => {
                         format!("did you mean `{guess}`? Known tables: [campaign], [[recipient]]")
                     }
@@ -468,7 +473,7 @@ fn convert_recipients(
     problems: &mut Vec<Problem>,
 ) -> (Option<CampaignInfo>, Vec<Recipient>) {
     let mut address = |value: &Spanned<String>, what: &str| -> Option<String> {
-        match crate::address::normalise(value.get_ref()) {
+        match crate::campaign::address::normalise(value.get_ref()) {
             Ok(address) => Some(address),
             Err(reason) => {
                 problems.push(
@@ -562,7 +567,7 @@ fn convert_recipients(
         if let Some(lang) = entry
             .language
             .as_ref()
-            .filter(|l| !crate::language::is_tag(l.get_ref()))
+            .filter(|l| !crate::campaign::language::is_tag(l.get_ref()))
         {
             pending.push(
                 Problem::at(

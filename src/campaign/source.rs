@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use fs_err as fs;
 
-use crate::diagnostic::{Problem, Severity};
+use crate::campaign::diagnostic::{Problem, Severity};
 
 /// A campaign file's display name (as shown in errors) and its text.
 #[derive(Debug, Clone)]

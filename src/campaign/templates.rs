@@ -16,7 +16,7 @@ use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use super::source::Sources;
-use crate::diagnostic::{Problem, Severity, did_you_mean};
+use crate::campaign::diagnostic::{Problem, Severity, did_you_mean};
 
 /// Longest a single letter may take to render.
 pub const TIME_LIMIT: Duration = Duration::from_secs(5);

@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
+use crate::campaign::diagnostic::{Problem, Severity};
 use crate::campaign::{self, Addressee, Campaign, Sources};
-use crate::diagnostic::{Problem, Severity};
 use crate::error::ExitStatus;
-use crate::render::{Renderer, TemplateError};
-use crate::signer::Signer;
+use crate::letters::render::{Renderer, TemplateError};
+use crate::signers::signer::Signer;
 
 pub fn run(
     sources: Sources,
@@ -30,12 +30,9 @@ pub fn run(
     // A broken partial is left out, and would make every letter look as if
     // it dropped signers: fix the templates first.
     if !campaign.templates.any_broken() {
-        problems.extend(
-            campaign
-                .letters
-                .iter()
-                .filter_map(|letter| crate::render::drops_signatories(&campaign, letter, today)),
-        );
+        problems.extend(campaign.letters.iter().filter_map(|letter| {
+            crate::letters::render::drops_signatories(&campaign, letter, today)
+        }));
     }
     problems.extend(trial_render(&campaign, today));
     problems.sort_by(|a, b| {
@@ -182,7 +179,7 @@ fn addressees(campaign: &Campaign, ids: &[String]) -> Vec<Arc<Addressee>> {
         }
     }
     if out.is_empty() {
-        out.push(Arc::new(crate::render::sample_addressee()));
+        out.push(Arc::new(crate::letters::render::sample_addressee()));
     }
     out
 }

@@ -5,5 +5,4 @@ pub mod check;
 pub mod docs;
 pub mod init;
 pub mod list;
-pub mod select;
 pub mod write;

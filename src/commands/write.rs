@@ -6,17 +6,17 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 
-use super::select::{
-    Run, choose_letter, choose_recipients, note_languages, prepare, warn_unlisted,
-};
 use crate::campaign::{Addressee, Campaign, placeholders_in};
 use crate::error::ExitStatus;
 use crate::letters::Signing;
+use crate::letters::render::Renderer;
+use crate::letters::select::{
+    Run, choose_letter, choose_recipients, note_languages, prepare, warn_unlisted,
+};
 use crate::message::Composer;
 use crate::output::{Format, Item, Sink, slug};
-use crate::progress::Progress;
-use crate::render::Renderer;
 use crate::settings::{Target, Terminal, WriteSettings};
+use crate::terminal::progress::Progress;
 
 pub fn run(
     campaign: &Campaign,
@@ -28,9 +28,9 @@ pub fn run(
 ) -> Result<ExitStatus> {
     let format = settings.output.format;
     let letter = choose_letter(campaign, settings.letter.as_deref())?;
-    crate::language::ensure_available(letter, settings.signer.lang.as_deref())?;
-    if let Some(passed) = crate::deadline::passed(campaign, letter, today) {
-        let _ = writeln!(stderr, "{}", crate::deadline::warning(&passed));
+    crate::campaign::language::ensure_available(letter, settings.signer.lang.as_deref())?;
+    if let Some(passed) = crate::campaign::deadline::passed(campaign, letter, today) {
+        let _ = writeln!(stderr, "{}", crate::campaign::deadline::warning(&passed));
     }
     let recipients = choose_recipients(campaign, letter, &settings.to)?;
     warn_unlisted(letter, &recipients, stderr)?;
@@ -77,7 +77,7 @@ pub fn run(
         &addressing.all(),
         stderr,
     )?;
-    let renderer = crate::voice::prepare(
+    let renderer = crate::letters::voice::prepare(
         Renderer::new(
             campaign,
             letter,
@@ -184,7 +184,7 @@ mod tests {
 
     use clap::Parser;
 
-    use crate::signatories::bytes_read;
+    use crate::signers::signatories::bytes_read;
 
     /// Runs the program in this process on the repository's campaign.
     fn run(args: &[&str], dir: &Path) -> (crate::error::ExitStatus, String) {

@@ -155,7 +155,11 @@ mod tests {
         assert!(!is_plain("Қазақстан\r\n"));
         assert!(!is_plain(&"x".repeat(999)));
         assert!(is_plain(&"x".repeat(998)));
-        assert!(is_plain(&format!("{}\r\n{}", "x".repeat(998), "y".repeat(998))));
+        assert!(is_plain(&format!(
+            "{}\r\n{}",
+            "x".repeat(998),
+            "y".repeat(998)
+        )));
         assert!(!is_plain(&format!("{}\r\n", "x".repeat(999))));
         assert!(!is_plain("a\rb\r\n"));
         assert!(!is_plain("a\nb\r\n"));
@@ -190,7 +194,10 @@ mod tests {
         let lines: Vec<&str> = shown.split_terminator("\r\n").collect();
         assert!(lines.iter().all(|l| l.len() <= QP_LINE), "{shown}");
         assert!(lines[..lines.len() - 1].iter().all(|l| l.len() == QP_LINE));
-        assert!(encoded.len() * 2 <= russian.len() * 3, "at most 1.5 times the text");
+        assert!(
+            encoded.len() * 2 <= russian.len() * 3,
+            "at most 1.5 times the text"
+        );
         assert_eq!(decode_base64(&encoded), russian);
         assert_eq!(decode_base64(&base64(b"")), "");
     }

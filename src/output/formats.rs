@@ -8,48 +8,8 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::Item;
+pub use crate::cli::Format;
 use crate::message::Envelope;
-
-/// How letters are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// The letter as plain text, for reading, printing or pasting.
-    Text,
-    /// One RFC 5322 message (`| sendmail -t`).
-    Eml,
-    /// Many messages in one mbox stream (mboxrd quoting).
-    Mbox,
-    /// One JSON object per line: recipient, envelope, subject, body.
-    Json,
-}
-
-impl Format {
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Text => "txt",
-            Format::Eml => "eml",
-            Format::Mbox => "mbox",
-            Format::Json => "json",
-        }
-    }
-
-    /// Whether letters in this format are emails (need From, skip
-    /// recipients without an address).
-    pub fn is_email(self) -> bool {
-        self != Format::Text
-    }
-
-    /// The format a file name asks for (`-o letter.eml`).
-    pub fn from_path(path: &std::path::Path) -> Option<Self> {
-        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
-            "eml" => Some(Format::Eml),
-            "mbox" => Some(Format::Mbox),
-            "json" | "jsonl" | "ndjson" => Some(Format::Json),
-            "txt" => Some(Format::Text),
-            _ => None,
-        }
-    }
-}
 
 /// Separates text letters in one stream: a form feed starts a new page
 /// when printed.

@@ -18,7 +18,7 @@ pub use formats::{Format, mbox_separator, write_lf};
 
 use crate::error::runtime;
 use crate::message::Composed;
-use crate::render::Rendered;
+use crate::message::Rendered;
 use crate::settings::{OutputSettings, Target};
 
 /// One letter on its way out; `composed` is there for the email formats.

@@ -26,10 +26,10 @@ use anyhow::Result;
 use anyhow::Context;
 
 use super::journal::{Journal, Previous};
-use super::transport::{Deliver, Outcome};
 use super::{Job, JobMaker, Status, Summary};
 use crate::letters::Produced;
-use crate::progress::Progress;
+use crate::terminal::progress::Progress;
+use crate::transport::{Deliver, Outcome};
 
 /// How often a letter is tried before it counts as failed.
 const MAX_ATTEMPTS: u32 = 5;
@@ -99,7 +99,7 @@ impl Skipped {
 
     /// False if `key` was skipped before.
     pub fn insert(&mut self, key: &str) -> bool {
-        let h = crate::fingerprint::of([key]);
+        let h = crate::signers::fingerprint::of([key]);
         if self.0.contains(&h) {
             return false;
         }

@@ -285,7 +285,7 @@ fn tail_check(journal: &File, offset: u64) -> std::io::Result<u64> {
     if offset > 0 && buf.last() != Some(&b'\n') {
         return Ok(0);
     }
-    let mut h = crate::fingerprint::Fnv::default();
+    let mut h = crate::signers::fingerprint::Fnv::default();
     std::hash::Hasher::write(&mut h, &buf);
     Ok(std::hash::Hasher::finish(&h) ^ offset)
 }
@@ -311,7 +311,7 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::R
 }
 
 fn hash(key: &str) -> u64 {
-    crate::fingerprint::of([key])
+    crate::signers::fingerprint::of([key])
 }
 
 pub struct Journal {

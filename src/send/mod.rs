@@ -7,10 +7,7 @@
 
 mod deliver;
 pub mod journal;
-pub mod smtp;
 mod summary;
-pub mod tls;
-pub mod transport;
 
 use std::io::Write;
 use std::path::Path;
@@ -19,18 +16,18 @@ use std::sync::Arc;
 use anyhow::{Result, bail};
 
 use crate::campaign::{Addressee, Campaign, Letter, placeholders_in};
-use crate::commands::select::{choose_letter, choose_recipients, prepare};
 use crate::error::{ExitStatus, runtime};
+use crate::letters::render::Renderer;
+use crate::letters::select::{choose_letter, choose_recipients, prepare};
 use crate::letters::{Account, Addressing, Produced, Signing, journal_key};
 use crate::message::{Composed, Composer};
 use crate::output::{UniqueNames, file_stem, write_atomic};
-use crate::progress::Progress;
-use crate::prompt;
-use crate::render::Renderer;
 use crate::settings::{PasswordSource, SendSettings, Terminal, TransportSettings};
+use crate::terminal::progress::Progress;
+use crate::terminal::prompt;
+use crate::transport::{Deliver, Sendmail, SmtpSession};
 use journal::{Access, Journal, Previous};
 use summary::{CallSheetEntry, LetterResult, Report, Status, Summary};
-use transport::{Deliver, Sendmail, SmtpSession};
 
 /// One email to deliver.
 pub struct Job {
@@ -123,7 +120,7 @@ pub fn run(
     let (emailable, offline) = run.addressing.partition(|a| a.email.is_some());
     ensure_real_addresses(&emailable.all(), &campaign.info.copies_to, campaign)?;
 
-    let renderer = crate::voice::prepare(
+    let renderer = crate::letters::voice::prepare(
         Renderer::new(campaign, letter, s.date, s.signer.lang.as_deref()),
         &s.voice,
         &signing,
@@ -252,7 +249,7 @@ pub fn run(
         };
         // A --ca-cert that is not a certificate is found before you confirm.
         if let TransportSettings::Smtp(smtp) = transport_settings {
-            transport::check_tls(smtp)?;
+            crate::transport::check_tls(smtp)?;
         }
         if !s.yes {
             if !terminal.can_prompt() {

@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 
-use crate::fingerprint::Fnv;
-use crate::signatories::MemberList;
-use crate::signer::Signer;
+use crate::signers::fingerprint::Fnv;
+use crate::signers::signatories::MemberList;
+use crate::signers::signer::Signer;
 
 /// Everyone on a petition, in list order, with who signs as the journal
 /// knows them.

@@ -3,17 +3,23 @@
 //! every chosen addressee. `write` and `send` both consume this stream, so a
 //! batch of 40,000 members never sits in memory.
 
+pub mod reflow;
+pub mod render;
+pub mod select;
+pub mod voice;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 
 use crate::campaign::Addressee;
+use crate::letters::render::{Rendered, Renderer};
 use crate::message::{ReplyTo, Sender, mailbox};
-use crate::petition::Petition;
-use crate::render::{Rendered, Renderer};
-use crate::signatories::MemberList;
-use crate::signer::Signer;
+pub use crate::signers::Account;
+use crate::signers::petition::Petition;
+use crate::signers::signatories::MemberList;
+use crate::signers::signer::Signer;
 
 /// Who signs the letters of a run.
 pub enum Signing {
@@ -25,29 +31,6 @@ pub enum Signing {
     /// in several countries, one per country to its embassy (see
     /// `select::group`).
     Group(Vec<Part>),
-}
-
-/// The account that sends a batch: the secretary's address. Mail that says
-/// it is From an address the sending account does not own fails DMARC and
-/// lands in spam, so members appear in the display name, and their address
-/// in Reply-To or under the signature (`--reply-to`).
-#[derive(Debug, Clone)]
-pub struct Account {
-    pub name: String,
-    pub organisation: String,
-    pub email: String,
-    pub reply_to: ReplyTo,
-}
-
-impl Account {
-    /// "Unite Branch 42", else the account holder's name.
-    fn label(&self) -> &str {
-        if !self.organisation.is_empty() {
-            &self.organisation
-        } else {
-            &self.name
-        }
-    }
 }
 
 /// One petition of a `--group` run and the addressing key of the
@@ -244,7 +227,7 @@ impl Signing {
         if let Signing::Group(_) = self
             && let Some(problem) = renderer.petition_problem()
         {
-            return Err(crate::render::TemplateError {
+            return Err(crate::letters::render::TemplateError {
                 problem,
                 limit: false,
             }
@@ -260,14 +243,13 @@ impl Signing {
         }))
     }
 
-
     /// Renders the letter of one signer set to one addressee; an error
     /// names the list's line and member, since it may show for some
     /// members only (a variable used in an `if` only some rows reach).
     pub fn produce(
         &self,
         renderer: &Renderer<'_>,
-        scratch: &mut crate::render::Scratch,
+        scratch: &mut crate::letters::render::Scratch,
         addressee: &Arc<Addressee>,
         set: &SignerSet,
     ) -> Result<Produced> {
@@ -376,7 +358,7 @@ struct Letters<'a> {
     renderer: &'a Renderer<'a>,
     addressing: &'a Addressing,
     sets: Box<dyn Iterator<Item = Result<SignerSet>> + Send + 'a>,
-    scratch: crate::render::Scratch,
+    scratch: crate::letters::render::Scratch,
     /// The signer set being written, and its next addressee.
     current: Option<(SignerSet, usize)>,
 }

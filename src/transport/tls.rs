@@ -22,7 +22,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 /// A SHA-256 certificate fingerprint.
-pub type Fingerprint = [u8; 32];
+pub use crate::settings::pin::Fingerprint;
 
 /// The TLS setup for one run, shared by every connection.
 pub struct Tls {
@@ -122,26 +122,6 @@ pub fn fingerprint_text(fp: &Fingerprint) -> String {
         .join(":")
 }
 
-/// Reads `AB:CD:…` or plain hex (64 digits), with an optional `sha256:`.
-pub fn parse_fingerprint(text: &str) -> Option<Fingerprint> {
-    let t = text.trim();
-    let t = t
-        .strip_prefix("sha256:")
-        .or_else(|| t.strip_prefix("SHA256:"))
-        .or_else(|| t.strip_prefix("sha256 Fingerprint="))
-        .or_else(|| t.strip_prefix("SHA256 Fingerprint="))
-        .unwrap_or(t);
-    let hex: String = t.chars().filter(|c| *c != ':').collect();
-    if hex.len() != 64 || !hex.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
-}
-
 #[derive(Debug)]
 struct Verifier {
     webpki: Arc<WebPkiServerVerifier>,
@@ -215,6 +195,7 @@ mod tests {
     fn fingerprints_parse_in_the_usual_spellings() {
         let fp: Fingerprint = std::array::from_fn(|i| i as u8 * 7);
         let text = fingerprint_text(&fp);
+        use crate::settings::pin::parse_fingerprint;
         assert_eq!(parse_fingerprint(&text), Some(fp));
         assert_eq!(
             parse_fingerprint(&text.replace(':', "").to_lowercase()),

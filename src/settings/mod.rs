@@ -2,6 +2,10 @@
 //! plain settings. After this, nothing reads clap structs, environment
 //! variables or the clock.
 
+pub mod pin;
+pub mod profile;
+pub mod rate;
+
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -9,11 +13,11 @@ use std::str::FromStr;
 
 use anyhow::{Context, Result, bail};
 
+use crate::cli::Format;
 use crate::cli::{self, Cli};
 use crate::message::Clock;
-use crate::output::Format;
-use crate::profile::Profile;
-use crate::signer::Field;
+use crate::settings::profile::Profile;
+use crate::signers::signer::Field;
 
 /// What the process was started with, read once at the edge (in `main`).
 #[derive(Debug, Clone)]
@@ -241,7 +245,7 @@ pub struct SmtpSettings {
     /// `--helo NAME`; else the machine's FQDN or an address literal.
     pub helo: Option<String>,
     /// `--tls-fingerprint`: accept only these server certificates.
-    pub tls_fingerprints: Vec<crate::send::tls::Fingerprint>,
+    pub tls_fingerprints: Vec<pin::Fingerprint>,
 }
 
 impl SmtpSettings {
@@ -325,7 +329,7 @@ pub struct BatchSettings {
     pub skip_invalid: bool,
     /// `--encoding`: the list's encoding, when not detected.
     pub encoding: Option<String>,
-    pub reply_to: crate::message::ReplyTo,
+    pub reply_to: crate::cli::ReplyTo,
 }
 
 impl BatchSettings {
@@ -380,7 +384,7 @@ pub enum Target {
 
 #[derive(Debug, Clone)]
 pub struct OutputSettings {
-    pub format: crate::output::Format,
+    pub format: crate::cli::Format,
     pub target: Target,
     /// Replace existing files.
     pub force: bool,
@@ -454,7 +458,7 @@ impl SignerDraft {
         };
         let lang = pick(&args.lang, "PROTEST_LETTER_LANG", &profile.lang)
             .filter(|l| !l.trim().is_empty())
-            .map(|l| crate::language::ensure_tag(&l))
+            .map(|l| crate::campaign::language::ensure_tag(&l))
             .transpose()?;
         Ok(SignerDraft {
             name: pick(&args.name, Field::Name.env_var(), &profile.name)
@@ -506,7 +510,7 @@ fn email(args: &cli::EmailArgs, clock: Clock) -> Result<EmailSettings> {
     let embassy_email = match &args.embassy_email {
         None => None,
         Some(text) => Some(
-            crate::address::normalise(text.trim())
+            crate::campaign::address::normalise(text.trim())
                 .map_err(|reason| anyhow::anyhow!("--embassy-email `{text}`: {reason}"))?,
         ),
     };
@@ -581,7 +585,11 @@ fn send_settings(
         json_summary: args.format == cli::ListFormat::Json,
         batch: BatchSettings::from_args(&args.common.batch, env),
         connections: usize::from(t.connections),
-        interval: t.rate.as_deref().map(crate::rate::interval).transpose()?,
+        interval: t
+            .rate
+            .as_deref()
+            .map(crate::settings::rate::interval)
+            .transpose()?,
         report: t.report.as_ref().map(|p| env.cwd.join(p)),
         retry_delay: match env.var("PROTEST_LETTER_RETRY_DELAY_MS") {
             None => std::time::Duration::from_secs(1),
@@ -657,7 +665,7 @@ fn smtp(
             .tls_fingerprint
             .iter()
             .map(|text| {
-                crate::send::tls::parse_fingerprint(text).with_context(|| {
+                pin::parse_fingerprint(text).with_context(|| {
                     format!(
                         "--tls-fingerprint `{text}` is not a SHA-256 fingerprint: give 64 hex digits, \
                          with or without colons, as `openssl x509 -noout -fingerprint -sha256 -in CERT` prints them"
@@ -680,7 +688,7 @@ fn helo_name(text: &str) -> Result<String> {
                     .strip_prefix("IPv6:")
                     .is_some_and(|v6| v6.parse::<std::net::Ipv6Addr>().is_ok())
         });
-    if literal || crate::send::smtp::is_domain(name) {
+    if literal || crate::campaign::address::is_domain(name) {
         Ok(name.to_string())
     } else {
         bail!(

@@ -93,7 +93,7 @@ pub fn check_field(field: Field, value: &str) -> Result<()> {
     }
     match field {
         Field::Name if value.trim().is_empty() => bail!("the signer's name is empty"),
-        Field::Email if !value.is_empty() => crate::address::normalise(value)
+        Field::Email if !value.is_empty() => crate::campaign::address::normalise(value)
             .map(|_| ())
             .map_err(|reason| anyhow::anyhow!("invalid email address `{value}`: {reason}")),
         Field::Country if !value.is_empty() && !crate::campaign::is_country_code(value) => {
@@ -137,7 +137,7 @@ impl Signer {
             organisation: organisation.to_string(),
             email: match email {
                 "" => String::new(),
-                e => crate::address::normalise(e)
+                e => crate::campaign::address::normalise(e)
                     .map_err(|reason| anyhow::anyhow!("invalid email address `{e}`: {reason}"))?,
             },
             // `\n` written in a list cell is a line break.

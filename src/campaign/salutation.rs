@@ -6,8 +6,8 @@
 //! letter should greet the office ("Dear Minister", "Your Excellency"),
 //! so `check` warns, at the line, wherever a campaign uses such a form.
 
+use crate::campaign::diagnostic::{Problem, Severity};
 use crate::campaign::{Recipient, SourceFile};
-use crate::diagnostic::{Problem, Severity};
 
 /// The words after "Dear" that the rule (and filters like it) look for.
 const GENERIC: &[&str] = &[

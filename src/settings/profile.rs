@@ -8,7 +8,7 @@ use fs_err as fs;
 use serde::Deserialize;
 
 use crate::campaign::SourceFile;
-use crate::diagnostic::{Problem, Severity};
+use crate::campaign::diagnostic::{Problem, Severity};
 
 /// Everything a profile may hold; every key is optional.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -66,7 +66,7 @@ pub fn load(path: Option<PathBuf>) -> Result<Profile> {
             text: mask_secrets(&text),
         };
         let mut message = err.message().trim().to_string();
-        let guess = crate::diagnostic::unknown_key_guess(&message);
+        let guess = crate::campaign::diagnostic::unknown_key_guess(&message);
         if guess.is_some()
             && let Some((head, _)) = message.split_once(", expected")
         {

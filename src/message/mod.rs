@@ -23,8 +23,19 @@ use lettre::message::{Mailbox, Mailboxes, Message};
 use serde::Serialize;
 
 use crate::campaign::Addressee;
-use crate::render::Rendered;
-use crate::signer::Signer;
+pub use crate::cli::ReplyTo;
+use crate::signers::signer::Signer;
+
+/// A finished letter and what it was made from.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub letter_id: String,
+    pub recipient: Arc<Addressee>,
+    /// The first (or only) signatory.
+    pub signer: Arc<Signer>,
+    pub subject: String,
+    pub body: String,
+}
 
 /// Who a message is from, and who else gets it, decided per run.
 #[derive(Debug, Clone)]
@@ -36,20 +47,6 @@ pub struct Sender {
     /// An address printed under the signature: the member's, when their
     /// letter goes from the branch's account without a Reply-To.
     pub contact: Option<String>,
-}
-
-/// `--reply-to`: where replies to a member's letter sent from the branch's
-/// account go.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum ReplyTo {
-    /// Reply-To is the member's address.
-    Member,
-    /// No Reply-To; the member's address is printed under the signature.
-    /// The default: most members' addresses are freemail, and a freemail
-    /// Reply-To on mail From another domain is what SpamAssassin's
-    /// FREEMAIL_FORGED_REPLYTO scores (measured in tests/e2e/postfix.sh).
-    #[default]
-    None,
 }
 
 impl Sender {
@@ -353,7 +350,7 @@ pub fn mailbox(name: Option<&str>, address: &str, what: &str) -> Result<Mailbox>
     if let Some(name) = name {
         ensure_header_safe(what, name)?;
     }
-    let address = crate::address::parse(address)
+    let address = crate::campaign::address::parse(address)
         .map_err(|reason| anyhow::anyhow!("invalid address `{address}`: {reason}"))?;
     Ok(Mailbox::new(
         name.filter(|n| !n.is_empty()).map(str::to_string),
@@ -378,8 +375,8 @@ pub fn ensure_header_safe(what: &str, value: &str) -> Result<()> {
 /// again after an uncertain delivery keeps its Message-ID, so mail systems
 /// and readers can drop the duplicate.
 pub fn message_id(key: &str, sender: &Sender) -> String {
-    let first = crate::fingerprint::of([key]);
-    let second = crate::fingerprint::of([key, "message-id"]);
+    let first = crate::signers::fingerprint::of([key]);
+    let second = crate::signers::fingerprint::of([key, "message-id"]);
     let domain = sender.from.email.domain();
     format!("<{first:016x}.{second:016x}@{domain}>")
 }

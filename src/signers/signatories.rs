@@ -25,7 +25,7 @@ use anyhow::{Context, Result, bail};
 use encoding_rs::{DecoderResult, Encoding, UTF_8, UTF_16BE, UTF_16LE};
 use fs_err as fs;
 
-use crate::signer::Signer;
+use crate::signers::signer::Signer;
 
 /// Which column holds which signer field.
 #[derive(Debug, Clone, Default)]
@@ -1097,12 +1097,12 @@ fn member_key(signer: &Signer) -> u64 {
             .collect::<Vec<_>>()
             .join(" ")
             .to_lowercase();
-        return crate::fingerprint::of(["name", &name]);
+        return crate::signers::fingerprint::of(["name", &name]);
     }
     if !signer.email.is_ascii() {
-        return crate::fingerprint::of(["email", &signer.email.to_lowercase()]);
+        return crate::signers::fingerprint::of(["email", &signer.email.to_lowercase()]);
     }
-    let mut h = crate::fingerprint::Fnv::default();
+    let mut h = crate::signers::fingerprint::Fnv::default();
     h.write(b"email\0");
     for b in signer.email.bytes() {
         h.write(&[b.to_ascii_lowercase()]);
@@ -1465,12 +1465,12 @@ fn signer(columns: &Columns, record: &csv::StringRecord) -> std::result::Result<
     }
     let country = match get(columns.country) {
         "" => String::new(),
-        code if crate::country::is_iso_code(code) => code.to_ascii_uppercase(),
+        code if crate::campaign::country::is_iso_code(code) => code.to_ascii_uppercase(),
         other => {
-            return Err(match crate::country::suggest(other) {
+            return Err(match crate::campaign::country::suggest(other) {
                 Some(code) => format!(
                     "country `{other}` is not an ISO 3166 code; did you mean {code} ({})?",
-                    crate::country::name_of(code).unwrap_or(code)
+                    crate::campaign::country::name_of(code).unwrap_or(code)
                 ),
                 None => format!(
                     "country `{other}` is not a two-letter ISO 3166 code such as GB, DE or FR"
@@ -1608,9 +1608,9 @@ mod tests {
             let s = Signer::new(name, "", email, "", "").unwrap();
             // The documented hash, from lower-cased copies.
             let expected = if email.is_empty() {
-                crate::fingerprint::of(["name", "jo bloggs"])
+                crate::signers::fingerprint::of(["name", "jo bloggs"])
             } else {
-                crate::fingerprint::of(["email", &s.email.to_lowercase()])
+                crate::signers::fingerprint::of(["email", &s.email.to_lowercase()])
             };
             assert_eq!(member_key(&s), expected, "{name} <{email}>");
         }

@@ -189,6 +189,21 @@ pub fn is_placeholder(address: &str) -> bool {
             .any(|t| domain == *t || domain.ends_with(&format!(".{t}")))
 }
 
+/// A syntactically valid domain name (letters, digits, hyphens, dots).
+pub fn is_domain(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

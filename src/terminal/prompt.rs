@@ -5,9 +5,9 @@
 use anyhow::{Context, Result, bail};
 use dialoguer::{Confirm, Input, theme::ColorfulTheme};
 
-use crate::letters::Account;
 use crate::settings::{SignerDraft, Terminal};
-use crate::signer::{Field, Signer, check_field};
+use crate::signers::Account;
+use crate::signers::signer::{Field, Signer, check_field};
 
 /// Completes the signer, asking for what is missing when a person is there.
 pub fn signer(draft: &SignerDraft, terminal: Terminal, need_email: bool) -> Result<Signer> {
@@ -118,12 +118,12 @@ pub fn account(
     if !name.is_empty() {
         check_field(Field::Name, name)?;
     }
-    let email = crate::address::normalise(email.trim())
+    let email = crate::campaign::address::normalise(email.trim())
         .map_err(|reason| anyhow::anyhow!("invalid email address `{email}`: {reason}"))?;
     Ok(Some(Account {
         name: name.to_string(),
         organisation: organisation.to_string(),
         email,
-        reply_to: crate::message::ReplyTo::default(),
+        reply_to: crate::cli::ReplyTo::default(),
     }))
 }

@@ -16,7 +16,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::campaign::Addressee;
 use crate::letters::Signing;
-use crate::render::Renderer;
+use crate::letters::render::Renderer;
 use crate::settings::{Terminal, VoiceSettings};
 
 /// Gives `renderer` the signer's message and, with `--edit`, the letters

@@ -17,10 +17,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow, bail};
 
-use super::smtp::{self, Client, ConnectError, Reply};
-use super::tls::{Tls, fingerprint_text};
+pub mod smtp;
+pub mod tls;
+
 use crate::message::Composed;
 use crate::settings::{Security, SmtpSettings};
+use smtp::{Client, ConnectError, Reply};
+use tls::{Tls, fingerprint_text};
 
 /// What happened to one delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]

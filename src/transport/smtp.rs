@@ -564,7 +564,7 @@ pub fn local_fqdn() -> Option<String> {
 
 fn fqdn_from(short: &str, hosts: &str) -> Option<String> {
     let usable = |name: &str| {
-        is_domain(name) && name.contains('.') && {
+        crate::campaign::address::is_domain(name) && name.contains('.') && {
             let lower = name.to_ascii_lowercase();
             !(lower.starts_with("localhost") || lower.ends_with(".localdomain"))
         }
@@ -582,21 +582,6 @@ fn fqdn_from(short: &str, hosts: &str) -> Option<String> {
         }
     }
     None
-}
-
-/// A syntactically valid domain name (letters, digits, hyphens, dots).
-pub fn is_domain(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
 }
 
 #[cfg(test)]
@@ -741,6 +726,7 @@ mod tests {
             "[IPv6:::1]"
         );
         assert_eq!(hello_name(Some("a.example"), None), "a.example");
+        use crate::campaign::address::is_domain;
         assert!(is_domain("mx-1.example.org") && !is_domain("bad name") && !is_domain("-x.org"));
     }
 }

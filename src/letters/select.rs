@@ -9,10 +9,10 @@ use anyhow::{Result, bail};
 
 use crate::campaign::{Addressee, Campaign, CountryOutcome, Letter, Recipient};
 use crate::letters::{Account, Addressing, Part, Signing};
-use crate::petition::Petition;
-use crate::prompt;
 use crate::settings::{BatchSettings, SendSettings, SignerDraft, Terminal};
-use crate::signatories::{Checked, MemberList, describe_bad_rows, describe_duplicates};
+use crate::signers::petition::Petition;
+use crate::signers::signatories::{Checked, MemberList, describe_bad_rows, describe_duplicates};
+use crate::terminal::prompt;
 
 /// The named letter, or the campaign's default.
 pub fn choose_letter<'a>(campaign: &'a Campaign, name: Option<&str>) -> Result<&'a Letter> {
@@ -326,7 +326,7 @@ pub fn note_languages(
     addressees: &[Arc<Addressee>],
     stderr: &mut dyn Write,
 ) -> Result<()> {
-    use crate::language::{Reason, choose, name};
+    use crate::campaign::language::{Reason, choose, name};
     for a in addressees {
         let choice = choose(letter, lang, a);
         let note = match choice.reason {
@@ -361,17 +361,17 @@ pub fn ready_to_send(
     stderr: &mut dyn Write,
 ) -> Result<()> {
     let letter = choose_letter(campaign, settings.letter.as_deref())?;
-    crate::language::ensure_available(letter, settings.signer.lang.as_deref())?;
+    crate::campaign::language::ensure_available(letter, settings.signer.lang.as_deref())?;
     for note in [&campaign.info.note, &letter.note] {
         if !note.is_empty() {
             let _ = writeln!(stderr, "note: {note}");
         }
     }
     if settings.dry_run {
-        if let Some(p) = crate::deadline::passed(campaign, letter, today) {
-            let _ = writeln!(stderr, "{}", crate::deadline::warning(&p));
+        if let Some(p) = crate::campaign::deadline::passed(campaign, letter, today) {
+            let _ = writeln!(stderr, "{}", crate::campaign::deadline::warning(&p));
         }
         return Ok(());
     }
-    crate::deadline::ensure_can_send(campaign, letter, today, settings.after_deadline)
+    crate::campaign::deadline::ensure_can_send(campaign, letter, today, settings.after_deadline)
 }

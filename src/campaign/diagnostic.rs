@@ -242,7 +242,10 @@ pub fn is_forbidden_char(c: char) -> bool {
 pub fn find_forbidden_char(text: &str) -> Option<char> {
     const BLOCK: usize = 64;
     let lead = |b: u8| {
-        (b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r') | (b == 0x7f) | (b == 0xc2) | (b == 0xe2)
+        (b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r')
+            | (b == 0x7f)
+            | (b == 0xc2)
+            | (b == 0xe2)
     };
     let bytes = text.as_bytes();
     for (n, block) in bytes.chunks(BLOCK).enumerate() {

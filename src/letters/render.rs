@@ -9,21 +9,11 @@ use anyhow::{Result, anyhow};
 
 use serde::Serialize;
 
+use crate::campaign::diagnostic::{Problem, Severity, char_name, find_forbidden_char};
 use crate::campaign::{Addressee, Campaign, Failure, Letter, SIZE_LIMIT, SIZE_PER_SIGNATORY};
-use crate::diagnostic::{Problem, Severity, char_name, find_forbidden_char};
-use crate::petition::Petition;
-use crate::signer::Signer;
-
-/// A finished letter and what it was made from.
-#[derive(Debug, Clone)]
-pub struct Rendered {
-    pub letter_id: String,
-    pub recipient: Arc<Addressee>,
-    /// The first (or only) signatory.
-    pub signer: Arc<Signer>,
-    pub subject: String,
-    pub body: String,
-}
+pub use crate::message::Rendered;
+use crate::signers::petition::Petition;
+use crate::signers::signer::Signer;
 
 /// A letter that did not render: a mistake in a template (pinned to its
 /// file, line and column) or a letter past the size or time limit.
@@ -137,7 +127,7 @@ pub struct Renderer<'a> {
     /// Letters the signer edited (`--edit`), by recipient id: used as saved.
     edits: BTreeMap<String, String>,
     /// Paragraphs filled for earlier letters of the run.
-    reflow: crate::reflow::Reflow,
+    reflow: crate::letters::reflow::Reflow,
 }
 
 #[derive(Serialize)]
@@ -160,7 +150,7 @@ impl<'a> Renderer<'a> {
         let dates = letter
             .languages()
             .into_iter()
-            .map(|l| (l.to_string(), crate::dates::format_date(date, l)))
+            .map(|l| (l.to_string(), crate::campaign::dates::format_date(date, l)))
             .collect();
         base.insert("date_iso", &date.to_string());
         base.insert(
@@ -202,7 +192,7 @@ impl<'a> Renderer<'a> {
 
     /// The language the letter to `recipient` is written in.
     pub fn language_for(&self, recipient: &Addressee) -> &'a str {
-        crate::language::choose(self.letter, self.lang.as_deref(), recipient).language
+        crate::campaign::language::choose(self.letter, self.lang.as_deref(), recipient).language
     }
 
     /// Renders the letter to `recipient`, signed by `signatories` (one for a
@@ -350,10 +340,7 @@ impl<'a> Renderer<'a> {
         recipient: &Addressee,
         texts: [&str; 2],
     ) -> Result<()> {
-        let Some(c) = texts
-            .iter()
-            .find_map(|t| find_forbidden_char(t))
-        else {
+        let Some(c) = texts.iter().find_map(|t| find_forbidden_char(t)) else {
             return Ok(());
         };
         let problem = Problem::in_file(
