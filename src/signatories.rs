@@ -8,10 +8,7 @@
 //! anything is done (`check`: bad rows, duplicates, an open quote, text
 //! that is not UTF-8 after all, whether all members' words are the same),
 //! then produced (`rows`), both through one `Scan` of the bytes that also
-//! counts the lines. A big list is checked in parts, one per core, each
-//! from a line break on; a part that began inside a quoted value is not
-//! used, and the part before it reads on (`check`). So standard input,
-//! pipes and `<(…)` are first copied
+//! counts the lines. So standard input, pipes and `<(…)` are first copied
 //! to a temporary file, and a list in another encoding is turned into
 //! UTF-8 once, there. Line numbers are the file's own lines everywhere (the
 //! header is line 1).
@@ -151,39 +148,21 @@ enum Data {
     Temp(tempfile::TempPath),
 }
 
-/// The fewest bytes a usable row takes (`J` and a line break): sizes the
-/// member keys.
-const MIN_ROW: u64 = 2;
-
 impl Data {
-    /// The size of the text in bytes, if known.
-    fn len(&self) -> Option<u64> {
-        let path: &Path = match self {
-            Data::File { path, .. } => path,
-            Data::Temp(path) => path,
-        };
-        std::fs::metadata(path).ok().map(|m| m.len())
-    }
-
     fn open(&self) -> Result<BufReader<ListFile>> {
-        self.open_at(0)
+        self.open_with(1 << 16)
     }
 
-    /// The text from byte `start` on (after any byte-order mark).
-    fn open_at(&self, start: u64) -> Result<BufReader<ListFile>> {
-        self.open_with(start, 1 << 16)
-    }
-
-    fn open_with(&self, start: u64, capacity: usize) -> Result<BufReader<ListFile>> {
+    /// The text (after any byte-order mark), read `capacity` bytes at a time.
+    fn open_with(&self, capacity: usize) -> Result<BufReader<ListFile>> {
         use std::io::{Seek, SeekFrom};
         let (path, skip) = match self {
             Data::File { path, skip } => (path.as_path(), *skip),
             Data::Temp(path) => (path.as_ref(), 0),
         };
         let mut file = fs::File::open(path)?;
-        let from = skip as u64 + start;
-        if from > 0 {
-            file.seek(SeekFrom::Start(from))?;
+        if skip > 0 {
+            file.seek(SeekFrom::Start(skip as u64))?;
         }
         let file = ListFile {
             file,
@@ -250,67 +229,14 @@ enum Verify {
 }
 
 /// The caller's check of a good row's country (see `MemberList::check`).
-pub type Accept<'a> = dyn Fn(&str) -> std::result::Result<(), String> + Sync + 'a;
+pub type Accept<'a> = dyn Fn(&str) -> std::result::Result<(), String> + 'a;
 
-/// Below this size a list is checked on one thread.
-const PARALLEL_CHECK: u64 = 1 << 20;
-
-/// What one thread found in its part of the list.
-struct Part {
-    valid: u64,
-    bad: Vec<BadRow>,
-    /// Lines of good rows the caller's check refused.
-    refused: Vec<u64>,
-    countries: BTreeMap<String, u64>,
-    words: SameWords,
-    /// The members' keys, sorted.
-    keys: Vec<Short>,
-    end: End,
-}
-
-/// How a part ended.
-enum End {
-    /// At the start of the part that begins at this stop (counted in the
-    /// part's own stops).
-    Stop(usize),
-    /// At the end of the list, with any quote still open there.
-    File {
-        open_quote: Option<u64>,
-    },
-    /// At a byte that is not UTF-8 (its offset in the text).
-    NotUtf8 {
-        offset: u64,
-    },
-    LongQuote {
-        line: u64,
-    },
-}
-
-/// The keys found more than once in the parts' sorted keys.
-fn repeated(parts: &[Vec<Short>]) -> HashSet<Short> {
-    let mut repeated: HashSet<Short> = HashSet::new();
-    for (i, keys) in parts.iter().enumerate() {
-        repeated.extend(keys.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]));
-        for later in &parts[i + 1..] {
-            let (mut a, mut b) = (keys.iter().peekable(), later.iter().peekable());
-            while let (Some(&&x), Some(&&y)) = (a.peek(), b.peek()) {
-                match x.cmp(&y) {
-                    std::cmp::Ordering::Less => {
-                        a.next();
-                    }
-                    std::cmp::Ordering::Greater => {
-                        b.next();
-                    }
-                    std::cmp::Ordering::Equal => {
-                        repeated.insert(x);
-                        a.next();
-                        b.next();
-                    }
-                }
-            }
-        }
-    }
-    repeated
+/// The keys found more than once among `keys`, sorted.
+fn repeated(keys: &[Short]) -> HashSet<Short> {
+    keys.windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect()
 }
 
 /// An opened, checked members' list.
@@ -392,99 +318,61 @@ impl MemberList {
     /// members may be the same); memory holds only the bad rows and one
     /// small key per member (to find duplicates). `accept` is the caller's
     /// own check of a good row's country (e.g. that it has an embassy
-    /// address), asked once per country and thread. Rows that repeat a
-    /// member are left out of `rows` from now on. A big list is checked in
-    /// parts, one per core (see `check_in`).
+    /// address), asked once per country. Rows that repeat a member are
+    /// left out of `rows` from now on.
     pub fn check(&mut self, accept: &Accept<'_>) -> Result<Checked> {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-        self.check_in(accept, threads, PARALLEL_CHECK)
-    }
-
-    /// `check` on up to `threads` threads for a list of `parallel_from`
-    /// bytes or more.
-    fn check_in(
-        &mut self,
-        accept: &Accept<'_>,
-        threads: usize,
-        parallel_from: u64,
-    ) -> Result<Checked> {
-        let splits = match self.data.len() {
-            Some(len) if threads > 1 && len >= parallel_from => self.splits(len, threads)?,
-            _ => Vec::new(),
-        };
-        let stops: Vec<u64> = splits.iter().map(|&(at, _)| at).collect();
-        let this = &*self;
-        let parts: Vec<Result<Part>> = if splits.is_empty() {
-            vec![this.check_part(0, 1, &[], accept)]
-        } else {
-            std::thread::scope(|scope| {
-                let rest: Vec<_> = splits
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &(at, line))| {
-                        let stops = &stops[i + 1..];
-                        scope.spawn(move || this.check_part(at, line, stops, accept))
-                    })
-                    .collect();
-                let mut parts = vec![this.check_part(0, 1, &stops, accept)];
-                for handle in rest {
-                    parts.push(handle.join().unwrap_or_else(|_| {
-                        Err(anyhow::anyhow!("checking the list stopped unexpectedly"))
-                    }));
-                }
-                parts
-            })
-        };
-        // Part 0 is the start of the list; the part it stopped at (where
-        // its rows ended exactly at that part's first byte) carries on.
-        let mut chain = Vec::new();
-        let mut at = 0;
-        let mut parts: Vec<Option<Result<Part>>> = parts.into_iter().map(Some).collect();
-        loop {
-            let part = match parts.get_mut(at).and_then(Option::take) {
-                Some(Ok(part)) => part,
-                Some(Err(e)) => return Err(e),
-                None => bail!(
-                    "internal error: the parts of the check of {} do not join up; \
-                     please report this",
-                    self.name.display()
-                ),
-            };
-            match part.end {
-                End::Stop(i) => {
-                    chain.push(part);
-                    // Stops are counted from the part's own next one.
-                    at += i + 1;
-                }
-                End::File { open_quote } => {
-                    if let Some(line) = open_quote {
-                        return Err(self.open_quote(line));
-                    }
-                    chain.push(part);
-                    break;
-                }
-                End::NotUtf8 { offset } => return self.not_utf8(offset, accept),
-                End::LongQuote { line } => return Err(self.open_quote(line)),
-            }
-        }
-        let mut checked = Checked {
-            same_words: true,
-            ..Checked::default()
-        };
+        let mut checked = Checked::default();
+        // Lines of good rows the caller's check refused.
         let mut skip = HashSet::new();
         let mut words = SameWords::default();
-        let mut keys = Vec::with_capacity(chain.len());
-        for part in chain {
-            checked.valid += part.valid;
-            checked.bad.extend(part.bad);
-            skip.extend(part.refused);
-            for (country, n) in part.countries {
-                *checked.countries.entry(country).or_default() += n;
+        let mut keys: Vec<Short> = Vec::new();
+        let mut verdicts: HashMap<String, std::result::Result<(), String>> = HashMap::new();
+        let mut rows = self.scan_rows(true)?;
+        while let Some(row) = rows.next() {
+            let (line, signer) = match row {
+                Ok(row) => row,
+                Err(e) => {
+                    return match rows.stopped() {
+                        Some(Stop::NotUtf8 { offset }) => self.not_utf8(offset, accept),
+                        Some(Stop::LongQuote { line }) => Err(self.open_quote(line)),
+                        None => Err(e),
+                    };
+                }
+            };
+            let signer = match signer {
+                Ok(s) => s,
+                Err(reason) => {
+                    checked.bad.push(BadRow { line, reason });
+                    continue;
+                }
+            };
+            if !signer.country.is_empty() {
+                let verdict = match verdicts.get(&signer.country) {
+                    Some(v) => v,
+                    None => verdicts
+                        .entry(signer.country.clone())
+                        .or_insert_with(|| accept(&signer.country)),
+                };
+                if let Err(reason) = verdict {
+                    skip.insert(line);
+                    checked.bad.push(BadRow {
+                        line,
+                        reason: reason.clone(),
+                    });
+                    continue;
+                }
             }
-            words.merge(part.words);
-            keys.push(part.keys);
+            keys.push(short(member_key(&signer)));
+            words.add(signer.message());
+            checked.valid += 1;
+            *checked.countries.entry(signer.country).or_default() += 1;
         }
+        if let Some(line) = rows.open_at_end() {
+            return Err(self.open_quote(line));
+        }
+        drop(rows);
         checked.same_words = words.same;
+        keys.sort_unstable();
         let repeated = repeated(&keys);
         drop(keys);
         if !repeated.is_empty() {
@@ -546,128 +434,6 @@ impl MemberList {
         self.check(accept)
     }
 
-    /// Where the parts of a parallel check begin: the byte after a line
-    /// break near each `len / threads` mark, and the line it starts. A
-    /// break may be inside a quoted value; the part before then reads on
-    /// past it, and the part that began there is not used (see `check`).
-    fn splits(&self, len: u64, threads: usize) -> Result<Vec<(u64, u64)>> {
-        let mut reader = self.data.open()?;
-        let mut splits = Vec::new();
-        let mut offset = 0u64;
-        let mut line = 1u64;
-        for i in 1..threads as u64 {
-            let mark = len * i / threads as u64;
-            // Count the lines up to the mark, then find the break after it.
-            let mut found = None;
-            while found.is_none() {
-                let buf = reader.fill_buf()?;
-                if buf.is_empty() {
-                    return Ok(splits);
-                }
-                let n = buf.len();
-                let (counted, end) = if offset + (n as u64) <= mark {
-                    (buf, n)
-                } else {
-                    let from = mark.saturating_sub(offset) as usize;
-                    match buf[from..].iter().position(|&b| b == b'\n') {
-                        Some(p) => {
-                            found = Some(offset + (from + p + 1) as u64);
-                            (&buf[..from + p + 1], from + p + 1)
-                        }
-                        None => (buf, n),
-                    }
-                };
-                line += counted.iter().filter(|&&b| b == b'\n').count() as u64;
-                reader.consume(end);
-                offset += end as u64;
-            }
-            if let Some(at) = found {
-                splits.push((at, line));
-            }
-        }
-        Ok(splits)
-    }
-
-    /// Checks the rows from byte `start` (the first of a record, on line
-    /// `line`; 0 is the header), until the end or a record that begins
-    /// exactly at one of `stops`.
-    fn check_part(
-        &self,
-        start: u64,
-        line: u64,
-        stops: &[u64],
-        accept: &Accept<'_>,
-    ) -> Result<Part> {
-        let rows = (self.data.len().unwrap_or(0).saturating_sub(start) / MIN_ROW) as usize;
-        let mut keys: Vec<Short> = Vec::new();
-        // Reserved for the most rows the part can hold, so that the vector
-        // never grows by copying (1.5× its size at the moment it does):
-        // pages never written are never in memory. (Only tried: a huge
-        // reservation may be refused, and then it grows.)
-        let _ = keys.try_reserve_exact(rows);
-        let mut part = Part {
-            valid: 0,
-            bad: Vec::new(),
-            refused: Vec::new(),
-            countries: BTreeMap::new(),
-            words: SameWords::default(),
-            keys,
-            end: End::File { open_quote: None },
-        };
-        let mut verdicts: HashMap<String, std::result::Result<(), String>> = HashMap::new();
-        let mut rows = self.scan_from(start, line, stops)?;
-        while let Some(row) = rows.next() {
-            let (line, signer) = match row {
-                Ok(row) => row,
-                Err(e) => {
-                    part.end = match rows.stopped() {
-                        Some(Stop::NotUtf8 { offset }) => End::NotUtf8 {
-                            offset: start + offset,
-                        },
-                        Some(Stop::LongQuote { line }) => End::LongQuote { line },
-                        None => return Err(e),
-                    };
-                    return Ok(part);
-                }
-            };
-            let signer = match signer {
-                Ok(s) => s,
-                Err(reason) => {
-                    part.bad.push(BadRow { line, reason });
-                    continue;
-                }
-            };
-            if !signer.country.is_empty() {
-                let verdict = match verdicts.get(&signer.country) {
-                    Some(v) => v,
-                    None => verdicts
-                        .entry(signer.country.clone())
-                        .or_insert_with(|| accept(&signer.country)),
-                };
-                if let Err(reason) = verdict {
-                    part.refused.push(line);
-                    part.bad.push(BadRow {
-                        line,
-                        reason: reason.clone(),
-                    });
-                    continue;
-                }
-            }
-            part.keys.push(short(member_key(&signer)));
-            part.words.add(signer.message());
-            part.valid += 1;
-            *part.countries.entry(signer.country).or_default() += 1;
-        }
-        part.end = match rows.stop {
-            Some(i) => End::Stop(i),
-            None => End::File {
-                open_quote: rows.open_at_end(),
-            },
-        };
-        part.keys.sort_unstable();
-        Ok(part)
-    }
-
     fn open_quote(&self, line: u64) -> anyhow::Error {
         anyhow::anyhow!(
             "{}:{line}: a quote (\") opened on this line is never closed, so the rest of the file \
@@ -691,36 +457,21 @@ impl MemberList {
     /// Every data row; `checking` also watches quotes and, if still
     /// needed, that the text is UTF-8 (see `Scan`).
     fn scan_rows(&self, checking: bool) -> Result<Rows> {
-        self.rows_from(0, 1, Vec::new(), checking)
-    }
-
-    /// The checking rows of a part of the list (see `check_part`).
-    fn scan_from(&self, start: u64, line: u64, stops: &[u64]) -> Result<Rows> {
-        self.rows_from(start, line, stops.to_vec(), true)
-    }
-
-    fn rows_from(&self, start: u64, line: u64, stops: Vec<u64>, checking: bool) -> Result<Rows> {
-        let mut scan = Scan::new(
-            self.data.open_at(start)?,
+        let scan = Scan::new(
+            self.data.open()?,
             self.delimiter,
             checking,
             checking && self.verify != Verify::No,
         );
-        scan.line = line;
-        scan.read_line = line;
         Ok(Rows {
             csv: csv::ReaderBuilder::new()
                 .delimiter(self.delimiter)
-                .has_headers(start == 0)
                 .flexible(true)
                 .from_reader(scan),
             record: csv::StringRecord::new(),
             columns: Arc::clone(&self.columns),
             name: self.name.clone(),
             done: false,
-            start,
-            stops,
-            stop: None,
         })
     }
 
@@ -748,14 +499,6 @@ struct SameWords {
 }
 
 impl SameWords {
-    /// Adds the rows counted by `later`, which followed these.
-    fn merge(&mut self, later: SameWords) {
-        if let Some(first) = later.first {
-            self.add(&first);
-            self.same &= later.same;
-        }
-    }
-
     fn add(&mut self, message: &str) {
         match &self.first {
             None => {
@@ -775,12 +518,6 @@ struct Rows {
     columns: Arc<Columns>,
     name: PathBuf,
     done: bool,
-    /// Where in the text the rows began, and the offsets (from the start
-    /// of the text, ascending) of records to stop at.
-    start: u64,
-    stops: Vec<u64>,
-    /// The index in `stops` of the record the rows stopped at.
-    stop: Option<usize>,
 }
 
 impl Rows {
@@ -828,21 +565,6 @@ impl Iterator for Rows {
             }
             let record = &self.record;
             let byte = record.position().map_or(0, csv::Position::byte);
-            // A record's offset is just past the line break that ended the
-            // one before; the parser skips any further breaks. So the rows
-            // reach a stop (the byte after a line break) when only line
-            // breaks lie between this record's offset and the stop.
-            if !self.stops.is_empty() {
-                let at = self.start + byte;
-                let next = self.stops.partition_point(|&s| s < at);
-                if let Some(&stop) = self.stops.get(next)
-                    && self.csv.get_ref().only_breaks(byte, stop - self.start)
-                {
-                    self.stop = Some(next);
-                    self.done = true;
-                    return None;
-                }
-            }
             let line = self.csv.get_mut().line_at(byte);
             if record.iter().all(|f| f.trim().is_empty()) {
                 continue;
@@ -955,23 +677,6 @@ impl<R: Read> Scan<R> {
             next += 1;
         }
         self.line
-    }
-
-    /// Whether every byte from `from` to `to` (offsets already handed out
-    /// and not yet passed by `line_at`) is a CR or a LF.
-    fn only_breaks(&self, from: u64, to: u64) -> bool {
-        if to > self.offset {
-            return false;
-        }
-        let first = self.breaks.partition_point(|&(at, _)| at < from);
-        let mut want = from;
-        for &(at, _) in self.breaks.range(first..) {
-            if want >= to || at != want {
-                break;
-            }
-            want += 1;
-        }
-        want >= to
     }
 
     /// Checks that `bytes` (from `self.offset` on) continue valid UTF-8;
@@ -1207,7 +912,7 @@ fn not_utf8_error(name: &Path, line: u64, column: u64, guess: &'static Encoding)
 fn header(name: &Path, data: &Data) -> Result<(u8, Columns, Vec<String>)> {
     let mut first = String::new();
     // A small buffer: only the first line is wanted.
-    data.open_with(0, 4096)?
+    data.open_with(4096)?
         .read_line(&mut first)
         .with_context(|| format!("cannot read {}", name.display()))?;
     if first.trim().is_empty() {
@@ -1617,20 +1322,6 @@ mod tests {
     }
 
     #[test]
-    fn distinct_members_of_a_big_list_need_no_second_pass() {
-        // 200,000 distinct addresses: with 32-bit keys about five pairs
-        // collide, each forcing a second pass over the whole list.
-        let mut keys: Vec<Short> = (0..200_000)
-            .map(|i| {
-                let s = Signer::new("A B", "", &format!("m{i}@members.org"), "", "").unwrap();
-                short(member_key(&s))
-            })
-            .collect();
-        keys.sort_unstable();
-        assert!(keys.windows(2).all(|w| w[0] != w[1]));
-    }
-
-    #[test]
     fn reads_bom_semicolons_quotes_and_extras() {
         let (_d, l) = list(
             "\u{feff}Name;Organisation;E-mail;Branch\n\"Bloggs; Jo\";Unite;jo@u.org;42\n\n;;;\nAnn;;;7\n",
@@ -1901,125 +1592,5 @@ mod tests {
         let checked = l.check(&accept_all).unwrap();
         assert_eq!(checked.duplicates.len(), 1);
         assert!(checked.same_words);
-    }
-
-    /// A list with every kind of row, for the parallel check: quoted
-    /// values over several lines (so that some parts begin inside one),
-    /// CRLF and LF, blank lines and empty rows, bad rows, repeats far apart, countries
-    /// (IT has no embassy) and members' own words.
-    fn mixed_list(rows: usize, seed: u64) -> Vec<u8> {
-        let mut bytes = b"name,email,country,address,message\r\n".to_vec();
-        let mut s = seed;
-        let mut next = || {
-            s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            s >> 33
-        };
-        for i in 0..rows {
-            let r = next();
-            let end = if r % 3 == 0 { "\n" } else { "\r\n" };
-            let email = if r % 11 == 0 {
-                format!("m{}@u.org", i / 2)
-            } else if r % 13 == 0 {
-                "not an address".to_string()
-            } else {
-                format!("m{i}@u.org")
-            };
-            let name = if r % 17 == 0 {
-                String::new()
-            } else {
-                format!("Member {i}")
-            };
-            let country = ["", "GB", "DE", "IT", "fr"][(r % 5) as usize];
-            let address = if r % 4 == 0 {
-                format!("\"{i} High St,{end}Town\n\"\"Flat\"\"\"")
-            } else {
-                String::new()
-            };
-            let message = if r % 7 == 0 {
-                "My own words"
-            } else {
-                "Free them"
-            };
-            bytes.extend_from_slice(
-                format!("{name},{email},{country},{address},{message}{end}").as_bytes(),
-            );
-            if r % 19 == 0 {
-                bytes.extend_from_slice(b",,,,\r\n");
-            }
-            if r % 5 == 1 {
-                bytes.extend_from_slice([&b"\r\n\r\n"[..], b"\n", b"\r\r\n"][(r % 3) as usize]);
-            }
-        }
-        bytes
-    }
-
-    fn no_zz(country: &str) -> std::result::Result<(), String> {
-        if country == "IT" {
-            Err("no embassy in IT".to_string())
-        } else {
-            Ok(())
-        }
-    }
-
-    /// What a check and the rows after it give, to compare two checks.
-    fn outcome(path: &Path, threads: usize, encoding: Option<&str>) -> String {
-        let mut l = MemberList::open(path, encoding).unwrap();
-        match l.check_in(&no_zz, threads, 0) {
-            Err(e) => format!("error: {e:#}"),
-            Ok(checked) => {
-                let rows: Vec<String> = l
-                    .rows()
-                    .unwrap()
-                    .map(|r| match r.unwrap() {
-                        (line, Ok(s)) => format!("{line} {} {}", s.name, s.address),
-                        (line, Err(e)) => format!("{line} bad: {e}"),
-                    })
-                    .collect();
-                format!("{checked:?}\n{}\n{}", l.encoding(), rows.join("\n"))
-            }
-        }
-    }
-
-    #[test]
-    fn a_list_checked_in_parts_gives_what_one_pass_gives() {
-        for seed in 1..=4 {
-            let (_d, l) = list_bytes(&mixed_list(400, seed));
-            let one = outcome(l.path(), 1, None);
-            assert!(one.contains("Duplicate {"), "{one}");
-            assert!(one.contains("no embassy in IT"), "{one}");
-            assert!(one.contains("same_words: false"), "{one}");
-            for threads in 2..=9 {
-                let parts = outcome(l.path(), threads, None);
-                assert_eq!(parts, one, "seed {seed}, {threads} threads");
-            }
-        }
-    }
-
-    #[test]
-    fn a_list_checked_in_parts_stops_where_one_pass_stops() {
-        let mut cases = Vec::new();
-        // A quote left open near the end, and one left open early.
-        let mut open_late = mixed_list(300, 5);
-        open_late.extend_from_slice(b"Ann,\"ann@u.org,GB,,x\r\n");
-        cases.push((open_late, None));
-        let mut open_early = b"name,email\n\"Ann,ann@u.org\n".to_vec();
-        open_early.extend(long_list(60_000, b""));
-        cases.push((open_early, None));
-        // A legacy byte late in a list presumed UTF-8, and said to be UTF-8.
-        let legacy = long_list(3_000, b"J\xfcrgen M\xfcller,j@u.org\r\n");
-        cases.push((legacy.clone(), None));
-        cases.push((legacy, Some("utf-8")));
-        // A CSV error late in the list.
-        let mut bad_utf8_field = mixed_list(300, 6);
-        bad_utf8_field.extend_from_slice(b"Ann,a@u.org,GB,\"x\"y\"\r\n");
-        cases.push((bad_utf8_field, None));
-        for (bytes, encoding) in cases {
-            let (_d, l) = list_bytes(&bytes);
-            let one = outcome(l.path(), 1, encoding);
-            for threads in 2..=5 {
-                let parts = outcome(l.path(), threads, encoding);
-                assert_eq!(parts, one, "{threads} threads");
-            }
-        }
     }
 }
