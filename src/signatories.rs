@@ -231,8 +231,8 @@ enum Verify {
 /// The caller's check of a good row's country (see `MemberList::check`).
 pub type Accept<'a> = dyn Fn(&str) -> std::result::Result<(), String> + 'a;
 
-/// The keys found more than once among `keys`, sorted.
-fn repeated(keys: &[Short]) -> HashSet<Short> {
+/// The member keys found more than once among `keys`, sorted.
+fn repeated(keys: &[u64]) -> HashSet<u64> {
     keys.windows(2)
         .filter(|w| w[0] == w[1])
         .map(|w| w[0])
@@ -314,9 +314,9 @@ impl MemberList {
         })
     }
 
-    /// Checks every row, in one pass over the file (a second only when two
-    /// members may be the same); memory holds only the bad rows and one
-    /// small key per member (to find duplicates). `accept` is the caller's
+    /// Checks every row, in one pass over the file (a second only when a
+    /// member is listed more than once, to name the lines); memory holds
+    /// only the bad rows and one 8-byte key per member (to find repeats). `accept` is the caller's
     /// own check of a good row's country (e.g. that it has an embassy
     /// address), asked once per country. Rows that repeat a member are
     /// left out of `rows` from now on.
@@ -325,7 +325,7 @@ impl MemberList {
         // Lines of good rows the caller's check refused.
         let mut skip = HashSet::new();
         let mut words = SameWords::default();
-        let mut keys: Vec<Short> = Vec::new();
+        let mut keys: Vec<u64> = Vec::new();
         let mut verdicts: HashMap<String, std::result::Result<(), String>> = HashMap::new();
         let mut rows = self.scan_rows(true)?;
         while let Some(row) = rows.next() {
@@ -362,7 +362,7 @@ impl MemberList {
                     continue;
                 }
             }
-            keys.push(short(member_key(&signer)));
+            keys.push(member_key(&signer));
             words.add(signer.message());
             checked.valid += 1;
             *checked.countries.entry(signer.country).or_default() += 1;
@@ -385,7 +385,7 @@ impl MemberList {
                     continue;
                 }
                 let (key, who) = identity(&signer);
-                if repeated.contains(&short(key)) {
+                if repeated.contains(&key) {
                     match first.get(&key) {
                         None => {
                             first.insert(key, line);
@@ -777,16 +777,6 @@ impl<R: Read> Read for Scan<R> {
         self.offset += n as u64;
         Ok(n)
     }
-}
-
-/// A member key folded to 48 bits, for the first, approximate pass: at a
-/// million distinct members, equal keys turn up once in about 500 lists.
-type Short = [u8; 6];
-
-fn short(key: u64) -> Short {
-    // FNV's high bits are its well-mixed ones.
-    let b = key.to_be_bytes();
-    [b[0], b[1], b[2], b[3], b[4], b[5]]
 }
 
 /// Who a row is, for finding the same member twice: the email, else the
