@@ -1,0 +1,209 @@
+//! The data rows of a list, read as signers: each row's line number and
+//! its signer, or why it cannot be one.
+
+use std::collections::BTreeMap;
+use std::io::BufReader;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::signers::signer::Signer;
+
+use super::columns::Columns;
+use super::scan::{Scan, Stop};
+use super::source::ListFile;
+
+/// The data rows of a list, in one pass through a `Scan`.
+pub(super) struct Rows {
+    csv: csv::Reader<Scan<BufReader<ListFile>>>,
+    record: csv::StringRecord,
+    columns: Arc<Columns>,
+    name: PathBuf,
+    done: bool,
+}
+
+impl Rows {
+    /// The rows of the text `reader` gives (its header row first); while
+    /// `checking`, the scan watches quotes, and if `verify`, that the text
+    /// is UTF-8 (see `Scan`).
+    pub(super) fn new(
+        reader: BufReader<ListFile>,
+        delimiter: u8,
+        columns: Arc<Columns>,
+        name: PathBuf,
+        checking: bool,
+        verify: bool,
+    ) -> Self {
+        Rows {
+            csv: csv::ReaderBuilder::new()
+                .delimiter(delimiter)
+                .flexible(true)
+                .from_reader(Scan::new(reader, delimiter, checking, verify)),
+            record: csv::StringRecord::new(),
+            columns,
+            name,
+            done: false,
+        }
+    }
+
+    /// Why the scan stopped feeding the parser, if it did.
+    pub(super) fn stopped(&self) -> Option<Stop> {
+        self.csv.get_ref().stop()
+    }
+
+    /// The line of a quote still open at the end of the file.
+    pub(super) fn open_at_end(&self) -> Option<u64> {
+        self.csv.get_ref().open_at_end()
+    }
+}
+
+impl Iterator for Rows {
+    type Item = anyhow::Result<(u64, std::result::Result<Signer, String>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.done {
+                return None;
+            }
+            match self.csv.read_record(&mut self.record) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.done = true;
+                    return None;
+                }
+                Err(e) => {
+                    self.done = true;
+                    let line = e
+                        .position()
+                        .map_or(0, |p| self.csv.get_mut().line_at(p.byte()));
+                    return Some(Err(anyhow::anyhow!(
+                        "{}:{line}: cannot read the list: {}",
+                        self.name.display(),
+                        plain_csv_error(&e)
+                    )));
+                }
+            }
+            let record = &self.record;
+            let byte = record.position().map_or(0, csv::Position::byte);
+            let line = self.csv.get_mut().line_at(byte);
+            if record.iter().all(|f| f.trim().is_empty()) {
+                continue;
+            }
+            let signer = signer(&self.columns, record).map_err(|reason| {
+                let spans = record
+                    .iter()
+                    .map(|f| f.matches('\n').count())
+                    .sum::<usize>();
+                if spans > 0 && reason.contains("line break") {
+                    format!(
+                        "{reason} (this row runs over lines {line}–{}: is a quote left open?)",
+                        line + spans as u64
+                    )
+                } else {
+                    reason
+                }
+            });
+            return Some(Ok((line, signer)));
+        }
+    }
+}
+
+/// The csv crate's error in words a secretary can act on.
+fn plain_csv_error(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Io(io) => io.to_string(),
+        csv::ErrorKind::Utf8 { .. } => {
+            "this line is not UTF-8 text; name the list's encoding with --encoding".into()
+        }
+        _ => e.to_string(),
+    }
+}
+
+fn signer(columns: &Columns, record: &csv::StringRecord) -> std::result::Result<Signer, String> {
+    let get = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or("").trim();
+    let name = match get(columns.name) {
+        "" => [columns.first, columns.middle, columns.last]
+            .into_iter()
+            .map(get)
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
+        name => name.to_string(),
+    };
+    if name.is_empty() {
+        return Err(if columns.name.is_some() {
+            "the name is empty".into()
+        } else {
+            "the first and last name are empty".into()
+        });
+    }
+    let country = match get(columns.country) {
+        "" => String::new(),
+        code if crate::campaign::country::is_iso_code(code) => code.to_ascii_uppercase(),
+        other => {
+            return Err(match crate::campaign::country::suggest(other) {
+                Some(code) => format!(
+                    "country `{other}` is not an ISO 3166 code; did you mean {code} ({})?",
+                    crate::campaign::country::name_of(code).unwrap_or(code)
+                ),
+                None => format!(
+                    "country `{other}` is not a two-letter ISO 3166 code such as GB, DE or FR"
+                ),
+            });
+        }
+    };
+    let mut signer = Signer::new(
+        &name,
+        get(columns.organisation),
+        get(columns.email),
+        get(columns.address),
+        &country,
+    )
+    .map_err(|e| e.to_string())?;
+    signer.language = language(get(columns.language))?;
+    let mut extra = BTreeMap::new();
+    for (i, header) in &columns.extra {
+        let value = record.get(*i).unwrap_or("");
+        if value.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(format!("column `{header}` contains a control character"));
+        }
+        extra.insert(header.clone(), value.to_string());
+    }
+    signer.extra = extra;
+    Ok(signer)
+}
+
+/// A `language` cell as a language code (`en`, `ru`, `pt-br`); common
+/// names are understood.
+pub(super) fn language(text: &str) -> std::result::Result<String, String> {
+    const NAMES: &[(&str, &str)] = &[
+        ("english", "en"),
+        ("английский", "en"),
+        ("russian", "ru"),
+        ("русский", "ru"),
+        ("kazakh", "kk"),
+        ("қазақша", "kk"),
+        ("казахский", "kk"),
+        ("german", "de"),
+        ("deutsch", "de"),
+        ("french", "fr"),
+        ("français", "fr"),
+        ("spanish", "es"),
+        ("español", "es"),
+    ];
+    let lower = text.trim().to_lowercase();
+    if let Some((_, code)) = NAMES.iter().find(|(n, _)| *n == lower) {
+        return Ok((*code).to_string());
+    }
+    let code = lower.replace('_', "-");
+    let (primary, rest) = code.split_once('-').unwrap_or((&code, ""));
+    let ok = (code.is_empty() || (2..=3).contains(&primary.len()))
+        && primary.chars().all(|c| c.is_ascii_lowercase())
+        && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if ok {
+        Ok(code)
+    } else {
+        Err(format!(
+            "language `{text}` is not a language code such as en or ru"
+        ))
+    }
+}
