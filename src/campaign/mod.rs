@@ -12,6 +12,7 @@ mod model;
 mod parse;
 pub mod salutation;
 mod source;
+mod template_errors;
 mod templates;
 
 use std::collections::BTreeMap;
