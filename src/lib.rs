@@ -1,14 +1,24 @@
 //! protest-letter: personalised protest letters from a campaign folder,
 //! printed, written to files or sent by email with every required copy.
 //!
-//! The whole program, as a pipeline:
-//! 1. `cli` parses the command line (in `main`);
-//! 2. `settings` resolves it with the environment and the `profile`, once;
-//! 3. `campaign` loads and validates recipients and letters;
-//! 4. `prompt` completes the `signer` on a terminal, or refuses without one;
-//! 5. `render` turns letter + recipient + signer + date into text;
-//! 6. `output` prints or writes it; `message` and `send` make it an email
-//!    and deliver it, once, recorded in the journal.
+//! The whole program, as a pipeline; each room is one stage and may use
+//! only the rooms listed after it (no circles):
+//! - `commands`: thin `write`, `send`, `check`, `list`, `init`, `docs`;
+//! - `send`: the send run (count, preview, confirm, deliver, summary), its
+//!   queue, retries, rate and journal; decides, never speaks SMTP;
+//! - `transport`: how one message leaves (SMTP, TLS, sendmail); reports
+//!   what the server said, never decides about retries or the journal;
+//! - `output`: text, eml, mbox, json to stdout, a file or a folder,
+//!   atomically, all or nothing;
+//! - `letters`: choosing the letter and recipients, the stream of letters
+//!   (one signer, each member, or a petition), rendering, reflow, own words;
+//! - `terminal`: prompts on a terminal (refusal without one), progress;
+//! - `settings`: the command line, environment and profile, resolved once;
+//! - `message`: a rendered letter as an RFC 5322 message;
+//! - `signers`: the signer, the members' list, the petition, the account;
+//! - `campaign`: loading and checking a campaign (the only user of Tera);
+//! - `cli`: the clap structs and their value enums;
+//! - `error`: exit statuses.
 //!
 //! Only `main` prints the final error and picks the exit code (`error`).
 
