@@ -236,9 +236,11 @@ impl Staged {
             )
         };
         let mut file = letter_file(&path).map_err(failed)?;
-        file.write_all(bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(failed)?;
+        file.write_all(bytes).map_err(failed)?;
+        // Linux syncs the whole batch at once in `finish` (a sync per file
+        // made a batch of 20,000 files nine times slower than writing them).
+        #[cfg(not(target_os = "linux"))]
+        file.sync_all().map_err(failed)?;
         self.names.push(name.to_string());
         Ok(())
     }
@@ -250,6 +252,17 @@ impl Staged {
         let Some(staging) = self.staging.take() else {
             return Ok(Vec::new());
         };
+        // Every letter is on the disk before any takes its name.
+        #[cfg(target_os = "linux")]
+        if let Err(e) = sync_filesystem(staging.path()) {
+            drop(staging);
+            self.remove_if_created();
+            return Err(write_failed(
+                e,
+                &self.dir,
+                "nothing of this batch was written, and the files already in the folder are unchanged",
+            ));
+        }
         // Each file moved into place, with the one it replaced (kept as a
         // hard link in the staging folder until the batch is complete), so
         // that a failure part-way puts everything back as it was.
@@ -364,6 +377,21 @@ impl Drop for Staged {
             drop(staging);
             self.remove_if_created();
         }
+    }
+}
+
+/// Flushes the file system that holds `dir` to the disk: one call for a
+/// whole batch (syncfs(2)).
+#[cfg(target_os = "linux")]
+fn sync_filesystem(dir: &Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let dir = std::fs::File::open(dir)?;
+    // SAFETY: a plain system call on a descriptor `dir` owns, open for the
+    // whole call; it reads no memory of ours.
+    if unsafe { libc::syncfs(dir.as_raw_fd()) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
