@@ -184,26 +184,39 @@ PY
 # sampled ones (SAMPLE of them spread over the list; 0: all) have the same
 # From name, To, Cc, Subject and decoded text. Prints mailmerge's first body's size.
 cat > same_text.py <<'PY'
-import email, email.policy, re, sys
+import email, email.policy, mmap, re, sys
 ours_p, mm_p, n, sample = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-ours = re.split(rb"(?:^|\n)From \S+ [^\n]*\n", open(ours_p, "rb").read())[1:]
-mm = re.findall(rb">>> message (\d+)\n(.*?)\n>>> message \1 sent\n", open(mm_p, "rb").read(), re.S)
-if len(ours) != n or len(mm) != n:
-    sys.exit(f"protest-letter wrote {len(ours)} messages, mailmerge {len(mm)}, not {n}")
+def mapped(p):
+    with open(p, "rb") as f:
+        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if f.seek(0, 2) else b""
+ours, mm = mapped(ours_p), mapped(mm_p)
+# ours: an mbox (mboxrd: a body line starting "From " is quoted); mailmerge:
+# ">>> message I" ... ">>> message I sent" around each message.
+o_at = [m.end() for m in re.finditer(rb"(?:^|\n)From \S+ [^\n]*\n", ours)]
+o_end = [a - 1 for a in [m.start() for m in re.finditer(rb"\nFrom \S+ [^\n]*\n", ours)]] + [len(ours)]
+m_at = [m.end() for m in re.finditer(rb">>> message \d+\n", mm)]
+if len(o_at) != n or len(m_at) != n:
+    sys.exit(f"protest-letter wrote {len(o_at)} messages, mailmerge {len(m_at)}, not {n}")
+def ours_msg(i):
+    return ours[o_at[i]:o_end[i] + 1]
+def mm_msg(i):
+    end = mm.find(b"\n>>> message %d sent\n" % (i + 1), m_at[i])
+    if end < 0:
+        sys.exit(f"mailmerge's message {i + 1} has no end")
+    return mm[m_at[i]:end]
 pick = range(n) if sample == 0 or n <= sample else sorted({0, 1, n - 1} | {i * n // sample for i in range(sample)})
-def parse(b):
-    return email.message_from_bytes(b, policy=email.policy.default)
-def view(m):
+def view(b):
+    m = email.message_from_bytes(b, policy=email.policy.default)
     addrs = lambda h: sorted(a.addr_spec for a in m[h].addresses) if m[h] else []
     return (m["From"].addresses[0].display_name, addrs("To"), addrs("Cc"), str(m["Subject"]),
             m.get_content().rstrip("\n"))
 for i in pick:
-    a, b = view(parse(ours[i])), view(parse(mm[i][1]))
+    a, b = view(ours_msg(i)), view(mm_msg(i))
     if a != b:
         what = ["From name", "To", "Cc", "Subject", "text"][[x != y for x, y in zip(a, b)].index(True)]
         sys.exit(f"message {i + 1}: the {what} differs: ours {str(a)[:300]!r} / mailmerge {str(b)[:300]!r}")
-m1 = mm[0][1]
-print(len(m1) - m1.index(b"\n\n") - 2)
+m1 = mm_msg(0)
+print(len(m1) - m1.find(b"\n\n") - 2)
 PY
 # out_dir_loop.py PACK DIR: the plain loop writing the same files, one sync at the end.
 cat > out_dir_loop.py <<'PY'
