@@ -167,7 +167,8 @@ def ph(s):
         if row.get(field):
             s = s.replace(row[field], "{{" + field + "}}")
     return s
-text = m.get_content()
+# A base64 body decodes to its canonical CRLF line ends (RFC 2045).
+text = m.get_content().replace("\r\n", "\n")
 if row["name"] not in text or row["organisation"] not in text:
     sys.exit(f"{eml}: the member's name or organisation is not in the letter")
 head = [f"TO: {m['To']}"]
@@ -209,7 +210,7 @@ def view(b):
     m = email.message_from_bytes(b, policy=email.policy.default)
     addrs = lambda h: sorted(a.addr_spec for a in m[h].addresses) if m[h] else []
     return (m["From"].addresses[0].display_name, addrs("To"), addrs("Cc"), str(m["Subject"]),
-            m.get_content().rstrip("\n"))
+            m.get_content().replace("\r\n", "\n").rstrip("\n"))
 for i in pick:
     a, b = view(ours_msg(i)), view(mm_msg(i))
     if a != b:
