@@ -6,110 +6,20 @@
 //! placeholder domain replaced by a real-looking one, starts its own server
 //! (stopped on drop) and runs the binary with a clean environment.
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
-use std::time::Duration;
+use std::path::PathBuf;
 
-use assert_cmd::Command;
-use mail_parser::MessageParser;
 use serde_json::Value;
 
 use crate::smtp_server::{Received, ServerConfig, SmtpServer};
-use crate::support::TestCampaign;
+use crate::support::{
+    DOMAIN, EMAIL, NAME, PASSWORD, Runs, SIGNER, Sending, TestCampaign, mail, sendmail_calls,
+};
 
-const DOMAIN: &str = "kz-gov.org";
-const NAME: &str = "Jo Bloggs";
-const EMAIL: &str = "jo@solidarity-union.org";
 const PRESIDENTIAL_PHONE: &str = "+7 7172 74 55 24";
-const PASSWORD: &str = "Tr0ub4dor-and-3";
 
-/// A temp campaign (repository recipients.toml + letters/, real-looking
-/// addresses), an empty working folder, a home and a journal path.
-struct Fixture {
-    campaign: TestCampaign,
-}
-
-impl Fixture {
-    fn new() -> Fixture {
-        let campaign = TestCampaign::with_real_addresses(DOMAIN);
-        std::fs::create_dir_all(campaign.root().join("home")).unwrap();
-        Fixture { campaign }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.campaign.root().join(name)
-    }
-
-    fn journal(&self) -> PathBuf {
-        self.path("journal.jsonl")
-    }
-
-    /// The binary in the empty working folder with a clean environment: no
-    /// profile, no PROTEST_LETTER_* from the caller, fast retries.
-    fn bare(&self) -> Command {
-        let mut cmd = Command::from_std(self.campaign.std_cmd());
-        cmd.env("HOME", self.path("home"))
-            .env("PROTEST_LETTER_RETRY_DELAY_MS", "10")
-            .env("LC_ALL", "C.UTF-8")
-            .timeout(Duration::from_secs(120));
-        cmd
-    }
-
-    /// `send` on the temp campaign, signed, with the journal in the fixture.
-    fn send(&self) -> Command {
-        self.send_with_journal(&self.journal())
-    }
-
-    fn send_with_journal(&self, journal: &Path) -> Command {
-        let mut cmd = self.bare();
-        cmd.arg("--campaign")
-            .arg(self.campaign.dir())
-            .arg("send")
-            .args(["--name", NAME, "--email", EMAIL, "--country", "GB"])
-            .arg("--journal")
-            .arg(journal);
-        cmd
-    }
-
-    /// `send --yes` through `server`.
-    fn send_to(&self, server: &SmtpServer) -> Command {
-        let mut cmd = self.send();
-        cmd.arg("--smtp").arg(smtp_url(server)).arg("--yes");
-        cmd
-    }
-
-    fn journal_text(&self) -> String {
-        std::fs::read_to_string(self.journal()).unwrap_or_default()
-    }
-
-    fn journal_records(&self) -> Vec<Value> {
-        self.journal_text()
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-
-    /// Writes an executable file without this (multi-threaded) process ever
-    /// holding it open for writing, so a concurrent fork cannot make its
-    /// exec fail with "Text file busy".
-    fn script(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.path(name);
-        let status = std::process::Command::new("sh")
-            .arg("-c")
-            .arg("printf '%s' \"$2\" > \"$1\" && chmod 755 \"$1\"")
-            .arg("sh")
-            .arg(&path)
-            .arg(text)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        path
-    }
-}
-
-fn smtp_url(server: &SmtpServer) -> String {
-    format!("smtp://127.0.0.1:{}", server.port())
+/// `send --yes` of the one signer's letters through `server`.
+fn send_to(f: &TestCampaign, server: &SmtpServer) -> Sending {
+    f.send().signer().smtp(server).with(["--yes"])
 }
 
 fn addr(local: &str) -> String {
@@ -138,76 +48,6 @@ fn expected_envelopes() -> Vec<Vec<String>> {
     ]
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-fn run(cmd: &mut Command) -> Run {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().unwrap();
-    Run {
-        code: status.code().expect("killed by a signal"),
-        stdout: String::from_utf8(stdout).unwrap(),
-        stderr: String::from_utf8(stderr).unwrap(),
-    }
-}
-
-/// The headers of one delivered message, parsed.
-struct Parsed {
-    from: Vec<String>,
-    to: Vec<String>,
-    cc: Vec<String>,
-    has_bcc: bool,
-    subject: String,
-    message_id: String,
-    body: String,
-}
-
-fn addresses(a: Option<&mail_parser::Address<'_>>) -> Vec<String> {
-    a.map(|a| {
-        a.iter()
-            .filter_map(|x| x.address().map(str::to_string))
-            .collect()
-    })
-    .unwrap_or_default()
-}
-
-fn parse(data: &[u8]) -> Parsed {
-    let m = MessageParser::default()
-        .parse(data)
-        .expect("a parsable message");
-    Parsed {
-        from: addresses(m.from()),
-        to: addresses(m.to()),
-        cc: addresses(m.cc()),
-        has_bcc: m.bcc().is_some() || m.header_raw("Bcc").is_some(),
-        subject: m.subject().unwrap_or_default().to_string(),
-        message_id: m.message_id().unwrap_or_default().to_string(),
-        body: m.body_text(0).unwrap_or_default().into_owned(),
-    }
-}
-
 /// Envelope recipients of every received message, sorted by To.
 fn envelopes(received: &[Received]) -> Vec<Vec<String>> {
     let mut v: Vec<Vec<String>> = received.iter().map(|r| r.rcpt_to.clone()).collect();
@@ -224,7 +64,7 @@ fn sorted(mut v: Vec<Vec<String>>) -> Vec<Vec<String>> {
 /// To is the first envelope recipient, Cc the required copies, no Bcc.
 fn check_message(r: &Received) {
     assert_eq!(r.mail_from, EMAIL);
-    let p = parse(&r.data);
+    let p = r.mail();
     assert_eq!(p.from, [EMAIL]);
     assert_eq!(p.to, r.rcpt_to[..1]);
     let copies: Vec<String> = r.rcpt_to[1..]
@@ -254,9 +94,9 @@ fn check_message(r: &Received) {
 
 #[test]
 fn loopback_send_delivers_each_letter_with_every_copy() {
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     let server = SmtpServer::start(ServerConfig::default());
-    let out = run(&mut f.send_to(&server));
+    let out = send_to(&f, &server).run();
     assert_eq!(out.code, 0, "{out:?}");
 
     let received = server.received();
@@ -267,7 +107,7 @@ fn loopback_send_delivers_each_letter_with_every_copy() {
         assert_eq!(r.auth_user, None);
     }
     let ids: std::collections::HashSet<String> =
-        received.iter().map(|r| parse(&r.data).message_id).collect();
+        received.iter().map(|r| r.mail().message_id).collect();
     assert_eq!(ids.len(), 3, "distinct Message-IDs");
 
     // The phone-only recipient is on the call sheet, on stdout.
@@ -289,9 +129,9 @@ fn loopback_send_delivers_each_letter_with_every_copy() {
 
 #[test]
 fn bcc_me_is_in_the_envelope_but_not_the_headers() {
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     let server = SmtpServer::start(ServerConfig::default());
-    let out = run(f.send_to(&server).arg("--bcc-me"));
+    let out = send_to(&f, &server).arg("--bcc-me").run();
     assert_eq!(out.code, 0, "{out:?}");
 
     let received = server.received();
@@ -305,7 +145,7 @@ fn bcc_me_is_in_the_envelope_but_not_the_headers() {
     assert_eq!(envelopes(&received), sorted(expected));
     for r in &received {
         check_message(r);
-        let p = parse(&r.data);
+        let p = r.mail();
         assert!(!p.to.contains(&EMAIL.to_string()));
         assert!(!p.cc.contains(&EMAIL.to_string()));
         assert!(
@@ -318,13 +158,13 @@ fn bcc_me_is_in_the_envelope_but_not_the_headers() {
 
 #[test]
 fn a_second_run_sends_nothing_and_resend_sends_again() {
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     let server = SmtpServer::start(ServerConfig::default());
-    let first = run(&mut f.send_to(&server));
+    let first = send_to(&f, &server).run();
     assert_eq!(first.code, 0, "{first:?}");
     assert_eq!(server.received().len(), 3);
 
-    let again = run(&mut f.send_to(&server));
+    let again = send_to(&f, &server).run();
     assert_eq!(again.code, 0, "{again:?}");
     assert_eq!(server.received().len(), 3, "nothing new: {again:?}");
     assert_eq!(
@@ -335,7 +175,7 @@ fn a_second_run_sends_nothing_and_resend_sends_again() {
     assert!(again.stderr.contains("--resend"), "{again:?}");
     assert!(again.stdout.contains("Sent 0, already sent 3"), "{again:?}");
 
-    let resent = run(f.send_to(&server).arg("--resend"));
+    let resent = send_to(&f, &server).arg("--resend").run();
     assert_eq!(resent.code, 0, "{resent:?}");
     let received = server.received();
     assert_eq!(received.len(), 6, "{resent:?}");
@@ -348,13 +188,9 @@ fn a_second_run_sends_nothing_and_resend_sends_again() {
 
 #[test]
 fn dry_run_sends_nothing() {
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     let server = SmtpServer::start(ServerConfig::default());
-    let out = run(f
-        .send()
-        .arg("--smtp")
-        .arg(smtp_url(&server))
-        .arg("--dry-run"));
+    let out = f.send().signer().smtp(&server).arg("--dry-run").run();
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stderr.contains("dry run"), "{out:?}");
     assert!(out.stdout.contains("Dry run: 3 would be sent"), "{out:?}");
@@ -372,18 +208,18 @@ fn dry_run_sends_nothing() {
     );
 
     // And without any transport configured.
-    let out = run(f.send().arg("--dry-run"));
+    let out = f.send().signer().arg("--dry-run").run();
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("Dry run: 3 would be sent"), "{out:?}");
 }
 
 #[test]
 fn starttls_with_the_test_ca_is_used() {
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     let server = SmtpServer::start(ServerConfig::default().require_tls());
     let ca = f.path("ca.pem");
     std::fs::write(&ca, server.ca_pem()).unwrap();
-    let out = run(f.send_to(&server).arg("--ca-cert").arg(&ca));
+    let out = send_to(&f, &server).arg("--ca-cert").arg(&ca).run();
     assert_eq!(out.code, 0, "{out:?}");
     let received = server.received();
     assert_eq!(envelopes(&received), sorted(expected_envelopes()));
@@ -392,9 +228,9 @@ fn starttls_with_the_test_ca_is_used() {
 
 #[test]
 fn an_untrusted_certificate_stops_the_run_with_advice() {
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     let server = SmtpServer::start(ServerConfig::default().require_tls());
-    let out = run(&mut f.send_to(&server));
+    let out = send_to(&f, &server).run();
     assert_eq!(out.code, 3, "{out:?}");
     assert!(out.stderr.contains("--ca-cert"), "{out:?}");
     assert!(out.stderr.contains("TLS"), "{out:?}");
@@ -407,18 +243,19 @@ fn an_untrusted_certificate_stops_the_run_with_advice() {
 }
 
 /// A successful authenticated run through `server`, with `extra` flags.
-fn auth_send(f: &Fixture, server: &SmtpServer, extra: &[&str]) -> Run {
+fn auth_send(f: &TestCampaign, server: &SmtpServer, extra: &[&str]) -> crate::support::Run {
     let url = format!("smtp://jo@127.0.0.1:{}", server.port());
-    run(f
-        .send()
+    f.send()
+        .signer()
         .args(["--smtp", &url, "--yes", "--format", "json"])
         .args(extra)
-        .env("PROTEST_LETTER_SMTP_PASSWORD", PASSWORD))
+        .env("PROTEST_LETTER_SMTP_PASSWORD", PASSWORD)
+        .run()
 }
 
 #[test]
 fn auth_uses_the_password_from_the_environment() {
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     let server = SmtpServer::start(ServerConfig::default().auth("jo", PASSWORD));
     let out = auth_send(&f, &server, &[]);
     assert_eq!(out.code, 0, "{out:?}");
@@ -437,7 +274,7 @@ fn auth_uses_the_password_from_the_environment() {
 
 #[test]
 fn verbose_never_shows_the_password() {
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     let server = SmtpServer::start(ServerConfig::default().auth("jo", PASSWORD));
     let out = auth_send(&f, &server, &["--verbose"]);
     assert_eq!(out.code, 0, "{out:?}");
@@ -454,14 +291,16 @@ fn verbose_never_shows_the_password() {
 
 #[test]
 fn a_wrong_password_stops_the_run_without_showing_it() {
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     let server = SmtpServer::start(ServerConfig::default().auth("jo", PASSWORD));
     let url = format!("smtp://jo@127.0.0.1:{}", server.port());
     let wrong = "wr0ng-Passw0rd-xyz";
-    let out = run(f
+    let out = f
         .send()
+        .signer()
         .args(["--smtp", &url, "--yes", "--verbose", "--format", "json"])
-        .env("PROTEST_LETTER_SMTP_PASSWORD", wrong));
+        .env("PROTEST_LETTER_SMTP_PASSWORD", wrong)
+        .run();
     assert_eq!(out.code, 3, "{out:?}");
     assert!(out.stderr.contains("refused the login"), "{out:?}");
     assert!(out.stderr.contains("`jo`"), "{out:?}");
@@ -478,10 +317,10 @@ fn a_wrong_password_stops_the_run_without_showing_it() {
 
 #[test]
 fn a_password_in_the_url_is_refused_and_not_echoed() {
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     let server = SmtpServer::start(ServerConfig::default().auth("jo", "secret"));
     let url = format!("smtp://jo:secret@127.0.0.1:{}", server.port());
-    let out = run(f.send().args(["--smtp", &url, "--yes"]));
+    let out = f.send().signer().args(["--smtp", &url, "--yes"]).run();
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stderr.contains("PROTEST_LETTER_SMTP_PASSWORD"),
@@ -494,10 +333,10 @@ fn a_password_in_the_url_is_refused_and_not_echoed() {
 
 #[test]
 fn a_refused_recipient_fails_that_letter_only() {
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     let ministry = addr("foreign-ministry");
     let server = SmtpServer::start(ServerConfig::default().reject_rcpt(&ministry));
-    let out = run(f.send_to(&server).args(["--format", "json"]));
+    let out = send_to(&f, &server).args(["--format", "json"]).run();
     assert_eq!(out.code, 1, "{out:?}");
 
     let received = server.received();
@@ -539,7 +378,7 @@ fn a_refused_recipient_fails_that_letter_only() {
     );
 
     // A failed letter is not "sent": the next run tries it again.
-    let again = run(f.send_to(&server).args(["--format", "json"]));
+    let again = send_to(&f, &server).args(["--format", "json"]).run();
     assert_eq!(again.code, 1, "{again:?}");
     let summary: Value = serde_json::from_str(&again.stdout).unwrap();
     assert_eq!(summary["already_sent"], 2);
@@ -548,9 +387,9 @@ fn a_refused_recipient_fails_that_letter_only() {
 
 #[test]
 fn a_temporary_failure_is_retried_and_delivered_once() {
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     let server = SmtpServer::start(ServerConfig::default().temp_fail([1]));
-    let out = run(&mut f.send_to(&server));
+    let out = send_to(&f, &server).run();
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stderr.contains("will retry"), "{out:?}");
     assert_eq!(server.attempts(), 4, "one retry");
@@ -562,9 +401,9 @@ fn a_temporary_failure_is_retried_and_delivered_once() {
 
 #[test]
 fn without_a_terminal_or_yes_nothing_is_sent() {
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     let server = SmtpServer::start(ServerConfig::default());
-    let out = run(f.send().arg("--smtp").arg(smtp_url(&server)));
+    let out = f.send().signer().smtp(&server).run();
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("--yes"), "{out:?}");
     assert!(out.stderr.contains("refusing"), "{out:?}");
@@ -574,20 +413,20 @@ fn without_a_terminal_or_yes_nothing_is_sent() {
 
 #[test]
 fn placeholder_addresses_are_refused_naming_the_recipient() {
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     let server = SmtpServer::start(ServerConfig::default());
     // The built-in campaign: the working folder holds no recipients.toml.
-    let out = run(f
-        .bare()
+    let out = f
+        .std_cmd()
         .arg("send")
-        .args(["--name", NAME, "--email", EMAIL, "--country", "GB"])
+        .args(SIGNER)
         .arg("--journal")
         .arg(f.journal())
-        .arg("--smtp")
-        .arg(smtp_url(&server))
+        .args(["--smtp", &server.url()])
         // Past the example's deadline on purpose: the placeholders still stop it.
         .arg("--after-deadline")
-        .arg("--yes"));
+        .arg("--yes")
+        .run();
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("placeholder"), "{out:?}");
     for id in ["supreme-court", "foreign-ministry", "embassy"] {
@@ -604,9 +443,9 @@ fn placeholder_addresses_are_refused_naming_the_recipient() {
 
 #[test]
 fn json_summary_counts_match() {
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     let server = SmtpServer::start(ServerConfig::default());
-    let out = run(f.send_to(&server).args(["--format", "json"]));
+    let out = send_to(&f, &server).args(["--format", "json"]).run();
     assert_eq!(out.code, 0, "{out:?}");
     let s: Value = serde_json::from_str(&out.stdout).expect("stdout is one JSON document");
     assert_eq!(s["dry_run"], false);
@@ -632,7 +471,7 @@ fn json_summary_counts_match() {
         assert!(
             received
                 .iter()
-                .any(|r| format!("<{}>", parse(&r.data).message_id) == id),
+                .any(|r| format!("<{}>", r.mail().message_id) == id),
             "{id}"
         );
     }
@@ -642,7 +481,7 @@ fn json_summary_counts_match() {
     assert_eq!(call[0]["phone"], PRESIDENTIAL_PHONE);
     assert!(!call[0]["talking_points"].as_array().unwrap().is_empty());
 
-    let again = run(f.send_to(&server).args(["--format", "json"]));
+    let again = send_to(&f, &server).args(["--format", "json"]).run();
     let s: Value = serde_json::from_str(&again.stdout).unwrap();
     assert_eq!(
         (s["sent"].clone(), s["already_sent"].clone()),
@@ -661,7 +500,7 @@ fn json_summary_counts_match() {
 
 #[test]
 fn an_interrupted_attempt_is_uncertain_and_resent_only_when_asked() {
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     let server = SmtpServer::start(ServerConfig::default());
     // What a run killed mid-delivery leaves: an attempt with no answer.
     // Key format: journal_key in src/send/mod.rs (letter|recipient|To|
@@ -675,11 +514,12 @@ fn an_interrupted_attempt_is_uncertain_and_resent_only_when_asked() {
     {
         let probe = SmtpServer::start(ServerConfig::default());
         let probe_journal = f.path("probe-journal.jsonl");
-        let out = run(f
+        let out = f
             .send_with_journal(&probe_journal)
-            .arg("--smtp")
-            .arg(smtp_url(&probe))
-            .arg("--yes"));
+            .signer()
+            .smtp(&probe)
+            .arg("--yes")
+            .run();
         assert_eq!(out.code, 0, "{out:?}");
         let text = std::fs::read_to_string(&probe_journal).unwrap();
         assert!(
@@ -696,7 +536,7 @@ fn an_interrupted_attempt_is_uncertain_and_resent_only_when_asked() {
     std::fs::write(f.journal(), format!("{record}\n")).unwrap();
 
     // Never sent again on its own: the server may have it.
-    let out = run(f.send_to(&server).args(["--format", "json"]));
+    let out = send_to(&f, &server).args(["--format", "json"]).run();
     assert_eq!(out.code, 3, "{out:?}");
     assert_eq!(out.stderr.matches("uncertain:").count(), 1, "{out:?}");
     assert!(out.stderr.contains("foreign-ministry"), "{out:?}");
@@ -707,15 +547,15 @@ fn an_interrupted_attempt_is_uncertain_and_resent_only_when_asked() {
     assert_eq!(s["sent"], 2, "{s}");
 
     // --resend-uncertain sends it, with the Message-ID of the first attempt.
-    let out = run(f
-        .send_to(&server)
-        .args(["--format", "json", "--resend-uncertain"]));
+    let out = send_to(&f, &server)
+        .args(["--format", "json", "--resend-uncertain"])
+        .run();
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(envelopes(&server.received()), sorted(expected_envelopes()));
     let resent = &server.received()[2];
     assert_eq!(resent.rcpt_to[0], addr("foreign-ministry"));
     assert_eq!(
-        parse(&resent.data).message_id,
+        resent.mail().message_id,
         "0123456789abcdef.1767261600.000000000@solidarity-union.org"
     );
     let s: Value = serde_json::from_str(&out.stdout).unwrap();
@@ -730,50 +570,23 @@ fn an_interrupted_attempt_is_uncertain_and_resent_only_when_asked() {
     assert_eq!(flagged[0]["status"], "sent");
 
     // Now it is sent, not uncertain.
-    let again = run(&mut f.send_to(&server));
+    let again = send_to(&f, &server).run();
     assert_eq!(again.code, 0, "{again:?}");
     assert!(!again.stderr.contains("uncertain"), "{again:?}");
     assert_eq!(server.received().len(), 3);
 }
 
-/// A sendmail stand-in: saves its arguments (one per line) and its stdin,
-/// one pair of files per call, then exits as `exit_code` says.
-fn fake_sendmail(f: &Fixture, exit_code: &str) -> (PathBuf, PathBuf) {
-    let calls = f.path("calls");
-    std::fs::create_dir_all(&calls).unwrap();
-    let script = format!(
-        "#!/bin/sh\n\
-         dir='{}'\n\
-         n=$(ls \"$dir\" | grep -c '^args' || true)\n\
-         n=$((n + 1))\n\
-         printf '%s\\n' \"$@\" > \"$dir/args.$n\"\n\
-         cat > \"$dir/stdin.$n\"\n\
-         {exit_code}\n",
-        calls.display()
-    );
-    (f.script("fake-sendmail", &script), calls)
-}
-
-/// (arguments, message) of each call of the fake sendmail, in call order.
-fn sendmail_calls(calls: &Path) -> Vec<(Vec<String>, Vec<u8>)> {
-    let mut out = Vec::new();
-    for n in 1.. {
-        let args = calls.join(format!("args.{n}"));
-        if !args.exists() {
-            break;
-        }
-        let args = std::fs::read_to_string(args).unwrap();
-        let stdin = std::fs::read(calls.join(format!("stdin.{n}"))).unwrap();
-        out.push((args.lines().map(str::to_string).collect(), stdin));
-    }
-    out
-}
-
 #[test]
 fn sendmail_gets_the_envelope_as_arguments_and_the_message_on_stdin() {
-    let f = Fixture::new();
-    let (program, calls) = fake_sendmail(&f, "exit 0");
-    let out = run(f.send().arg("--sendmail").arg(&program).arg("--yes"));
+    let f = TestCampaign::sendable();
+    let (program, calls) = f.fake_sendmail("exit 0");
+    let out = f
+        .send()
+        .signer()
+        .arg("--sendmail")
+        .arg(&program)
+        .arg("--yes")
+        .run();
     assert_eq!(out.code, 0, "{out:?}");
     let calls = sendmail_calls(&calls);
     assert_eq!(calls.len(), 3, "{out:?}");
@@ -781,7 +594,7 @@ fn sendmail_gets_the_envelope_as_arguments_and_the_message_on_stdin() {
     for (args, stdin) in &calls {
         assert_eq!(args[..4], ["-i", "-f", EMAIL, "--"], "{args:?}");
         let recipients = args[4..].to_vec();
-        let p = parse(stdin);
+        let p = mail(stdin);
         assert_eq!(p.to, recipients[..1]);
         assert_eq!(p.cc, recipients[1..]);
         assert_eq!(p.from, [EMAIL]);
@@ -794,7 +607,13 @@ fn sendmail_gets_the_envelope_as_arguments_and_the_message_on_stdin() {
     assert!(out.stdout.contains(PRESIDENTIAL_PHONE), "{out:?}");
 
     // The journal works for sendmail too.
-    let again = run(f.send().arg("--sendmail").arg(&program).arg("--yes"));
+    let again = f
+        .send()
+        .signer()
+        .arg("--sendmail")
+        .arg(&program)
+        .arg("--yes")
+        .run();
     assert_eq!(again.code, 0, "{again:?}");
     assert!(again.stdout.contains("already sent 3"), "{again:?}");
     assert_eq!(sendmail_calls(&f.path("calls")).len(), 3);
@@ -802,17 +621,20 @@ fn sendmail_gets_the_envelope_as_arguments_and_the_message_on_stdin() {
 
 #[test]
 fn sendmail_exit_75_is_retried() {
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     // Fails with EX_TEMPFAIL the first time only.
     let flag = f.path("failed-once");
-    let (program, calls) = fake_sendmail(
-        &f,
-        &format!(
-            "if [ ! -e '{0}' ]; then : > '{0}'; echo 'queue full' >&2; exit 75; fi; exit 0",
-            flag.display()
-        ),
-    );
-    let out = run(f.send().arg("--sendmail").arg(&program).arg("--yes"));
+    let (program, calls) = f.fake_sendmail(&format!(
+        "if [ ! -e '{0}' ]; then : > '{0}'; echo 'queue full' >&2; exit 75; fi; exit 0",
+        flag.display()
+    ));
+    let out = f
+        .send()
+        .signer()
+        .arg("--sendmail")
+        .arg(&program)
+        .arg("--yes")
+        .run();
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stderr.contains("will retry"), "{out:?}");
     assert!(out.stderr.contains("queue full"), "{out:?}");
@@ -829,13 +651,15 @@ fn sendmail_exit_75_is_retried() {
 
 #[test]
 fn sendmail_exit_1_is_a_permanent_failure() {
-    let f = Fixture::new();
-    let (program, calls) = fake_sendmail(&f, "echo 'no such user' >&2; exit 1");
-    let out = run(f
+    let f = TestCampaign::sendable();
+    let (program, calls) = f.fake_sendmail("echo 'no such user' >&2; exit 1");
+    let out = f
         .send()
+        .signer()
         .arg("--sendmail")
         .arg(&program)
-        .args(["--yes", "--format", "json"]));
+        .args(["--yes", "--format", "json"])
+        .run();
     assert_eq!(out.code, 1, "{out:?}");
     assert_eq!(
         sendmail_calls(&calls).len(),
@@ -860,16 +684,18 @@ fn sendmail_exit_1_is_a_permanent_failure() {
 /// letter (both come from the journal key), and MIME-Version is there.
 #[test]
 fn send_dates_mail_now_and_shares_message_ids_with_write() {
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     let server = SmtpServer::start(ServerConfig::default());
-    let out = run(f
-        .send_to(&server)
+    let out = send_to(&f, &server)
         .args(["--to", "supreme-court"])
-        .env("SOURCE_DATE_EPOCH", "1000000000"));
+        .env("SOURCE_DATE_EPOCH", "1000000000")
+        .run();
     assert_eq!(out.code, 0, "{out:?}");
     let received = server.received();
     assert_eq!(received.len(), 1);
-    let m = MessageParser::default().parse(&received[0].data).unwrap();
+    let m = mail_parser::MessageParser::default()
+        .parse(&received[0].data)
+        .unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -878,15 +704,13 @@ fn send_dates_mail_now_and_shares_message_ids_with_write() {
     assert!((now - date).abs() < 600, "Date {date}, now {now}");
     assert_eq!(m.header_raw("MIME-Version").map(str::trim), Some("1.0"));
 
-    let written = run(f
-        .bare()
-        .arg("--campaign")
-        .arg(f.campaign.dir())
-        .args(["write", "--name", NAME, "--email", EMAIL, "--country", "GB"])
-        .args(["--to", "supreme-court", "--format", "eml"]));
+    let written = f
+        .campaign_std_cmd()
+        .arg("write")
+        .args(SIGNER)
+        .args(["--to", "supreme-court", "--format", "eml"])
+        .run();
     assert_eq!(written.code, 0, "{written:?}");
-    let w = MessageParser::default()
-        .parse(written.stdout.as_bytes())
-        .unwrap();
-    assert_eq!(w.message_id(), m.message_id());
+    let w = mail(written.stdout.as_bytes());
+    assert_eq!(Some(w.message_id.as_str()), m.message_id());
 }

@@ -290,6 +290,11 @@ impl Received {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.data).into_owned()
     }
+
+    /// The message as its reader sees it.
+    pub fn mail(&self) -> crate::support::Mail {
+        crate::support::mail(&self.data)
+    }
 }
 
 /// A running test server; stopped on drop.
@@ -362,6 +367,11 @@ impl SmtpServer {
     /// The listening port on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.addr.port()
+    }
+
+    /// `smtp://127.0.0.1:PORT`, for `--smtp`.
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port())
     }
 
     /// The listening address (always 127.0.0.1).
@@ -752,28 +762,32 @@ impl Stream {
     }
 }
 
+/// Either kind of connection, read and written the same way.
+trait Io: Read + Write {}
+impl<T: Read + Write> Io for T {}
+
+impl Stream {
+    fn io(&mut self) -> &mut dyn Io {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.as_mut(),
+        }
+    }
+}
+
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.read(buf),
-            Stream::Tls(s) => s.read(buf),
-        }
+        self.io().read(buf)
     }
 }
 
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.write(buf),
-            Stream::Tls(s) => s.write(buf),
-        }
+        self.io().write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.flush(),
-            Stream::Tls(s) => s.flush(),
-        }
+        self.io().flush()
     }
 }
 
