@@ -4,20 +4,10 @@
 
 use std::path::Path;
 
-use crate::support::{DATE, NAME, Run, Runs, TestCampaign};
+use crate::support::{DATE, NAME, Run, Runs, TestCampaign, file_names};
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// File names in a folder, sorted.
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 /// The binary in the working folder with `args`, run to its end.
@@ -44,8 +34,8 @@ fn init_copies_the_built_in_campaign_and_says_what_next() {
         std::fs::read(repo().join("recipients.toml")).unwrap(),
         "recipients.toml with its comments"
     );
-    let letters = names(&repo().join("letters"));
-    assert_eq!(names(&dir.join("letters")), letters);
+    let letters = file_names(&repo().join("letters"));
+    assert_eq!(file_names(&dir.join("letters")), letters);
     assert!(letters.iter().any(|l| l.starts_with('_')), "partials too");
     for name in &letters {
         let copy = std::fs::read(dir.join("letters").join(name)).unwrap();
@@ -81,8 +71,8 @@ fn init_blank_is_a_minimal_campaign_that_passes_check() {
     let tc = TestCampaign::new();
     let out = tc.cmd().args(["init", "--blank", "blank"]).succeeds();
     let dir = tc.work().join("blank");
-    assert_eq!(names(&dir), ["letters", "recipients.toml"]);
-    assert_eq!(names(&dir.join("letters")), ["letter.txt"]);
+    assert_eq!(file_names(&dir), ["letters", "recipients.toml"]);
+    assert_eq!(file_names(&dir.join("letters")), ["letter.txt"]);
     out.prints("protest-letter --campaign blank check");
 
     // check: success; its only complaint is the placeholder addresses.

@@ -100,6 +100,14 @@ impl TestCampaign {
         campaign
     }
 
+    /// A copy of the built-in campaign with the first `from` in `file`
+    /// replaced by `to` (see [`Self::replace`]).
+    pub fn edited(file: &str, from: &str, to: &str) -> Self {
+        let tc = TestCampaign::new();
+        tc.replace(file, from, to);
+        tc
+    }
+
     /// What `send` tests start from: real-looking addresses in [`DOMAIN`].
     pub fn sendable() -> Self {
         TestCampaign::with_real_addresses(DOMAIN)
@@ -355,6 +363,28 @@ impl DerefMut for Sending {
     fn deref_mut(&mut self) -> &mut Command {
         &mut self.0
     }
+}
+
+/// The items of a JSON array, which `value` must be.
+pub fn array(value: &Value) -> &[Value] {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {value}"))
+}
+
+/// The strings of a JSON array of strings.
+pub fn texts(value: &Value) -> Vec<&str> {
+    array(value).iter().map(|v| v.as_str().unwrap()).collect()
+}
+
+/// The names of the entries of `dir`, sorted.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// `Member 1 … Member n` with their own addresses, all in Britain.
