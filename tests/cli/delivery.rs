@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::smtp_server::{Received, ServerConfig, SmtpServer};
-use crate::support::{Runs, Sending, TestCampaign, members_csv, wait_with_timeout};
+use crate::support::{Runs, Sending, TestCampaign, members_csv, serving, wait_with_timeout};
 
 /// `send --yes --format json` of the one signer's three letters.
 fn send(f: &TestCampaign, server: &SmtpServer) -> Sending {
@@ -119,29 +119,21 @@ fn letters_with(summary: &Value, status: &str) -> Vec<Value> {
 /// --resend-uncertain sends it again, with the same Message-ID.
 #[test]
 fn a_drop_after_the_message_is_uncertain_and_never_retried() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default().drop_after_data([2]));
-    let out = send(&f, &server).run();
-    assert_eq!(out.code, 3, "{out:?}");
-    let s = out.json();
-    assert_eq!(s["sent"], 2, "{out:?}");
-    assert_eq!(s["uncertain"], 1, "{out:?}");
-    assert_eq!(s["failed_temporary"], 0, "{out:?}");
+    let (f, server) = serving(ServerConfig::default().drop_after_data([2]));
+    let out = send(&f, &server).exits(3);
+    let s = out.counts(&[("sent", 2), ("uncertain", 1), ("failed_temporary", 0)]);
     assert_eq!(server.received().len(), 3, "the server has all three");
     assert_eq!(server.attempts(), 3, "no retry of the uncertain letter");
     let uncertain = letters_with(&s, "uncertain");
     assert_eq!(uncertain.len(), 1);
-    assert!(out.stderr.contains("uncertain"), "{out:?}");
+    out.says("uncertain");
     assert_exactly_once(&f, &server);
 
     // The next run leaves it alone and says so.
-    let again = send(&f, &server).run();
-    assert_eq!(again.code, 3, "{again:?}");
-    let s2 = again.json();
-    assert_eq!(s2["already_sent"], 2);
-    assert_eq!(s2["uncertain"], 1);
+    let again = send(&f, &server).exits(3);
+    again.counts(&[("already_sent", 2), ("uncertain", 1)]);
     assert_eq!(server.attempts(), 3, "nothing sent again");
-    assert!(again.stderr.contains("--resend-uncertain"), "{again:?}");
+    again.says("--resend-uncertain");
 
     // Asked to, it resends that one letter, as the same message.
     let first_id = server
@@ -150,8 +142,7 @@ fn a_drop_after_the_message_is_uncertain_and_never_retried() {
         .find(|r| r.rcpt_to[0] == uncertain[0]["to"].as_str().unwrap())
         .map(|r| r.mail().message_id)
         .unwrap();
-    let resent = send(&f, &server).arg("--resend-uncertain").run();
-    assert_eq!(resent.code, 0, "{resent:?}");
+    let resent = send(&f, &server).arg("--resend-uncertain").succeeds();
     assert_eq!(resent.json()["sent"], 1);
     let received = server.received();
     assert_eq!(received.len(), 4);
@@ -166,13 +157,9 @@ fn a_late_or_garbled_reply_to_the_message_is_uncertain() {
         ServerConfig::default().late_reply([1], Duration::from_secs(3)),
         ServerConfig::default().garbage_reply([1]),
     ] {
-        let f = TestCampaign::sendable();
-        let server = SmtpServer::start(config);
-        let out = send(&f, &server).args(["--timeout", "1"]).run();
-        assert_eq!(out.code, 3, "{out:?}");
-        let s = out.json();
-        assert_eq!(s["uncertain"], 1, "{out:?}");
-        assert_eq!(s["sent"], 2, "{out:?}");
+        let (f, server) = serving(config);
+        let out = send(&f, &server).args(["--timeout", "1"]).exits(3);
+        out.counts(&[("uncertain", 1), ("sent", 2)]);
         assert_eq!(server.attempts(), 3, "{out:?}");
         assert_exactly_once(&f, &server);
     }
@@ -185,18 +172,13 @@ fn with_or_without_pipelining_a_refused_recipient_is_refused_not_uncertain() {
         ServerConfig::default(),
         ServerConfig::default().pipelining(),
     ] {
-        let f = TestCampaign::sendable();
-        let server = SmtpServer::start(
+        let (f, server) = serving(
             config
                 .reject_rcpt("foreign-ministry@kz-gov.org")
                 .multiline_data_reply(),
         );
-        let out = send(&f, &server).run();
-        assert_eq!(out.code, 1, "{out:?}");
-        let s = out.json();
-        assert_eq!(s["sent"], 2, "{out:?}");
-        assert_eq!(s["failed_permanent"], 1, "{out:?}");
-        assert_eq!(s["uncertain"], 0, "{out:?}");
+        let out = send(&f, &server).exits(1);
+        let s = out.counts(&[("sent", 2), ("failed_permanent", 1), ("uncertain", 0)]);
         let sent = letters_with(&s, "sent");
         assert!(
             sent.iter()
@@ -224,11 +206,8 @@ fn duplicate_rows_with_four_connections_are_sent_once() {
     );
     let out = send_batch(f.send(), &server, &csv)
         .args(["--connections", "4"])
-        .run();
-    assert_eq!(out.code, 0, "{out:?}");
-    let s = out.json();
-    assert_eq!(s["sent"], 20, "{out:?}");
-    assert_eq!(s["duplicate"], 0, "{out:?}");
+        .succeeds();
+    let s = out.counts(&[("sent", 20), ("duplicate", 0)]);
     assert!(
         out.stderr
             .contains("40 rows repeat a member listed earlier"),
@@ -276,13 +255,9 @@ fn two_runs_at_once_on_one_journal_send_each_letter_once() {
         .spawn()
         .unwrap();
     assert!(server.wait_for_received(1, Duration::from_secs(60)));
-    let second = send_batch(f.send(), &server, &csv).run();
-    assert_eq!(second.code, 2, "{second:?}");
-    assert!(second.stderr.contains("another send"), "{second:?}");
-    assert!(
-        second.stderr.contains(&f.journal().display().to_string()),
-        "{second:?}"
-    );
+    let second = send_batch(f.send(), &server, &csv).exits(2);
+    second.says("another send");
+    second.says(&f.journal().display().to_string());
     // And a third that waits for the first, then finds everything sent.
     let third = send_batch(f.send(), &server, &csv).arg("--wait").run();
     assert!(first.wait().unwrap().success());
@@ -295,8 +270,7 @@ fn two_runs_at_once_on_one_journal_send_each_letter_once() {
 /// Every side output is checked before the first letter goes out.
 #[test]
 fn side_outputs_are_checked_before_anything_is_sent() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default());
+    let (f, server) = serving(ServerConfig::default());
     let csv = f.file(
         "members.csv",
         "name,organisation,email,country\nAl,,al@union.org,GB\n",
@@ -306,25 +280,22 @@ fn side_outputs_are_checked_before_anything_is_sent() {
     let out = send_batch(f.send(), &server, &csv)
         .arg("--report")
         .arg(&csv)
-        .run();
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("same file"), "{out:?}");
+        .exits(2);
+    out.says("same file");
     let existing = f.file("old-report.csv", "keep me\n");
     let out = send_batch(f.send(), &server, &csv)
         .arg("--report")
         .arg(&existing)
-        .run();
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("--force"), "{out:?}");
+        .exits(2);
+    out.says("--force");
     assert_eq!(std::fs::read_to_string(&existing).unwrap(), "keep me\n");
     // A report folder that does not exist.
     let missing = f.path("no-such-folder/report.csv");
     let out = send_batch(f.send(), &server, &csv)
         .arg("--report")
         .arg(&missing)
-        .run();
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("no-such-folder"), "{out:?}");
+        .exits(2);
+    out.says("no-such-folder");
     // A postal-only recipient with a missing --out-dir stops the run first.
     let toml = f.read("recipients.toml");
     f.write(
@@ -337,9 +308,8 @@ fn side_outputs_are_checked_before_anything_is_sent() {
     let out = send(&f, &server)
         .args(["--to", "supreme-court", "--to", "court-registry"])
         .args(["--out-dir", &f.path("no-such-dir").display().to_string()])
-        .run();
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("no-such-dir"), "{out:?}");
+        .exits(2);
+    out.says("no-such-dir");
     assert!(server.received().is_empty(), "nothing was sent");
     assert_eq!(server.connections(), 0);
 
@@ -350,12 +320,11 @@ fn side_outputs_are_checked_before_anything_is_sent() {
     );
     let refusing =
         SmtpServer::start(ServerConfig::default().reject_rcpt("supreme-court@kz-gov.org"));
-    let out = send_batch(f.send(), &refusing, &evil)
+    send_batch(f.send(), &refusing, &evil)
         .arg("--report")
         .arg(&existing)
         .arg("--force")
-        .run();
-    assert_eq!(out.code, 1, "{out:?}");
+        .exits(1);
     let report = std::fs::read_to_string(&existing).unwrap();
     assert!(report.contains("'=HYPERLINK"), "{report}");
     assert!(report.contains("refused permanently"), "{report}");

@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::smtp_server::{Received, ServerConfig, SmtpServer};
 use crate::support::{
     DOMAIN, EMAIL, NAME, PASSWORD, Runs, SIGNER, Sending, TestCampaign, mail, sendmail_calls,
+    serving,
 };
 
 const PRESIDENTIAL_PHONE: &str = "+7 7172 74 55 24";
@@ -94,10 +95,8 @@ fn check_message(r: &Received) {
 
 #[test]
 fn loopback_send_delivers_each_letter_with_every_copy() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default());
-    let out = send_to(&f, &server).run();
-    assert_eq!(out.code, 0, "{out:?}");
+    let (f, server) = serving(ServerConfig::default());
+    let out = send_to(&f, &server).succeeds();
 
     let received = server.received();
     assert_eq!(envelopes(&received), sorted(expected_envelopes()));
@@ -111,13 +110,10 @@ fn loopback_send_delivers_each_letter_with_every_copy() {
     assert_eq!(ids.len(), 3, "distinct Message-IDs");
 
     // The phone-only recipient is on the call sheet, on stdout.
-    assert!(out.stdout.contains("Call sheet"), "{out:?}");
-    assert!(out.stdout.contains(PRESIDENTIAL_PHONE), "{out:?}");
-    assert!(
-        out.stdout.contains("presidential-administration"),
-        "{out:?}"
-    );
-    assert!(out.stdout.contains("Sent 3, already sent 0"), "{out:?}");
+    out.prints("Call sheet");
+    out.prints(PRESIDENTIAL_PHONE);
+    out.prints("presidential-administration");
+    out.prints("Sent 3, already sent 0");
 
     let sent: Vec<Value> = f
         .journal_records()
@@ -129,10 +125,8 @@ fn loopback_send_delivers_each_letter_with_every_copy() {
 
 #[test]
 fn bcc_me_is_in_the_envelope_but_not_the_headers() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default());
-    let out = send_to(&f, &server).arg("--bcc-me").run();
-    assert_eq!(out.code, 0, "{out:?}");
+    let (f, server) = serving(ServerConfig::default());
+    send_to(&f, &server).arg("--bcc-me").succeeds();
 
     let received = server.received();
     let expected: Vec<Vec<String>> = expected_envelopes()
@@ -158,49 +152,36 @@ fn bcc_me_is_in_the_envelope_but_not_the_headers() {
 
 #[test]
 fn a_second_run_sends_nothing_and_resend_sends_again() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default());
-    let first = send_to(&f, &server).run();
-    assert_eq!(first.code, 0, "{first:?}");
+    let (f, server) = serving(ServerConfig::default());
+    send_to(&f, &server).succeeds();
     assert_eq!(server.received().len(), 3);
 
-    let again = send_to(&f, &server).run();
-    assert_eq!(again.code, 0, "{again:?}");
+    let again = send_to(&f, &server).succeeds();
     assert_eq!(server.received().len(), 3, "nothing new: {again:?}");
     assert_eq!(
         again.stderr.matches("already sent:").count(),
         3,
         "{again:?}"
     );
-    assert!(again.stderr.contains("--resend"), "{again:?}");
-    assert!(again.stdout.contains("Sent 0, already sent 3"), "{again:?}");
+    again.says("--resend");
+    again.prints("Sent 0, already sent 3");
 
-    let resent = send_to(&f, &server).arg("--resend").run();
-    assert_eq!(resent.code, 0, "{resent:?}");
+    let resent = send_to(&f, &server).arg("--resend").succeeds();
     let received = server.received();
     assert_eq!(received.len(), 6, "{resent:?}");
     assert_eq!(envelopes(&received[3..]), sorted(expected_envelopes()));
-    assert!(
-        resent.stdout.contains("Sent 3, already sent 0"),
-        "{resent:?}"
-    );
+    resent.prints("Sent 3, already sent 0");
 }
 
 #[test]
 fn dry_run_sends_nothing() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default());
-    let out = f.send().signer().smtp(&server).arg("--dry-run").run();
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stderr.contains("dry run"), "{out:?}");
-    assert!(out.stdout.contains("Dry run: 3 would be sent"), "{out:?}");
+    let (f, server) = serving(ServerConfig::default());
+    let out = f.send().signer().smtp(&server).arg("--dry-run").succeeds();
+    out.says("dry run");
+    out.prints("Dry run: 3 would be sent");
     // The preview shows what would go out.
-    assert!(
-        out.stderr.contains(&addr("supreme-court-copy-2")),
-        "{out:?}"
-    );
-    assert!(server.received().is_empty());
-    assert_eq!(server.connections(), 0);
+    out.says(&addr("supreme-court-copy-2"));
+    server.assert_untouched();
     assert!(
         !f.journal_text().contains("\"sent\""),
         "{}",
@@ -208,19 +189,16 @@ fn dry_run_sends_nothing() {
     );
 
     // And without any transport configured.
-    let out = f.send().signer().arg("--dry-run").run();
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains("Dry run: 3 would be sent"), "{out:?}");
+    let out = f.send().signer().arg("--dry-run").succeeds();
+    out.prints("Dry run: 3 would be sent");
 }
 
 #[test]
 fn starttls_with_the_test_ca_is_used() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default().require_tls());
+    let (f, server) = serving(ServerConfig::default().require_tls());
     let ca = f.path("ca.pem");
     std::fs::write(&ca, server.ca_pem()).unwrap();
-    let out = send_to(&f, &server).arg("--ca-cert").arg(&ca).run();
-    assert_eq!(out.code, 0, "{out:?}");
+    send_to(&f, &server).arg("--ca-cert").arg(&ca).succeeds();
     let received = server.received();
     assert_eq!(envelopes(&received), sorted(expected_envelopes()));
     assert!(received.iter().all(|r| r.tls), "all over TLS");
@@ -228,12 +206,10 @@ fn starttls_with_the_test_ca_is_used() {
 
 #[test]
 fn an_untrusted_certificate_stops_the_run_with_advice() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default().require_tls());
-    let out = send_to(&f, &server).run();
-    assert_eq!(out.code, 3, "{out:?}");
-    assert!(out.stderr.contains("--ca-cert"), "{out:?}");
-    assert!(out.stderr.contains("TLS"), "{out:?}");
+    let (f, server) = serving(ServerConfig::default().require_tls());
+    let out = send_to(&f, &server).exits(3);
+    out.says("--ca-cert");
+    out.says("TLS");
     assert!(server.received().is_empty());
     assert!(
         !f.journal_text().contains("\"sent\""),
@@ -255,8 +231,7 @@ fn auth_send(f: &TestCampaign, server: &SmtpServer, extra: &[&str]) -> crate::su
 
 #[test]
 fn auth_uses_the_password_from_the_environment() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default().auth("jo", PASSWORD));
+    let (f, server) = serving(ServerConfig::default().auth("jo", PASSWORD));
     let out = auth_send(&f, &server, &[]);
     assert_eq!(out.code, 0, "{out:?}");
     let received = server.received();
@@ -268,31 +243,25 @@ fn auth_uses_the_password_from_the_environment() {
     );
     assert!(!out.all().contains(PASSWORD), "{out:?}");
     assert!(!f.journal_text().contains(PASSWORD));
-    let summary: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(summary["sent"], 3);
+    out.counts(&[("sent", 3)]);
 }
 
 #[test]
 fn verbose_never_shows_the_password() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default().auth("jo", PASSWORD));
+    let (f, server) = serving(ServerConfig::default().auth("jo", PASSWORD));
     let out = auth_send(&f, &server, &["--verbose"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(server.received().len(), 3);
     // Verbose says where it sends and what the server said, not the secret.
-    assert!(
-        out.stderr.contains("sending through smtp://jo@127.0.0.1"),
-        "{out:?}"
-    );
-    assert!(out.stderr.contains("sent sokolova"), "{out:?}");
+    out.says("sending through smtp://jo@127.0.0.1");
+    out.says("sent sokolova");
     assert!(!out.all().contains(PASSWORD), "{out:?}");
     assert!(!f.journal_text().contains(PASSWORD));
 }
 
 #[test]
 fn a_wrong_password_stops_the_run_without_showing_it() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default().auth("jo", PASSWORD));
+    let (f, server) = serving(ServerConfig::default().auth("jo", PASSWORD));
     let url = format!("smtp://jo@127.0.0.1:{}", server.port());
     let wrong = "wr0ng-Passw0rd-xyz";
     let out = f
@@ -300,35 +269,26 @@ fn a_wrong_password_stops_the_run_without_showing_it() {
         .signer()
         .args(["--smtp", &url, "--yes", "--verbose", "--format", "json"])
         .env("PROTEST_LETTER_SMTP_PASSWORD", wrong)
-        .run();
-    assert_eq!(out.code, 3, "{out:?}");
-    assert!(out.stderr.contains("refused the login"), "{out:?}");
-    assert!(out.stderr.contains("`jo`"), "{out:?}");
+        .exits(3);
+    out.says("refused the login");
+    out.says("`jo`");
     assert!(server.received().is_empty());
     for secret in [wrong, PASSWORD] {
         assert!(!out.all().contains(secret), "{out:?}");
         assert!(!f.journal_text().contains(secret), "{}", f.journal_text());
     }
     // The JSON summary is still printed: nothing was sent.
-    let summary: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(summary["sent"], 0);
-    assert_eq!(summary["not_attempted"], 3);
+    out.counts(&[("sent", 0), ("not_attempted", 3)]);
 }
 
 #[test]
 fn a_password_in_the_url_is_refused_and_not_echoed() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default().auth("jo", "secret"));
+    let (f, server) = serving(ServerConfig::default().auth("jo", "secret"));
     let url = format!("smtp://jo:secret@127.0.0.1:{}", server.port());
-    let out = f.send().signer().args(["--smtp", &url, "--yes"]).run();
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("PROTEST_LETTER_SMTP_PASSWORD"),
-        "{out:?}"
-    );
+    let out = f.send().signer().args(["--smtp", &url, "--yes"]).exits(2);
+    out.says("PROTEST_LETTER_SMTP_PASSWORD");
     assert!(!out.all().contains("secret"), "{out:?}");
-    assert!(server.received().is_empty());
-    assert_eq!(server.connections(), 0);
+    server.assert_untouched();
 }
 
 #[test]
@@ -336,22 +296,16 @@ fn a_refused_recipient_fails_that_letter_only() {
     let f = TestCampaign::sendable();
     let ministry = addr("foreign-ministry");
     let server = SmtpServer::start(ServerConfig::default().reject_rcpt(&ministry));
-    let out = send_to(&f, &server).args(["--format", "json"]).run();
-    assert_eq!(out.code, 1, "{out:?}");
+    let out = send_to(&f, &server).args(["--format", "json"]).exits(1);
 
     let received = server.received();
     let tos: Vec<&str> = received.iter().map(|r| r.rcpt_to[0].as_str()).collect();
     assert_eq!(received.len(), 2, "{tos:?}");
     assert!(!tos.contains(&ministry.as_str()));
     received.iter().for_each(check_message);
-    assert!(
-        out.stderr.contains("failed sokolova → foreign-ministry"),
-        "{out:?}"
-    );
+    out.says("failed sokolova → foreign-ministry");
 
-    let summary: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(summary["sent"], 2);
-    assert_eq!(summary["failed_permanent"], 1);
+    let summary = out.counts(&[("sent", 2), ("failed_permanent", 1)]);
     let letter = summary["letters"]
         .as_array()
         .unwrap()
@@ -378,43 +332,34 @@ fn a_refused_recipient_fails_that_letter_only() {
     );
 
     // A failed letter is not "sent": the next run tries it again.
-    let again = send_to(&f, &server).args(["--format", "json"]).run();
-    assert_eq!(again.code, 1, "{again:?}");
-    let summary: Value = serde_json::from_str(&again.stdout).unwrap();
-    assert_eq!(summary["already_sent"], 2);
-    assert_eq!(summary["failed_permanent"], 1);
+    let again = send_to(&f, &server).args(["--format", "json"]).exits(1);
+    again.counts(&[("already_sent", 2), ("failed_permanent", 1)]);
 }
 
 #[test]
 fn a_temporary_failure_is_retried_and_delivered_once() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default().temp_fail([1]));
-    let out = send_to(&f, &server).run();
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stderr.contains("will retry"), "{out:?}");
+    let (f, server) = serving(ServerConfig::default().temp_fail([1]));
+    let out = send_to(&f, &server).succeeds();
+    out.says("will retry");
     assert_eq!(server.attempts(), 4, "one retry");
     let received = server.received();
     assert_eq!(envelopes(&received), sorted(expected_envelopes()));
     received.iter().for_each(check_message);
-    assert!(out.stdout.contains("Sent 3,"), "{out:?}");
+    out.prints("Sent 3,");
 }
 
 #[test]
 fn without_a_terminal_or_yes_nothing_is_sent() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default());
-    let out = f.send().signer().smtp(&server).run();
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("--yes"), "{out:?}");
-    assert!(out.stderr.contains("refusing"), "{out:?}");
-    assert!(server.received().is_empty());
-    assert_eq!(server.connections(), 0);
+    let (f, server) = serving(ServerConfig::default());
+    let out = f.send().signer().smtp(&server).exits(2);
+    out.says("--yes");
+    out.says("refusing");
+    server.assert_untouched();
 }
 
 #[test]
 fn placeholder_addresses_are_refused_naming_the_recipient() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default());
+    let (f, server) = serving(ServerConfig::default());
     // The built-in campaign: the working folder holds no recipients.toml.
     let out = f
         .std_cmd()
@@ -426,27 +371,20 @@ fn placeholder_addresses_are_refused_naming_the_recipient() {
         // Past the example's deadline on purpose: the placeholders still stop it.
         .arg("--after-deadline")
         .arg("--yes")
-        .run();
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("placeholder"), "{out:?}");
+        .exits(2);
+    out.says("placeholder");
     for id in ["supreme-court", "foreign-ministry", "embassy"] {
         assert!(out.stderr.contains(&format!("`{id}`")), "{id}: {out:?}");
     }
-    assert!(
-        out.stderr.contains("supreme-court@placeholder.invalid"),
-        "{out:?}"
-    );
-    assert!(out.stderr.contains("--campaign"), "{out:?}");
-    assert!(server.received().is_empty());
-    assert_eq!(server.connections(), 0);
+    out.says("supreme-court@placeholder.invalid");
+    out.says("--campaign");
+    server.assert_untouched();
 }
 
 #[test]
 fn json_summary_counts_match() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default());
-    let out = send_to(&f, &server).args(["--format", "json"]).run();
-    assert_eq!(out.code, 0, "{out:?}");
+    let (f, server) = serving(ServerConfig::default());
+    let out = send_to(&f, &server).args(["--format", "json"]).succeeds();
     let s: Value = serde_json::from_str(&out.stdout).expect("stdout is one JSON document");
     assert_eq!(s["dry_run"], false);
     assert_eq!(s["sent"], 3);
@@ -500,8 +438,7 @@ fn json_summary_counts_match() {
 
 #[test]
 fn an_interrupted_attempt_is_uncertain_and_resent_only_when_asked() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default());
+    let (f, server) = serving(ServerConfig::default());
     // What a run killed mid-delivery leaves: an attempt with no answer.
     // Key format: journal_key in src/send/mod.rs (letter|recipient|To|
     // signer identity, which is email|name|organisation for one signer).
@@ -514,13 +451,11 @@ fn an_interrupted_attempt_is_uncertain_and_resent_only_when_asked() {
     {
         let probe = SmtpServer::start(ServerConfig::default());
         let probe_journal = f.path("probe-journal.jsonl");
-        let out = f
-            .send_with_journal(&probe_journal)
+        f.send_with_journal(&probe_journal)
             .signer()
             .smtp(&probe)
             .arg("--yes")
-            .run();
-        assert_eq!(out.code, 0, "{out:?}");
+            .succeeds();
         let text = std::fs::read_to_string(&probe_journal).unwrap();
         assert!(
             text.contains(&serde_json::to_string(&key).unwrap()),
@@ -536,21 +471,17 @@ fn an_interrupted_attempt_is_uncertain_and_resent_only_when_asked() {
     std::fs::write(f.journal(), format!("{record}\n")).unwrap();
 
     // Never sent again on its own: the server may have it.
-    let out = send_to(&f, &server).args(["--format", "json"]).run();
-    assert_eq!(out.code, 3, "{out:?}");
+    let out = send_to(&f, &server).args(["--format", "json"]).exits(3);
     assert_eq!(out.stderr.matches("uncertain:").count(), 1, "{out:?}");
-    assert!(out.stderr.contains("foreign-ministry"), "{out:?}");
-    assert!(out.stderr.contains("--resend-uncertain"), "{out:?}");
+    out.says("foreign-ministry");
+    out.says("--resend-uncertain");
     assert_eq!(server.received().len(), 2);
-    let s: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(s["uncertain"], 1, "{s}");
-    assert_eq!(s["sent"], 2, "{s}");
+    out.counts(&[("uncertain", 1), ("sent", 2)]);
 
     // --resend-uncertain sends it, with the Message-ID of the first attempt.
     let out = send_to(&f, &server)
         .args(["--format", "json", "--resend-uncertain"])
-        .run();
-    assert_eq!(out.code, 0, "{out:?}");
+        .succeeds();
     assert_eq!(envelopes(&server.received()), sorted(expected_envelopes()));
     let resent = &server.received()[2];
     assert_eq!(resent.rcpt_to[0], addr("foreign-ministry"));
@@ -570,8 +501,7 @@ fn an_interrupted_attempt_is_uncertain_and_resent_only_when_asked() {
     assert_eq!(flagged[0]["status"], "sent");
 
     // Now it is sent, not uncertain.
-    let again = send_to(&f, &server).run();
-    assert_eq!(again.code, 0, "{again:?}");
+    let again = send_to(&f, &server).succeeds();
     assert!(!again.stderr.contains("uncertain"), "{again:?}");
     assert_eq!(server.received().len(), 3);
 }
@@ -586,8 +516,7 @@ fn sendmail_gets_the_envelope_as_arguments_and_the_message_on_stdin() {
         .arg("--sendmail")
         .arg(&program)
         .arg("--yes")
-        .run();
-    assert_eq!(out.code, 0, "{out:?}");
+        .succeeds();
     let calls = sendmail_calls(&calls);
     assert_eq!(calls.len(), 3, "{out:?}");
     let mut envelopes = Vec::new();
@@ -604,7 +533,7 @@ fn sendmail_gets_the_envelope_as_arguments_and_the_message_on_stdin() {
         envelopes.push(recipients);
     }
     assert_eq!(sorted(envelopes), sorted(expected_envelopes()));
-    assert!(out.stdout.contains(PRESIDENTIAL_PHONE), "{out:?}");
+    out.prints(PRESIDENTIAL_PHONE);
 
     // The journal works for sendmail too.
     let again = f
@@ -613,9 +542,8 @@ fn sendmail_gets_the_envelope_as_arguments_and_the_message_on_stdin() {
         .arg("--sendmail")
         .arg(&program)
         .arg("--yes")
-        .run();
-    assert_eq!(again.code, 0, "{again:?}");
-    assert!(again.stdout.contains("already sent 3"), "{again:?}");
+        .succeeds();
+    again.prints("already sent 3");
     assert_eq!(sendmail_calls(&f.path("calls")).len(), 3);
 }
 
@@ -634,10 +562,9 @@ fn sendmail_exit_75_is_retried() {
         .arg("--sendmail")
         .arg(&program)
         .arg("--yes")
-        .run();
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stderr.contains("will retry"), "{out:?}");
-    assert!(out.stderr.contains("queue full"), "{out:?}");
+        .succeeds();
+    out.says("will retry");
+    out.says("queue full");
     let calls = sendmail_calls(&calls);
     assert_eq!(calls.len(), 4, "three letters, one retry");
     // The first call failed; its letter went again (in any order: the
@@ -646,7 +573,7 @@ fn sendmail_exit_75_is_retried() {
     assert_eq!(again, 2, "the failed letter went again");
     let envelopes: Vec<Vec<String>> = calls[1..].iter().map(|(a, _)| a[4..].to_vec()).collect();
     assert_eq!(sorted(envelopes), sorted(expected_envelopes()));
-    assert!(out.stdout.contains("Sent 3,"), "{out:?}");
+    out.prints("Sent 3,");
 }
 
 #[test]
@@ -659,17 +586,14 @@ fn sendmail_exit_1_is_a_permanent_failure() {
         .arg("--sendmail")
         .arg(&program)
         .args(["--yes", "--format", "json"])
-        .run();
-    assert_eq!(out.code, 1, "{out:?}");
+        .exits(1);
     assert_eq!(
         sendmail_calls(&calls).len(),
         3,
         "each tried once, not retried"
     );
-    assert!(out.stderr.contains("no such user"), "{out:?}");
-    let s: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(s["sent"], 0);
-    assert_eq!(s["failed_permanent"], 3);
+    out.says("no such user");
+    out.counts(&[("sent", 0), ("failed_permanent", 3)]);
     let failed = f
         .journal_records()
         .into_iter()
@@ -684,13 +608,11 @@ fn sendmail_exit_1_is_a_permanent_failure() {
 /// letter (both come from the journal key), and MIME-Version is there.
 #[test]
 fn send_dates_mail_now_and_shares_message_ids_with_write() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default());
-    let out = send_to(&f, &server)
+    let (f, server) = serving(ServerConfig::default());
+    send_to(&f, &server)
         .args(["--to", "supreme-court"])
         .env("SOURCE_DATE_EPOCH", "1000000000")
-        .run();
-    assert_eq!(out.code, 0, "{out:?}");
+        .succeeds();
     let received = server.received();
     assert_eq!(received.len(), 1);
     let m = mail_parser::MessageParser::default()
@@ -709,8 +631,7 @@ fn send_dates_mail_now_and_shares_message_ids_with_write() {
         .arg("write")
         .args(SIGNER)
         .args(["--to", "supreme-court", "--format", "eml"])
-        .run();
-    assert_eq!(written.code, 0, "{written:?}");
+        .succeeds();
     let w = mail(written.stdout.as_bytes());
     assert_eq!(Some(w.message_id.as_str()), m.message_id());
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use crate::smtp_server::{CertKind, Quirks, ServerConfig, SmtpServer};
 use crate::support::{
     ACCOUNT, EMAIL, NAME, PASSWORD, Runs, Sending, TestCampaign, members_csv, sendmail_calls,
+    serving,
 };
 
 /// The campaign's first `copies_to` address, on every letter.
@@ -112,10 +113,8 @@ fn replies_rfc_5321_allows_are_taken_as_they_are() {
         assert_distinct(&server);
     }
     // A multi-line final reply is an acceptance, not a failure to retry.
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default().multiline_data_reply().pipelining());
-    let out = send(&f, &server.url()).args(["--timeout", "5"]).run();
-    assert_eq!(out.code, 0, "{out:?}");
+    let (f, server) = serving(ServerConfig::default().multiline_data_reply().pipelining());
+    let out = send(&f, &server.url()).args(["--timeout", "5"]).succeeds();
     assert_eq!(server.received().len(), 3);
     assert_eq!(server.attempts(), 3, "nothing was sent twice");
     let reply = out.json()["letters"][0]["reply"]
@@ -142,16 +141,13 @@ fn a_refused_copy_under_pipelining_costs_seconds_and_never_reaches_data() {
             ServerConfig::default(),
         ),
     ] {
-        let f = TestCampaign::sendable();
-        let server = SmtpServer::start(config.pipelining().quirks(quirks));
+        let (f, server) = serving(config.pipelining().quirks(quirks));
         let out = send(&f, &server.url()).args(["--timeout", "20"]).run();
         // The copy is on every letter: all fail, and fast, not after a
         // 20 s timeout per attempt.
         assert_eq!(out.code, 1, "{what}: {out:?}");
         assert!(out.took < Duration::from_secs(10), "{what}: {out:?}");
-        let s = out.json();
-        assert_eq!(s["sent"], 0, "{what}: {out:?}");
-        assert_eq!(s["uncertain"], 0, "{what}: {out:?}");
+        let s = out.counts(&[("sent", 0), ("uncertain", 0)]);
         let reply = s["letters"][0]["reply"].as_str().unwrap().to_string();
         assert!(reply.contains(COPY) && reply.contains(what), "{reply}");
         // Never DATA, never a message, never a QUIT while in data mode:
@@ -174,13 +170,11 @@ fn a_refused_copy_under_pipelining_costs_seconds_and_never_reaches_data() {
 
 #[test]
 fn a_server_that_never_greets_is_named_within_the_timeout() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default().quirks(Quirks {
+    let (f, server) = serving(ServerConfig::default().quirks(Quirks {
         never_greet: true,
         ..Quirks::default()
     }));
-    let out = send(&f, &server.url()).args(["--timeout", "1"]).run();
-    assert_eq!(out.code, 3, "{out:?}");
+    let out = send(&f, &server.url()).args(["--timeout", "1"]).exits(3);
     assert!(
         out.stderr
             .contains("the server did not answer the greeting within 1 s"),
@@ -200,8 +194,7 @@ fn ehlo_names_a_real_host_once_per_session_and_again_after_starttls() {
     };
     let server = SmtpServer::start(ServerConfig::default().starttls().quirks(strict.clone()));
     let ca = f.file("ca.pem", server.ca_pem());
-    let out = send(&f, &server.url()).arg("--ca-cert").arg(&ca).run();
-    assert_eq!(out.code, 0, "{out:?}");
+    send(&f, &server.url()).arg("--ca-cert").arg(&ca).succeeds();
     let ehlos: Vec<String> = server
         .commands()
         .into_iter()
@@ -216,22 +209,19 @@ fn ehlo_names_a_real_host_once_per_session_and_again_after_starttls() {
     );
 
     let server = SmtpServer::start(ServerConfig::default().quirks(strict));
-    let out = send(&f, &server.url())
+    send(&f, &server.url())
         .args(["--helo", "mail.branch.example", "--resend"])
-        .run();
-    assert_eq!(out.code, 0, "{out:?}");
+        .succeeds();
     assert_eq!(server.commands()[0], "EHLO mail.branch.example");
     assert_eq!(count(&server, "EHLO"), 1);
 
-    let out = send(&f, &server.url()).args(["--helo", "vm box"]).run();
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("--helo"), "{out:?}");
+    let out = send(&f, &server.url()).args(["--helo", "vm box"]).exits(2);
+    out.says("--helo");
 }
 
 #[test]
 fn too_many_connections_means_fewer_connections_not_failed_letters() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(
+    let (f, server) = serving(
         ServerConfig::default()
             .pipelining()
             .max_sessions(2)
@@ -239,16 +229,13 @@ fn too_many_connections_means_fewer_connections_not_failed_letters() {
     );
     let out = send_batch(&f, &server.url(), 40)
         .args(["--connections", "8"])
-        .run();
-    assert_eq!(out.code, 0, "{out:?}");
-    let s = out.json();
-    assert_eq!(s["sent"], 40, "{out:?}");
-    assert_eq!(s["failed_temporary"], 0, "{out:?}");
+        .succeeds();
+    out.counts(&[("sent", 40), ("failed_temporary", 0)]);
     assert!(server.refused_sessions() >= 1, "the limit was hit");
     assert!(server.peak_sessions() <= 2);
     assert_eq!(server.received().len(), 40);
     assert_distinct(&server);
-    assert!(out.stderr.contains("too many connections"), "{out:?}");
+    out.says("too many connections");
 }
 
 #[test]
@@ -263,61 +250,45 @@ fn a_sender_the_login_does_not_own_stops_the_run_after_the_first_refusal() {
             ..Quirks::default()
         },
     ] {
-        let f = TestCampaign::sendable();
-        let server = SmtpServer::start(
+        let (f, server) = serving(
             ServerConfig::default()
                 .pipelining()
                 .auth("jo", PASSWORD)
                 .quirks(quirks),
         );
         let login = format!("smtp://jo@127.0.0.1:{}", server.port());
-        let out = send_batch(&f, &login, 10).run();
-        assert_eq!(out.code, 3, "{out:?}");
-        assert!(
-            out.stderr.contains(&format!(
+        let out = send_batch(&f, &login, 10).exits(3);
+        out.says(&format!(
                 "the server does not let user jo send as {ACCOUNT}; use --email jo or log in as {ACCOUNT}"
-            )),
-            "{out:?}"
-        );
+            ));
         assert_eq!(count(&server, "MAIL"), 1, "{:?}", server.commands());
         assert!(server.received().is_empty());
-        let summary = out.json();
-        assert_eq!(summary["sent"], 0, "{out:?}");
-        assert_eq!(summary["failed_permanent"], 0, "not one by one: {out:?}");
-        assert_eq!(summary["not_attempted"], 10, "{out:?}");
+        out.counts(&[("sent", 0), ("failed_permanent", 0), ("not_attempted", 10)]);
     }
 }
 
 #[test]
 fn smtps_to_a_plain_port_says_to_use_smtp() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default());
-    let out = send(&f, &format!("smtps://127.0.0.1:{}", server.port())).run();
-    assert_eq!(out.code, 3, "{out:?}");
-    assert!(
-        out.stderr.contains("the server did not start TLS"),
-        "{out:?}"
-    );
-    assert!(out.stderr.contains("use smtp://"), "{out:?}");
+    let (f, server) = serving(ServerConfig::default());
+    let out = send(&f, &format!("smtps://127.0.0.1:{}", server.port())).exits(3);
+    out.says("the server did not start TLS");
+    out.says("use smtp://");
     assert!(!out.stderr.contains("InvalidContentType"), "{out:?}");
     assert_eq!(server.connections(), 1, "not retried");
 }
 
 #[test]
 fn a_server_without_auth_is_not_blamed_on_the_password() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default());
-    let out = send(&f, &format!("smtp://jo@127.0.0.1:{}", server.port())).run();
-    assert_eq!(out.code, 3, "{out:?}");
-    assert!(out.stderr.contains("does not offer a login"), "{out:?}");
+    let (f, server) = serving(ServerConfig::default());
+    let out = send(&f, &format!("smtp://jo@127.0.0.1:{}", server.port())).exits(3);
+    out.says("does not offer a login");
     assert!(!out.stderr.contains("password ("), "{out:?}");
     assert!(server.received().is_empty());
 }
 
 #[test]
 fn a_ca_cert_that_is_not_a_certificate_is_refused_before_connecting() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default().require_tls());
+    let (f, server) = serving(ServerConfig::default().require_tls());
     for (name, text, says) in [
         (
             "notes.txt",
@@ -351,8 +322,7 @@ fn sha256_colons(der: &[u8]) -> String {
 #[test]
 fn a_self_signed_ca_flagged_certificate_is_accepted_when_pinned() {
     for implicit_tls in [false, true] {
-        let f = TestCampaign::sendable();
-        let server = SmtpServer::start(ServerConfig::default().require_tls().quirks(Quirks {
+        let (f, server) = serving(ServerConfig::default().require_tls().quirks(Quirks {
             cert: CertKind::SelfSignedCa,
             implicit_tls,
             ..Quirks::default()
@@ -362,10 +332,9 @@ fn a_self_signed_ca_flagged_certificate_is_accepted_when_pinned() {
         let fingerprint = sha256_colons(server.cert_der());
 
         // Not trusted as it is: the advice names both ways to pin it.
-        let out = send(&f, &to).run();
-        assert_eq!(out.code, 3, "{out:?}");
-        assert!(out.stderr.contains("--ca-cert"), "{out:?}");
-        assert!(out.stderr.contains(&fingerprint), "{out:?}");
+        let out = send(&f, &to).exits(3);
+        out.says("--ca-cert");
+        out.says(&fingerprint);
 
         // The certificate itself, as `openssl req -x509` made it.
         let cert = f.file("server.pem", server.cert_pem());
@@ -376,10 +345,9 @@ fn a_self_signed_ca_flagged_certificate_is_accepted_when_pinned() {
 
         // Its fingerprint, with or without colons.
         let plain_hex = fingerprint.replace(':', "").to_lowercase();
-        let out = send(&f, &to)
+        send(&f, &to)
             .args(["--resend", "--tls-fingerprint", &plain_hex])
-            .run();
-        assert_eq!(out.code, 0, "{out:?}");
+            .succeeds();
         assert_eq!(server.received().len(), 6);
 
         // Another fingerprint: refused, even with the certificate given.
@@ -388,24 +356,21 @@ fn a_self_signed_ca_flagged_certificate_is_accepted_when_pinned() {
             .args(["--resend", "--tls-fingerprint", &wrong])
             .arg("--ca-cert")
             .arg(&cert)
-            .run();
-        assert_eq!(out.code, 3, "{out:?}");
-        assert!(out.stderr.contains("--tls-fingerprint"), "{out:?}");
+            .exits(3);
+        out.says("--tls-fingerprint");
         assert_eq!(server.received().len(), 6);
     }
 }
 
 #[test]
 fn a_ca_signed_certificate_still_needs_the_right_host_name() {
-    let f = TestCampaign::sendable();
-    let server = SmtpServer::start(ServerConfig::default().require_tls().quirks(Quirks {
+    let (f, server) = serving(ServerConfig::default().require_tls().quirks(Quirks {
         cert: CertKind::OtherHost,
         ..Quirks::default()
     }));
     let ca = f.file("ca.pem", server.ca_pem());
-    let out = send(&f, &server.url()).arg("--ca-cert").arg(&ca).run();
-    assert_eq!(out.code, 3, "{out:?}");
-    assert!(out.stderr.contains("NotValidForName"), "{out:?}");
+    let out = send(&f, &server.url()).arg("--ca-cert").arg(&ca).exits(3);
+    out.says("NotValidForName");
     assert!(server.received().is_empty());
 }
 
@@ -414,9 +379,8 @@ fn a_bad_tls_fingerprint_is_refused_as_input() {
     let f = TestCampaign::sendable();
     let out = send(&f, "smtp://127.0.0.1:1")
         .args(["--tls-fingerprint", "AB:CD"])
-        .run();
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("64 hex digits"), "{out:?}");
+        .exits(2);
+    out.says("64 hex digits");
 }
 
 #[test]
@@ -429,17 +393,15 @@ fn secrets_never_echo() {
     );
     let out = send(&f, "smtp://127.0.0.1:1")
         .env("PROTEST_LETTER_PROFILE", &profile)
-        .run();
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("password_command"), "{out:?}");
+        .exits(2);
+    out.says("password_command");
     assert!(!out.all().contains("S3cret-in-profile"), "{out:?}");
 
     // 2. A user name with %3A is shown encoded, never as user:password.
     let server = SmtpServer::start(ServerConfig::default().auth("jo", PASSWORD));
     let tricky = format!("smtp://jo%3Ahunter2@127.0.0.1:{}", server.port());
-    let out = send(&f, &tricky).run();
-    assert_eq!(out.code, 3, "{out:?}");
-    assert!(out.stderr.contains("jo%3Ahunter2"), "{out:?}");
+    let out = send(&f, &tricky).exits(3);
+    out.says("jo%3Ahunter2");
     assert!(!out.all().contains("jo:hunter2"), "{out:?}");
 
     // 3. A 535 that echoes the AUTH line: neither the password nor its
@@ -448,10 +410,9 @@ fn secrets_never_echo() {
         echo_auth_in_535: true,
         ..Quirks::default()
     }));
-    let out = send(&f, &format!("smtp://jo@127.0.0.1:{}", server.port())).run();
-    assert_eq!(out.code, 3, "{out:?}");
-    assert!(out.stderr.contains("refused the login"), "{out:?}");
-    assert!(out.stderr.contains("<redacted>"), "{out:?}");
+    let out = send(&f, &format!("smtp://jo@127.0.0.1:{}", server.port())).exits(3);
+    out.says("refused the login");
+    out.says("<redacted>");
     use base64::Engine;
     let blob = base64::engine::general_purpose::STANDARD.encode(format!("\0jo\0{PASSWORD}"));
     let echoed = server.commands().iter().any(|c| c.contains(&blob));
@@ -468,9 +429,8 @@ fn secrets_never_echo() {
 #[test]
 fn an_envelope_impossible_address_is_refused_with_the_reason() {
     let f = TestCampaign::sendable();
-    let out = send_as(&f, "smtp://127.0.0.1:1", "\"a@b\"@union.org").run();
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("envelope cannot carry"), "{out:?}");
+    let out = send_as(&f, "smtp://127.0.0.1:1", "\"a@b\"@union.org").exits(2);
+    out.says("envelope cannot carry");
     assert!(!out.stderr.contains("missing source address"), "{out:?}");
 }
 
@@ -489,16 +449,14 @@ fn a_sendmail_program_that_hangs_or_dies_after_reading_is_uncertain_not_retried(
         let (program, calls) = f.fake_sendmail(then);
         let out = send_via(&f, &program).run();
         assert_eq!(out.code, 3, "{then}: {out:?}");
-        let s = out.json();
-        assert_eq!(s["uncertain"], 3, "{then}: {out:?}");
-        assert_eq!(s["sent"], 0, "{then}: {out:?}");
+        out.counts(&[("uncertain", 3), ("sent", 0)]);
         // Each letter handed over once, never again.
         assert_eq!(sendmail_calls(&calls).len(), 3, "{then}");
         assert!(out.took < Duration::from_secs(20), "{then}: {out:?}");
         if then.contains("sleep") {
-            assert!(out.stderr.contains("did not finish within 1 s"), "{out:?}");
+            out.says("did not finish within 1 s");
         } else {
-            assert!(out.stderr.contains("killed by a signal"), "{out:?}");
+            out.says("killed by a signal");
         }
         // A later run does not send them again on its own.
         let again = send_via(&f, &program).run();

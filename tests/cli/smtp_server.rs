@@ -407,6 +407,13 @@ impl SmtpServer {
         lock(&self.shared.state).received.clone()
     }
 
+    /// Checks that no client ever connected, so nothing was sent.
+    #[track_caller]
+    pub fn assert_untouched(&self) {
+        assert!(self.received().is_empty());
+        assert_eq!(self.connections(), 0);
+    }
+
     /// Number of TCP connections accepted so far.
     pub fn connections(&self) -> usize {
         self.shared.connections.load(Ordering::SeqCst)

@@ -18,7 +18,7 @@ use mail_parser::{Address, MessageParser};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::smtp_server::SmtpServer;
+use crate::smtp_server::{ServerConfig, SmtpServer};
 
 /// Letter, recipient, name and organisation used by most tests.
 pub const NAME: &str = "Jo Bloggs";
@@ -318,6 +318,12 @@ pub fn sendmail_calls(calls: &Path) -> Vec<(Vec<String>, Vec<u8>)> {
     out
 }
 
+/// A [`TestCampaign::sendable`] campaign and a test server started with
+/// `config`, which the test stops (or drops) when it is done.
+pub fn serving(config: ServerConfig) -> (TestCampaign, SmtpServer) {
+    (TestCampaign::sendable(), SmtpServer::start(config))
+}
+
 /// `send` being put together; a `Command` underneath, so `arg`, `env`,
 /// `spawn` and [`Runs`] work on it as they are.
 pub struct Sending(Command);
@@ -430,6 +436,17 @@ impl Run {
     /// Standard output as one JSON document (a `send --format json` summary).
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {self:?}"))
+    }
+
+    /// Checks numbers of the JSON summary on stdout (`("sent", 3)`, …);
+    /// returns the summary.
+    #[track_caller]
+    pub fn counts(&self, expected: &[(&str, u64)]) -> Value {
+        let summary = self.json();
+        for (key, n) in expected {
+            assert_eq!(summary[key], *n, "{key}: {self:?}");
+        }
+        summary
     }
 
     /// Checks that standard error contains `needle`.
@@ -549,11 +566,6 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Both streams of a finished command, for "the output names …" checks.
-pub fn all_output(output: &Output) -> String {
-    format!("{}{}", text(&output.stdout), text(&output.stderr))
-}
-
 /// One email as its reader sees it, parsed with mail-parser.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mail {
@@ -626,11 +638,6 @@ pub fn mail(bytes: &[u8]) -> Mail {
 }
 
 impl Mail {
-    /// The first To address.
-    pub fn first_to(&self) -> &str {
-        self.to.first().map_or("", String::as_str)
-    }
-
     /// The member's name: Reply-To's, else From's without
     /// ` via ORGANISATION`.
     pub fn member_name(&self) -> String {
