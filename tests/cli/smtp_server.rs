@@ -76,10 +76,11 @@ pub struct ServerConfig {
     pub drop_after_data: Vec<usize>,
     /// Like `drop_after_data`, decided by a closure of the message index.
     pub drop_after_data_if: Option<TempFailFn>,
-    /// Message indexes whose end-of-DATA reply waits `late_by` first (set it
-    /// past the client's `--timeout`).
-    pub late_reply: Vec<usize>,
+    /// How long the replies to `late_reply` wait (set it past the client's
+    /// `--timeout`).
     pub late_by: Duration,
+    /// Message indexes whose end-of-DATA reply waits `late_by` first.
+    pub late_reply: Vec<usize>,
     /// Message indexes answered with a line that is not an SMTP reply.
     pub garbage_reply: Vec<usize>,
     /// Answer the end of DATA with a multi-line 250 reply.
@@ -136,118 +137,110 @@ pub enum CertKind {
 }
 
 impl ServerConfig {
-    /// Offer STARTTLS.
-    pub fn starttls(mut self) -> Self {
-        self.starttls = true;
+    /// `self` changed by `change`, for the builder methods below.
+    fn set(mut self, change: impl FnOnce(&mut Self)) -> Self {
+        change(&mut self);
         self
+    }
+
+    /// Offer STARTTLS.
+    pub fn starttls(self) -> Self {
+        self.set(|c| c.starttls = true)
     }
 
     /// Offer STARTTLS and refuse MAIL before it.
-    pub fn require_tls(mut self) -> Self {
-        self.starttls = true;
-        self.require_tls = true;
-        self
+    pub fn require_tls(self) -> Self {
+        self.set(|c| {
+            c.starttls = true;
+            c.require_tls = true;
+        })
     }
 
     /// Require AUTH with these credentials.
-    pub fn auth(mut self, user: &str, password: &str) -> Self {
-        self.auth = Some((user.to_owned(), password.to_owned()));
-        self
+    pub fn auth(self, user: &str, password: &str) -> Self {
+        self.set(|c| c.auth = Some((user.to_owned(), password.to_owned())))
     }
 
     /// Temp-fail these message indexes.
-    pub fn temp_fail(mut self, indexes: impl IntoIterator<Item = usize>) -> Self {
-        self.temp_fail.extend(indexes);
-        self
+    pub fn temp_fail(self, indexes: impl IntoIterator<Item = usize>) -> Self {
+        self.set(|c| c.temp_fail.extend(indexes))
     }
 
     /// Temp-fail every message index for which `f` returns true.
-    pub fn temp_fail_if(mut self, f: impl Fn(usize) -> bool + Send + Sync + 'static) -> Self {
-        self.temp_fail_if = Some(Arc::new(f));
-        self
+    pub fn temp_fail_if(self, f: impl Fn(usize) -> bool + Send + Sync + 'static) -> Self {
+        self.set(|c| c.temp_fail_if = Some(Arc::new(f)))
     }
 
     /// Drop the connection silently after message `k`.
-    pub fn drop_after(mut self, k: usize) -> Self {
-        self.drop_after = Some(k);
-        self
+    pub fn drop_after(self, k: usize) -> Self {
+        self.set(|c| c.drop_after = Some(k))
     }
 
     /// Send 421 and close after message `k`.
-    pub fn close_421_after(mut self, k: usize) -> Self {
-        self.close_421_after = Some(k);
-        self
+    pub fn close_421_after(self, k: usize) -> Self {
+        self.set(|c| c.close_421_after = Some(k))
     }
 
     /// Refuse this recipient with 550.
-    pub fn reject_rcpt(mut self, address: &str) -> Self {
-        self.reject_rcpt.push(address.to_owned());
-        self
+    pub fn reject_rcpt(self, address: &str) -> Self {
+        self.set(|c| c.reject_rcpt.push(address.to_owned()))
     }
 
     /// Delay every end-of-DATA reply.
-    pub fn delay_per_message(mut self, delay: Duration) -> Self {
-        self.delay_per_message = delay;
-        self
+    pub fn delay_per_message(self, delay: Duration) -> Self {
+        self.set(|c| c.delay_per_message = delay)
     }
 
     // ---- Delivery faults (issue 9), see the fields above.
 
     /// Offer PIPELINING.
-    pub fn pipelining(mut self) -> Self {
-        self.pipelining = true;
-        self
+    pub fn pipelining(self) -> Self {
+        self.set(|c| c.pipelining = true)
     }
 
     /// Drop the connection after receiving these messages whole, unanswered.
-    pub fn drop_after_data(mut self, indexes: impl IntoIterator<Item = usize>) -> Self {
-        self.drop_after_data.extend(indexes);
-        self
+    pub fn drop_after_data(self, indexes: impl IntoIterator<Item = usize>) -> Self {
+        self.set(|c| c.drop_after_data.extend(indexes))
     }
 
     /// Drop after receiving every message index for which `f` is true.
-    pub fn drop_after_data_if(mut self, f: impl Fn(usize) -> bool + Send + Sync + 'static) -> Self {
-        self.drop_after_data_if = Some(Arc::new(f));
-        self
+    pub fn drop_after_data_if(self, f: impl Fn(usize) -> bool + Send + Sync + 'static) -> Self {
+        self.set(|c| c.drop_after_data_if = Some(Arc::new(f)))
     }
 
     /// Answer these messages only after `delay`.
-    pub fn late_reply(mut self, indexes: impl IntoIterator<Item = usize>, delay: Duration) -> Self {
-        self.late_reply.extend(indexes);
-        self.late_by = delay;
-        self
+    pub fn late_reply(self, indexes: impl IntoIterator<Item = usize>, delay: Duration) -> Self {
+        self.set(|c| {
+            c.late_reply.extend(indexes);
+            c.late_by = delay;
+        })
     }
 
     /// Answer these messages with a line that does not parse.
-    pub fn garbage_reply(mut self, indexes: impl IntoIterator<Item = usize>) -> Self {
-        self.garbage_reply.extend(indexes);
-        self
+    pub fn garbage_reply(self, indexes: impl IntoIterator<Item = usize>) -> Self {
+        self.set(|c| c.garbage_reply.extend(indexes))
     }
 
     /// Answer every message with a multi-line 250.
-    pub fn multiline_data_reply(mut self) -> Self {
-        self.multiline_data_reply = true;
-        self
+    pub fn multiline_data_reply(self) -> Self {
+        self.set(|c| c.multiline_data_reply = true)
     }
 
     /// 421 and close after every `k` messages on a connection.
-    pub fn close_421_every(mut self, k: usize) -> Self {
-        self.close_421_every = Some(k);
-        self
+    pub fn close_421_every(self, k: usize) -> Self {
+        self.set(|c| c.close_421_every = Some(k))
     }
 
     /// At most `k` sessions at once.
-    pub fn max_sessions(mut self, k: usize) -> Self {
-        self.max_sessions = Some(k);
-        self
+    pub fn max_sessions(self, k: usize) -> Self {
+        self.set(|c| c.max_sessions = Some(k))
     }
 
     // ---- SMTP conformance (issue 10), see `Quirks`.
 
     /// Behave as `quirks` says.
-    pub fn quirks(mut self, quirks: Quirks) -> Self {
-        self.quirks = quirks;
-        self
+    pub fn quirks(self, quirks: Quirks) -> Self {
+        self.set(|c| c.quirks = quirks)
     }
 
     fn drops_after(&self, index: usize) -> bool {
@@ -741,32 +734,12 @@ fn sleep_unless_stopped(total: Duration, stop: &AtomicBool) {
 }
 
 /// The connection, before or after STARTTLS.
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<StreamOwned<ServerConnection, TcpStream>>),
-}
-
-impl Stream {
-    fn tcp(&self) -> &TcpStream {
-        match self {
-            Stream::Plain(s) => s,
-            Stream::Tls(s) => &s.sock,
-        }
-    }
-
-    /// Polite close: TLS close_notify if any, then FIN.
-    fn close(&mut self) {
-        if let Stream::Tls(s) = self {
-            s.conn.send_close_notify();
-            let _ = s.flush();
-        }
-        self.abort();
-    }
-
-    /// Abrupt close: no reply, no close_notify.
-    fn abort(&self) {
-        let _ = self.tcp().shutdown(Shutdown::Both);
-    }
+struct Stream {
+    /// The socket (a handle of its own, so it can be shut down whatever
+    /// reads and writes it).
+    tcp: TcpStream,
+    /// The TLS session that reads and writes it once TLS started.
+    tls: Option<Box<StreamOwned<ServerConnection, TcpStream>>>,
 }
 
 /// Either kind of connection, read and written the same way.
@@ -774,11 +747,29 @@ trait Io: Read + Write {}
 impl<T: Read + Write> Io for T {}
 
 impl Stream {
+    fn plain(tcp: TcpStream) -> Stream {
+        Stream { tcp, tls: None }
+    }
+
     fn io(&mut self) -> &mut dyn Io {
-        match self {
-            Stream::Plain(s) => s,
-            Stream::Tls(s) => s.as_mut(),
+        match &mut self.tls {
+            Some(tls) => tls.as_mut(),
+            None => &mut self.tcp,
         }
+    }
+
+    /// Polite close: TLS close_notify if any, then FIN.
+    fn close(&mut self) {
+        if let Some(tls) = &mut self.tls {
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+        }
+        self.abort();
+    }
+
+    /// Abrupt close: no reply, no close_notify.
+    fn abort(&self) {
+        let _ = self.tcp.shutdown(Shutdown::Both);
     }
 }
 
@@ -998,7 +989,7 @@ fn run_session(shared: &Arc<Shared>, tcp: TcpStream) -> io::Result<()> {
     let _slot = SessionSlot(shared);
     if shared.config.max_sessions.is_some_and(|k| now_open > k) {
         shared.refused_sessions.fetch_add(1, Ordering::SeqCst);
-        let mut stream = Stream::Plain(tcp);
+        let mut stream = Stream::plain(tcp);
         let res = Response::custom(421, "4.7.0 too many connections, try again later".into());
         let _ = write_reply(shared, &mut stream, &res);
         stream.close();
@@ -1014,7 +1005,7 @@ fn run_session(shared: &Arc<Shared>, tcp: TcpStream) -> io::Result<()> {
         conn: Rc::clone(&conn),
     };
     let mut session: Session<ConnHandler> = shared.session.build(ip, handler);
-    let mut stream = Stream::Plain(tcp);
+    let mut stream = Stream::plain(tcp);
     let mut reader = LineReader::default();
     let mut mode = Mode::Command;
     let quirks = &shared.config.quirks;
@@ -1198,22 +1189,23 @@ fn finish_message(
 }
 
 fn upgrade(shared: &Shared, stream: Stream) -> io::Result<Stream> {
-    let Stream::Plain(tcp) = stream else {
+    if stream.tls.is_some() {
         return Err(io::Error::other("STARTTLS on a TLS connection"));
-    };
+    }
     let tls = ServerConnection::new(Arc::clone(&shared.tls)).map_err(io::Error::other)?;
-    let mut tls = StreamOwned::new(tls, tcp);
+    let mut tls = StreamOwned::new(tls, stream.tcp.try_clone()?);
     // Handshake now, so a failure is reported as such and not as a read error.
     while tls.conn.is_handshaking() {
         if let Err(e) = tls.conn.complete_io(&mut tls.sock) {
-            let _ = tls.sock.shutdown(Shutdown::Both);
+            stream.abort();
             return Err(io::Error::new(
                 e.kind(),
                 format!("TLS handshake failed: {e}"),
             ));
         }
     }
-    Ok(Stream::Tls(Box::new(tls)))
+    let tls = Some(Box::new(tls));
+    Ok(Stream { tls, ..stream })
 }
 
 /// A throwaway CA and the server's certificate (see [`CertKind`]).
