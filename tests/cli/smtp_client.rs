@@ -99,10 +99,13 @@ fn replies_rfc_5321_allows_are_taken_as_they_are() {
         ),
     ];
     for (what, quirks, pipelining) in cases {
-        let f = TestCampaign::sendable();
-        let mut config = ServerConfig::default().quirks(quirks);
-        config.pipelining = pipelining;
-        let server = SmtpServer::start(config);
+        let config = ServerConfig::default().quirks(quirks);
+        let config = if pipelining {
+            config.pipelining()
+        } else {
+            config
+        };
+        let (f, server) = serving(config);
         // A stalled parse would show up as a timeout, and so as a failure.
         let out = send(&f, &server.url()).args(["--timeout", "5"]).run();
         assert_eq!(out.code, 0, "{what}: {out:?}");

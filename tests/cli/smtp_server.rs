@@ -36,7 +36,7 @@ const MAX_LINE: usize = 1 << 20;
 pub type TempFailFn = Arc<dyn Fn(usize) -> bool + Send + Sync>;
 
 /// How the server behaves. Start from `ServerConfig::default()` (plain SMTP,
-/// no auth, accepts everything) and set fields or chain the builder methods.
+/// no auth, accepts everything) and chain the builder methods.
 ///
 /// "Message index" below is 1-based and counts every completed DATA (the
 /// final `.` line) across all connections, in the order they finished,
@@ -44,56 +44,55 @@ pub type TempFailFn = Arc<dyn Fn(usize) -> bool + Send + Sync>;
 #[derive(Clone, Default)]
 pub struct ServerConfig {
     /// Offer STARTTLS. The certificate chains to [`SmtpServer::ca_pem`].
-    pub starttls: bool,
+    starttls: bool,
     /// Refuse MAIL with 530 until STARTTLS was done (implies `starttls`).
-    pub require_tls: bool,
+    require_tls: bool,
     /// Offer AUTH PLAIN and LOGIN and require it before MAIL (530 otherwise).
     /// With TLS enabled AUTH is only offered after STARTTLS, as real servers do.
-    pub auth: Option<(String, String)>,
+    auth: Option<(String, String)>,
     /// Message indexes that get `451 4.3.0 try again later` (not recorded).
-    pub temp_fail: Vec<usize>,
+    temp_fail: Vec<usize>,
     /// Like `temp_fail`, but decided by a closure of the message index.
-    pub temp_fail_if: Option<TempFailFn>,
+    temp_fail_if: Option<TempFailFn>,
     /// After message k, drop the connection without replying to the next
     /// command (once per server).
-    pub drop_after: Option<usize>,
+    drop_after: Option<usize>,
     /// After message k, answer the next command with `421 4.7.0 closing`
     /// and close (once per server).
-    pub close_421_after: Option<usize>,
+    close_421_after: Option<usize>,
     /// Recipients refused at RCPT TO with `550 5.1.1 no such user`
     /// (compared case-insensitively).
-    pub reject_rcpt: Vec<String>,
+    reject_rcpt: Vec<String>,
     /// Sleep this long before answering the end of DATA (a slow server).
-    pub delay_per_message: Duration,
+    delay_per_message: Duration,
 
     // ---- Delivery faults (issue 9: exactly-once). Messages these faults
     // touch were received whole, so they count in `received()` although
     // the client never saw a 250 for them: a real server would deliver them.
     /// Offer PIPELINING in the EHLO reply (RFC 2920).
-    pub pipelining: bool,
+    pipelining: bool,
     /// Message indexes after whose final dot the connection is dropped
     /// without a reply.
-    pub drop_after_data: Vec<usize>,
+    drop_after_data: Vec<usize>,
     /// Like `drop_after_data`, decided by a closure of the message index.
-    pub drop_after_data_if: Option<TempFailFn>,
-    /// How long the replies to `late_reply` wait (set it past the client's
-    /// `--timeout`).
-    pub late_by: Duration,
-    /// Message indexes whose end-of-DATA reply waits `late_by` first.
-    pub late_reply: Vec<usize>,
+    drop_after_data_if: Option<TempFailFn>,
+    /// Message indexes whose end-of-DATA reply waits `late_by` first (set it
+    /// past the client's `--timeout`).
+    late_reply: Vec<usize>,
+    late_by: Duration,
     /// Message indexes answered with a line that is not an SMTP reply.
-    pub garbage_reply: Vec<usize>,
+    garbage_reply: Vec<usize>,
     /// Answer the end of DATA with a multi-line 250 reply.
-    pub multiline_data_reply: bool,
+    multiline_data_reply: bool,
     /// After every k messages on one connection, answer the next command
     /// with `421 4.7.0 closing` and close.
-    pub close_421_every: Option<usize>,
+    close_421_every: Option<usize>,
     /// At most this many sessions at once; more get `421` at the greeting.
-    pub max_sessions: Option<usize>,
+    max_sessions: Option<usize>,
 
     // ---- SMTP conformance (issue 10): what real servers legitimately do,
     // and what strict ones refuse. One nested struct, set with `quirks`.
-    pub quirks: Quirks,
+    quirks: Quirks,
 }
 
 /// Issue 10's group: replies RFC 5321 allows but naive clients choke on,
@@ -1315,6 +1314,18 @@ mod selftest {
             .build()
     }
 
+    /// The reply code of a failed send.
+    fn code(err: &lettre::transport::smtp::Error) -> Option<String> {
+        err.status().map(|c| c.to_string())
+    }
+
+    /// Plain SMTP with lettre's connection pool (its default).
+    fn pooled(server: &SmtpServer) -> SmtpTransport {
+        SmtpTransport::builder_dangerous("127.0.0.1")
+            .port(server.port())
+            .build()
+    }
+
     fn tls_params(server: &SmtpServer, domain: &str) -> TlsParameters {
         let ca = Certificate::from_pem(server.ca_pem().as_bytes()).unwrap();
         TlsParameters::builder(domain.to_owned())
@@ -1358,9 +1369,7 @@ mod selftest {
     #[test]
     fn stop_closes_idle_pooled_connections() {
         let server = SmtpServer::start(ServerConfig::default());
-        let transport = SmtpTransport::builder_dangerous("127.0.0.1")
-            .port(server.port())
-            .build();
+        let transport = pooled(&server);
         transport.send(&message("a@example.net", "pooled")).unwrap();
         let started = Instant::now();
         drop(server); // the pooled connection is still open here
@@ -1385,7 +1394,7 @@ mod selftest {
             .send(&message("a@example.net", "plain"))
             .unwrap_err();
         assert!(err.is_permanent(), "{err}");
-        assert_eq!(err.status().map(|c| c.to_string()), Some("530".into()));
+        assert_eq!(code(&err), Some("530".into()));
         // Certificate is valid for the IP address too.
         starttls(&server, "127.0.0.1")
             .send(&message("a@example.net", "tls"))
@@ -1416,20 +1425,12 @@ mod selftest {
             .build()
             .send(&message("a@example.net", "denied"))
             .unwrap_err();
-        assert_eq!(
-            err.status().map(|c| c.to_string()),
-            Some("535".into()),
-            "{err}"
-        );
+        assert_eq!(code(&err), Some("535".into()), "{err}");
 
         let err = plain(&server)
             .send(&message("a@example.net", "anonymous"))
             .unwrap_err();
-        assert_eq!(
-            err.status().map(|c| c.to_string()),
-            Some("530".into()),
-            "{err}"
-        );
+        assert_eq!(code(&err), Some("530".into()), "{err}");
         assert_eq!(server.received().len(), 2);
     }
 
@@ -1455,7 +1456,7 @@ mod selftest {
         t.send(&message("a@example.net", "one")).unwrap();
         let err = t.send(&message("a@example.net", "two")).unwrap_err();
         assert!(err.is_transient(), "{err}");
-        assert_eq!(err.status().map(|c| c.to_string()), Some("451".into()));
+        assert_eq!(code(&err), Some("451".into()));
         t.send(&message("a@example.net", "three")).unwrap();
         let subjects: Vec<bool> = server
             .received()
@@ -1482,16 +1483,14 @@ mod selftest {
             .send(&message("ghost@example.net", "boo"))
             .unwrap_err();
         assert!(err.is_permanent(), "{err}");
-        assert_eq!(err.status().map(|c| c.to_string()), Some("550".into()));
+        assert_eq!(code(&err), Some("550".into()));
         assert!(server.received().is_empty());
     }
 
     #[test]
     fn pooled_transport_reuses_one_connection() {
         let server = SmtpServer::start(ServerConfig::default());
-        let t = SmtpTransport::builder_dangerous("127.0.0.1")
-            .port(server.port())
-            .build();
+        let t = pooled(&server);
         t.send(&message("a@example.net", "first")).unwrap();
         t.send(&message("b@example.net", "second")).unwrap();
         assert_eq!(server.received().len(), 2);
@@ -1507,9 +1506,7 @@ mod selftest {
             ServerConfig::default().close_421_after(1),
         ] {
             let server = SmtpServer::start(config);
-            let t = SmtpTransport::builder_dangerous("127.0.0.1")
-                .port(server.port())
-                .build();
+            let t = pooled(&server);
             for subject in ["first", "second", "third"] {
                 t.send(&message("a@example.net", subject)).unwrap();
             }
