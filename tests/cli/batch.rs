@@ -675,19 +675,23 @@ fn petitions_and_personal_letters_have_distinct_message_ids() {
     );
 }
 
+/// Members of every shape: with an organisation or not, a name with a
+/// comma, a Cyrillic name, one without an address.
+const MIXED: [&str; 5] = [
+    "Jo Bloggs,Unite Branch 42,jo@union.org",
+    "Ann Lee,,ann@union.org",
+    "\"O'Neill, Sam\",Unite,",
+    "Наталья Соколова,,nat@union.org",
+    "Zed Ong,,zed@union.org",
+];
+
 /// Each member's letter in a long list is the letter of a list holding
 /// only that member, byte for byte, in every format (whatever way the
 /// program finds to make the later letters of a stream faster).
 #[test]
 fn batch_each_letter_is_the_members_letter_alone() {
     let b = TestCampaign::sendable();
-    let members = [
-        "Jo Bloggs,Unite Branch 42,jo@union.org",
-        "Ann Lee,,ann@union.org",
-        "\"O'Neill, Sam\",Unite,",
-        "Наталья Соколова,,nat@union.org",
-        "Zed Ong,,zed@union.org",
-    ];
+    let members = MIXED;
     b.work_file(
         "all.csv",
         format!("name,organisation,email\n{}\n", members.join("\n")),

@@ -344,18 +344,15 @@ fn quiet_silences_notes_warnings_and_previews_but_not_errors() {
     // After the command works too.
     assert!(mbox(&[], &["--quiet"]).stderr.is_empty());
 
+    // Errors still get through.
+    let nobody = ["-q", "write", "--to", "nobody", "--name", NAME];
+    tc.cmd().args(nobody).exits(2).says("error:");
+
     // A dry run: no preview, the summary still on stdout.
     let dry = dry_run(&TestCampaign::sendable(), &["-q", "send"]);
     assert_eq!(dry.code, 0, "{dry:?}");
     assert!(dry.stderr.is_empty(), "{dry:?}");
     dry.prints("Dry run: 3 would be sent");
-
-    // Errors still get through.
-    let err = tc
-        .cmd()
-        .args(["-q", "write", "--to", "nobody", "--name", NAME])
-        .exits(2);
-    err.says("error:");
 }
 
 #[test]

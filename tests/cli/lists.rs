@@ -14,7 +14,8 @@ use serde_json::Value;
 
 use crate::smtp_server::{ServerConfig, SmtpServer};
 use crate::support::{
-    ACCOUNT, COURT, DOMAIN, Mail, ORGANISATION as BRANCH, Run, Runs, TestCampaign, mail,
+    ACCOUNT, COURT, DOMAIN, Mail, ORGANISATION as BRANCH, Run, Runs, TestCampaign, file_names,
+    mail, serving,
 };
 
 fn fixture(name: &str) -> PathBuf {
@@ -27,12 +28,16 @@ fn embassy(country: &str) -> String {
     format!("embassy-{}@{DOMAIN}", country.to_ascii_lowercase())
 }
 
+/// `write --signatories LIST` on the campaign.
+fn write(l: &TestCampaign, list: &Path) -> assert_cmd::Command {
+    let mut cmd = l.campaign_cmd();
+    cmd.arg("write").arg("--signatories").arg(list);
+    cmd
+}
+
 /// `write` of `list` as mbox on standard output, from the branch account.
 fn mbox(l: &TestCampaign, list: &Path, extra: &[&str]) -> Run {
-    l.campaign_cmd()
-        .arg("write")
-        .arg("--signatories")
-        .arg(list)
+    write(l, list)
         .args(["--to", "supreme-court", "--to", "embassy"])
         .args(["--format", "mbox", "--date", "2026-11-22"])
         .args(["--email", ACCOUNT, "--organisation", BRANCH])
@@ -45,6 +50,13 @@ fn send(l: &TestCampaign, server: &SmtpServer, list: &Path, extra: &[&str]) -> R
     l.send().members(list).smtp(server).with(extra).run()
 }
 
+/// `send --yes --format json` (`extra` says what else) of `list`
+/// through `server`, which must succeed.
+fn send_json(l: &TestCampaign, server: &SmtpServer, list: &Path, extra: &[&str]) -> Run {
+    let send = l.send().members(list).smtp(server).with(extra);
+    send.json().succeeds()
+}
+
 fn mbox_mails(stream: &str) -> Vec<Mail> {
     MessageIterator::new(stream.as_bytes())
         .map(|m| mail(m.expect("read the mbox").contents()))
@@ -53,6 +65,19 @@ fn mbox_mails(stream: &str) -> Vec<Mail> {
 
 /// A member as a test expects them: name, email, country.
 type Member<'a> = (&'a str, &'a str, Option<&'a str>);
+
+/// The members of `spec`: `Name <email> COUNTRY; …` (the country may be
+/// left out, the address left empty).
+fn members(spec: &str) -> Vec<Member<'_>> {
+    spec.split("; ")
+        .map(|member| {
+            let (name, rest) = member.split_once(" <").unwrap();
+            let (email, country) = rest.split_once('>').unwrap();
+            let country = Some(country.trim()).filter(|c| !c.is_empty());
+            (name, email, country)
+        })
+        .collect()
+}
 
 /// Checks that `mails` are exactly one letter to the Supreme Court per
 /// member, plus one to their own country's embassy for members with a
@@ -87,91 +112,69 @@ fn assert_letters(list: &str, mails: &[Mail], members: &[Member<'_>]) {
 }
 
 /// The five members of five-countries.csv.
-const FIVE_COUNTRIES: [Member<'static>; 5] = [
-    ("Tom Smith", "tom@unite.org.uk", Some("GB")),
-    ("Jürgen Müller", "juergen@igmetall.de", Some("DE")),
-    ("Marie Dupont", "marie@cgt.fr", Some("FR")),
-    ("Sam Jones", "sam@afl-cio.org", Some("US")),
-    ("Zoë Ågren", "zoe@if-metall.se", Some("SE")),
+const FIVE_COUNTRIES: &str = "Tom Smith <tom@unite.org.uk> GB; Jürgen Müller <juergen@igmetall.de> DE; \
+                              Marie Dupont <marie@cgt.fr> FR; Sam Jones <sam@afl-cio.org> US; \
+                              Zoë Ågren <zoe@if-metall.se> SE";
+
+/// Each export in tests/fixtures/lists/ and its members.
+const EXPORTS: [(&str, &str); 9] = [
+    (
+        "excel-csv-utf8.csv",
+        "Jo Bloggs <jo.bloggs@union.org> GB; Zoë Ågren <zoe.agren@if-metall.se> SE; \
+         Łukasz Wójcik <lukasz@opzz.org.pl>",
+    ),
+    (
+        "excel-csv-windows-1252.csv",
+        "Jürgen Müller <j.mueller@igmetall.de> DE; François Lefèvre <f.lefevre@cgt.fr> FR; \
+         José García <jgarcia@ccoo.es>",
+    ),
+    (
+        "excel-csv-windows-1251.csv",
+        "Пётр Иванов <p.ivanov@mail.ru> RU; Анна Сидорова <a.sidorova@yandex.ru> RU",
+    ),
+    (
+        "excel-unicode-text.txt",
+        "Әйнұр Құрманова <ainur@kasipodak.kz> GB; Ерлан Сәрсенбаев <erlan@kasipodak.kz> DE",
+    ),
+    (
+        "libreoffice-semicolons.csv",
+        "Ann Lee <ann.lee@unison.org>; Bo \"Red\" Ek <bo.ek@unison.org>",
+    ),
+    (
+        "first-last-english.csv",
+        "Mary O'Brien <mary.obrien@siptu.ie>; Tom Smith <tom.smith@unite.org.uk> GB",
+    ),
+    (
+        "first-last-russian.csv",
+        "Нурлан Серикович Кураманов <nurlan@kasipodak.kz>; Ольга Ли <olga.li@kasipodak.kz>",
+    ),
+    (
+        "duplicates.csv",
+        "Jo Bloggs <jo.bloggs@union.org>; Ann Lee <>; Bo Ek <bo.ek@union.org>",
+    ),
+    ("five-countries.csv", FIVE_COUNTRIES),
 ];
 
-/// The file names in the working folder's `out/`.
-fn out_files(l: &TestCampaign) -> BTreeSet<String> {
-    std::fs::read_dir(l.work().join("out"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect()
+/// A sendable campaign and a list of members written from `csv` into its
+/// working folder as m.csv.
+fn with_list(csv: &str) -> (TestCampaign, PathBuf) {
+    let l = TestCampaign::sendable();
+    let list = l.work_file("m.csv", csv);
+    (l, list)
+}
+
+/// The file names in the working folder's `out/`, sorted.
+fn out_files(l: &TestCampaign) -> Vec<String> {
+    file_names(&l.work().join("out"))
 }
 
 #[test]
 fn lists_real_exports_produce_the_expected_letters() {
-    let cases: &[(&str, &[Member<'_>])] = &[
-        (
-            "excel-csv-utf8.csv",
-            &[
-                ("Jo Bloggs", "jo.bloggs@union.org", Some("GB")),
-                ("Zoë Ågren", "zoe.agren@if-metall.se", Some("SE")),
-                ("Łukasz Wójcik", "lukasz@opzz.org.pl", None),
-            ],
-        ),
-        (
-            "excel-csv-windows-1252.csv",
-            &[
-                ("Jürgen Müller", "j.mueller@igmetall.de", Some("DE")),
-                ("François Lefèvre", "f.lefevre@cgt.fr", Some("FR")),
-                ("José García", "jgarcia@ccoo.es", None),
-            ],
-        ),
-        (
-            "excel-csv-windows-1251.csv",
-            &[
-                ("Пётр Иванов", "p.ivanov@mail.ru", Some("RU")),
-                ("Анна Сидорова", "a.sidorova@yandex.ru", Some("RU")),
-            ],
-        ),
-        (
-            "excel-unicode-text.txt",
-            &[
-                ("Әйнұр Құрманова", "ainur@kasipodak.kz", Some("GB")),
-                ("Ерлан Сәрсенбаев", "erlan@kasipodak.kz", Some("DE")),
-            ],
-        ),
-        (
-            "libreoffice-semicolons.csv",
-            &[
-                ("Ann Lee", "ann.lee@unison.org", None),
-                ("Bo \"Red\" Ek", "bo.ek@unison.org", None),
-            ],
-        ),
-        (
-            "first-last-english.csv",
-            &[
-                ("Mary O'Brien", "mary.obrien@siptu.ie", None),
-                ("Tom Smith", "tom.smith@unite.org.uk", Some("GB")),
-            ],
-        ),
-        (
-            "first-last-russian.csv",
-            &[
-                ("Нурлан Серикович Кураманов", "nurlan@kasipodak.kz", None),
-                ("Ольга Ли", "olga.li@kasipodak.kz", None),
-            ],
-        ),
-        (
-            "duplicates.csv",
-            &[
-                ("Jo Bloggs", "jo.bloggs@union.org", None),
-                ("Ann Lee", "", None),
-                ("Bo Ek", "bo.ek@union.org", None),
-            ],
-        ),
-        ("five-countries.csv", &FIVE_COUNTRIES),
-    ];
     let l = TestCampaign::sendable();
-    for (list, members) in cases {
+    for (list, spec) in EXPORTS {
         let out = mbox(&l, &fixture(list), &[]);
         assert_eq!(out.code, 0, "{list}: {out:?}");
-        assert_letters(list, &mbox_mails(&out.stdout), members);
+        assert_letters(list, &mbox_mails(&out.stdout), &members(spec));
     }
     // The organisation with its separator, from the UTF-8 export.
     let out = l
@@ -220,11 +223,7 @@ fn lists_duplicates_are_reported_first_and_made_once_everywhere() {
     let l = TestCampaign::sendable();
     let list = fixture("duplicates.csv");
     // Per member: three files, not five; the warning names both lines.
-    let out = l
-        .campaign_cmd()
-        .arg("write")
-        .arg("--signatories")
-        .arg(&list)
+    let out = write(&l, &list)
         .args(["--to", "supreme-court", "--out-dir", "out"])
         .succeeds();
     out.says("duplicates.csv:4: the same member as line 2")
@@ -236,16 +235,10 @@ fn lists_duplicates_are_reported_first_and_made_once_everywhere() {
             "sokolova-supreme-court-bo-ek.txt",
             "sokolova-supreme-court-jo-bloggs.txt",
         ]
-        .map(String::from)
-        .into()
     );
 
     // A petition lists each name once.
-    let petition = l
-        .campaign_cmd()
-        .arg("write")
-        .arg("--signatories")
-        .arg(&list)
+    let petition = write(&l, &list)
         .args(["--group", "--to", "supreme-court"])
         .run()
         .stdout;
@@ -259,13 +252,7 @@ fn lists_duplicates_are_reported_first_and_made_once_everywhere() {
     let dry = send(&l, &server, &list, &["--to", "supreme-court", "--dry-run"]);
     assert_eq!(dry.code, 0, "{dry:?}");
     dry.prints("Dry run: 3 would be sent").says("1 of 3");
-    let real = send(
-        &l,
-        &server,
-        &list,
-        &["--to", "supreme-court", "--yes", "--format", "json"],
-    );
-    assert_eq!(real.code, 0, "{real:?}");
+    let real = send_json(&l, &server, &list, &["--to", "supreme-court"]);
     real.counts(&[("sent", 3), ("already_sent", 0)]);
     server.stop();
     assert_eq!(server.received().len(), 3);
@@ -274,16 +261,9 @@ fn lists_duplicates_are_reported_first_and_made_once_everywhere() {
 /// A member's `country` picks their embassy when sending too.
 #[test]
 fn lists_five_countries_are_sent_to_five_embassies() {
-    let l = TestCampaign::sendable();
-    let mut server = SmtpServer::start(ServerConfig::default());
+    let (l, mut server) = serving(ServerConfig::default());
     let list = fixture("five-countries.csv");
-    let out = send(
-        &l,
-        &server,
-        &list,
-        &["--to", "embassy", "--yes", "--format", "json"],
-    );
-    assert_eq!(out.code, 0, "{out:?}");
+    send_json(&l, &server, &list, &["--to", "embassy"]);
     server.stop();
     let got: BTreeSet<(String, String)> = server
         .received()
@@ -296,7 +276,7 @@ fn lists_five_countries_are_sent_to_five_embassies() {
             (m.member, m.to.concat())
         })
         .collect();
-    let expected: BTreeSet<(String, String)> = FIVE_COUNTRIES
+    let expected: BTreeSet<(String, String)> = members(FIVE_COUNTRIES)
         .iter()
         .map(|(_, e, c)| (e.to_string(), embassy(c.unwrap())))
         .collect();
@@ -308,9 +288,7 @@ fn lists_five_countries_are_sent_to_five_embassies() {
 /// (CRLF lines, as Excel writes them, counted right).
 #[test]
 fn lists_bad_countries_are_bad_rows_with_suggestions() {
-    let l = TestCampaign::sendable();
-    let list = l.work_file(
-        "m.csv",
+    let (l, list) = with_list(
         "name,email,country\r\nTom,tom@u.org,GB\r\nAnn,ann@u.org,UK\r\n\r\nBo,bo@u.org,Germany\r\nCy,cy@u.org,JP\r\nDi,not-an-email,DE\r\nEd,ed@u.org,de\r\n",
     );
     let out = mbox(&l, &list, &[]);
@@ -342,8 +320,7 @@ fn lists_bad_countries_are_bad_rows_with_suggestions() {
 
 #[test]
 fn lists_headers_in_any_case_and_a_misspelt_one_gets_a_suggestion() {
-    let l = TestCampaign::sendable();
-    let list = l.work_file("m.csv", "Nmae,EMAIL\nJo,jo@u.org\n");
+    let (l, list) = with_list("Nmae,EMAIL\nJo,jo@u.org\n");
     let out = mbox(&l, &list, &[]);
     assert_eq!(out.code, 2, "{out:?}");
     out.says("m.csv:1").says("did you mean `name` for `Nmae`");
@@ -360,16 +337,10 @@ fn lists_headers_in_any_case_and_a_misspelt_one_gets_a_suggestion() {
 fn lists_language_column_picks_each_members_letter() {
     // The built-in letters/sokolova.ru.txt; the ministry reads English, so
     // a member without a language gets English.
-    let l = TestCampaign::sendable();
-    let list = l.work_file(
-        "m.csv",
+    let (l, list) = with_list(
         "name,email,language\nJo,jo@u.org,en\nOlga,olga@u.org,ru\nAnn,ann@u.org,\nPyotr,p@u.org,Русский\n",
     );
-    let out = l
-        .campaign_cmd()
-        .arg("write")
-        .arg("--signatories")
-        .arg(&list)
+    let out = write(&l, &list)
         .args(["--to", "foreign-ministry", "--format", "json"])
         .args(["--email", ACCOUNT])
         .succeeds();
@@ -435,16 +406,15 @@ fn lists_from_stdin_dev_stdin_and_process_substitution() {
     }
     let out = bash.succeeds();
     let substituted = "<(cat five-countries.csv)";
-    assert_letters(substituted, &mbox_mails(&out.stdout), &FIVE_COUNTRIES);
+    let five = members(FIVE_COUNTRIES);
+    assert_letters(substituted, &mbox_mails(&out.stdout), &five);
 }
 
 /// An unclosed quote is reported at its line and stops, even with
 /// --skip-invalid (it would swallow the rest of the file into one row).
 #[test]
 fn lists_unclosed_quote_stops_at_its_line() {
-    let l = TestCampaign::sendable();
-    let list = l.work_file(
-        "m.csv",
+    let (l, list) = with_list(
         "name,email\r\nJo,jo@u.org\r\n\"Ann, Lee,ann@u.org\r\nBo,bo@u.org\r\nCy,cy@u.org\r\n",
     );
     let out = mbox(&l, &list, &["--skip-invalid"]);
@@ -456,11 +426,8 @@ fn lists_unclosed_quote_stops_at_its_line() {
 /// when nothing is left of the name.
 #[test]
 fn lists_file_names_are_transliterated() {
-    let l = TestCampaign::sendable();
-    let list = l.work_file(
-        "m.csv",
-        "name\r\nӘйнұр Құрманова\r\n\r\nMüller\r\n\"— … —\"\r\nИванов Пётр\r\n",
-    );
+    let (l, list) =
+        with_list("name\r\nӘйнұр Құрманова\r\n\r\nMüller\r\n\"— … —\"\r\nИванов Пётр\r\n");
     l.campaign_cmd()
         .arg("write")
         .arg("--signatories")
@@ -475,8 +442,6 @@ fn lists_file_names_are_transliterated() {
             "sokolova-supreme-court-line-5.txt",
             "sokolova-supreme-court-muller.txt",
         ]
-        .map(String::from)
-        .into()
     );
     let letter = l
         .work()
@@ -511,11 +476,7 @@ fn lists_batch_output_is_all_or_nothing() {
         &[],
     ];
     for target in targets {
-        let out = l
-            .campaign_cmd()
-            .arg("write")
-            .arg("--signatories")
-            .arg(&list)
+        let out = write(&l, &list)
             .args(["--to", "supreme-court", "--to", "foreign-ministry"])
             .args(["--email", ACCOUNT])
             .args(*target)
@@ -563,9 +524,7 @@ fn walk(dir: &Path) -> Vec<String> {
 /// The preview counts those letters, and a second run sends none again.
 #[test]
 fn a_petition_goes_to_each_members_embassy() {
-    let l = TestCampaign::sendable();
-    let list = l.work_file(
-        "members.csv",
+    let (l, list) = with_list(
         "name,email,country\n\
          Tom Smith,tom@unite.org.uk,GB\n\
          Jürgen Müller,juergen@igmetall.de,de\n\
@@ -573,34 +532,16 @@ fn a_petition_goes_to_each_members_embassy() {
          Pat Nobody,pat@union.org,\n\
          Marie Dupont,marie@cgt.fr,FR\n",
     );
-    let flags = [
-        "--group",
-        "--to",
-        "supreme-court",
-        "--to",
-        "embassy",
-        "--country",
-        "GB",
-        "--lang",
-        "en",
-    ];
+    let flags = ["--group", "--to", "supreme-court", "--to", "embassy"];
+    let flags = [&flags[..], &["--country", "GB", "--lang", "en"]].concat();
     let mut server = SmtpServer::start(ServerConfig::default());
     let preview = send(&l, &server, &list, &[&flags[..], &["--dry-run"]].concat());
     assert_eq!(preview.code, 0, "{preview:?}");
     preview.prints("Dry run: 4 would be sent");
 
-    let flags = [&flags[..], &["--yes", "--format", "json"]].concat();
-    let out = send(&l, &server, &list, &flags);
-    assert_eq!(out.code, 0, "{out:?}");
-    out.counts(&[("sent", 4)]);
-    let again = send(&l, &server, &list, &flags);
-    assert_eq!(again.code, 0, "{again:?}");
-    let again = again.json();
-    assert_eq!(
-        (again["sent"].clone(), again["already_sent"].clone()),
-        (0.into(), 4.into()),
-        "{again}"
-    );
+    send_json(&l, &server, &list, &flags).counts(&[("sent", 4)]);
+    let again = send_json(&l, &server, &list, &flags);
+    again.counts(&[("sent", 0), ("already_sent", 4)]);
     server.stop();
 
     let mut got: Vec<(String, Vec<String>)> = server
@@ -648,9 +589,7 @@ fn a_petition_goes_to_each_members_embassy() {
 /// petition (the paragraph filling once ran them into one line).
 #[test]
 fn signatures_keep_their_lines_whatever_the_case() {
-    let l = TestCampaign::sendable();
-    let list = l.work_file(
-        "members.csv",
+    let (l, list) = with_list(
         "name,organisation,email\n\
          anna van der Berg,ver.di Bezirk Berlin,anna@verdi.de\n\
          Tom Smith,unite the union,tom@unite.org.uk\n",

@@ -23,6 +23,12 @@ fn send_to(f: &TestCampaign, server: &SmtpServer) -> Sending {
     f.send().signer().smtp(server).with(["--yes"])
 }
 
+/// `send --yes` of the one signer's letters through the sendmail-like
+/// `program`.
+fn via_sendmail(f: &TestCampaign, program: &std::path::Path) -> Sending {
+    f.send().signer().sendmail(program).with(["--yes"])
+}
+
 fn addr(local: &str) -> String {
     format!("{local}@{DOMAIN}")
 }
@@ -115,11 +121,7 @@ fn loopback_send_delivers_each_letter_with_every_copy() {
     out.prints("presidential-administration");
     out.prints("Sent 3, already sent 0");
 
-    let sent: Vec<Value> = f
-        .journal_records()
-        .into_iter()
-        .filter(|r| r["event"] == "sent")
-        .collect();
+    let sent = f.journal_events("sent");
     assert_eq!(sent.len(), 3, "{}", f.journal_text());
 }
 
@@ -318,11 +320,7 @@ fn a_refused_recipient_fails_that_letter_only() {
         "{letter}"
     );
 
-    let failed: Vec<Value> = f
-        .journal_records()
-        .into_iter()
-        .filter(|r| r["event"] == "failed")
-        .collect();
+    let failed = f.journal_events("failed");
     assert_eq!(failed.len(), 1, "{}", f.journal_text());
     assert!(
         failed[0]["key"]
@@ -510,13 +508,7 @@ fn an_interrupted_attempt_is_uncertain_and_resent_only_when_asked() {
 fn sendmail_gets_the_envelope_as_arguments_and_the_message_on_stdin() {
     let f = TestCampaign::sendable();
     let (program, calls) = f.fake_sendmail("exit 0");
-    let out = f
-        .send()
-        .signer()
-        .arg("--sendmail")
-        .arg(&program)
-        .arg("--yes")
-        .succeeds();
+    let out = via_sendmail(&f, &program).succeeds();
     let calls = sendmail_calls(&calls);
     assert_eq!(calls.len(), 3, "{out:?}");
     let mut envelopes = Vec::new();
@@ -536,13 +528,7 @@ fn sendmail_gets_the_envelope_as_arguments_and_the_message_on_stdin() {
     out.prints(PRESIDENTIAL_PHONE);
 
     // The journal works for sendmail too.
-    let again = f
-        .send()
-        .signer()
-        .arg("--sendmail")
-        .arg(&program)
-        .arg("--yes")
-        .succeeds();
+    let again = via_sendmail(&f, &program).succeeds();
     again.prints("already sent 3");
     assert_eq!(sendmail_calls(&f.path("calls")).len(), 3);
 }
@@ -556,13 +542,7 @@ fn sendmail_exit_75_is_retried() {
         "if [ ! -e '{0}' ]; then : > '{0}'; echo 'queue full' >&2; exit 75; fi; exit 0",
         flag.display()
     ));
-    let out = f
-        .send()
-        .signer()
-        .arg("--sendmail")
-        .arg(&program)
-        .arg("--yes")
-        .succeeds();
+    let out = via_sendmail(&f, &program).succeeds();
     out.says("will retry");
     out.says("queue full");
     let calls = sendmail_calls(&calls);
@@ -580,13 +560,7 @@ fn sendmail_exit_75_is_retried() {
 fn sendmail_exit_1_is_a_permanent_failure() {
     let f = TestCampaign::sendable();
     let (program, calls) = f.fake_sendmail("echo 'no such user' >&2; exit 1");
-    let out = f
-        .send()
-        .signer()
-        .arg("--sendmail")
-        .arg(&program)
-        .args(["--yes", "--format", "json"])
-        .exits(1);
+    let out = f.send().signer().sendmail(&program).json().exits(1);
     assert_eq!(
         sendmail_calls(&calls).len(),
         3,
@@ -594,11 +568,7 @@ fn sendmail_exit_1_is_a_permanent_failure() {
     );
     out.says("no such user");
     out.counts(&[("sent", 0), ("failed_permanent", 3)]);
-    let failed = f
-        .journal_records()
-        .into_iter()
-        .filter(|r| r["event"] == "failed")
-        .count();
+    let failed = f.journal_events("failed").len();
     assert_eq!(failed, 3, "{}", f.journal_text());
 }
 

@@ -7,7 +7,6 @@
 //! Each test counts what the in-process server received: every letter
 //! exactly once, and nothing sent after a refusal.
 
-use std::ffi::OsStr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -438,10 +437,7 @@ fn an_envelope_impossible_address_is_refused_with_the_reason() {
 }
 
 fn send_via(f: &TestCampaign, program: &Path) -> Sending {
-    let send = f
-        .send()
-        .signer()
-        .with([OsStr::new("--sendmail"), program.as_os_str()]);
+    let send = f.send().signer().sendmail(program);
     send.json().with(["--timeout", "1"])
 }
 

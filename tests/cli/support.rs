@@ -265,6 +265,12 @@ impl TestCampaign {
             .collect()
     }
 
+    /// The journal's records of one kind (`"sent"`, `"failed"`, …).
+    pub fn journal_events(&self, event: &str) -> Vec<Value> {
+        let records = self.journal_records().into_iter();
+        records.filter(|r| r["event"] == event).collect()
+    }
+
     /// Writes an executable file without this (multi-threaded) process ever
     /// holding it open for writing, so a concurrent fork cannot make its
     /// exec fail with "Text file busy".
@@ -350,6 +356,11 @@ impl Sending {
     /// Through the test server, without a login.
     pub fn smtp(self, server: &SmtpServer) -> Self {
         self.with(["--smtp", &server.url()])
+    }
+
+    /// Through a sendmail-like program.
+    pub fn sendmail(self, program: &Path) -> Self {
+        self.with([OsStr::new("--sendmail"), program.as_os_str()])
     }
 
     /// Unattended, with the summary as JSON on stdout.

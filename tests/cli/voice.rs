@@ -3,10 +3,15 @@
 //! and the warnings that keep letters readable and out of spam folders.
 
 use crate::smtp_server::{ServerConfig, SmtpServer};
-use crate::support::{DATE, NAME, Run, Runs, TestCampaign};
+use crate::support::{DATE, NAME, ORGANISATION, Run, Runs, TestCampaign};
 
 const MINISTRY: &[&str] = &["write", "--to", "foreign-ministry", "--date", DATE];
 const SAME_WORDS: &str = "every letter of this batch has the same words";
+const OWN_WORDS: &str =
+    "Our branch met Ms Sokolova's colleagues in 2011 and we have not forgotten her case.";
+/// An editor's work: the signer becomes a nurse and adds a postscript.
+const NURSE: &str = "sed -i 's/^I write about/I, a nurse, write about/' \"$1\"\n\
+                     printf '\\nP.S. Written by hand.\\n' >> \"$1\"\n";
 
 /// `write` to the ministry on the built-in campaign, with `args`.
 fn to_ministry(tc: &TestCampaign, args: &[&str]) -> assert_cmd::Command {
@@ -39,12 +44,7 @@ fn message_is_a_paragraph_after_the_opening() {
     let tc = TestCampaign::new();
     let out = signed(
         &tc,
-        &[
-            "--organisation",
-            "Unite Branch 42",
-            "--message",
-            "Our branch met Ms Sokolova's colleagues in 2011 and we have not forgotten her case.",
-        ],
+        &["--organisation", ORGANISATION, "--message", OWN_WORDS],
     );
     let blocks: Vec<&str> = out.split("\n\n").collect();
     let opening = blocks
@@ -100,11 +100,7 @@ fn a_long_organisation_leaves_no_ragged_lines() {
 #[test]
 fn edit_uses_what_the_editor_saved() {
     let tc = TestCampaign::new();
-    let script = editor(
-        &tc,
-        "ed.sh",
-        "sed -i 's/^I write about/I, a nurse, write about/' \"$1\"\nprintf '\\nP.S. Written by hand.\\n' >> \"$1\"\n",
-    );
+    let script = editor(&tc, "ed.sh", NURSE);
     let out = edit(&tc, &script, &["-o", "letter.txt"]);
     assert_eq!(out.code, 0, "{out:?}");
     let saved = std::fs::read_to_string(tc.work().join("letter.txt")).unwrap();
