@@ -52,10 +52,9 @@ impl TestCampaign {
         let root = tempfile::tempdir().expect("create a temporary folder");
         let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
         let campaign = root.path().join("campaign");
-        for dir in [campaign.join("letters"), root.path().join("work")] {
-            std::fs::create_dir_all(dir).unwrap();
+        for dir in ["campaign/letters", "work", "home"] {
+            std::fs::create_dir_all(root.path().join(dir)).unwrap();
         }
-        std::fs::create_dir_all(root.path().join("home")).unwrap();
         std::fs::copy(
             repo.join("recipients.toml"),
             campaign.join("recipients.toml"),
@@ -85,21 +84,6 @@ impl TestCampaign {
         tc
     }
 
-    /// A copy whose placeholder addresses are in `domain` instead, so that
-    /// `send` accepts them (tests only ever mail a local server).
-    /// The built-in campaign is a historical example past its deadline,
-    /// which `send` refuses; this copy is made live again (deadline 2099).
-    pub fn with_real_addresses(domain: &str) -> Self {
-        let campaign = TestCampaign::new();
-        campaign.replace_all("recipients.toml", "placeholder.invalid", domain);
-        campaign.replace(
-            "recipients.toml",
-            "deadline = 2011-12-31",
-            "deadline = 2099-12-31",
-        );
-        campaign
-    }
-
     /// A copy of the built-in campaign with the first `from` in `file`
     /// replaced by `to` (see [`Self::replace`]).
     pub fn edited(file: &str, from: &str, to: &str) -> Self {
@@ -108,9 +92,20 @@ impl TestCampaign {
         tc
     }
 
-    /// What `send` tests start from: real-looking addresses in [`DOMAIN`].
+    /// What `send` tests start from: a copy whose placeholder addresses
+    /// are in [`DOMAIN`] instead, so that `send` accepts them (tests only
+    /// ever mail a local server). The built-in campaign is a historical
+    /// example past its deadline, which `send` refuses; this copy is made
+    /// live again (deadline 2099).
     pub fn sendable() -> Self {
-        TestCampaign::with_real_addresses(DOMAIN)
+        let campaign = TestCampaign::new();
+        campaign.replace_all("recipients.toml", "placeholder.invalid", DOMAIN);
+        campaign.replace(
+            "recipients.toml",
+            "deadline = 2011-12-31",
+            "deadline = 2099-12-31",
+        );
+        campaign
     }
 
     /// Replaces every `from` in a campaign file, which must contain it.
@@ -223,14 +218,19 @@ impl TestCampaign {
         cmd
     }
 
-    /// [`Self::std_cmd`] as an `assert_cmd::Command` (built-in campaign).
+    /// [`Self::std_cmd`] as an `assert_cmd::Command` (built-in campaign),
+    /// killed if it runs past [`RUN_LIMIT`].
     pub fn cmd(&self) -> assert_cmd::Command {
-        assert_cmd::Command::from_std(self.std_cmd())
+        let mut cmd = assert_cmd::Command::from_std(self.std_cmd());
+        cmd.timeout(RUN_LIMIT);
+        cmd
     }
 
     /// [`Self::cmd`] pointed at this temporary campaign.
     pub fn campaign_cmd(&self) -> assert_cmd::Command {
-        assert_cmd::Command::from_std(self.campaign_std_cmd())
+        let mut cmd = self.cmd();
+        cmd.arg("--campaign").arg(self.dir());
+        cmd
     }
 
     /// `send` of this campaign, journalled in the temp root: add the
@@ -274,7 +274,7 @@ impl TestCampaign {
     /// Writes an executable file without this (multi-threaded) process ever
     /// holding it open for writing, so a concurrent fork cannot make its
     /// exec fail with "Text file busy".
-    pub fn script(&self, name: &str, text: &str) -> PathBuf {
+    fn script(&self, name: &str, text: &str) -> PathBuf {
         let path = self.path(name);
         let status = Command::new("sh")
             .arg("-c")
