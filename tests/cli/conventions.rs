@@ -6,25 +6,59 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::process::Stdio;
 
-use crate::support::{DATE, NAME, TestCampaign, text};
+use crate::support::{DATE, EMAIL, NAME, Run, Runs, SIGNER, TestCampaign};
+
+/// The court's salutation, in the letter's Russian.
+const DEAR_COURT: &str = "Уважаемый Председатель Верховного Суда!";
+/// Every command of the tool.
+const COMMANDS: [&str; 7] = [
+    "list",
+    "check",
+    "write",
+    "send",
+    "init",
+    "completions",
+    "man",
+];
 
 /// `write --to supreme-court`, signed, on the built-in campaign.
 fn write_court(tc: &TestCampaign) -> assert_cmd::Command {
     let mut cmd = tc.cmd();
-    cmd.args([
-        "write",
-        "--to",
-        "supreme-court",
-        "--date",
-        DATE,
-        "--name",
-        NAME,
-    ]);
+    cmd.args(["write", "--to", "supreme-court", "--date", DATE])
+        .args(["--name", NAME]);
     cmd
 }
 
 fn is_char_device(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_char_device())
+}
+
+/// Makes a FIFO at `path`.
+fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo").arg(path).status();
+    assert!(made.unwrap().success());
+}
+
+/// Runs `write` into the FIFO `fifo` while this test reads it; returns the
+/// run and what was read.
+fn through_fifo(mut write: assert_cmd::Command, fifo: &Path) -> (Run, String) {
+    let reader = {
+        let fifo = fifo.to_path_buf();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let run = write.timeout(std::time::Duration::from_secs(60)).run();
+    if run.code != 0 {
+        // Let the reader finish instead of waiting for a writer forever.
+        drop(std::fs::OpenOptions::new().write(true).open(fifo));
+    }
+    (run, reader.join().unwrap())
+}
+
+/// `send --dry-run` of the signer's letters (with `flags` first).
+fn dry_run(tc: &TestCampaign, flags: &[&str]) -> Run {
+    let mut cmd = tc.campaign_cmd();
+    cmd.args(flags).args(["--dry-run", "--journal"]);
+    cmd.arg(tc.journal()).args(SIGNER).run()
 }
 
 // ---- --rate ----
@@ -44,38 +78,19 @@ fn absurd_rates_are_clear_errors_even_in_a_dry_run() {
             .cmd()
             .args(["send", "--dry-run", "--name", NAME])
             .arg(format!("--rate={rate}"))
-            .assert()
-            .code(2)
-            .get_output()
-            .clone();
-        let stderr = text(&out.stderr);
-        assert!(
-            stderr.contains(&format!("--rate `{rate}`")) && stderr.contains(says),
-            "{rate}: {stderr}"
-        );
-        assert!(!stderr.contains("panicked"), "{rate}: {stderr}");
+            .exits(2);
+        out.says(&format!("--rate `{rate}`")).says(says);
+        assert!(!out.stderr.contains("panicked"), "{rate}: {out:?}");
     }
 }
 
 #[test]
 fn rates_per_second_minute_and_hour_are_accepted() {
-    let tc = TestCampaign::with_real_addresses("kz-gov.org");
+    let tc = TestCampaign::sendable();
     for rate in ["2/s", "30/min", "30", "500/h"] {
-        let out = tc
-            .campaign_cmd()
-            .args(["send", "--dry-run", "--name", NAME, "--country", "GB"])
-            .args(["--email", "jo@solidarity-union.org", "--rate", rate])
-            .arg("--journal")
-            .arg(tc.root().join("journal.jsonl"))
-            .assert()
-            .success()
-            .get_output()
-            .clone();
-        assert!(
-            text(&out.stdout).contains("Dry run: 3 would be sent"),
-            "{rate}: {}",
-            text(&out.stderr)
-        );
+        let out = dry_run(&tc, &["send", "--rate", rate]);
+        assert_eq!(out.code, 0, "{rate}: {out:?}");
+        out.prints("Dry run: 3 would be sent");
     }
 }
 
@@ -85,13 +100,10 @@ fn rates_per_second_minute_and_hour_are_accepted() {
 fn output_to_dev_null_writes_and_keeps_the_device() {
     let tc = TestCampaign::new();
     assert!(is_char_device(Path::new("/dev/null")));
-    let out = write_court(&tc)
+    write_court(&tc)
         .args(["-o", "/dev/null"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    assert!(out.stdout.is_empty());
+        .succeeds()
+        .no_stdout();
     assert!(is_char_device(Path::new("/dev/null")));
 }
 
@@ -100,7 +112,7 @@ fn output_to_dev_null_writes_and_keeps_the_device() {
 #[test]
 fn output_to_a_character_device_is_never_replaced_even_with_force() {
     let tc = TestCampaign::new();
-    let node = tc.root().join("null");
+    let node = tc.path("null");
     let made = std::process::Command::new("mknod")
         .arg(&node)
         .args(["c", "1", "3"])
@@ -113,8 +125,7 @@ fn output_to_a_character_device_is_never_replaced_even_with_force() {
     write_court(&tc)
         .args(["--force", "-o"])
         .arg(&node)
-        .assert()
-        .success();
+        .succeeds();
     assert!(is_char_device(&node), "the device node was replaced");
     // Nothing was left beside it either (no temporary file).
     let names: Vec<_> = std::fs::read_dir(tc.root())
@@ -128,37 +139,17 @@ fn output_to_a_character_device_is_never_replaced_even_with_force() {
 #[test]
 fn output_to_a_fifo_streams_into_it_and_keeps_it() {
     let tc = TestCampaign::new();
-    let fifo = tc.root().join("letters.fifo");
-    let status = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let fifo = tc.path("letters.fifo");
+    mkfifo(&fifo);
     for force in [false, true] {
-        let reader = {
-            let fifo = fifo.clone();
-            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
-        };
         let mut cmd = write_court(&tc);
         if force {
             cmd.arg("--force");
         }
-        let run = cmd
-            .arg("-o")
-            .arg(&fifo)
-            .timeout(std::time::Duration::from_secs(60))
-            .output()
-            .unwrap();
-        if !run.status.success() {
-            // Let the reader finish instead of waiting for a writer forever.
-            drop(std::fs::OpenOptions::new().write(true).open(&fifo));
-        }
-        let got = reader.join().unwrap();
-        assert!(run.status.success(), "force={force}: {}", text(&run.stderr));
-        assert!(
-            got.contains("Уважаемый Председатель Верховного Суда!"),
-            "force={force}: {got}"
-        );
+        cmd.arg("-o").arg(&fifo);
+        let (run, got) = through_fifo(cmd, &fifo);
+        assert_eq!(run.code, 0, "force={force}: {run:?}");
+        assert!(got.contains(DEAR_COURT), "force={force}: {got}");
         assert!(got.contains(NAME), "force={force}: {got}");
         let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
         assert!(kind.is_fifo(), "force={force}: the FIFO was replaced");
@@ -170,129 +161,72 @@ fn output_to_a_fifo_streams_into_it_and_keeps_it() {
 #[test]
 fn out_dir_with_force_writes_into_a_fifo_and_keeps_it() {
     let tc = TestCampaign::new();
-    let dir = tc.root().join("out");
+    let dir = tc.path("out");
     std::fs::create_dir_all(&dir).unwrap();
     let fifo = dir.join("sokolova-supreme-court.txt");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let reader = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
-    };
-    let run = write_court(&tc)
-        .args(["--force", "--out-dir"])
-        .arg(&dir)
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap();
-    if !run.status.success() {
-        drop(std::fs::OpenOptions::new().write(true).open(&fifo));
-    }
-    let got = reader.join().unwrap();
-    assert!(run.status.success(), "{}", text(&run.stderr));
-    assert!(
-        got.contains("Уважаемый Председатель Верховного Суда!"),
-        "{got}"
-    );
-    assert!(
-        std::fs::symlink_metadata(&fifo)
-            .unwrap()
-            .file_type()
-            .is_fifo()
-    );
+    mkfifo(&fifo);
+    let mut cmd = write_court(&tc);
+    cmd.args(["--force", "--out-dir"]).arg(&dir);
+    let (run, got) = through_fifo(cmd, &fifo);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(got.contains(DEAR_COURT), "{got}");
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(kind.is_fifo());
 }
 
 #[test]
 fn output_to_dev_stdout_is_standard_output() {
     let tc = TestCampaign::new();
-    let out = write_court(&tc)
+    write_court(&tc)
         .args(["-o", "/dev/stdout"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    assert!(text(&out.stdout).contains("Уважаемый Председатель Верховного Суда!"));
+        .succeeds()
+        .prints(DEAR_COURT);
 
     // Standard output redirected to a regular file, with --force: the
     // letter lands in that file, appended, and /dev/stdout stays a link.
-    let log = tc.root().join("log.txt");
-    std::fs::write(&log, "earlier line\n").unwrap();
+    let log = tc.file("log.txt", "earlier line\n");
     let file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
     let was_link = std::fs::symlink_metadata("/dev/stdout").is_ok_and(|m| m.is_symlink());
     let status = tc
         .std_cmd()
-        .args([
-            "write",
-            "--to",
-            "supreme-court",
-            "--date",
-            DATE,
-            "--name",
-            NAME,
-        ])
-        .args(["--force", "-o", "/dev/stdout"])
+        .args(["write", "--to", "supreme-court", "--date", DATE])
+        .args(["--name", NAME, "--force", "-o", "/dev/stdout"])
         .stdout(Stdio::from(file))
         .status()
         .unwrap();
     assert!(status.success());
     let written = std::fs::read_to_string(&log).unwrap();
     assert!(written.starts_with("earlier line\n"), "{written}");
-    assert!(
-        written.contains("Уважаемый Председатель Верховного Суда!"),
-        "{written}"
-    );
+    assert!(written.contains(DEAR_COURT), "{written}");
     if was_link {
-        assert!(
-            std::fs::symlink_metadata("/dev/stdout")
-                .unwrap()
-                .is_symlink()
-        );
+        let stdout = std::fs::symlink_metadata("/dev/stdout").unwrap();
+        assert!(stdout.is_symlink());
     }
 }
 
 #[test]
 fn output_through_a_symlink_replaces_the_target_and_keeps_the_link() {
     let tc = TestCampaign::new();
-    let target = tc.root().join("real.txt");
-    let link = tc.root().join("link.txt");
-    std::fs::write(&target, "old\n").unwrap();
+    let target = tc.file("real.txt", "old\n");
+    let link = tc.path("link.txt");
     std::os::unix::fs::symlink(&target, &link).unwrap();
     // Without --force: refused, naming the file; nothing changes.
-    write_court(&tc).arg("-o").arg(&link).assert().code(2);
+    write_court(&tc).arg("-o").arg(&link).exits(2);
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "old\n");
     write_court(&tc)
         .args(["--force", "-o"])
         .arg(&link)
-        .assert()
-        .success();
+        .succeeds();
     assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
-    assert!(
-        std::fs::read_to_string(&target)
-            .unwrap()
-            .contains("Уважаемый Председатель Верховного Суда!")
-    );
+    let replaced = std::fs::read_to_string(&target).unwrap();
+    assert!(replaced.contains(DEAR_COURT));
 }
 
 #[test]
 fn output_to_a_folder_is_an_error_naming_out_dir() {
     let tc = TestCampaign::new();
-    let out = write_court(&tc)
-        .arg("-o")
-        .arg(tc.root())
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("is a folder") && stderr.contains("--out-dir"),
-        "{stderr}"
-    );
+    let out = write_court(&tc).arg("-o").arg(tc.root()).exits(2);
+    out.says("is a folder").says("--out-dir");
 }
 
 // ---- completions, man, --help ----
@@ -301,41 +235,23 @@ fn output_to_a_folder_is_an_error_naming_out_dir() {
 fn completions_for_every_shell() {
     let tc = TestCampaign::new();
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
-        let out = tc
-            .cmd()
-            .args(["completions", shell])
-            .assert()
-            .success()
-            .get_output()
-            .clone();
-        let script = text(&out.stdout);
+        let script = tc.cmd().args(["completions", shell]).succeeds().stdout;
         assert!(script.len() > 1000, "{shell}: {script}");
         for word in ["protest-letter", "signatories", "dry-run", "completions"] {
             assert!(script.contains(word), "{shell} lacks {word}");
         }
     }
-    tc.cmd().args(["completions", "tcsh"]).assert().code(2);
+    tc.cmd().args(["completions", "tcsh"]).exits(2);
 }
 
 /// The bash script parses, and completes subcommands and flags in a real bash.
 #[test]
 fn bash_completion_completes() {
     let tc = TestCampaign::new();
-    let out = tc
-        .cmd()
-        .args(["completions", "bash"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let script = tc.root().join("protest-letter.bash");
-    std::fs::write(&script, &out.stdout).unwrap();
-    let syntax = std::process::Command::new("bash")
-        .arg("-n")
-        .arg(&script)
-        .output()
-        .unwrap();
-    assert!(syntax.status.success(), "{}", text(&syntax.stderr));
+    let out = tc.cmd().args(["completions", "bash"]).succeeds();
+    let script = tc.file("protest-letter.bash", &out.stdout);
+    let mut syntax = std::process::Command::new("bash");
+    syntax.arg("-n").arg(&script).succeeds();
     let complete = |words: &str| {
         let program = format!(
             "source {}; f=$(complete -p protest-letter | sed 's/.*-F \\([^ ]*\\).*/\\1/'); \
@@ -345,24 +261,11 @@ fn bash_completion_completes() {
              printf '%s\\n' \"${{COMPREPLY[@]}}\"",
             script.display()
         );
-        let out = std::process::Command::new("bash")
-            .arg("-c")
-            .arg(program)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        text(&out.stdout)
+        let mut bash = std::process::Command::new("bash");
+        bash.arg("-c").arg(program).succeeds().stdout
     };
     let commands = complete("protest-letter ''");
-    for command in [
-        "list",
-        "check",
-        "write",
-        "send",
-        "init",
-        "completions",
-        "man",
-    ] {
+    for command in COMMANDS {
         assert!(
             commands.lines().any(|l| l == command),
             "{command}: {commands}"
@@ -377,73 +280,30 @@ fn bash_completion_completes() {
 #[test]
 fn man_pages_for_the_tool_and_each_command() {
     let tc = TestCampaign::new();
-    let out = tc.cmd().arg("man").assert().success().get_output().clone();
-    let page = text(&out.stdout);
+    let page = tc.cmd().arg("man").succeeds().stdout;
     assert!(page.contains(".TH protest-letter 1"), "{page}");
-    for command in [
-        "list",
-        "check",
-        "write",
-        "send",
-        "init",
-        "completions",
-        "man",
-    ] {
+    for command in COMMANDS {
         assert!(
             page.contains(&format!("protest\\-letter\\-{command}(1)")),
             "{command}"
         );
     }
-    let send = tc
-        .cmd()
-        .args(["man", "send"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let send = text(&send.stdout);
-    assert!(send.contains(".TH protest-letter-send 1"), "{send}");
-    assert!(send.contains("\\-\\-dry\\-run"), "{send}");
-    assert!(send.contains(".SH EXAMPLES\n.nf\n"), "{send}");
-    assert!(send.contains("send \\-\\-dry\\-run"), "{send}");
-    assert!(
-        send.contains(".TH protest-letter-send 1  \"protest-letter 0.1.0\""),
-        "{send}"
-    );
-    let bad = tc
-        .cmd()
-        .args(["man", "sned"])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    assert!(text(&bad.stderr).contains("one of: list, check, write, send"));
+    let send = tc.cmd().args(["man", "send"]).succeeds();
+    send.prints(".TH protest-letter-send 1")
+        .prints("\\-\\-dry\\-run")
+        .prints(".SH EXAMPLES\n.nf\n")
+        .prints("send \\-\\-dry\\-run")
+        .prints(".TH protest-letter-send 1  \"protest-letter 0.1.0\"");
+    let bad = tc.cmd().args(["man", "sned"]).exits(2);
+    bad.says("one of: list, check, write, send");
 }
 
 #[test]
 fn every_command_has_examples_in_its_help() {
     let tc = TestCampaign::new();
-    let help = |args: &[&str]| {
-        text(
-            &tc.cmd()
-                .args(args)
-                .arg("--help")
-                .assert()
-                .success()
-                .get_output()
-                .stdout,
-        )
-    };
+    let help = |args: &[&str]| tc.cmd().args(args).arg("--help").succeeds().stdout;
     assert!(help(&[]).contains("Examples:"));
-    for command in [
-        "list",
-        "check",
-        "write",
-        "send",
-        "init",
-        "completions",
-        "man",
-    ] {
+    for command in COMMANDS {
         let text = help(&[command]);
         assert!(text.contains("Examples:\n  "), "{command}: {text}");
         assert!(text.contains("  protest-letter "), "{command}: {text}");
@@ -467,104 +327,40 @@ fn every_command_has_examples_in_its_help() {
 fn quiet_silences_notes_warnings_and_previews_but_not_errors() {
     let tc = TestCampaign::new();
     // eml to everyone: a note for the phone-only office, a placeholder warning.
-    let eml = [
-        "write",
-        "--name",
-        NAME,
-        "--email",
-        "jo@solidarity-union.org",
-        "--date",
-        DATE,
-        "--format",
-        "mbox",
-    ];
-    let loud = tc
-        .cmd()
-        .env("SOURCE_DATE_EPOCH", "1795000000")
-        .args(eml)
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let loud_err = text(&loud.stderr);
-    assert!(
-        loud_err.contains("note:") && loud_err.contains("warning:"),
-        "{loud_err}"
-    );
-    let quiet = tc
-        .cmd()
-        .env("SOURCE_DATE_EPOCH", "1795000000")
-        .arg("-q")
-        .args(eml)
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    assert!(quiet.stderr.is_empty(), "{}", text(&quiet.stderr));
+    let mbox = |before: &[&str], after: &[&str]| {
+        tc.cmd()
+            .env("SOURCE_DATE_EPOCH", "1795000000")
+            .args(before)
+            .args(["write", "--name", NAME, "--email", EMAIL, "--date", DATE])
+            .args(["--format", "mbox"])
+            .args(after)
+            .succeeds()
+    };
+    let loud = mbox(&[], &[]);
+    loud.says("note:").says("warning:");
+    let quiet = mbox(&["-q"], &[]);
+    assert!(quiet.stderr.is_empty(), "{quiet:?}");
     assert_eq!(quiet.stdout, loud.stdout, "-q changes nothing on stdout");
     // After the command works too.
-    let after = tc
-        .cmd()
-        .env("SOURCE_DATE_EPOCH", "1795000000")
-        .args(eml)
-        .arg("--quiet")
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    assert!(after.stderr.is_empty());
-
-    // A dry run: no preview, the summary still on stdout.
-    let real = TestCampaign::with_real_addresses("kz-gov.org");
-    let dry = real
-        .campaign_cmd()
-        .args(["-q", "send", "--dry-run", "--name", NAME, "--country", "GB"])
-        .args(["--email", "jo@solidarity-union.org", "--journal"])
-        .arg(real.root().join("journal.jsonl"))
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    assert!(dry.stderr.is_empty(), "{}", text(&dry.stderr));
-    assert!(text(&dry.stdout).contains("Dry run: 3 would be sent"));
+    assert!(mbox(&[], &["--quiet"]).stderr.is_empty());
 
     // Errors still get through.
-    let err = tc
-        .cmd()
-        .args(["-q", "write", "--to", "nobody", "--name", NAME])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    assert!(
-        text(&err.stderr).contains("error:"),
-        "{}",
-        text(&err.stderr)
-    );
+    let nobody = ["-q", "write", "--to", "nobody", "--name", NAME];
+    tc.cmd().args(nobody).exits(2).says("error:");
+
+    // A dry run: no preview, the summary still on stdout.
+    let dry = dry_run(&TestCampaign::sendable(), &["-q", "send"]);
+    assert_eq!(dry.code, 0, "{dry:?}");
+    assert!(dry.stderr.is_empty(), "{dry:?}");
+    dry.prints("Dry run: 3 would be sent");
 }
 
 #[test]
 fn verbose_is_global_and_conflicts_with_quiet() {
-    let tc = TestCampaign::with_real_addresses("kz-gov.org");
+    let tc = TestCampaign::sendable();
     for args in [&["-v", "send"][..], &["send", "-v"], &["send", "--verbose"]] {
-        tc.campaign_cmd()
-            .args(args)
-            .args(["--dry-run", "--name", NAME, "--country", "GB"])
-            .args(["--email", "jo@solidarity-union.org", "--journal"])
-            .arg(tc.root().join("journal.jsonl"))
-            .assert()
-            .success();
+        assert_eq!(dry_run(&tc, args).code, 0, "{args:?}");
     }
-    let both = tc
-        .cmd()
-        .args(["-q", "-v", "list"])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    assert!(
-        text(&both.stderr).contains("cannot be used with"),
-        "{}",
-        text(&both.stderr)
-    );
+    let both = tc.cmd().args(["-q", "-v", "list"]).exits(2);
+    both.says("cannot be used with");
 }

@@ -1,47 +1,48 @@
 //! `check`: a campaign's problems, all at once, each with its file and line.
 
-use crate::support::{TestCampaign, all_output};
+use crate::support::{Runs, TestCampaign};
 
-/// Runs `check` on the temporary campaign; returns exit code and all output.
-fn check(tc: &TestCampaign) -> (i32, String) {
-    let output = tc.campaign_cmd().arg("check").output().unwrap();
-    (
-        output.status.code().expect("exit code"),
-        all_output(&output),
-    )
+/// Runs `check` on the temporary campaign, which must fail (exit 2);
+/// returns both streams.
+fn errors(tc: &TestCampaign) -> String {
+    tc.campaign_cmd().arg("check").exits(2).all()
+}
+
+/// `check` of the built-in campaign with the first `from` in `file`
+/// replaced by `to`: the campaign and the output of a failed check.
+fn check_edited(file: &str, from: &str, to: &str) -> (TestCampaign, String) {
+    let tc = TestCampaign::edited(file, from, to);
+    let out = errors(&tc);
+    (tc, out)
+}
+
+/// Checks that `out` holds `expected`.
+#[track_caller]
+fn has(out: &str, expected: &str) {
+    assert!(out.contains(expected), "expected {expected:?} in:\n{out}");
 }
 
 #[test]
 fn built_in_campaign_is_valid() {
     let tc = TestCampaign::new();
-    tc.cmd()
-        .arg("check")
-        .assert()
-        .success()
-        .stdout(predicates::str::contains(
-            "ok: built-in campaign: 4 letters, 4 recipients",
-        ));
+    let out = tc.cmd().arg("check").succeeds();
+    out.prints("ok: built-in campaign: 4 letters, 4 recipients");
 }
 
 #[test]
 fn unchanged_copy_is_valid() {
-    let tc = TestCampaign::new();
-    let (code, out) = check(&tc);
-    assert_eq!(code, 0, "{out}");
-    assert!(out.contains("4 letters, 4 recipients"), "{out}");
+    let out = TestCampaign::new().campaign_cmd().arg("check").succeeds();
+    has(&out.all(), "4 letters, 4 recipients");
 }
 
 #[test]
 fn broken_toml_is_pinned_to_line_and_column() {
-    let tc = TestCampaign::new();
-    tc.replace(
+    let (tc, out) = check_edited(
         "recipients.toml",
         "name = \"Alina Bulatovna Rakhimbekova\"",
         "name = \"Alina Bulatovna Rakhimbekova",
     );
     let line = tc.line_of("recipients.toml", "name = \"Alina");
-    let (code, out) = check(&tc);
-    assert_eq!(code, 2, "{out}");
     let place = format!("recipients.toml:{line}:");
     let at = out
         .find(&place)
@@ -58,17 +59,14 @@ fn broken_toml_is_pinned_to_line_and_column() {
 
 #[test]
 fn unknown_key_is_reported_where_it_is() {
-    let tc = TestCampaign::new();
-    tc.replace(
+    let (tc, out) = check_edited(
         "recipients.toml",
         "salutation = \"Dear Chair of the Supreme Court\"",
         "salutation = \"Dear Chair of the Supreme Court\"\nemial = \"court@example.org\"",
     );
+    has(&out, "unknown field `emial`");
     let line = tc.line_of("recipients.toml", "emial");
-    let (code, out) = check(&tc);
-    assert_eq!(code, 2, "{out}");
-    assert!(out.contains(&format!("recipients.toml:{line}:1:")), "{out}");
-    assert!(out.contains("unknown field `emial`"), "{out}");
+    has(&out, &format!("recipients.toml:{line}:1:"));
 }
 
 #[test]
@@ -85,57 +83,42 @@ fn several_problems_are_reported_in_one_run() {
         "recipients = [\"foreign-ministry\",",
         "recipients = [\"foreign-ministry\", \"ghost-office\",",
     );
-    let (code, out) = check(&tc);
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        out.contains("duplicate recipient id `foreign-ministry`"),
-        "{out}"
-    );
-    assert!(
-        out.contains("invalid email address `not-an-address`"),
-        "{out}"
-    );
-    assert!(out.contains("unknown recipient `ghost-office`"), "{out}");
-    assert!(out.contains("3 errors"), "{out}");
+    let out = errors(&tc);
+    for expected in [
+        "duplicate recipient id `foreign-ministry`",
+        "invalid email address `not-an-address`",
+        "unknown recipient `ghost-office`",
+        "3 errors",
+    ] {
+        has(&out, expected);
+    }
 }
 
 #[test]
 fn template_syntax_error_names_letter_and_line() {
-    let tc = TestCampaign::new();
-    tc.replace(
-        "letters/kuramshin.txt",
-        "In 2010, the year",
-        "In {% if 2010, the year",
-    );
-    let place = tc.place_of("letters/kuramshin.txt", ", the year");
-    let (code, out) = check(&tc);
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        out.contains(&format!(
-            "letters/kuramshin.txt:{place}: error: template error: Found `,` but expected %}}"
-        )),
-        "expected {place}:\n{out}"
+    let file = "letters/kuramshin.txt";
+    let (tc, out) = check_edited(file, "In 2010, the year", "In {% if 2010, the year");
+    let place = tc.place_of(file, ", the year");
+    has(
+        &out,
+        &format!("{file}:{place}: error: template error: Found `,` but expected %}}"),
     );
 }
 
 #[test]
 fn undefined_variable_is_reported_by_check() {
-    let tc = TestCampaign::new();
-    tc.replace(
-        "letters/mangystau-oil-workers.txt",
+    let file = "letters/mangystau-oil-workers.txt";
+    let (tc, out) = check_edited(
+        file,
         "Before the talks held",
         "Before the {{ recipient.nmae }} talks held",
     );
-    let place = tc.place_of("letters/mangystau-oil-workers.txt", "nmae");
-    let (code, out) = check(&tc);
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        out.contains(&format!(
-            "letters/mangystau-oil-workers.txt:{place}: error: template error: `recipient` has no field `nmae`"
-        )),
-        "expected {place}:\n{out}"
+    let place = tc.place_of(file, "nmae");
+    has(
+        &out,
+        &format!("{file}:{place}: error: template error: `recipient` has no field `nmae`"),
     );
-    assert!(out.contains("did you mean `recipient.name`?"), "{out}");
+    has(&out, "did you mean `recipient.name`?");
     assert_eq!(
         out.matches("no field `nmae`").count(),
         1,

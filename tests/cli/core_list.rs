@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::support::{TestCampaign, text};
+use crate::support::{Runs, TestCampaign, array, texts};
 
 const LETTERS: [&str; 4] = [
     "drop-charges",
@@ -18,22 +18,25 @@ const RECIPIENTS: [&str; 4] = [
 ];
 
 /// `list --format json` on the built-in campaign, parsed.
-pub fn listing(tc: &TestCampaign) -> Value {
-    let output = tc
+pub fn listing() -> Value {
+    let out = TestCampaign::new()
         .cmd()
         .args(["list", "--format", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    serde_json::from_slice(&output.stdout).expect("list --format json prints JSON")
+        .succeeds();
+    serde_json::from_str(&out.stdout).expect("list --format json prints JSON")
+}
+
+/// The `id` of each item of a JSON array.
+pub fn ids(items: &Value) -> Vec<&str> {
+    array(items)
+        .iter()
+        .map(|item| item["id"].as_str().unwrap())
+        .collect()
 }
 
 #[test]
 fn text_lists_every_letter_and_recipient() {
-    let tc = TestCampaign::new();
-    let output = tc.cmd().arg("list").assert().success().get_output().clone();
-    let out = text(&output.stdout);
+    let out = TestCampaign::new().cmd().arg("list").succeeds().stdout;
     for id in LETTERS.iter().chain(&RECIPIENTS) {
         assert!(
             out.lines()
@@ -46,47 +49,27 @@ fn text_lists_every_letter_and_recipient() {
 
 #[test]
 fn json_has_ids_and_channels() {
-    let tc = TestCampaign::new();
-    let json = listing(&tc);
-    let letters: Vec<&str> = json["letters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(letters, LETTERS);
-    let default: Vec<&Value> = json["letters"]
-        .as_array()
-        .unwrap()
+    let json = listing();
+    assert_eq!(ids(&json["letters"]), LETTERS);
+    let default: Vec<&Value> = array(&json["letters"])
         .iter()
         .filter(|l| l["default"] == true)
         .collect();
     assert_eq!(default.len(), 1);
     assert_eq!(default[0]["id"], "sokolova");
 
-    let recipients = json["recipients"].as_array().unwrap();
-    let ids: Vec<&str> = recipients
-        .iter()
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, RECIPIENTS);
-    let channels = |id: &str| {
-        recipients.iter().find(|r| r["id"] == id).unwrap()["channels"]
-            .as_array()
-            .unwrap()
+    assert_eq!(ids(&json["recipients"]), RECIPIENTS);
+    let recipient = |id: &str| {
+        array(&json["recipients"])
             .iter()
-            .map(|c| c.as_str().unwrap().to_string())
-            .collect::<Vec<_>>()
+            .find(|r| r["id"] == id)
+            .unwrap()
     };
+    let channels = |id: &str| texts(&recipient(id)["channels"]);
     assert_eq!(channels("presidential-administration"), ["phone"]);
     assert_eq!(channels("supreme-court"), ["email", "phone"]);
     assert_eq!(channels("foreign-ministry"), ["email"]);
     assert_eq!(channels("embassy"), ["email"]);
-    let embassy = recipients.iter().find(|r| r["id"] == "embassy").unwrap();
-    assert!(
-        embassy["countries"]
-            .as_array()
-            .unwrap()
-            .contains(&Value::from("GB"))
-    );
+    let countries = array(&recipient("embassy")["countries"]);
+    assert!(countries.contains(&Value::from("GB")));
 }

@@ -1,32 +1,39 @@
 //! `write`: the signer from flags, environment and profile; output to files
 //! and folders; refusals that must come before anything is written.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use predicates::prelude::*;
-
-use crate::support::{DATE, NAME, ORGANISATION, TestCampaign, all_output, text};
+use crate::support::{DATE, NAME, ORGANISATION, Run, Runs, TestCampaign, file_names};
 
 /// `write --to supreme-court --lang en --date DATE` plus `extra`, on the
 /// built-in campaign (the court's own language is Russian; see `languages`).
 fn write_to_court(tc: &TestCampaign, extra: &[&str]) -> assert_cmd::Command {
     let mut cmd = tc.cmd();
-    cmd.args([
-        "write",
-        "--to",
-        "supreme-court",
-        "--lang",
-        "en",
-        "--date",
-        DATE,
-    ])
-    .args(extra);
+    cmd.args(["write", "--to", "supreme-court", "--lang", "en"])
+        .args(["--date", DATE])
+        .args(extra);
+    cmd
+}
+
+/// [`write_to_court`] with `profile` as the signer's profile.
+fn with_profile(tc: &TestCampaign, profile: &str) -> assert_cmd::Command {
+    let path = tc.file("profile.toml", profile);
+    let mut cmd = write_to_court(tc, &[]);
+    cmd.env("PROTEST_LETTER_PROFILE", path);
     cmd
 }
 
 /// Stdout of a run that must succeed.
 fn letter(mut cmd: assert_cmd::Command) -> String {
-    text(&cmd.assert().success().get_output().stdout)
+    cmd.succeeds().stdout
+}
+
+/// `write ARGS…` on the built-in campaign, which must refuse (exit 2)
+/// before it writes anything.
+fn refused(args: &[&str]) -> Run {
+    let out = TestCampaign::new().cmd().arg("write").args(args).exits(2);
+    out.no_stdout();
+    out
 }
 
 /// The lines after "Yours faithfully,": who signed, nothing else.
@@ -79,24 +86,20 @@ fn signer_from_environment_variables() {
 
 #[test]
 fn signer_from_profile() {
+    let profile = "name = \"Profile Person\"\norganisation = \"Profile Union\"\n";
     let tc = TestCampaign::new();
-    let profile = tc.root().join("profile.toml");
-    std::fs::write(
-        &profile,
-        "name = \"Profile Person\"\norganisation = \"Profile Union\"\n",
-    )
-    .unwrap();
-    let mut cmd = write_to_court(&tc, &[]);
-    cmd.env("PROTEST_LETTER_PROFILE", &profile);
-    assert_eq!(signature(&letter(cmd)), ["Profile Person", "Profile Union"]);
+    let signed = letter(with_profile(&tc, profile));
+    assert_eq!(signature(&signed), ["Profile Person", "Profile Union"]);
 }
 
 #[test]
 fn profile_in_the_config_folder_is_found_without_the_variable() {
     let tc = TestCampaign::new();
-    let dir = tc.root().join("config/protest-letter");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("profile.toml"), "name = \"Config Person\"\n").unwrap();
+    std::fs::create_dir_all(tc.path("config/protest-letter")).unwrap();
+    tc.file(
+        "config/protest-letter/profile.toml",
+        "name = \"Config Person\"\n",
+    );
     let mut cmd = write_to_court(&tc, &[]);
     cmd.env_remove("PROTEST_LETTER_PROFILE");
     assert_eq!(signature(&letter(cmd)), ["Config Person"]);
@@ -105,11 +108,8 @@ fn profile_in_the_config_folder_is_found_without_the_variable() {
 #[test]
 fn flag_beats_environment_beats_profile() {
     let tc = TestCampaign::new();
-    let profile = tc.root().join("profile.toml");
-    std::fs::write(&profile, "name = \"From Profile\"\n").unwrap();
     let run = |flag: bool, env: bool| {
-        let mut cmd = write_to_court(&tc, &[]);
-        cmd.env("PROTEST_LETTER_PROFILE", &profile);
+        let mut cmd = with_profile(&tc, "name = \"From Profile\"\n");
         if flag {
             cmd.args(["--name", "From Flag"]);
         }
@@ -123,55 +123,36 @@ fn flag_beats_environment_beats_profile() {
     assert_eq!(run(false, false), "From Profile");
 }
 
-/// Names in `dir`, sorted.
-fn files_in(dir: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn output_file_is_written_whole_and_never_replaced_without_force() {
     let tc = TestCampaign::new();
     let printed = letter(write_to_court(&tc, &["--name", NAME]));
     let path = tc.work().join("letter.txt");
+    let read = || std::fs::read_to_string(&path).unwrap();
+    let only_the_letter = || {
+        assert_eq!(
+            file_names(&tc.work()),
+            ["letter.txt"],
+            "no temporary files left"
+        )
+    };
 
-    write_to_court(&tc, &["--name", NAME, "-o", "letter.txt"])
-        .assert()
-        .success()
-        .stdout("");
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), printed);
-    assert_eq!(
-        files_in(&tc.work()),
-        ["letter.txt"],
-        "no temporary files left"
-    );
+    let to_file = ["-o", "letter.txt"];
+    write_to_court(&tc, &[&["--name", NAME][..], &to_file].concat())
+        .succeeds()
+        .no_stdout();
+    assert_eq!(read(), printed);
+    only_the_letter();
 
-    let again = write_to_court(&tc, &["--name", "Someone Else", "-o", "letter.txt"])
-        .assert()
-        .code(2)
-        .stdout("")
-        .get_output()
-        .clone();
-    assert!(all_output(&again).contains("--force"), "{again:?}");
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), printed);
-    assert_eq!(
-        files_in(&tc.work()),
-        ["letter.txt"],
-        "no temporary files left"
-    );
+    let someone_else = ["--name", "Someone Else", "-o", "letter.txt"];
+    let again = write_to_court(&tc, &someone_else).exits(2);
+    again.no_stdout();
+    assert!(again.all().contains("--force"), "{again:?}");
+    assert_eq!(read(), printed);
+    only_the_letter();
 
-    write_to_court(
-        &tc,
-        &["--name", "Someone Else", "-o", "letter.txt", "--force"],
-    )
-    .assert()
-    .success();
-    let replaced = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(signature(&replaced), ["Someone Else"]);
+    write_to_court(&tc, &[&someone_else[..], &["--force"]].concat()).succeeds();
+    assert_eq!(signature(&read()), ["Someone Else"]);
 }
 
 #[test]
@@ -180,10 +161,9 @@ fn out_dir_writes_one_safely_named_file_per_recipient() {
     tc.cmd()
         .args(["write", "--name", NAME, "--country", "GB", "--date", DATE])
         .args(["--out-dir", "letters"])
-        .assert()
-        .success()
-        .stdout("");
-    let files = files_in(&tc.work().join("letters"));
+        .succeeds()
+        .no_stdout();
+    let files = file_names(&tc.work().join("letters"));
     assert_eq!(
         files,
         [
@@ -193,14 +173,13 @@ fn out_dir_writes_one_safely_named_file_per_recipient() {
             "sokolova-supreme-court.txt",
         ]
     );
-    let court =
-        std::fs::read_to_string(tc.work().join("letters/sokolova-supreme-court.txt")).unwrap();
+    let read = |file: &str| std::fs::read_to_string(tc.work().join("letters").join(file)).unwrap();
+    let court = read("sokolova-supreme-court.txt");
     assert!(
         court.starts_with("Председателю Верховного Суда Республики Казахстан\n"),
         "the court's own language is Russian: {court}"
     );
-    let embassy =
-        std::fs::read_to_string(tc.work().join("letters/sokolova-embassy-gb.txt")).unwrap();
+    let embassy = read("sokolova-embassy-gb.txt");
     assert!(embassy.contains("in the United Kingdom"), "{embassy}");
 }
 
@@ -209,29 +188,19 @@ fn out_dir_writes_nothing_if_any_file_exists() {
     let tc = TestCampaign::new();
     let dir = tc.work().join("out");
     std::fs::create_dir(&dir).unwrap();
-    std::fs::write(dir.join("sokolova-foreign-ministry.txt"), "mine").unwrap();
-    let output = tc
+    tc.work_file("out/sokolova-foreign-ministry.txt", "mine");
+    let out = tc
         .cmd()
-        .args([
-            "write",
-            "--name",
-            NAME,
-            "--country",
-            "GB",
-            "--out-dir",
-            "out",
-        ])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    let message = all_output(&output);
+        .args(["write", "--name", NAME, "--country", "GB"])
+        .args(["--out-dir", "out"])
+        .exits(2);
+    let message = out.all();
     assert!(
         message.contains("sokolova-foreign-ministry.txt"),
         "{message}"
     );
     assert!(message.contains("--force"), "{message}");
-    assert_eq!(files_in(&dir), ["sokolova-foreign-ministry.txt"]);
+    assert_eq!(file_names(&dir), ["sokolova-foreign-ministry.txt"]);
     assert_eq!(
         std::fs::read_to_string(dir.join("sokolova-foreign-ministry.txt")).unwrap(),
         "mine"
@@ -240,42 +209,23 @@ fn out_dir_writes_nothing_if_any_file_exists() {
 
 #[test]
 fn misspelt_recipient_gets_a_suggestion() {
-    let tc = TestCampaign::new();
-    tc.cmd()
-        .args(["write", "--name", NAME, "--to", "suprme-court"])
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(predicate::str::contains("did you mean `supreme-court`"));
+    refused(&["--name", NAME, "--to", "suprme-court"]).says("did you mean `supreme-court`");
 }
 
 #[test]
 fn misspelt_letter_gets_a_suggestion() {
-    let tc = TestCampaign::new();
-    tc.cmd()
-        .args(["write", "sokolva", "--name", NAME])
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(predicate::str::contains("did you mean `sokolova`"));
+    refused(&["sokolva", "--name", NAME]).says("did you mean `sokolova`");
 }
 
 #[test]
 fn no_name_and_no_terminal_fails_at_once() {
     let tc = TestCampaign::new();
-    let started = Instant::now();
-    let output = write_to_court(&tc, &[])
+    let out = write_to_court(&tc, &[])
         .timeout(Duration::from_secs(5))
-        .assert()
-        .code(2)
-        .stdout("")
-        .get_output()
-        .clone();
-    let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_secs(1), "took {elapsed:?}");
-    let message = text(&output.stderr);
-    assert!(message.contains("--name"), "{message}");
-    assert!(message.contains("PROTEST_LETTER_NAME"), "{message}");
+        .exits(2);
+    out.no_stdout();
+    assert!(out.took < Duration::from_secs(1), "took {:?}", out.took);
+    out.says("--name").says("PROTEST_LETTER_NAME");
 }
 
 #[test]
@@ -300,22 +250,14 @@ fn markup_in_a_name_is_not_html_escaped() {
 
 #[test]
 fn campaign_text_is_not_html_escaped() {
-    let tc = TestCampaign::new();
-    tc.replace(
+    let tc = TestCampaign::edited(
         "recipients.toml",
         "salutation = \"Dear Chair of the Supreme Court\"",
         "salutation = \"Dear Chair <& \\\"Co\\\">\"",
     );
     let mut cmd = tc.campaign_cmd();
-    cmd.args([
-        "write",
-        "--to",
-        "supreme-court",
-        "--lang",
-        "en",
-        "--name",
-        NAME,
-    ]);
+    cmd.args(["write", "--to", "supreme-court", "--lang", "en"])
+        .args(["--name", NAME]);
     let out = letter(cmd);
     assert!(out.contains("Dear Chair <& \"Co\">,"), "{out}");
 }
@@ -323,97 +265,51 @@ fn campaign_text_is_not_html_escaped() {
 #[test]
 fn header_injection_in_a_name_is_refused() {
     let tc = TestCampaign::new();
-    write_to_court(&tc, &["--name", "Jo\r\nBcc: x@y.z"])
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(predicate::str::contains("name contains a carriage return"));
+    let out = write_to_court(&tc, &["--name", "Jo\r\nBcc: x@y.z"]).exits(2);
+    out.no_stdout().says("name contains a carriage return");
 }
 
 #[test]
 fn country_picks_the_embassy() {
     let tc = TestCampaign::new();
     let mut cmd = tc.cmd();
-    cmd.args([
-        "write",
-        "--to",
-        "embassy",
-        "--country",
-        "GB",
-        "--name",
-        NAME,
-    ]);
-    let out = letter(cmd);
-    assert!(
-        out.starts_with("Embassy of the Republic of Kazakhstan in the United Kingdom\n"),
-        "{out}"
-    );
-    assert!(out.contains("Your Excellency,"), "{out}");
+    cmd.args(["write", "--to", "embassy", "--country", "GB"])
+        .args(["--name", NAME]);
+    let out = cmd.succeeds();
+    let embassy = "Embassy of the Republic of Kazakhstan in the United Kingdom\n";
+    assert!(out.stdout.starts_with(embassy), "{out:?}");
+    out.prints("Your Excellency,");
 }
 
 #[test]
 fn unknown_country_lists_the_known_ones() {
-    let tc = TestCampaign::new();
-    tc.cmd()
-        .args([
-            "write",
-            "--to",
-            "embassy",
-            "--country",
-            "ZZ",
-            "--name",
-            NAME,
-        ])
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(predicate::str::contains("ZZ"))
-        .stderr(predicate::str::contains("BE, DE, FR, GB, RU, SE, US"));
+    refused(&["--to", "embassy", "--country", "ZZ", "--name", NAME])
+        .says("ZZ")
+        .says("BE, DE, FR, GB, RU, SE, US");
 }
 
 #[test]
 fn impossible_date_is_refused() {
-    let tc = TestCampaign::new();
-    tc.cmd()
-        .args(["write", "--to", "supreme-court", "--name", NAME])
-        .args(["--date", "2026-13-01"])
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(predicate::str::contains("2026-13-01"))
-        .stderr(predicate::str::contains("YYYY-MM-DD"));
+    let date = ["--date", "2026-13-01"];
+    let out = refused(&[&["--to", "supreme-court", "--name", NAME][..], &date].concat());
+    out.says("2026-13-01").says("YYYY-MM-DD");
 }
 
 #[test]
 fn undefined_template_variable_names_file_line_and_variable() {
-    let tc = TestCampaign::new();
-    tc.replace(
+    let tc = TestCampaign::edited(
         "letters/kuramshin.txt",
         "In 2010, the year",
         "In {{ signer.nme }}, the year",
     );
     let place = tc.place_of("letters/kuramshin.txt", "nme }}");
-    let output = tc
+    let out = tc
         .campaign_cmd()
-        .args([
-            "write",
-            "kuramshin",
-            "--to",
-            "foreign-ministry",
-            "--name",
-            NAME,
-        ])
-        .assert()
-        .code(2)
-        .stdout("")
-        .get_output()
-        .clone();
-    let message = text(&output.stderr);
-    assert!(
-        message.contains(&format!(
-            "letters/kuramshin.txt:{place}: template error: `signer` has no field `nme`"
-        )),
-        "expected {place}: {message}"
-    );
-    assert!(message.contains("did you mean `signer.name`?"), "{message}");
+        .args(["write", "kuramshin", "--to", "foreign-ministry"])
+        .args(["--name", NAME])
+        .exits(2);
+    out.no_stdout().says(&format!(
+        "letters/kuramshin.txt:{place}: template error: `signer` has no field `nme`"
+    ));
+    out.says("did you mean `signer.name`?");
 }

@@ -7,184 +7,57 @@
 //! the run reported it uncertain.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Output;
+use std::path::Path;
 use std::time::Duration;
 
-use mail_parser::MessageParser;
 use serde_json::Value;
 
 use crate::smtp_server::{Received, ServerConfig, SmtpServer};
-use crate::support::TestCampaign;
+use crate::support::{Runs, Sending, TestCampaign, members_csv, serving, wait_with_timeout};
 
-const DOMAIN: &str = "kz-gov.org";
-const NAME: &str = "Jo Bloggs";
-const EMAIL: &str = "jo@solidarity-union.org";
-const ACCOUNT: &str = "sec@union.org";
-
-struct Fixture {
-    campaign: TestCampaign,
+/// `send --yes --format json` of the one signer's three letters.
+fn send(f: &TestCampaign, server: &SmtpServer) -> Sending {
+    f.send().signer().smtp(server).json()
 }
 
-impl Fixture {
-    fn new() -> Fixture {
-        let campaign = TestCampaign::with_real_addresses(DOMAIN);
-        std::fs::create_dir_all(campaign.root().join("home")).unwrap();
-        Fixture { campaign }
-    }
+/// `send` of a members' list (one letter per member, to the court).
+fn send_batch(send: Sending, server: &SmtpServer, csv: &Path) -> Sending {
+    send.members(csv)
+        .smtp(server)
+        .json()
+        .with(["--to", "supreme-court"])
+}
 
-    fn path(&self, name: &str) -> PathBuf {
-        self.campaign.root().join(name)
-    }
-
-    fn journal(&self) -> PathBuf {
-        self.path("journal.jsonl")
-    }
-
-    /// The binary with a clean environment and fast retries.
-    fn std_cmd(&self) -> std::process::Command {
-        let mut cmd = self.campaign.std_cmd();
-        cmd.env("HOME", self.path("home"))
-            .env("PROTEST_LETTER_RETRY_DELAY_MS", "10")
-            .env("LC_ALL", "C.UTF-8")
-            .arg("--campaign")
-            .arg(self.campaign.dir());
-        cmd
-    }
-
-    /// `send --yes --format json` of the one signer's three letters.
-    fn send(&self, server: &SmtpServer) -> std::process::Command {
-        let mut cmd = self.std_cmd();
-        cmd.arg("send")
-            .args(["--name", NAME, "--email", EMAIL, "--country", "GB"])
-            .args(["--smtp", &format!("smtp://127.0.0.1:{}", server.port())])
-            .args(["--yes", "--format", "json"])
-            .arg("--journal")
-            .arg(self.journal());
-        cmd
-    }
-
-    /// `send` of a members' list (one letter per member, to the court).
-    fn send_batch(&self, server: &SmtpServer, csv: &str) -> std::process::Command {
-        self.send_batch_to(server, csv, &self.journal())
-    }
-
-    fn send_batch_to(
-        &self,
-        server: &SmtpServer,
-        csv: &str,
-        journal: &std::path::Path,
-    ) -> std::process::Command {
-        let mut cmd = self.std_cmd();
-        cmd.arg("send")
-            .args(["--signatories", csv])
-            .args(["--email", ACCOUNT, "--organisation", "Unite Branch 42"])
-            .args(["--to", "supreme-court"])
-            .args(["--smtp", &format!("smtp://127.0.0.1:{}", server.port())])
-            .args(["--yes", "--format", "json", "--date", "2026-11-22"])
-            .arg("--journal")
-            .arg(journal);
-        cmd
-    }
-
-    fn csv(&self, name: &str, text: &str) -> String {
-        let path = self.path(name);
-        std::fs::write(&path, text).unwrap();
-        path.display().to_string()
-    }
-
-    fn journal_records(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.journal())
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-
-    /// The journal's last word on every key.
-    fn journal_states(&self) -> BTreeMap<String, String> {
-        let mut states = BTreeMap::new();
-        for r in self.journal_records() {
-            let key = r["key"].as_str().unwrap().to_string();
-            let event = r["event"].as_str().unwrap().to_string();
-            let entry = states.entry(key).or_insert_with(String::new);
-            // Once sent, a letter stays sent.
-            if entry != "sent" {
-                *entry = event;
-            }
+/// The journal's last word on every key (a line a killed run left half
+/// written is skipped).
+fn journal_states(f: &TestCampaign) -> BTreeMap<String, String> {
+    let mut states = BTreeMap::new();
+    let records = f.journal_text();
+    let records = records
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok());
+    for r in records {
+        let key = r["key"].as_str().unwrap().to_string();
+        let event = r["event"].as_str().unwrap().to_string();
+        let entry = states.entry(key).or_insert_with(String::new);
+        // Once sent, a letter stays sent.
+        if entry != "sent" {
+            *entry = event;
         }
-        states
     }
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {self:?}"))
-    }
-}
-
-fn run(cmd: &mut std::process::Command) -> Run {
-    let mut cmd =
-        assert_cmd::Command::from_std(std::mem::replace(cmd, std::process::Command::new("true")));
-    cmd.timeout(Duration::from_secs(120));
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().unwrap();
-    Run {
-        code: status.code().expect("killed by a signal"),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    }
-}
-
-fn message_id(r: &Received) -> String {
-    MessageParser::default()
-        .parse(&r.data)
-        .and_then(|m| m.message_id().map(str::to_string))
-        .unwrap_or_default()
+    states
 }
 
 /// The member a received letter is from: a batch sent from a branch
 /// account has the member's address under the signature (or in Reply-To
 /// with `--reply-to member`); a personal letter has it in From.
 fn member(r: &Received) -> String {
-    let m = MessageParser::default().parse(&r.data);
-    let first = |a: Option<&mail_parser::Address<'_>>| {
-        a.and_then(|a| a.first())
-            .and_then(|a| a.address())
-            .map(str::to_lowercase)
-    };
-    let under_signature = |m: &mail_parser::Message<'_>| {
-        let body = m.body_text(0)?;
-        let last = body.lines().rev().find(|l| !l.trim().is_empty())?.trim();
-        (last.contains('@') && !last.contains(' ')).then(|| last.to_lowercase())
-    };
-    m.as_ref()
-        .and_then(|m| {
-            first(m.reply_to())
-                .or_else(|| under_signature(m))
-                .or_else(|| first(m.from()))
-        })
-        .unwrap_or_default()
+    let m = r.mail();
+    if m.member.is_empty() {
+        m.from.concat().to_lowercase()
+    } else {
+        m.member
+    }
 }
 
 /// How often the server received each letter: (To address, member).
@@ -208,9 +81,9 @@ fn key_letter(key: &str) -> (String, String) {
 
 /// Every received letter at most once; those the journal has as sent
 /// exactly once; those it has as uncertain at most once; no other letter.
-fn assert_exactly_once(f: &Fixture, server: &SmtpServer) {
+fn assert_exactly_once(f: &TestCampaign, server: &SmtpServer) {
     let counts = per_letter(&server.received());
-    let states = f.journal_states();
+    let states = journal_states(f);
     for (letter, n) in &counts {
         assert_eq!(*n, 1, "{letter:?} received {n} times");
     }
@@ -246,43 +119,34 @@ fn letters_with(summary: &Value, status: &str) -> Vec<Value> {
 /// --resend-uncertain sends it again, with the same Message-ID.
 #[test]
 fn a_drop_after_the_message_is_uncertain_and_never_retried() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default().drop_after_data([2]));
-    let out = run(&mut f.send(&server));
-    assert_eq!(out.code, 3, "{out:?}");
-    let s = out.json();
-    assert_eq!(s["sent"], 2, "{out:?}");
-    assert_eq!(s["uncertain"], 1, "{out:?}");
-    assert_eq!(s["failed_temporary"], 0, "{out:?}");
+    let (f, server) = serving(ServerConfig::default().drop_after_data([2]));
+    let out = send(&f, &server).exits(3);
+    let s = out.counts(&[("sent", 2), ("uncertain", 1), ("failed_temporary", 0)]);
     assert_eq!(server.received().len(), 3, "the server has all three");
     assert_eq!(server.attempts(), 3, "no retry of the uncertain letter");
     let uncertain = letters_with(&s, "uncertain");
     assert_eq!(uncertain.len(), 1);
-    assert!(out.stderr.contains("uncertain"), "{out:?}");
+    out.says("uncertain");
     assert_exactly_once(&f, &server);
 
     // The next run leaves it alone and says so.
-    let again = run(&mut f.send(&server));
-    assert_eq!(again.code, 3, "{again:?}");
-    let s2 = again.json();
-    assert_eq!(s2["already_sent"], 2);
-    assert_eq!(s2["uncertain"], 1);
+    let again = send(&f, &server).exits(3);
+    again.counts(&[("already_sent", 2), ("uncertain", 1)]);
     assert_eq!(server.attempts(), 3, "nothing sent again");
-    assert!(again.stderr.contains("--resend-uncertain"), "{again:?}");
+    again.says("--resend-uncertain");
 
     // Asked to, it resends that one letter, as the same message.
     let first_id = server
         .received()
         .iter()
         .find(|r| r.rcpt_to[0] == uncertain[0]["to"].as_str().unwrap())
-        .map(message_id)
+        .map(|r| r.mail().message_id)
         .unwrap();
-    let resent = run(f.send(&server).arg("--resend-uncertain"));
-    assert_eq!(resent.code, 0, "{resent:?}");
+    let resent = send(&f, &server).arg("--resend-uncertain").succeeds();
     assert_eq!(resent.json()["sent"], 1);
     let received = server.received();
     assert_eq!(received.len(), 4);
-    assert_eq!(message_id(&received[3]), first_id, "same Message-ID");
+    assert_eq!(received[3].mail().message_id, first_id, "same Message-ID");
     assert!(!first_id.is_empty());
 }
 
@@ -293,13 +157,9 @@ fn a_late_or_garbled_reply_to_the_message_is_uncertain() {
         ServerConfig::default().late_reply([1], Duration::from_secs(3)),
         ServerConfig::default().garbage_reply([1]),
     ] {
-        let f = Fixture::new();
-        let server = SmtpServer::start(config);
-        let out = run(f.send(&server).args(["--timeout", "1"]));
-        assert_eq!(out.code, 3, "{out:?}");
-        let s = out.json();
-        assert_eq!(s["uncertain"], 1, "{out:?}");
-        assert_eq!(s["sent"], 2, "{out:?}");
+        let (f, server) = serving(config);
+        let out = send(&f, &server).args(["--timeout", "1"]).exits(3);
+        out.counts(&[("uncertain", 1), ("sent", 2)]);
         assert_eq!(server.attempts(), 3, "{out:?}");
         assert_exactly_once(&f, &server);
     }
@@ -312,18 +172,13 @@ fn with_or_without_pipelining_a_refused_recipient_is_refused_not_uncertain() {
         ServerConfig::default(),
         ServerConfig::default().pipelining(),
     ] {
-        let f = Fixture::new();
-        let server = SmtpServer::start(
+        let (f, server) = serving(
             config
                 .reject_rcpt("foreign-ministry@kz-gov.org")
                 .multiline_data_reply(),
         );
-        let out = run(&mut f.send(&server));
-        assert_eq!(out.code, 1, "{out:?}");
-        let s = out.json();
-        assert_eq!(s["sent"], 2, "{out:?}");
-        assert_eq!(s["failed_permanent"], 1, "{out:?}");
-        assert_eq!(s["uncertain"], 0, "{out:?}");
+        let out = send(&f, &server).exits(1);
+        let s = out.counts(&[("sent", 2), ("failed_permanent", 1), ("uncertain", 0)]);
         let sent = letters_with(&s, "sent");
         assert!(
             sent.iter()
@@ -340,24 +195,19 @@ fn with_or_without_pipelining_a_refused_recipient_is_refused_not_uncertain() {
 /// the dispatch (whose own dedupe stays as a second guard).
 #[test]
 fn duplicate_rows_with_four_connections_are_sent_once() {
-    let f = Fixture::new();
-    let mut text = String::from("name,organisation,email,country\n");
-    for _ in 0..3 {
-        for i in 1..=20 {
-            text.push_str(&format!("Member {i},,member{i}@union.org,GB\n"));
-        }
-    }
-    let csv = f.csv("members.csv", &text);
+    let f = TestCampaign::sendable();
+    let list = members_csv(20);
+    let (header, rows) = list.split_once('\n').unwrap();
+    let csv = f.file("members.csv", format!("{header}\n{}", rows.repeat(3)));
     let server = SmtpServer::start(
         ServerConfig::default()
             .pipelining()
             .delay_per_message(Duration::from_millis(5)),
     );
-    let out = run(f.send_batch(&server, &csv).args(["--connections", "4"]));
-    assert_eq!(out.code, 0, "{out:?}");
-    let s = out.json();
-    assert_eq!(s["sent"], 20, "{out:?}");
-    assert_eq!(s["duplicate"], 0, "{out:?}");
+    let out = send_batch(f.send(), &server, &csv)
+        .args(["--connections", "4"])
+        .succeeds();
+    let s = out.counts(&[("sent", 20), ("duplicate", 0)]);
     assert!(
         out.stderr
             .contains("40 rows repeat a member listed earlier"),
@@ -378,22 +228,15 @@ fn duplicate_rows_with_four_connections_are_sent_once() {
     let mut members: Vec<String> = received
         .iter()
         .map(|r| {
-            MessageParser::default()
-                .parse(&r.data)
-                .and_then(|m| {
-                    // "Member 7 via …": the member is in From's display name.
-                    m.from()
-                        .and_then(|a| a.first())
-                        .and_then(|a| a.name().map(str::to_string))
-                })
-                .unwrap_or_default()
+            // "Member 7 via …": the member is in From's display name.
+            r.mail().from_name
         })
         .collect();
     members.sort();
     members.dedup();
     assert_eq!(members.len(), 20, "{members:?}");
     assert_eq!(
-        f.journal_states().values().filter(|s| *s == "sent").count(),
+        journal_states(&f).values().filter(|s| *s == "sent").count(),
         20
     );
 }
@@ -402,30 +245,21 @@ fn duplicate_rows_with_four_connections_are_sent_once() {
 /// once, before sending anything, naming the journal; `--wait` waits.
 #[test]
 fn two_runs_at_once_on_one_journal_send_each_letter_once() {
-    let f = Fixture::new();
-    let mut text = String::from("name,organisation,email,country\n");
-    for i in 1..=40 {
-        text.push_str(&format!("Member {i},,member{i}@union.org,GB\n"));
-    }
-    let csv = f.csv("members.csv", &text);
+    let f = TestCampaign::sendable();
+    let csv = f.file("members.csv", members_csv(40));
     let server =
         SmtpServer::start(ServerConfig::default().delay_per_message(Duration::from_millis(20)));
-    let mut first = f
-        .send_batch(&server, &csv)
+    let mut first = send_batch(f.send(), &server, &csv)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     assert!(server.wait_for_received(1, Duration::from_secs(60)));
-    let second = run(&mut f.send_batch(&server, &csv));
-    assert_eq!(second.code, 2, "{second:?}");
-    assert!(second.stderr.contains("another send"), "{second:?}");
-    assert!(
-        second.stderr.contains(&f.journal().display().to_string()),
-        "{second:?}"
-    );
+    let second = send_batch(f.send(), &server, &csv).exits(2);
+    second.says("another send");
+    second.says(&f.journal().display().to_string());
     // And a third that waits for the first, then finds everything sent.
-    let third = run(f.send_batch(&server, &csv).arg("--wait"));
+    let third = send_batch(f.send(), &server, &csv).arg("--wait").run();
     assert!(first.wait().unwrap().success());
     assert_eq!(third.code, 0, "{third:?}");
     assert_eq!(third.json()["already_sent"], 40, "{third:?}");
@@ -436,58 +270,61 @@ fn two_runs_at_once_on_one_journal_send_each_letter_once() {
 /// Every side output is checked before the first letter goes out.
 #[test]
 fn side_outputs_are_checked_before_anything_is_sent() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default());
-    let csv = f.csv(
+    let (f, server) = serving(ServerConfig::default());
+    let csv = f.file(
         "members.csv",
         "name,organisation,email,country\nAl,,al@union.org,GB\n",
     );
 
     // The report may not replace the members' list, nor any file without --force.
-    let out = run(f.send_batch(&server, &csv).args(["--report", &csv]));
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("same file"), "{out:?}");
-    let existing = f.csv("old-report.csv", "keep me\n");
-    let out = run(f.send_batch(&server, &csv).args(["--report", &existing]));
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("--force"), "{out:?}");
+    let out = send_batch(f.send(), &server, &csv)
+        .arg("--report")
+        .arg(&csv)
+        .exits(2);
+    out.says("same file");
+    let existing = f.file("old-report.csv", "keep me\n");
+    let out = send_batch(f.send(), &server, &csv)
+        .arg("--report")
+        .arg(&existing)
+        .exits(2);
+    out.says("--force");
     assert_eq!(std::fs::read_to_string(&existing).unwrap(), "keep me\n");
     // A report folder that does not exist.
     let missing = f.path("no-such-folder/report.csv");
-    let out = run(f
-        .send_batch(&server, &csv)
-        .args(["--report", &missing.display().to_string()]));
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("no-such-folder"), "{out:?}");
+    let out = send_batch(f.send(), &server, &csv)
+        .arg("--report")
+        .arg(&missing)
+        .exits(2);
+    out.says("no-such-folder");
     // A postal-only recipient with a missing --out-dir stops the run first.
-    let toml = f.campaign.read("recipients.toml");
-    f.campaign.write(
+    let toml = f.read("recipients.toml");
+    f.write(
         "recipients.toml",
         &format!(
             "{toml}\n[[recipient]]\nid = \"court-registry\"\nname = \"Court Registry\"\n\
              salutation = \"Dear Sir or Madam\"\naddress = [\"1 Court Street\", \"Astana\"]\n"
         ),
     );
-    let out = run(f
-        .send(&server)
+    let out = send(&f, &server)
         .args(["--to", "supreme-court", "--to", "court-registry"])
-        .args(["--out-dir", &f.path("no-such-dir").display().to_string()]));
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("no-such-dir"), "{out:?}");
+        .args(["--out-dir", &f.path("no-such-dir").display().to_string()])
+        .exits(2);
+    out.says("no-such-dir");
     assert!(server.received().is_empty(), "nothing was sent");
     assert_eq!(server.connections(), 0);
 
     // With --force the report is replaced, and formula cells are made text.
-    let evil = f.csv(
+    let evil = f.file(
         "evil.csv",
         "name,organisation,email,country\n\"=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",,ev@union.org,GB\n",
     );
     let refusing =
         SmtpServer::start(ServerConfig::default().reject_rcpt("supreme-court@kz-gov.org"));
-    let out = run(f
-        .send_batch(&refusing, &evil)
-        .args(["--report", &existing, "--force"]));
-    assert_eq!(out.code, 1, "{out:?}");
+    send_batch(f.send(), &refusing, &evil)
+        .arg("--report")
+        .arg(&existing)
+        .arg("--force")
+        .exits(1);
     let report = std::fs::read_to_string(&existing).unwrap();
     assert!(report.contains("'=HYPERLINK"), "{report}");
     assert!(report.contains("refused permanently"), "{report}");
@@ -499,12 +336,9 @@ fn side_outputs_are_checked_before_anything_is_sent() {
 #[test]
 fn closed_stdout_and_stderr_change_nothing() {
     use std::process::Stdio;
-    let f = Fixture::new();
-    let mut text = String::from("name,organisation,email,country\n");
-    for i in 1..=30 {
-        text.push_str(&format!("Member {i},,member{i}@union.org,GB\n"));
-    }
-    let csv = f.csv("members.csv", &text);
+    let f = TestCampaign::sendable();
+    let text = members_csv(30);
+    let csv = f.file("members.csv", &text);
     let server = SmtpServer::start(
         ServerConfig::default()
             .reject_rcpt("supreme-court@kz-gov.org")
@@ -512,8 +346,7 @@ fn closed_stdout_and_stderr_change_nothing() {
     );
     // Both ends closed from the start (refused letters: exit 1, not 0).
     for connections in ["1", "2"] {
-        let mut child = f
-            .send_batch(&server, &csv)
+        let mut child = send_batch(f.send(), &server, &csv)
             .args(["--connections", connections, "--verbose"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -521,11 +354,11 @@ fn closed_stdout_and_stderr_change_nothing() {
             .unwrap();
         drop(child.stdout.take());
         drop(child.stderr.take());
-        let status = wait_with_timeout(&mut child, Duration::from_secs(60));
+        let status = wait_with_timeout(&mut child, Duration::from_secs(60)).and_then(|s| s.code());
         assert_eq!(status, Some(1), "connections {connections}");
     }
     assert_eq!(
-        f.journal_states()
+        journal_states(&f)
             .values()
             .filter(|s| *s == "failed")
             .count(),
@@ -533,14 +366,13 @@ fn closed_stdout_and_stderr_change_nothing() {
     );
 
     // stderr closed mid-run: the reader goes away after the first line.
-    let f = Fixture::new();
-    let csv = f.csv("members.csv", &text);
+    let f = TestCampaign::sendable();
+    let csv = f.file("members.csv", &text);
     let server =
         SmtpServer::start(ServerConfig::default().delay_per_message(Duration::from_millis(10)));
     for connections in ["1", "2"] {
         let journal = f.path(&format!("journal-{connections}.jsonl"));
-        let mut child = f
-            .send_batch_to(&server, &csv, &journal)
+        let mut child = send_batch(f.send_with_journal(&journal), &server, &csv)
             .args(["--connections", connections, "--verbose"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -551,7 +383,7 @@ fn closed_stdout_and_stderr_change_nothing() {
         let _ = std::io::Read::read(&mut stderr, &mut byte);
         drop(stderr);
         let stdout = child.stdout.take().unwrap();
-        let status = wait_with_timeout(&mut child, Duration::from_secs(60));
+        let status = wait_with_timeout(&mut child, Duration::from_secs(60)).and_then(|s| s.code());
         drop(stdout);
         assert_eq!(status, Some(0), "connections {connections}");
         let sent = std::fs::read_to_string(&journal)
@@ -564,22 +396,6 @@ fn closed_stdout_and_stderr_change_nothing() {
     assert_eq!(server.received().len(), 60);
 }
 
-/// The exit code, or `None` (and the child killed) if it hangs.
-fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
-    let start = std::time::Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code();
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// `kill -9` at random points in a batch, resumed each time, then run to
 /// the end: no letter twice, every letter once unless the journal calls it
 /// uncertain. 600 letters and 3 kills keep the suite quick; the 2,000-letter
@@ -587,18 +403,13 @@ fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> Option
 #[test]
 fn killed_at_random_points_and_resumed_no_letter_arrives_twice() {
     use std::process::Stdio;
-    let f = Fixture::new();
-    let mut text = String::from("name,organisation,email,country\n");
-    for i in 1..=600 {
-        text.push_str(&format!("Member {i},,member{i}@union.org,GB\n"));
-    }
-    let csv = f.csv("members.csv", &text);
+    let f = TestCampaign::sendable();
+    let csv = f.file("members.csv", members_csv(600));
     let server = SmtpServer::start(ServerConfig::default().pipelining());
     let mut seed = std::process::id() as u64;
     for kill in 1..=3usize {
         let before = server.received().len();
-        let mut child = f
-            .send_batch(&server, &csv)
+        let mut child = send_batch(f.send(), &server, &csv)
             .args(["--connections", &(1 + kill % 3).to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -613,7 +424,9 @@ fn killed_at_random_points_and_resumed_no_letter_arrives_twice() {
         child.kill().unwrap();
         child.wait().unwrap();
     }
-    let out = run(f.send_batch(&server, &csv).args(["--connections", "4"]));
+    let out = send_batch(f.send(), &server, &csv)
+        .args(["--connections", "4"])
+        .run();
     let s = out.json();
     let uncertain = s["uncertain"].as_u64().unwrap();
     assert_eq!(out.code, if uncertain == 0 { 0 } else { 3 }, "{out:?}");

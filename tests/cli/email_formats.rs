@@ -5,13 +5,13 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 
 use mail_parser::mailbox::mbox::MessageIterator;
 use mail_parser::{Address, Message, MessageParser};
 use serde_json::Value;
 
-use crate::support::{DATE, TestCampaign, text};
+use crate::support::{DATE, Run, Runs, TestCampaign, text};
 
 const KAZAKH_NAME: &str = "Әйнұр Құрманов";
 const GERMAN_NAME: &str = "Jürgen Müller-Öß";
@@ -30,82 +30,62 @@ const EMBASSY_GB: &str = "embassy-gb@placeholder.invalid";
 const PRESIDENTIAL_PHONE: &str = "+7 7172 74 55 24";
 const KNOWN_COUNTRIES: &str = "BE, DE, FR, GB, RU, SE, US";
 const EPOCH: &str = "1700000000";
+/// One letter, to the court, as an email.
+const COURT_EML: [&str; 4] = ["--to", "supreme-court", "--format", "eml"];
 
 // ---- helpers ----------------------------------------------------------------
 
-/// `protest-letter write --date DATE ARGS…` on the built-in campaign.
-fn write(tc: &TestCampaign, args: &[&str]) -> Output {
-    write_env(tc, args, &[])
+/// `--name NAME --email AINUR`.
+fn signer(name: &str) -> [&str; 4] {
+    ["--name", name, "--email", AINUR]
 }
 
-/// `write --name NAME --email AINUR --to supreme-court --format eml`.
-fn court_eml(tc: &TestCampaign, name: &str) -> Output {
-    write(
-        tc,
-        &[
-            "--name",
-            name,
-            "--email",
-            AINUR,
-            "--to",
-            "supreme-court",
-            "--format",
-            "eml",
-        ],
-    )
+/// The arguments of `parts`, one after another.
+fn cat<'a>(parts: &[&[&'a str]]) -> Vec<&'a str> {
+    parts.concat()
+}
+
+/// `write --date DATE ARGS…` with `env` set.
+fn run_write(mut cmd: assert_cmd::Command, args: &[&str], env: &[(&str, &str)]) -> Run {
+    cmd.args(["write", "--date", DATE])
+        .args(args)
+        .envs(env.iter().copied())
+        .run()
+}
+
+/// `protest-letter write --date DATE ARGS…` on the built-in campaign.
+fn write(tc: &TestCampaign, args: &[&str]) -> Run {
+    run_write(tc.cmd(), args, &[])
 }
 
 /// [`write`] with extra environment variables.
-fn write_env(tc: &TestCampaign, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = tc.cmd();
-    cmd.args(["write", "--date", DATE]).args(args);
-    for (key, value) in env {
-        cmd.env(key, value);
-    }
-    cmd.output().expect("run protest-letter")
+fn write_env(tc: &TestCampaign, args: &[&str], env: &[(&str, &str)]) -> Run {
+    run_write(tc.cmd(), args, env)
 }
 
 /// [`write`] on the test's own campaign folder.
-fn write_campaign(tc: &TestCampaign, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = tc.campaign_cmd();
-    cmd.args(["write", "--date", DATE]).args(args);
-    for (key, value) in env {
-        cmd.env(key, value);
-    }
-    cmd.output().expect("run protest-letter")
+fn write_campaign(tc: &TestCampaign, args: &[&str], env: &[(&str, &str)]) -> Run {
+    run_write(tc.campaign_cmd(), args, env)
 }
 
-fn describe(output: &Output) -> String {
-    format!(
-        "status: {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status.code(),
-        text(&output.stdout),
-        text(&output.stderr)
-    )
+/// `write --name NAME --email AINUR --to supreme-court --format eml`.
+fn court_eml(tc: &TestCampaign, name: &str) -> Run {
+    write(tc, &cat(&[&signer(name), &COURT_EML]))
 }
 
 #[track_caller]
-fn assert_success(output: &Output) {
-    assert_eq!(output.status.code(), Some(0), "{}", describe(output));
+fn assert_success(run: &Run) {
+    assert_eq!(run.code, 0, "{run:?}");
 }
 
 /// Exit code 2 (bad input), nothing on standard output, and stderr says
 /// what went wrong.
 #[track_caller]
-fn assert_refused(output: &Output, needles: &[&str]) {
-    assert_eq!(output.status.code(), Some(2), "{}", describe(output));
-    assert!(
-        output.stdout.is_empty(),
-        "stdout must be empty\n{}",
-        describe(output)
-    );
-    let stderr = text(&output.stderr);
+fn assert_refused(run: &Run, needles: &[&str]) {
+    assert_eq!(run.code, 2, "{run:?}");
+    run.no_stdout();
     for needle in needles {
-        assert!(
-            stderr.contains(needle),
-            "stderr should mention {needle:?}\n{}",
-            describe(output)
-        );
+        run.says(needle);
     }
 }
 
@@ -144,6 +124,12 @@ fn from(message: &Message<'_>) -> (String, String) {
     )
 }
 
+/// Checks that the only From mailbox is `name` at AINUR.
+#[track_caller]
+fn assert_from(message: &Message<'_>, name: &str) {
+    assert_eq!(from(message), (name.to_string(), AINUR.to_string()));
+}
+
 fn body(message: &Message<'_>) -> String {
     message
         .body_text(0)
@@ -163,9 +149,9 @@ fn strings(items: &[&str]) -> Vec<String> {
 /// Splits an mbox stream with mail-parser's reader (which undoes mboxrd
 /// quoting) into the raw messages, without the blank separator line.
 #[track_caller]
-fn mbox_messages(stream: &[u8]) -> Vec<Vec<u8>> {
-    assert!(stream.starts_with(b"From "), "an mbox starts with `From `");
-    MessageIterator::new(stream)
+fn mbox_messages(stream: &str) -> Vec<Vec<u8>> {
+    assert!(stream.starts_with("From "), "an mbox starts with `From `");
+    MessageIterator::new(stream.as_bytes())
         .map(|m| {
             let contents = m.expect("read the mbox").contents().to_vec();
             assert!(
@@ -178,29 +164,12 @@ fn mbox_messages(stream: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Lines of `bytes` that start with `From ` (mbox separators).
-fn from_lines(bytes: &[u8]) -> usize {
-    bytes
-        .split(|&b| b == b'\n')
-        .filter(|l| l.starts_with(b"From "))
-        .count()
+/// Lines of `stream` that start with `From ` (mbox separators).
+fn from_lines(stream: &str) -> usize {
+    stream.lines().filter(|l| l.starts_with("From ")).count()
 }
 
-/// A temporary campaign with only this recipients.toml and these letters.
-fn custom_campaign(recipients: &str, letters: &[(&str, &str)]) -> TestCampaign {
-    let tc = TestCampaign::new();
-    for entry in std::fs::read_dir(tc.dir().join("letters")).unwrap() {
-        std::fs::remove_file(entry.unwrap().path()).unwrap();
-    }
-    tc.write("recipients.toml", recipients);
-    for (file, content) in letters {
-        tc.write(&format!("letters/{file}"), content);
-    }
-    tc
-}
-
-fn json_lines(stdout: &[u8]) -> Vec<Value> {
-    let out = text(stdout);
+fn json_lines(out: &str) -> Vec<Value> {
     assert!(out.ends_with('\n'), "JSON Lines end with a newline");
     out.lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
@@ -225,13 +194,12 @@ fn check_supreme_court_eml(name: &str) {
     let tc = TestCampaign::new();
     let output = court_eml(&tc, name);
     assert_success(&output);
-    let message = parse(&output.stdout);
+    let message = parse(output.stdout.as_bytes());
 
-    assert_eq!(from(&message), (name.to_string(), AINUR.to_string()));
+    assert_from(&message, name);
     assert_eq!(addrs(message.to()), [COURT]);
     let cc = addrs(message.cc());
-    let mut expected: Vec<String> = strings(&COURT_CC);
-    expected.extend(strings(&COPIES_TO));
+    let expected = strings(&[&COURT_CC[..], &COPIES_TO].concat());
     assert_eq!(
         sorted(cc.clone()),
         sorted(expected),
@@ -281,8 +249,8 @@ fn eml_names_with_mail_specials_round_trip() {
         let tc = TestCampaign::new();
         let output = court_eml(&tc, name);
         assert_success(&output);
-        let message = parse(&output.stdout);
-        assert_eq!(from(&message), (name.to_string(), AINUR.to_string()));
+        let message = parse(output.stdout.as_bytes());
+        assert_from(&message, name);
         assert_eq!(addrs(message.to()), [COURT], "name {name:?}");
         assert_eq!(addrs(message.cc()).len(), 4, "name {name:?}");
         assert!(message.bcc().is_none(), "name {name:?}");
@@ -296,11 +264,11 @@ fn header_injection_is_refused_everywhere() {
     let injected = "Jo\r\nBcc: victim@example.org";
     let lf_only = "Jo\nBcc: victim@example.org";
     let cases: Vec<(&str, Vec<&str>)> = vec![
-        ("name with CRLF", vec!["--name", injected, "--email", AINUR]),
-        ("name with LF", vec!["--name", lf_only, "--email", AINUR]),
+        ("name with CRLF", signer(injected).to_vec()),
+        ("name with LF", signer(lf_only).to_vec()),
         (
             "organisation",
-            vec!["--name", "Jo", "--organisation", injected, "--email", AINUR],
+            cat(&[&signer("Jo"), &["--organisation", injected]]),
         ),
         (
             "email",
@@ -315,33 +283,29 @@ fn header_injection_is_refused_everywhere() {
     for format in ["eml", "mbox", "json"] {
         for (what, args) in &cases {
             let tc = TestCampaign::new();
-            let mut args = args.clone();
-            args.extend(["--to", "supreme-court", "--format", format]);
-            let output = write(&tc, &args);
+            let output = write(
+                &tc,
+                &cat(&[args, &["--to", "supreme-court", "--format", format]]),
+            );
             assert_refused(&output, &["error:"]);
-            let stderr = text(&output.stderr);
+            let stderr = &output.stderr;
             assert!(
                 stderr.contains("carriage return")
                     || stderr.contains("line break")
                     || stderr.contains("control character"),
-                "{what} ({format}): stderr should explain the line break\n{}",
-                describe(&output)
+                "{what} ({format}): stderr should explain the line break\n{output:?}"
             );
-            assert!(!text(&output.stdout).contains("Bcc"), "{what} ({format})");
+            assert!(!output.stdout.contains("Bcc"), "{what} ({format})");
         }
     }
 
     // The same values from the environment are refused the same way.
     let tc = TestCampaign::new();
-    let output = write_env(
-        &tc,
-        &["--to", "supreme-court", "--format", "eml"],
-        &[
-            ("PROTEST_LETTER_NAME", injected),
-            ("PROTEST_LETTER_EMAIL", AINUR),
-        ],
-    );
-    assert_refused(&output, &["name"]);
+    let env = [
+        ("PROTEST_LETTER_NAME", injected),
+        ("PROTEST_LETTER_EMAIL", AINUR),
+    ];
+    assert_refused(&write_env(&tc, &COURT_EML, &env), &["name"]);
 
     // And from a campaign's recipient name (a TOML escape can hold CRLF).
     let tc = TestCampaign::new();
@@ -350,23 +314,10 @@ fn header_injection_is_refused_everywhere() {
         "name = \"The Chair of the Supreme Court\"",
         "name = \"The Chair\\r\\nBcc: victim@example.org\"",
     );
-    let output = write_campaign(
-        &tc,
-        &[
-            "--name",
-            "Jo",
-            "--email",
-            AINUR,
-            "--to",
-            "supreme-court",
-            "--format",
-            "eml",
-        ],
-        &[],
-    );
-    assert_ne!(output.status.code(), Some(0), "{}", describe(&output));
-    assert!(output.stdout.is_empty(), "{}", describe(&output));
-    assert!(!text(&output.stderr).contains("panicked"));
+    let output = write_campaign(&tc, &cat(&[&signer("Jo"), &COURT_EML]), &[]);
+    assert_ne!(output.code, 0, "{output:?}");
+    output.no_stdout();
+    assert!(!output.stderr.contains("panicked"));
 }
 
 // ---- mbox -----------------------------------------------------------------------
@@ -374,19 +325,11 @@ fn header_injection_is_refused_everywhere() {
 #[test]
 fn mbox_default_recipients_gives_three_parsable_messages() {
     let tc = TestCampaign::new();
-    let output = write(
-        &tc,
-        &[
-            "--name",
-            KAZAKH_NAME,
-            "--email",
-            AINUR,
-            "--country",
-            "GB",
-            "--format",
-            "mbox",
-        ],
-    );
+    let args = cat(&[
+        &signer(KAZAKH_NAME),
+        &["--country", "GB", "--format", "mbox"],
+    ]);
+    let output = write(&tc, &args);
     assert_success(&output);
     assert_eq!(from_lines(&output.stdout), 3, "three From_ separator lines");
     let raw = mbox_messages(&output.stdout);
@@ -395,7 +338,7 @@ fn mbox_default_recipients_gives_three_parsable_messages() {
     let mut to = Vec::new();
     for bytes in &raw {
         let message = parse(bytes);
-        assert_eq!(from(&message), (KAZAKH_NAME.to_string(), AINUR.to_string()));
+        assert_from(&message, KAZAKH_NAME);
         assert!(message.subject().is_some());
         assert!(message.date().is_some());
         assert!(message.message_id().is_some());
@@ -413,11 +356,11 @@ fn mbox_default_recipients_gives_three_parsable_messages() {
     }
     assert_eq!(to, [COURT, MINISTRY, EMBASSY_GB]);
 
-    let stderr = text(&output.stderr);
-    let note = stderr
+    let note = output
+        .stderr
         .lines()
         .find(|l| l.starts_with("note:") && l.contains("presidential-administration"))
-        .unwrap_or_else(|| panic!("a note about presidential-administration:\n{stderr}"));
+        .unwrap_or_else(|| panic!("a note about presidential-administration: {output:?}"));
     assert!(note.contains(PRESIDENTIAL_PHONE), "{note}");
 }
 
@@ -457,17 +400,13 @@ From {{ signer.name }}
 
 #[test]
 fn mbox_quotes_from_lines_and_the_reader_restores_them() {
-    let tc = custom_campaign(QUOTING_RECIPIENTS, &[("quoting.txt", QUOTING_LETTER)]);
+    let tc = TestCampaign::custom(QUOTING_RECIPIENTS, &[("quoting.txt", QUOTING_LETTER)]);
     let signer = ["--name", "Jo Bloggs", "--email", "jo@union.example.org"];
-    let output = write_campaign(&tc, &[&signer[..], &["--format", "mbox"]].concat(), &[]);
+    let output = write_campaign(&tc, &cat(&[&signer, &["--format", "mbox"]]), &[]);
     assert_success(&output);
 
-    let stream = text(&output.stdout);
-    assert_eq!(
-        from_lines(&output.stdout),
-        2,
-        "only the separators:\n{stream}"
-    );
+    let stream = &output.stdout;
+    assert_eq!(from_lines(stream), 2, "only the separators:\n{stream}");
     // A body line starting with `From ` is encoded (quoted-printable
     // `=46rom`), so no reader ever shows it as `>From`; lines that already
     // start with `>From` are still quoted the mboxrd way.
@@ -488,22 +427,20 @@ fn mbox_quotes_from_lines_and_the_reader_restores_them() {
     }
     assert!(!stream.contains("\n>From the start"), "{stream}");
 
-    let raw = mbox_messages(&output.stdout);
+    let raw = mbox_messages(stream);
     assert_eq!(raw.len(), 2);
     for (bytes, id) in raw.iter().zip(["alpha", "beta"]) {
         let message = parse(bytes);
         // The letter as plain text is the reference body.
-        let plain = write_campaign(&tc, &[&signer[..], &["--to", id]].concat(), &[]);
+        let plain = write_campaign(&tc, &cat(&[&signer, &["--to", id]]), &[]);
         assert_success(&plain);
-        assert_eq!(body(&message), text(&plain.stdout), "body to {id}");
+        assert_eq!(body(&message), plain.stdout, "body to {id}");
     }
 }
 
 // ---- json -----------------------------------------------------------------------
 
-#[test]
-fn json_lines_parse_and_envelope_copies_are_deduplicated() {
-    let recipients = r#"
+const DEDUP_RECIPIENTS: &str = r#"
 [campaign]
 name = "dedup"
 copies_to = ["shared@campaign.example.org", "office@campaign.example.org", "court@court.example.org"]
@@ -521,7 +458,8 @@ name = "The Ministry"
 email = "ministry@gov.example.org"
 cc = ["office@campaign.example.org"]
 "#;
-    let letter = "+++
+
+const DEDUP_LETTER: &str = "+++
 subject = \"Dedup\"
 recipients = [\"court\", \"ministry\"]
 +++
@@ -531,17 +469,24 @@ Text.
 
 {{ signer.name }}
 ";
-    let tc = custom_campaign(recipients, &[("dedup.txt", letter)]);
-    let args = ["--name", KAZAKH_NAME, "--email", AINUR, "--format", "json"];
-    let output = write_campaign(&tc, &args, &[("SOURCE_DATE_EPOCH", EPOCH)]);
+
+#[test]
+fn json_lines_parse_and_envelope_copies_are_deduplicated() {
+    let tc = TestCampaign::custom(DEDUP_RECIPIENTS, &[("dedup.txt", DEDUP_LETTER)]);
+    let epoch = [("SOURCE_DATE_EPOCH", EPOCH)];
+    let output = write_campaign(
+        &tc,
+        &cat(&[&signer(KAZAKH_NAME), &["--format", "json"]]),
+        &epoch,
+    );
     assert_success(&output);
     let records = json_lines(&output.stdout);
     assert_eq!(records.len(), 2);
 
-    let expected_cc = [
+    let expected_cc: [(&str, [&str; 3]); 2] = [
         (
             "court",
-            vec![
+            [
                 "clerk@court.example.org",
                 "shared@campaign.example.org",
                 "office@campaign.example.org",
@@ -549,25 +494,17 @@ Text.
         ),
         (
             "ministry",
-            vec![
+            [
                 "office@campaign.example.org",
                 "shared@campaign.example.org",
                 "court@court.example.org",
             ],
         ),
     ];
+    let keys = "letter recipient country signer envelope message_id subject body";
     for (record, (id, cc)) in records.iter().zip(expected_cc) {
         let object = record.as_object().unwrap();
-        for key in [
-            "letter",
-            "recipient",
-            "country",
-            "signer",
-            "envelope",
-            "message_id",
-            "subject",
-            "body",
-        ] {
+        for key in keys.split(' ') {
             assert!(object.contains_key(key), "{key} missing in {record}");
         }
         assert_eq!(record["letter"], "dedup");
@@ -586,13 +523,10 @@ Text.
         assert!(record["body"].as_str().unwrap().contains(KAZAKH_NAME));
 
         // The same letter as eml: its Cc and Message-ID agree with the JSON.
-        let eml = write_campaign(
-            &tc,
-            &[&args[..4], &["--to", id, "--format", "eml"]].concat(),
-            &[("SOURCE_DATE_EPOCH", EPOCH)],
-        );
+        let eml_args = cat(&[&signer(KAZAKH_NAME), &["--to", id, "--format", "eml"]]);
+        let eml = write_campaign(&tc, &eml_args, &epoch);
         assert_success(&eml);
-        let message = parse(&eml.stdout);
+        let message = parse(eml.stdout.as_bytes());
         assert_eq!(addrs(message.cc()), got, "eml Cc of {id}");
         let id_json = record["message_id"].as_str().unwrap();
         assert_eq!(
@@ -606,20 +540,8 @@ Text.
 #[test]
 fn json_default_recipients_one_object_per_letter() {
     let tc = TestCampaign::new();
-    let output = write(
-        &tc,
-        &[
-            "--name",
-            GERMAN_NAME,
-            "--email",
-            AINUR,
-            "--country",
-            "GB",
-            "--format",
-            "json",
-            "--bcc-me",
-        ],
-    );
+    let flags = ["--country", "GB", "--format", "json", "--bcc-me"];
+    let output = write(&tc, &cat(&[&signer(GERMAN_NAME), &flags]));
     assert_success(&output);
     let records = json_lines(&output.stdout);
     let ids: Vec<&str> = records
@@ -631,7 +553,7 @@ fn json_default_recipients_one_object_per_letter() {
     for record in &records {
         assert_eq!(str_list(&record["envelope"]["bcc"]), [AINUR]);
     }
-    assert!(text(&output.stderr).contains("presidential-administration"));
+    assert!(output.stderr.contains("presidential-administration"));
 }
 
 // ---- eml targets ------------------------------------------------------------------
@@ -639,29 +561,20 @@ fn json_default_recipients_one_object_per_letter() {
 #[test]
 fn eml_with_several_recipients_needs_out_dir() {
     let tc = TestCampaign::new();
-    let signer = ["--name", KAZAKH_NAME, "--email", AINUR, "--country", "GB"];
-    let output = write(&tc, &[&signer[..], &["--format", "eml"]].concat());
+    let signer = cat(&[&signer(KAZAKH_NAME), &["--country", "GB"]]);
+    let output = write(&tc, &cat(&[&signer, &["--format", "eml"]]));
     assert_refused(&output, &["mbox", "--out-dir"]);
 
     let file = tc.work().join("letters.eml");
-    let output = write(
-        &tc,
-        &[&signer[..], &["-o", file.to_str().unwrap()]].concat(),
-    );
+    let output = write(&tc, &cat(&[&signer, &["-o", file.to_str().unwrap()]]));
     assert_refused(&output, &["mbox"]);
     assert!(!file.exists(), "nothing written after a refusal");
 
     let dir = tc.work().join("out");
-    let output = write(
-        &tc,
-        &[
-            &signer[..],
-            &["--format", "eml", "--out-dir", dir.to_str().unwrap()],
-        ]
-        .concat(),
-    );
+    let out_dir = ["--format", "eml", "--out-dir", dir.to_str().unwrap()];
+    let output = write(&tc, &cat(&[&signer, &out_dir]));
     assert_success(&output);
-    assert!(output.stdout.is_empty());
+    output.no_stdout();
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -673,14 +586,9 @@ fn eml_with_several_recipients_needs_out_dir() {
         assert_eq!(path.extension().unwrap(), "eml", "{}", path.display());
         let bytes = std::fs::read(path).unwrap();
         let message = parse(&bytes);
-        assert_eq!(from(&message), (KAZAKH_NAME.to_string(), AINUR.to_string()));
+        assert_from(&message, KAZAKH_NAME);
         to.extend(addrs(message.to()));
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(
-            text(&output.stderr).contains(&name),
-            "stderr names {name}:\n{}",
-            text(&output.stderr)
-        );
+        output.says(&path.file_name().unwrap().to_string_lossy());
     }
     assert_eq!(sorted(to), sorted(strings(&[COURT, MINISTRY, EMBASSY_GB])));
 }
@@ -689,24 +597,13 @@ fn eml_with_several_recipients_needs_out_dir() {
 fn output_file_extension_picks_eml() {
     let tc = TestCampaign::new();
     let file = tc.work().join("out.eml");
-    let output = write(
-        &tc,
-        &[
-            "--name",
-            KAZAKH_NAME,
-            "--email",
-            AINUR,
-            "--to",
-            "supreme-court",
-            "-o",
-            "out.eml",
-        ],
-    );
+    let to_file = ["--to", "supreme-court", "-o", "out.eml"];
+    let output = write(&tc, &cat(&[&signer(KAZAKH_NAME), &to_file]));
     assert_success(&output);
-    assert!(output.stdout.is_empty());
+    output.no_stdout();
     let bytes = std::fs::read(&file).expect("out.eml written in the working folder");
     let message = parse(&bytes);
-    assert_eq!(from(&message), (KAZAKH_NAME.to_string(), AINUR.to_string()));
+    assert_from(&message, KAZAKH_NAME);
     assert_eq!(addrs(message.to()), [COURT]);
     assert!(body(&message).contains("Уважаемый Председатель Верховного Суда!"));
 }
@@ -716,21 +613,18 @@ fn output_file_extension_picks_eml() {
 #[test]
 fn bcc_me_keeps_a_bcc_header_for_sendmail_t() {
     let tc = TestCampaign::new();
-    let signer = ["--name", GERMAN_NAME, "--email", AINUR, "--bcc-me"];
+    let signer = cat(&[&signer(GERMAN_NAME), &["--bcc-me"]]);
 
-    let output = write(
-        &tc,
-        &[&signer[..], &["--to", "supreme-court", "--format", "eml"]].concat(),
-    );
+    let output = write(&tc, &cat(&[&signer, &COURT_EML]));
     assert_success(&output);
-    let message = parse(&output.stdout);
+    let message = parse(output.stdout.as_bytes());
     assert_eq!(addrs(message.bcc()), [AINUR]);
     assert_eq!(addrs(message.to()), [COURT]);
     assert_eq!(addrs(message.cc()).len(), 4);
 
     let output = write(
         &tc,
-        &[&signer[..], &["--country", "GB", "--format", "mbox"]].concat(),
+        &cat(&[&signer, &["--country", "GB", "--format", "mbox"]]),
     );
     assert_success(&output);
     let raw = mbox_messages(&output.stdout);
@@ -745,11 +639,10 @@ fn bcc_me_keeps_a_bcc_header_for_sendmail_t() {
 #[test]
 fn source_date_epoch_makes_output_byte_identical() {
     let tc = TestCampaign::new();
-    let signer = ["--name", KAZAKH_NAME, "--email", AINUR, "--country", "GB"];
+    let signer = cat(&[&signer(KAZAKH_NAME), &["--country", "GB"]]);
     let epoch = [("SOURCE_DATE_EPOCH", EPOCH)];
     for format in ["eml", "mbox", "json"] {
-        let mut args = signer.to_vec();
-        args.extend(["--format", format]);
+        let mut args = cat(&[&signer, &["--format", format]]);
         if format == "eml" {
             args.extend(["--to", "supreme-court"]);
         }
@@ -761,25 +654,21 @@ fn source_date_epoch_makes_output_byte_identical() {
         assert!(
             first.stdout == second.stdout,
             "{format} differs between runs:\n{}\n---\n{}",
-            text(&first.stdout),
-            text(&second.stdout)
+            first.stdout,
+            second.stdout
         );
     }
 
-    let output = write_env(
-        &tc,
-        &[&signer[..], &["--to", "supreme-court", "--format", "eml"]].concat(),
-        &epoch,
-    );
-    let message = parse(&output.stdout);
+    let output = write_env(&tc, &cat(&[&signer, &COURT_EML]), &epoch);
+    let message = parse(output.stdout.as_bytes());
     assert_eq!(message.date().unwrap().to_timestamp(), 1_700_000_000);
     // The Message-ID comes from the journal key, not the clock.
     assert!(message.message_id().unwrap().ends_with("@example.org"));
 
     // The mbox separator lines carry the same time and the envelope sender.
-    let output = write_env(&tc, &[&signer[..], &["--format", "mbox"]].concat(), &epoch);
+    let output = write_env(&tc, &cat(&[&signer, &["--format", "mbox"]]), &epoch);
     assert_success(&output);
-    let separators: Vec<(u64, String)> = MessageIterator::new(&output.stdout[..])
+    let separators: Vec<(u64, String)> = MessageIterator::new(output.stdout.as_bytes())
         .map(|m| {
             let m = m.unwrap();
             (m.internal_date(), m.from().to_string())
@@ -796,21 +685,9 @@ fn source_date_epoch_makes_output_byte_identical() {
 fn source_date_epoch_out_of_range_is_refused_not_a_panic() {
     let tc = TestCampaign::new();
     for value in ["253402300800", "18446744073709551615"] {
-        let output = write_env(
-            &tc,
-            &[
-                "--name",
-                "Jo",
-                "--email",
-                AINUR,
-                "--to",
-                "supreme-court",
-                "--format",
-                "eml",
-            ],
-            &[("SOURCE_DATE_EPOCH", value)],
-        );
-        assert!(!text(&output.stderr).contains("panicked"), "{value}");
+        let env = [("SOURCE_DATE_EPOCH", value)];
+        let output = write_env(&tc, &cat(&[&signer("Jo"), &COURT_EML]), &env);
+        assert!(!output.stderr.contains("panicked"), "{value}");
         assert_refused(&output, &["SOURCE_DATE_EPOCH"]);
     }
 }
@@ -818,20 +695,8 @@ fn source_date_epoch_out_of_range_is_refused_not_a_panic() {
 #[test]
 fn source_date_epoch_must_be_a_number() {
     let tc = TestCampaign::new();
-    let output = write_env(
-        &tc,
-        &[
-            "--name",
-            "Jo",
-            "--email",
-            AINUR,
-            "--to",
-            "supreme-court",
-            "--format",
-            "eml",
-        ],
-        &[("SOURCE_DATE_EPOCH", "yesterday")],
-    );
+    let env = [("SOURCE_DATE_EPOCH", "yesterday")];
+    let output = write_env(&tc, &cat(&[&signer("Jo"), &COURT_EML]), &env);
     assert_refused(&output, &["SOURCE_DATE_EPOCH", "yesterday"]);
 }
 
@@ -842,23 +707,10 @@ fn golden_path() -> PathBuf {
 #[test]
 fn eml_matches_golden_file() {
     let tc = TestCampaign::new();
-    let output = write_env(
-        &tc,
-        &[
-            "sokolova",
-            "--name",
-            KAZAKH_NAME,
-            "--email",
-            AINUR,
-            "--to",
-            "supreme-court",
-            "--format",
-            "eml",
-        ],
-        &[("SOURCE_DATE_EPOCH", EPOCH)],
-    );
+    let args = cat(&[&["sokolova"], &signer(KAZAKH_NAME), &COURT_EML]);
+    let output = write_env(&tc, &args, &[("SOURCE_DATE_EPOCH", EPOCH)]);
     assert_success(&output);
-    parse(&output.stdout);
+    parse(output.stdout.as_bytes());
     let path = golden_path();
     if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -872,13 +724,13 @@ fn eml_matches_golden_file() {
         )
     });
     assert!(
-        golden == output.stdout,
+        golden == output.stdout.as_bytes(),
         "{} differs from the output.\n--- golden\n{}\n--- actual\n{}\n\
          If the change is intended, run UPDATE_GOLDEN=1 cargo test --test cli eml_matches_golden \
          and review the diff.",
         path.display(),
         text(&golden),
-        text(&output.stdout)
+        output.stdout
     );
 }
 
@@ -909,41 +761,18 @@ fn invalid_signer_addresses_are_refused_with_the_reason() {
         ("two words@example.org", "invalid"),
     ];
     for (address, reason) in cases {
-        let output = write(
-            &tc,
-            &[
-                "--name",
-                "Jo",
-                "--email",
-                address,
-                "--to",
-                "supreme-court",
-                "--format",
-                "eml",
-            ],
-        );
-        assert_refused(&output, &[address, reason]);
+        let args = cat(&[&["--name", "Jo", "--email", address], &COURT_EML]);
+        assert_refused(&write(&tc, &args), &[address, reason]);
     }
 }
 
 #[test]
 fn idn_domain_is_written_as_punycode() {
     let tc = TestCampaign::new();
-    let output = write(
-        &tc,
-        &[
-            "--name",
-            GERMAN_NAME,
-            "--email",
-            "info@müller.de",
-            "--to",
-            "supreme-court",
-            "--format",
-            "eml",
-        ],
-    );
+    let signer = ["--name", GERMAN_NAME, "--email", "info@müller.de"];
+    let output = write(&tc, &cat(&[&signer, &COURT_EML]));
     assert_success(&output);
-    let message = parse(&output.stdout);
+    let message = parse(output.stdout.as_bytes());
     assert_eq!(
         from(&message),
         (GERMAN_NAME.to_string(), "info@xn--mller-kva.de".to_string())
@@ -953,7 +782,7 @@ fn idn_domain_is_written_as_punycode() {
         "{:?}",
         message.message_id()
     );
-    assert!(!text(&output.stdout).contains("müller"));
+    assert!(!output.stdout.contains("müller"));
 }
 
 // ---- countries ------------------------------------------------------------------------
@@ -961,40 +790,23 @@ fn idn_domain_is_written_as_punycode() {
 #[test]
 fn unknown_country_lists_the_known_ones() {
     let tc = TestCampaign::new();
-    let output = write(
-        &tc,
-        &[
-            "--name",
-            "Jo",
-            "--email",
-            AINUR,
-            "--country",
-            "ZZ",
-            "--format",
-            "mbox",
-        ],
+    let args = cat(&[&signer("Jo"), &["--country", "ZZ", "--format", "mbox"]]);
+    assert_refused(
+        &write(&tc, &args),
+        &["ZZ", KNOWN_COUNTRIES, "--embassy-email"],
     );
-    assert_refused(&output, &["ZZ", KNOWN_COUNTRIES, "--embassy-email"]);
 }
 
 #[test]
 fn embassy_email_addresses_an_unlisted_country() {
     let tc = TestCampaign::new();
-    let output = write(
-        &tc,
-        &[
-            "--name",
-            KAZAKH_NAME,
-            "--email",
-            AINUR,
-            "--country",
-            "ZZ",
-            "--embassy-email",
-            "embassy@kz-embassy.org",
-            "--format",
-            "mbox",
-        ],
-    );
+    let zz = ["--country", "ZZ", "--embassy-email"];
+    let args = cat(&[
+        &signer(KAZAKH_NAME),
+        &zz,
+        &["embassy@kz-embassy.org", "--format", "mbox"],
+    ]);
+    let output = write(&tc, &args);
     assert_success(&output);
     let raw = mbox_messages(&output.stdout);
     let to: Vec<Vec<String>> = raw.iter().map(|b| addrs(parse(b).to())).collect();
@@ -1007,23 +819,8 @@ fn embassy_email_addresses_an_unlisted_country() {
         ]
     );
 
-    let output = write(
-        &tc,
-        &[
-            "--name",
-            "Jo",
-            "--email",
-            AINUR,
-            "--country",
-            "ZZ",
-            "--embassy-email",
-            "not-an-address",
-            "--to",
-            "embassy",
-            "--format",
-            "eml",
-        ],
-    );
+    let bad = ["not-an-address", "--to", "embassy", "--format", "eml"];
+    let output = write(&tc, &cat(&[&signer("Jo"), &zz, &bad]));
     assert_refused(&output, &["--embassy-email", "not-an-address"]);
 }
 
@@ -1049,12 +846,10 @@ fn broken_pipe_is_not_a_panic() {
         ids.join(", "),
         "Please release the prisoners and drop every charge against them.\n".repeat(20)
     );
-    let tc = custom_campaign(&recipients, &[("many.txt", &letter)]);
+    let tc = TestCampaign::custom(&recipients, &[("many.txt", &letter)]);
 
-    let mut cmd = tc.std_cmd();
-    cmd.arg("--campaign")
-        .arg(tc.dir())
-        .args(["write", "--date", DATE, "--name", "Jo", "--email", AINUR])
+    let mut cmd = tc.campaign_std_cmd();
+    cmd.args(["write", "--date", DATE, "--name", "Jo", "--email", AINUR])
         .args(["--format", "mbox"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

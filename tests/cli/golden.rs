@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use crate::core_list::listing;
-use crate::support::{DATE, NAME, ORGANISATION, TestCampaign, text};
+use crate::support::{DATE, NAME, ORGANISATION, Runs, TestCampaign, array, file_names};
 
 /// Where the reviewed letters live, in the repository.
 fn golden_dir() -> PathBuf {
@@ -17,13 +17,10 @@ fn golden_dir() -> PathBuf {
 
 #[test]
 fn letters_match_golden_files() {
-    let tc = TestCampaign::new();
-    let json = listing(&tc);
-    let by_country: BTreeSet<&str> = json["recipients"]
-        .as_array()
-        .unwrap()
+    let json = listing();
+    let by_country: BTreeSet<&str> = array(&json["recipients"])
         .iter()
-        .filter(|r| !r["countries"].as_array().unwrap().is_empty())
+        .filter(|r| !array(&r["countries"]).is_empty())
         .map(|r| r["id"].as_str().unwrap())
         .collect();
     let update = std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1");
@@ -32,15 +29,14 @@ fn letters_match_golden_files() {
         std::fs::create_dir_all(&dir).unwrap();
     }
 
+    let tc = TestCampaign::new();
     let mut expected_files = BTreeSet::new();
     let mut failures = Vec::new();
-    for letter in json["letters"].as_array().unwrap() {
+    for letter in array(&json["letters"]) {
         let id = letter["id"].as_str().unwrap();
-        let languages = letter["languages"].as_array().unwrap();
+        let languages = array(&letter["languages"]);
         let combinations = languages.iter().enumerate().flat_map(|(i, lang)| {
-            letter["recipients"]
-                .as_array()
-                .unwrap()
+            array(&letter["recipients"])
                 .iter()
                 .map(move |r| (i == 0, lang.as_str().unwrap(), r.as_str().unwrap()))
         });
@@ -52,8 +48,7 @@ fn letters_match_golden_files() {
             if by_country.contains(recipient) {
                 cmd.args(["--country", "GB"]);
             }
-            let output = cmd.assert().success().get_output().clone();
-            let actual = text(&output.stdout);
+            let actual = cmd.succeeds().stdout;
             // sokolova--supreme-court.txt (the default language, English),
             // sokolova.ru--supreme-court.txt (Russian).
             let file = if is_default {
@@ -76,9 +71,8 @@ fn letters_match_golden_files() {
             }
         }
     }
-    let present: BTreeSet<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+    let present: BTreeSet<String> = file_names(&dir)
+        .into_iter()
         .filter(|name| name.ends_with(".txt"))
         .collect();
     for stale in present.difference(&expected_files) {

@@ -4,49 +4,47 @@
 
 use std::path::Path;
 
-use crate::support::{DATE, NAME, TestCampaign, all_output, text};
+use crate::support::{DATE, NAME, Run, Runs, TestCampaign, file_names};
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// File names in a folder, sorted.
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+/// The binary in the working folder with `args`, run to its end.
+fn run(tc: &TestCampaign, args: &[&str]) -> Run {
+    tc.cmd().args(args).run()
+}
+
+/// `write --date DATE --name NAME` on the campaign in `work/CAMPAIGN`, with
+/// `more` flags: the letter it printed.
+fn letter(tc: &TestCampaign, campaign: &[&str], more: &[&str]) -> String {
+    let mut cmd = tc.cmd();
+    cmd.args(campaign)
+        .args(["write", "--date", DATE, "--name", NAME]);
+    cmd.args(more).succeeds().stdout
 }
 
 #[test]
 fn init_copies_the_built_in_campaign_and_says_what_next() {
     let tc = TestCampaign::new();
-    let out = tc
-        .cmd()
-        .args(["init", "mine"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
+    let out = tc.cmd().args(["init", "mine"]).succeeds();
     let dir = tc.work().join("mine");
     assert_eq!(
         std::fs::read(dir.join("recipients.toml")).unwrap(),
         std::fs::read(repo().join("recipients.toml")).unwrap(),
         "recipients.toml with its comments"
     );
-    let letters = names(&repo().join("letters"));
-    assert_eq!(names(&dir.join("letters")), letters);
+    let letters = file_names(&repo().join("letters"));
+    assert_eq!(file_names(&dir.join("letters")), letters);
     assert!(letters.iter().any(|l| l.starts_with('_')), "partials too");
     for name in &letters {
+        let copy = std::fs::read(dir.join("letters").join(name)).unwrap();
         assert_eq!(
-            std::fs::read(dir.join("letters").join(name)).unwrap(),
+            copy,
             std::fs::read(repo().join("letters").join(name)).unwrap(),
             "{name}"
         );
     }
-    let stdout = text(&out.stdout);
     for step in [
         "recipients.toml",
         "placeholder",
@@ -54,65 +52,32 @@ fn init_copies_the_built_in_campaign_and_says_what_next() {
         "protest-letter --campaign mine write",
         "protest-letter --campaign mine send --dry-run",
     ] {
-        assert!(stdout.contains(step), "{step}: {stdout}");
+        out.prints(step);
     }
 
     // The copy is a working campaign that renders what the built-in one does.
-    tc.cmd()
-        .args(["--campaign", "mine", "check"])
-        .assert()
-        .success();
-    let letter = |cmd: &mut assert_cmd::Command| {
-        text(
-            &cmd.args([
-                "write",
-                "--to",
-                "supreme-court",
-                "--date",
-                DATE,
-                "--name",
-                NAME,
-            ])
-            .assert()
-            .success()
-            .get_output()
-            .stdout,
-        )
-    };
-    let from_copy = letter(tc.cmd().args(["--campaign", "mine"]));
-    let built_in = letter(&mut tc.cmd());
-    assert_eq!(from_copy, built_in);
+    tc.cmd().args(["--campaign", "mine", "check"]).succeeds();
+    let court = ["--to", "supreme-court"];
+    let from_copy = letter(&tc, &["--campaign", "mine"], &court);
+    assert_eq!(from_copy, letter(&tc, &[], &court));
     // Run inside the folder, it is that folder's campaign.
     let mut inside = tc.cmd();
-    inside.current_dir(&dir).arg("list");
-    let listing = text(&inside.assert().success().get_output().stdout);
-    assert!(listing.contains(&dir.display().to_string()), "{listing}");
+    let listing = inside.current_dir(&dir).arg("list").succeeds();
+    listing.prints(&dir.display().to_string());
 }
 
 #[test]
 fn init_blank_is_a_minimal_campaign_that_passes_check() {
     let tc = TestCampaign::new();
-    let out = tc
-        .cmd()
-        .args(["init", "--blank", "blank"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
+    let out = tc.cmd().args(["init", "--blank", "blank"]).succeeds();
     let dir = tc.work().join("blank");
-    assert_eq!(names(&dir), ["letters", "recipients.toml"]);
-    assert_eq!(names(&dir.join("letters")), ["letter.txt"]);
-    assert!(text(&out.stdout).contains("protest-letter --campaign blank check"));
+    assert_eq!(file_names(&dir), ["letters", "recipients.toml"]);
+    assert_eq!(file_names(&dir.join("letters")), ["letter.txt"]);
+    out.prints("protest-letter --campaign blank check");
 
     // check: success; its only complaint is the placeholder addresses.
-    let check = tc
-        .cmd()
-        .args(["--campaign", "blank", "check"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let report = all_output(&check);
+    let report = tc.cmd().args(["--campaign", "blank", "check"]).succeeds();
+    let report = format!("{}{}", report.stdout, report.stderr);
     assert!(report.contains("1 letters, 1 recipients"), "{report}");
     assert!(!report.contains("error"), "{report}");
     for line in report.lines().filter(|l| l.contains("warning:")) {
@@ -120,23 +85,8 @@ fn init_blank_is_a_minimal_campaign_that_passes_check() {
     }
 
     // It renders, for one signer and for a petition.
-    let one = tc
-        .cmd()
-        .args([
-            "--campaign",
-            "blank",
-            "write",
-            "--date",
-            DATE,
-            "--name",
-            NAME,
-        ])
-        .args(["--organisation", "Unite Branch 42"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let one = text(&one.stdout);
+    let blank = ["--campaign", "blank"];
+    let one = letter(&tc, &blank, &["--organisation", "Unite Branch 42"]);
     assert!(
         one.starts_with("The Minister of Labour\nMinistry of Labour\n"),
         "{one}"
@@ -150,28 +100,9 @@ fn init_blank_is_a_minimal_campaign_that_passes_check() {
         one.trim_end().ends_with("Jo Bloggs\nUnite Branch 42"),
         "{one}"
     );
-    std::fs::write(
-        tc.work().join("members.csv"),
-        "name,organisation\nAi Tanaka,GMB\nBo Berg,\n",
-    )
-    .unwrap();
-    let petition = tc
-        .cmd()
-        .args([
-            "--campaign",
-            "blank",
-            "write",
-            "--date",
-            DATE,
-            "--name",
-            NAME,
-        ])
-        .args(["--signatories", "members.csv", "--group"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let petition = text(&petition.stdout);
+    let members = "name,organisation\nAi Tanaka,GMB\nBo Berg,\n";
+    tc.work_file("members.csv", members);
+    let petition = letter(&tc, &blank, &["--signatories", "members.csv", "--group"]);
     assert!(petition.contains("We write to ask"), "{petition}");
     assert!(
         petition.trim_end().ends_with("Ai Tanaka (GMB)\nBo Berg"),
@@ -184,41 +115,22 @@ fn init_blank_is_a_minimal_campaign_that_passes_check() {
 #[test]
 fn init_blank_explains_every_key() {
     let tc = TestCampaign::new();
-    tc.cmd().args(["init", "--blank", "b"]).assert().success();
-    let recipients = std::fs::read_to_string(tc.work().join("b/recipients.toml")).unwrap();
-    for key in [
-        "name",
-        "description",
-        "copies_to",
-        "default_letter",
-        "deadline",
-        "id",
-        "title",
-        "salutation",
-        "email",
-        "cc",
-        "phone",
-        "address",
-        "language",
-        "countries",
-    ] {
+    tc.cmd().args(["init", "--blank", "b"]).succeeds();
+    let read = |file: &str| std::fs::read_to_string(tc.work().join(file)).unwrap();
+    let recipients = read("b/recipients.toml");
+    let keys = "name description copies_to default_letter deadline id title \
+                salutation email cc phone address language countries";
+    for key in keys.split_whitespace() {
         assert!(
             recipients.contains(&format!("# {key}:")),
             "recipients.toml: {key}"
         );
     }
-    let letter = std::fs::read_to_string(tc.work().join("b/letters/letter.txt")).unwrap();
+    let letter = read("b/letters/letter.txt");
     for key in ["subject", "description", "recipients", "talking_points"] {
         assert!(letter.contains(&format!("# {key}:")), "letter.txt: {key}");
     }
-    for variable in [
-        "recipient",
-        "signer",
-        "signatories",
-        "campaign",
-        "letter",
-        "date",
-    ] {
+    for variable in "recipient signer signatories campaign letter date".split(' ') {
         assert!(
             letter.contains(&format!("\n      {variable} ")),
             "letter.txt: {variable}"
@@ -231,20 +143,11 @@ fn init_refuses_before_writing_anything_and_names_the_file() {
     let tc = TestCampaign::new();
     let dir = tc.work().join("half");
     std::fs::create_dir_all(dir.join("letters")).unwrap();
-    std::fs::write(dir.join("letters/letter.txt"), "my own letter\n").unwrap();
-    let out = tc
-        .cmd()
-        .args(["init", "--blank", "half"])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("half/letters/letter.txt already exists"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("nothing was written"), "{stderr}");
+    tc.work_file("half/letters/letter.txt", "my own letter\n");
+    let out = run(&tc, &["init", "--blank", "half"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    out.says("half/letters/letter.txt already exists")
+        .says("nothing was written");
     assert!(
         !dir.join("recipients.toml").exists(),
         "nothing may be written"
@@ -255,97 +158,57 @@ fn init_refuses_before_writing_anything_and_names_the_file() {
     );
 
     // The full copy into an existing campaign: refused, all files intact.
-    tc.cmd().args(["init", "full"]).assert().success();
-    let recipients = tc.work().join("full/recipients.toml");
-    std::fs::write(&recipients, "# mine\n").unwrap();
-    let out = tc
-        .cmd()
-        .args(["init", "full"])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    assert!(
-        text(&out.stderr).contains("full/recipients.toml and"),
-        "{}",
-        text(&out.stderr)
-    );
+    tc.cmd().args(["init", "full"]).succeeds();
+    let recipients = tc.work_file("full/recipients.toml", "# mine\n");
+    let out = run(&tc, &["init", "full"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    out.says("full/recipients.toml and");
     assert_eq!(std::fs::read_to_string(&recipients).unwrap(), "# mine\n");
     // A symbolic link counts as an existing file, even a dangling one.
     let linked = tc.work().join("linked");
     std::fs::create_dir_all(&linked).unwrap();
     std::os::unix::fs::symlink("nowhere.toml", linked.join("recipients.toml")).unwrap();
-    tc.cmd()
-        .args(["init", "--blank", "linked"])
-        .assert()
-        .code(2);
+    assert_eq!(run(&tc, &["init", "--blank", "linked"]).code, 2);
     assert!(!linked.join("letters").exists());
 }
 
 #[test]
 fn init_defaults_to_campaign_flag_then_here_and_is_quiet_with_q() {
     let tc = TestCampaign::new();
-    tc.cmd()
-        .args(["--campaign", "flagged", "init", "--blank"])
-        .assert()
-        .success();
+    let flagged = ["--campaign", "flagged", "init", "--blank"];
+    tc.cmd().args(flagged).succeeds();
     assert!(tc.work().join("flagged/recipients.toml").is_file());
 
     let here = tc.work().join("here");
     std::fs::create_dir_all(&here).unwrap();
     let mut cmd = tc.cmd();
-    let out = cmd
-        .current_dir(&here)
-        .args(["-q", "init"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    assert!(
-        out.stdout.is_empty() && out.stderr.is_empty(),
-        "{}",
-        all_output(&out)
-    );
+    let out = cmd.current_dir(&here).args(["-q", "init"]).succeeds();
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
     assert!(here.join("letters/sokolova.txt").is_file());
     // Without -q, in the folder itself: commands without --campaign.
     let other = tc.work().join("other");
     std::fs::create_dir_all(&other).unwrap();
     let mut cmd = tc.cmd();
-    let out = cmd
-        .current_dir(&other)
-        .args(["init", "--blank"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let stdout = text(&out.stdout);
-    assert!(
-        stdout.contains("  2. Check the campaign:      protest-letter check"),
-        "{stdout}"
-    );
+    let out = cmd.current_dir(&other).args(["init", "--blank"]).succeeds();
+    out.prints("  2. Check the campaign:      protest-letter check");
 }
 
 /// A broken profile must not stop commands that do not use it.
 #[test]
 fn init_completions_and_man_ignore_a_broken_profile() {
     let tc = TestCampaign::new();
-    let profile = tc.root().join("broken.toml");
-    std::fs::write(&profile, "name = [unclosed\n").unwrap();
+    let profile = tc.file("broken.toml", "name = [unclosed\n");
+    let with_profile = |args: &[&str]| {
+        let mut cmd = tc.cmd();
+        cmd.env("PROTEST_LETTER_PROFILE", &profile).args(args).run()
+    };
     for args in [
         &["init", "--blank", "x"][..],
         &["completions", "bash"],
         &["man"],
     ] {
-        tc.cmd()
-            .env("PROTEST_LETTER_PROFILE", &profile)
-            .args(args)
-            .assert()
-            .success();
+        assert_eq!(with_profile(args).code, 0, "{args:?}");
     }
     // …while the commands that do use it still report it.
-    tc.cmd()
-        .env("PROTEST_LETTER_PROFILE", &profile)
-        .args(["write", "--name", NAME])
-        .assert()
-        .code(2);
+    assert_eq!(with_profile(&["write", "--name", NAME]).code, 2);
 }

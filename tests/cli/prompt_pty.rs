@@ -13,19 +13,17 @@ const TIMEOUT_MS: u64 = 10_000;
 /// pseudo-terminal.
 fn spawn_write(tc: &TestCampaign) -> PtySession {
     let mut cmd = tc.std_cmd();
-    cmd.args([
-        "write",
-        "--to",
-        "supreme-court",
-        "--lang",
-        "en",
-        "--date",
-        DATE,
-    ])
-    .env("TERM", "xterm")
-    .env_remove("NO_COLOR");
+    cmd.args(["write", "--to", "supreme-court", "--lang", "en"])
+        .args(["--date", DATE]);
+    on_a_terminal(cmd, TIMEOUT_MS)
+}
+
+/// `cmd` on a fresh pseudo-terminal that understands colours, waiting
+/// `timeout_ms` at most for each thing the test expects to see.
+fn on_a_terminal(mut cmd: std::process::Command, timeout_ms: u64) -> PtySession {
+    cmd.env("TERM", "xterm").env_remove("NO_COLOR");
     let options = Options::new()
-        .timeout_ms(Some(TIMEOUT_MS))
+        .timeout_ms(Some(timeout_ms))
         .strip_ansi_escape_codes(true);
     spawn_with_options(cmd, options).expect("start the binary on a pty")
 }
@@ -81,23 +79,13 @@ fn batch_on_a_terminal(tc: &TestCampaign, extra: &[&str]) -> String {
     for i in 0..120 {
         csv.push_str(&format!("Member {i},Branch {i}\n"));
     }
-    std::fs::write(tc.work().join("members.csv"), csv).unwrap();
+    tc.work_file("members.csv", csv);
     let mut cmd = tc.std_cmd();
     cmd.args(extra)
         .args(["write", "--to", "supreme-court", "--date", DATE])
-        .args([
-            "--signatories",
-            "members.csv",
-            "--out-dir",
-            "out",
-            "--force",
-        ])
-        .env("TERM", "xterm")
-        .env_remove("NO_COLOR");
-    let options = Options::new()
-        .timeout_ms(Some(TIMEOUT_MS * 6))
-        .strip_ansi_escape_codes(true);
-    let mut session = spawn_with_options(cmd, options).expect("start the binary on a pty");
+        .args(["--signatories", "members.csv"])
+        .args(["--out-dir", "out", "--force"]);
+    let mut session = on_a_terminal(cmd, TIMEOUT_MS * 6);
     let shown = session.exp_eof().expect("the program ends");
     let status = session.process().wait().unwrap();
     assert!(

@@ -6,110 +6,27 @@
 //! placeholder domain replaced by a real-looking one, starts its own server
 //! (stopped on drop) and runs the binary with a clean environment.
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
-use std::time::Duration;
+use std::path::PathBuf;
 
-use assert_cmd::Command;
-use mail_parser::MessageParser;
 use serde_json::Value;
 
 use crate::smtp_server::{Received, ServerConfig, SmtpServer};
-use crate::support::TestCampaign;
+use crate::support::{
+    DOMAIN, EMAIL, NAME, PASSWORD, Runs, SIGNER, Sending, TestCampaign, mail, sendmail_calls,
+    serving,
+};
 
-const DOMAIN: &str = "kz-gov.org";
-const NAME: &str = "Jo Bloggs";
-const EMAIL: &str = "jo@solidarity-union.org";
 const PRESIDENTIAL_PHONE: &str = "+7 7172 74 55 24";
-const PASSWORD: &str = "Tr0ub4dor-and-3";
 
-/// A temp campaign (repository recipients.toml + letters/, real-looking
-/// addresses), an empty working folder, a home and a journal path.
-struct Fixture {
-    campaign: TestCampaign,
+/// `send --yes` of the one signer's letters through `server`.
+fn send_to(f: &TestCampaign, server: &SmtpServer) -> Sending {
+    f.send().signer().smtp(server).with(["--yes"])
 }
 
-impl Fixture {
-    fn new() -> Fixture {
-        let campaign = TestCampaign::with_real_addresses(DOMAIN);
-        std::fs::create_dir_all(campaign.root().join("home")).unwrap();
-        Fixture { campaign }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.campaign.root().join(name)
-    }
-
-    fn journal(&self) -> PathBuf {
-        self.path("journal.jsonl")
-    }
-
-    /// The binary in the empty working folder with a clean environment: no
-    /// profile, no PROTEST_LETTER_* from the caller, fast retries.
-    fn bare(&self) -> Command {
-        let mut cmd = Command::from_std(self.campaign.std_cmd());
-        cmd.env("HOME", self.path("home"))
-            .env("PROTEST_LETTER_RETRY_DELAY_MS", "10")
-            .env("LC_ALL", "C.UTF-8")
-            .timeout(Duration::from_secs(120));
-        cmd
-    }
-
-    /// `send` on the temp campaign, signed, with the journal in the fixture.
-    fn send(&self) -> Command {
-        self.send_with_journal(&self.journal())
-    }
-
-    fn send_with_journal(&self, journal: &Path) -> Command {
-        let mut cmd = self.bare();
-        cmd.arg("--campaign")
-            .arg(self.campaign.dir())
-            .arg("send")
-            .args(["--name", NAME, "--email", EMAIL, "--country", "GB"])
-            .arg("--journal")
-            .arg(journal);
-        cmd
-    }
-
-    /// `send --yes` through `server`.
-    fn send_to(&self, server: &SmtpServer) -> Command {
-        let mut cmd = self.send();
-        cmd.arg("--smtp").arg(smtp_url(server)).arg("--yes");
-        cmd
-    }
-
-    fn journal_text(&self) -> String {
-        std::fs::read_to_string(self.journal()).unwrap_or_default()
-    }
-
-    fn journal_records(&self) -> Vec<Value> {
-        self.journal_text()
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-
-    /// Writes an executable file without this (multi-threaded) process ever
-    /// holding it open for writing, so a concurrent fork cannot make its
-    /// exec fail with "Text file busy".
-    fn script(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.path(name);
-        let status = std::process::Command::new("sh")
-            .arg("-c")
-            .arg("printf '%s' \"$2\" > \"$1\" && chmod 755 \"$1\"")
-            .arg("sh")
-            .arg(&path)
-            .arg(text)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        path
-    }
-}
-
-fn smtp_url(server: &SmtpServer) -> String {
-    format!("smtp://127.0.0.1:{}", server.port())
+/// `send --yes` of the one signer's letters through the sendmail-like
+/// `program`.
+fn via_sendmail(f: &TestCampaign, program: &std::path::Path) -> Sending {
+    f.send().signer().sendmail(program).with(["--yes"])
 }
 
 fn addr(local: &str) -> String {
@@ -138,76 +55,6 @@ fn expected_envelopes() -> Vec<Vec<String>> {
     ]
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-fn run(cmd: &mut Command) -> Run {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().unwrap();
-    Run {
-        code: status.code().expect("killed by a signal"),
-        stdout: String::from_utf8(stdout).unwrap(),
-        stderr: String::from_utf8(stderr).unwrap(),
-    }
-}
-
-/// The headers of one delivered message, parsed.
-struct Parsed {
-    from: Vec<String>,
-    to: Vec<String>,
-    cc: Vec<String>,
-    has_bcc: bool,
-    subject: String,
-    message_id: String,
-    body: String,
-}
-
-fn addresses(a: Option<&mail_parser::Address<'_>>) -> Vec<String> {
-    a.map(|a| {
-        a.iter()
-            .filter_map(|x| x.address().map(str::to_string))
-            .collect()
-    })
-    .unwrap_or_default()
-}
-
-fn parse(data: &[u8]) -> Parsed {
-    let m = MessageParser::default()
-        .parse(data)
-        .expect("a parsable message");
-    Parsed {
-        from: addresses(m.from()),
-        to: addresses(m.to()),
-        cc: addresses(m.cc()),
-        has_bcc: m.bcc().is_some() || m.header_raw("Bcc").is_some(),
-        subject: m.subject().unwrap_or_default().to_string(),
-        message_id: m.message_id().unwrap_or_default().to_string(),
-        body: m.body_text(0).unwrap_or_default().into_owned(),
-    }
-}
-
 /// Envelope recipients of every received message, sorted by To.
 fn envelopes(received: &[Received]) -> Vec<Vec<String>> {
     let mut v: Vec<Vec<String>> = received.iter().map(|r| r.rcpt_to.clone()).collect();
@@ -224,7 +71,7 @@ fn sorted(mut v: Vec<Vec<String>>) -> Vec<Vec<String>> {
 /// To is the first envelope recipient, Cc the required copies, no Bcc.
 fn check_message(r: &Received) {
     assert_eq!(r.mail_from, EMAIL);
-    let p = parse(&r.data);
+    let p = r.mail();
     assert_eq!(p.from, [EMAIL]);
     assert_eq!(p.to, r.rcpt_to[..1]);
     let copies: Vec<String> = r.rcpt_to[1..]
@@ -254,10 +101,8 @@ fn check_message(r: &Received) {
 
 #[test]
 fn loopback_send_delivers_each_letter_with_every_copy() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default());
-    let out = run(&mut f.send_to(&server));
-    assert_eq!(out.code, 0, "{out:?}");
+    let (f, server) = serving(ServerConfig::default());
+    let out = send_to(&f, &server).succeeds();
 
     let received = server.received();
     assert_eq!(envelopes(&received), sorted(expected_envelopes()));
@@ -267,32 +112,23 @@ fn loopback_send_delivers_each_letter_with_every_copy() {
         assert_eq!(r.auth_user, None);
     }
     let ids: std::collections::HashSet<String> =
-        received.iter().map(|r| parse(&r.data).message_id).collect();
+        received.iter().map(|r| r.mail().message_id).collect();
     assert_eq!(ids.len(), 3, "distinct Message-IDs");
 
     // The phone-only recipient is on the call sheet, on stdout.
-    assert!(out.stdout.contains("Call sheet"), "{out:?}");
-    assert!(out.stdout.contains(PRESIDENTIAL_PHONE), "{out:?}");
-    assert!(
-        out.stdout.contains("presidential-administration"),
-        "{out:?}"
-    );
-    assert!(out.stdout.contains("Sent 3, already sent 0"), "{out:?}");
+    out.prints("Call sheet");
+    out.prints(PRESIDENTIAL_PHONE);
+    out.prints("presidential-administration");
+    out.prints("Sent 3, already sent 0");
 
-    let sent: Vec<Value> = f
-        .journal_records()
-        .into_iter()
-        .filter(|r| r["event"] == "sent")
-        .collect();
+    let sent = f.journal_events("sent");
     assert_eq!(sent.len(), 3, "{}", f.journal_text());
 }
 
 #[test]
 fn bcc_me_is_in_the_envelope_but_not_the_headers() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default());
-    let out = run(f.send_to(&server).arg("--bcc-me"));
-    assert_eq!(out.code, 0, "{out:?}");
+    let (f, server) = serving(ServerConfig::default());
+    send_to(&f, &server).arg("--bcc-me").succeeds();
 
     let received = server.received();
     let expected: Vec<Vec<String>> = expected_envelopes()
@@ -305,7 +141,7 @@ fn bcc_me_is_in_the_envelope_but_not_the_headers() {
     assert_eq!(envelopes(&received), sorted(expected));
     for r in &received {
         check_message(r);
-        let p = parse(&r.data);
+        let p = r.mail();
         assert!(!p.to.contains(&EMAIL.to_string()));
         assert!(!p.cc.contains(&EMAIL.to_string()));
         assert!(
@@ -318,53 +154,36 @@ fn bcc_me_is_in_the_envelope_but_not_the_headers() {
 
 #[test]
 fn a_second_run_sends_nothing_and_resend_sends_again() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default());
-    let first = run(&mut f.send_to(&server));
-    assert_eq!(first.code, 0, "{first:?}");
+    let (f, server) = serving(ServerConfig::default());
+    send_to(&f, &server).succeeds();
     assert_eq!(server.received().len(), 3);
 
-    let again = run(&mut f.send_to(&server));
-    assert_eq!(again.code, 0, "{again:?}");
+    let again = send_to(&f, &server).succeeds();
     assert_eq!(server.received().len(), 3, "nothing new: {again:?}");
     assert_eq!(
         again.stderr.matches("already sent:").count(),
         3,
         "{again:?}"
     );
-    assert!(again.stderr.contains("--resend"), "{again:?}");
-    assert!(again.stdout.contains("Sent 0, already sent 3"), "{again:?}");
+    again.says("--resend");
+    again.prints("Sent 0, already sent 3");
 
-    let resent = run(f.send_to(&server).arg("--resend"));
-    assert_eq!(resent.code, 0, "{resent:?}");
+    let resent = send_to(&f, &server).arg("--resend").succeeds();
     let received = server.received();
     assert_eq!(received.len(), 6, "{resent:?}");
     assert_eq!(envelopes(&received[3..]), sorted(expected_envelopes()));
-    assert!(
-        resent.stdout.contains("Sent 3, already sent 0"),
-        "{resent:?}"
-    );
+    resent.prints("Sent 3, already sent 0");
 }
 
 #[test]
 fn dry_run_sends_nothing() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default());
-    let out = run(f
-        .send()
-        .arg("--smtp")
-        .arg(smtp_url(&server))
-        .arg("--dry-run"));
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stderr.contains("dry run"), "{out:?}");
-    assert!(out.stdout.contains("Dry run: 3 would be sent"), "{out:?}");
+    let (f, server) = serving(ServerConfig::default());
+    let out = f.send().signer().smtp(&server).arg("--dry-run").succeeds();
+    out.says("dry run");
+    out.prints("Dry run: 3 would be sent");
     // The preview shows what would go out.
-    assert!(
-        out.stderr.contains(&addr("supreme-court-copy-2")),
-        "{out:?}"
-    );
-    assert!(server.received().is_empty());
-    assert_eq!(server.connections(), 0);
+    out.says(&addr("supreme-court-copy-2"));
+    server.assert_untouched();
     assert!(
         !f.journal_text().contains("\"sent\""),
         "{}",
@@ -372,19 +191,16 @@ fn dry_run_sends_nothing() {
     );
 
     // And without any transport configured.
-    let out = run(f.send().arg("--dry-run"));
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains("Dry run: 3 would be sent"), "{out:?}");
+    let out = f.send().signer().arg("--dry-run").succeeds();
+    out.prints("Dry run: 3 would be sent");
 }
 
 #[test]
 fn starttls_with_the_test_ca_is_used() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default().require_tls());
+    let (f, server) = serving(ServerConfig::default().require_tls());
     let ca = f.path("ca.pem");
     std::fs::write(&ca, server.ca_pem()).unwrap();
-    let out = run(f.send_to(&server).arg("--ca-cert").arg(&ca));
-    assert_eq!(out.code, 0, "{out:?}");
+    send_to(&f, &server).arg("--ca-cert").arg(&ca).succeeds();
     let received = server.received();
     assert_eq!(envelopes(&received), sorted(expected_envelopes()));
     assert!(received.iter().all(|r| r.tls), "all over TLS");
@@ -392,12 +208,10 @@ fn starttls_with_the_test_ca_is_used() {
 
 #[test]
 fn an_untrusted_certificate_stops_the_run_with_advice() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default().require_tls());
-    let out = run(&mut f.send_to(&server));
-    assert_eq!(out.code, 3, "{out:?}");
-    assert!(out.stderr.contains("--ca-cert"), "{out:?}");
-    assert!(out.stderr.contains("TLS"), "{out:?}");
+    let (f, server) = serving(ServerConfig::default().require_tls());
+    let out = send_to(&f, &server).exits(3);
+    out.says("--ca-cert");
+    out.says("TLS");
     assert!(server.received().is_empty());
     assert!(
         !f.journal_text().contains("\"sent\""),
@@ -407,19 +221,19 @@ fn an_untrusted_certificate_stops_the_run_with_advice() {
 }
 
 /// A successful authenticated run through `server`, with `extra` flags.
-fn auth_send(f: &Fixture, server: &SmtpServer, extra: &[&str]) -> Run {
+fn auth_send(f: &TestCampaign, server: &SmtpServer, extra: &[&str]) -> crate::support::Run {
     let url = format!("smtp://jo@127.0.0.1:{}", server.port());
-    run(f
-        .send()
+    f.send()
+        .signer()
         .args(["--smtp", &url, "--yes", "--format", "json"])
         .args(extra)
-        .env("PROTEST_LETTER_SMTP_PASSWORD", PASSWORD))
+        .env("PROTEST_LETTER_SMTP_PASSWORD", PASSWORD)
+        .run()
 }
 
 #[test]
 fn auth_uses_the_password_from_the_environment() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default().auth("jo", PASSWORD));
+    let (f, server) = serving(ServerConfig::default().auth("jo", PASSWORD));
     let out = auth_send(&f, &server, &[]);
     assert_eq!(out.code, 0, "{out:?}");
     let received = server.received();
@@ -431,88 +245,69 @@ fn auth_uses_the_password_from_the_environment() {
     );
     assert!(!out.all().contains(PASSWORD), "{out:?}");
     assert!(!f.journal_text().contains(PASSWORD));
-    let summary: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(summary["sent"], 3);
+    out.counts(&[("sent", 3)]);
 }
 
 #[test]
 fn verbose_never_shows_the_password() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default().auth("jo", PASSWORD));
+    let (f, server) = serving(ServerConfig::default().auth("jo", PASSWORD));
     let out = auth_send(&f, &server, &["--verbose"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(server.received().len(), 3);
     // Verbose says where it sends and what the server said, not the secret.
-    assert!(
-        out.stderr.contains("sending through smtp://jo@127.0.0.1"),
-        "{out:?}"
-    );
-    assert!(out.stderr.contains("sent sokolova"), "{out:?}");
+    out.says("sending through smtp://jo@127.0.0.1");
+    out.says("sent sokolova");
     assert!(!out.all().contains(PASSWORD), "{out:?}");
     assert!(!f.journal_text().contains(PASSWORD));
 }
 
 #[test]
 fn a_wrong_password_stops_the_run_without_showing_it() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default().auth("jo", PASSWORD));
+    let (f, server) = serving(ServerConfig::default().auth("jo", PASSWORD));
     let url = format!("smtp://jo@127.0.0.1:{}", server.port());
     let wrong = "wr0ng-Passw0rd-xyz";
-    let out = run(f
+    let out = f
         .send()
+        .signer()
         .args(["--smtp", &url, "--yes", "--verbose", "--format", "json"])
-        .env("PROTEST_LETTER_SMTP_PASSWORD", wrong));
-    assert_eq!(out.code, 3, "{out:?}");
-    assert!(out.stderr.contains("refused the login"), "{out:?}");
-    assert!(out.stderr.contains("`jo`"), "{out:?}");
+        .env("PROTEST_LETTER_SMTP_PASSWORD", wrong)
+        .exits(3);
+    out.says("refused the login");
+    out.says("`jo`");
     assert!(server.received().is_empty());
     for secret in [wrong, PASSWORD] {
         assert!(!out.all().contains(secret), "{out:?}");
         assert!(!f.journal_text().contains(secret), "{}", f.journal_text());
     }
     // The JSON summary is still printed: nothing was sent.
-    let summary: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(summary["sent"], 0);
-    assert_eq!(summary["not_attempted"], 3);
+    out.counts(&[("sent", 0), ("not_attempted", 3)]);
 }
 
 #[test]
 fn a_password_in_the_url_is_refused_and_not_echoed() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default().auth("jo", "secret"));
+    let (f, server) = serving(ServerConfig::default().auth("jo", "secret"));
     let url = format!("smtp://jo:secret@127.0.0.1:{}", server.port());
-    let out = run(f.send().args(["--smtp", &url, "--yes"]));
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("PROTEST_LETTER_SMTP_PASSWORD"),
-        "{out:?}"
-    );
+    let out = f.send().signer().args(["--smtp", &url, "--yes"]).exits(2);
+    out.says("PROTEST_LETTER_SMTP_PASSWORD");
     assert!(!out.all().contains("secret"), "{out:?}");
-    assert!(server.received().is_empty());
-    assert_eq!(server.connections(), 0);
+    server.assert_untouched();
 }
 
 #[test]
 fn a_refused_recipient_fails_that_letter_only() {
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     let ministry = addr("foreign-ministry");
     let server = SmtpServer::start(ServerConfig::default().reject_rcpt(&ministry));
-    let out = run(f.send_to(&server).args(["--format", "json"]));
-    assert_eq!(out.code, 1, "{out:?}");
+    let out = send_to(&f, &server).args(["--format", "json"]).exits(1);
 
     let received = server.received();
     let tos: Vec<&str> = received.iter().map(|r| r.rcpt_to[0].as_str()).collect();
     assert_eq!(received.len(), 2, "{tos:?}");
     assert!(!tos.contains(&ministry.as_str()));
     received.iter().for_each(check_message);
-    assert!(
-        out.stderr.contains("failed sokolova → foreign-ministry"),
-        "{out:?}"
-    );
+    out.says("failed sokolova → foreign-ministry");
 
-    let summary: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(summary["sent"], 2);
-    assert_eq!(summary["failed_permanent"], 1);
+    let summary = out.counts(&[("sent", 2), ("failed_permanent", 1)]);
     let letter = summary["letters"]
         .as_array()
         .unwrap()
@@ -525,11 +320,7 @@ fn a_refused_recipient_fails_that_letter_only() {
         "{letter}"
     );
 
-    let failed: Vec<Value> = f
-        .journal_records()
-        .into_iter()
-        .filter(|r| r["event"] == "failed")
-        .collect();
+    let failed = f.journal_events("failed");
     assert_eq!(failed.len(), 1, "{}", f.journal_text());
     assert!(
         failed[0]["key"]
@@ -539,75 +330,59 @@ fn a_refused_recipient_fails_that_letter_only() {
     );
 
     // A failed letter is not "sent": the next run tries it again.
-    let again = run(f.send_to(&server).args(["--format", "json"]));
-    assert_eq!(again.code, 1, "{again:?}");
-    let summary: Value = serde_json::from_str(&again.stdout).unwrap();
-    assert_eq!(summary["already_sent"], 2);
-    assert_eq!(summary["failed_permanent"], 1);
+    let again = send_to(&f, &server).args(["--format", "json"]).exits(1);
+    again.counts(&[("already_sent", 2), ("failed_permanent", 1)]);
 }
 
 #[test]
 fn a_temporary_failure_is_retried_and_delivered_once() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default().temp_fail([1]));
-    let out = run(&mut f.send_to(&server));
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stderr.contains("will retry"), "{out:?}");
+    let (f, server) = serving(ServerConfig::default().temp_fail([1]));
+    let out = send_to(&f, &server).succeeds();
+    out.says("will retry");
     assert_eq!(server.attempts(), 4, "one retry");
     let received = server.received();
     assert_eq!(envelopes(&received), sorted(expected_envelopes()));
     received.iter().for_each(check_message);
-    assert!(out.stdout.contains("Sent 3,"), "{out:?}");
+    out.prints("Sent 3,");
 }
 
 #[test]
 fn without_a_terminal_or_yes_nothing_is_sent() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default());
-    let out = run(f.send().arg("--smtp").arg(smtp_url(&server)));
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("--yes"), "{out:?}");
-    assert!(out.stderr.contains("refusing"), "{out:?}");
-    assert!(server.received().is_empty());
-    assert_eq!(server.connections(), 0);
+    let (f, server) = serving(ServerConfig::default());
+    let out = f.send().signer().smtp(&server).exits(2);
+    out.says("--yes");
+    out.says("refusing");
+    server.assert_untouched();
 }
 
 #[test]
 fn placeholder_addresses_are_refused_naming_the_recipient() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default());
+    let (f, server) = serving(ServerConfig::default());
     // The built-in campaign: the working folder holds no recipients.toml.
-    let out = run(f
-        .bare()
+    let out = f
+        .std_cmd()
         .arg("send")
-        .args(["--name", NAME, "--email", EMAIL, "--country", "GB"])
+        .args(SIGNER)
         .arg("--journal")
         .arg(f.journal())
-        .arg("--smtp")
-        .arg(smtp_url(&server))
+        .args(["--smtp", &server.url()])
         // Past the example's deadline on purpose: the placeholders still stop it.
         .arg("--after-deadline")
-        .arg("--yes"));
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("placeholder"), "{out:?}");
+        .arg("--yes")
+        .exits(2);
+    out.says("placeholder");
     for id in ["supreme-court", "foreign-ministry", "embassy"] {
         assert!(out.stderr.contains(&format!("`{id}`")), "{id}: {out:?}");
     }
-    assert!(
-        out.stderr.contains("supreme-court@placeholder.invalid"),
-        "{out:?}"
-    );
-    assert!(out.stderr.contains("--campaign"), "{out:?}");
-    assert!(server.received().is_empty());
-    assert_eq!(server.connections(), 0);
+    out.says("supreme-court@placeholder.invalid");
+    out.says("--campaign");
+    server.assert_untouched();
 }
 
 #[test]
 fn json_summary_counts_match() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default());
-    let out = run(f.send_to(&server).args(["--format", "json"]));
-    assert_eq!(out.code, 0, "{out:?}");
+    let (f, server) = serving(ServerConfig::default());
+    let out = send_to(&f, &server).args(["--format", "json"]).succeeds();
     let s: Value = serde_json::from_str(&out.stdout).expect("stdout is one JSON document");
     assert_eq!(s["dry_run"], false);
     assert_eq!(s["sent"], 3);
@@ -632,7 +407,7 @@ fn json_summary_counts_match() {
         assert!(
             received
                 .iter()
-                .any(|r| format!("<{}>", parse(&r.data).message_id) == id),
+                .any(|r| format!("<{}>", r.mail().message_id) == id),
             "{id}"
         );
     }
@@ -642,7 +417,7 @@ fn json_summary_counts_match() {
     assert_eq!(call[0]["phone"], PRESIDENTIAL_PHONE);
     assert!(!call[0]["talking_points"].as_array().unwrap().is_empty());
 
-    let again = run(f.send_to(&server).args(["--format", "json"]));
+    let again = send_to(&f, &server).args(["--format", "json"]).run();
     let s: Value = serde_json::from_str(&again.stdout).unwrap();
     assert_eq!(
         (s["sent"].clone(), s["already_sent"].clone()),
@@ -661,8 +436,7 @@ fn json_summary_counts_match() {
 
 #[test]
 fn an_interrupted_attempt_is_uncertain_and_resent_only_when_asked() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default());
+    let (f, server) = serving(ServerConfig::default());
     // What a run killed mid-delivery leaves: an attempt with no answer.
     // Key format: journal_key in src/send/mod.rs (letter|recipient|To|
     // signer identity, which is email|name|organisation for one signer).
@@ -675,12 +449,11 @@ fn an_interrupted_attempt_is_uncertain_and_resent_only_when_asked() {
     {
         let probe = SmtpServer::start(ServerConfig::default());
         let probe_journal = f.path("probe-journal.jsonl");
-        let out = run(f
-            .send_with_journal(&probe_journal)
-            .arg("--smtp")
-            .arg(smtp_url(&probe))
-            .arg("--yes"));
-        assert_eq!(out.code, 0, "{out:?}");
+        f.send_with_journal(&probe_journal)
+            .signer()
+            .smtp(&probe)
+            .arg("--yes")
+            .succeeds();
         let text = std::fs::read_to_string(&probe_journal).unwrap();
         assert!(
             text.contains(&serde_json::to_string(&key).unwrap()),
@@ -696,26 +469,22 @@ fn an_interrupted_attempt_is_uncertain_and_resent_only_when_asked() {
     std::fs::write(f.journal(), format!("{record}\n")).unwrap();
 
     // Never sent again on its own: the server may have it.
-    let out = run(f.send_to(&server).args(["--format", "json"]));
-    assert_eq!(out.code, 3, "{out:?}");
+    let out = send_to(&f, &server).args(["--format", "json"]).exits(3);
     assert_eq!(out.stderr.matches("uncertain:").count(), 1, "{out:?}");
-    assert!(out.stderr.contains("foreign-ministry"), "{out:?}");
-    assert!(out.stderr.contains("--resend-uncertain"), "{out:?}");
+    out.says("foreign-ministry");
+    out.says("--resend-uncertain");
     assert_eq!(server.received().len(), 2);
-    let s: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(s["uncertain"], 1, "{s}");
-    assert_eq!(s["sent"], 2, "{s}");
+    out.counts(&[("uncertain", 1), ("sent", 2)]);
 
     // --resend-uncertain sends it, with the Message-ID of the first attempt.
-    let out = run(f
-        .send_to(&server)
-        .args(["--format", "json", "--resend-uncertain"]));
-    assert_eq!(out.code, 0, "{out:?}");
+    let out = send_to(&f, &server)
+        .args(["--format", "json", "--resend-uncertain"])
+        .succeeds();
     assert_eq!(envelopes(&server.received()), sorted(expected_envelopes()));
     let resent = &server.received()[2];
     assert_eq!(resent.rcpt_to[0], addr("foreign-ministry"));
     assert_eq!(
-        parse(&resent.data).message_id,
+        resent.mail().message_id,
         "0123456789abcdef.1767261600.000000000@solidarity-union.org"
     );
     let s: Value = serde_json::from_str(&out.stdout).unwrap();
@@ -730,58 +499,23 @@ fn an_interrupted_attempt_is_uncertain_and_resent_only_when_asked() {
     assert_eq!(flagged[0]["status"], "sent");
 
     // Now it is sent, not uncertain.
-    let again = run(&mut f.send_to(&server));
-    assert_eq!(again.code, 0, "{again:?}");
+    let again = send_to(&f, &server).succeeds();
     assert!(!again.stderr.contains("uncertain"), "{again:?}");
     assert_eq!(server.received().len(), 3);
 }
 
-/// A sendmail stand-in: saves its arguments (one per line) and its stdin,
-/// one pair of files per call, then exits as `exit_code` says.
-fn fake_sendmail(f: &Fixture, exit_code: &str) -> (PathBuf, PathBuf) {
-    let calls = f.path("calls");
-    std::fs::create_dir_all(&calls).unwrap();
-    let script = format!(
-        "#!/bin/sh\n\
-         dir='{}'\n\
-         n=$(ls \"$dir\" | grep -c '^args' || true)\n\
-         n=$((n + 1))\n\
-         printf '%s\\n' \"$@\" > \"$dir/args.$n\"\n\
-         cat > \"$dir/stdin.$n\"\n\
-         {exit_code}\n",
-        calls.display()
-    );
-    (f.script("fake-sendmail", &script), calls)
-}
-
-/// (arguments, message) of each call of the fake sendmail, in call order.
-fn sendmail_calls(calls: &Path) -> Vec<(Vec<String>, Vec<u8>)> {
-    let mut out = Vec::new();
-    for n in 1.. {
-        let args = calls.join(format!("args.{n}"));
-        if !args.exists() {
-            break;
-        }
-        let args = std::fs::read_to_string(args).unwrap();
-        let stdin = std::fs::read(calls.join(format!("stdin.{n}"))).unwrap();
-        out.push((args.lines().map(str::to_string).collect(), stdin));
-    }
-    out
-}
-
 #[test]
 fn sendmail_gets_the_envelope_as_arguments_and_the_message_on_stdin() {
-    let f = Fixture::new();
-    let (program, calls) = fake_sendmail(&f, "exit 0");
-    let out = run(f.send().arg("--sendmail").arg(&program).arg("--yes"));
-    assert_eq!(out.code, 0, "{out:?}");
+    let f = TestCampaign::sendable();
+    let (program, calls) = f.fake_sendmail("exit 0");
+    let out = via_sendmail(&f, &program).succeeds();
     let calls = sendmail_calls(&calls);
     assert_eq!(calls.len(), 3, "{out:?}");
     let mut envelopes = Vec::new();
     for (args, stdin) in &calls {
         assert_eq!(args[..4], ["-i", "-f", EMAIL, "--"], "{args:?}");
         let recipients = args[4..].to_vec();
-        let p = parse(stdin);
+        let p = mail(stdin);
         assert_eq!(p.to, recipients[..1]);
         assert_eq!(p.cc, recipients[1..]);
         assert_eq!(p.from, [EMAIL]);
@@ -791,31 +525,26 @@ fn sendmail_gets_the_envelope_as_arguments_and_the_message_on_stdin() {
         envelopes.push(recipients);
     }
     assert_eq!(sorted(envelopes), sorted(expected_envelopes()));
-    assert!(out.stdout.contains(PRESIDENTIAL_PHONE), "{out:?}");
+    out.prints(PRESIDENTIAL_PHONE);
 
     // The journal works for sendmail too.
-    let again = run(f.send().arg("--sendmail").arg(&program).arg("--yes"));
-    assert_eq!(again.code, 0, "{again:?}");
-    assert!(again.stdout.contains("already sent 3"), "{again:?}");
+    let again = via_sendmail(&f, &program).succeeds();
+    again.prints("already sent 3");
     assert_eq!(sendmail_calls(&f.path("calls")).len(), 3);
 }
 
 #[test]
 fn sendmail_exit_75_is_retried() {
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     // Fails with EX_TEMPFAIL the first time only.
     let flag = f.path("failed-once");
-    let (program, calls) = fake_sendmail(
-        &f,
-        &format!(
-            "if [ ! -e '{0}' ]; then : > '{0}'; echo 'queue full' >&2; exit 75; fi; exit 0",
-            flag.display()
-        ),
-    );
-    let out = run(f.send().arg("--sendmail").arg(&program).arg("--yes"));
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stderr.contains("will retry"), "{out:?}");
-    assert!(out.stderr.contains("queue full"), "{out:?}");
+    let (program, calls) = f.fake_sendmail(&format!(
+        "if [ ! -e '{0}' ]; then : > '{0}'; echo 'queue full' >&2; exit 75; fi; exit 0",
+        flag.display()
+    ));
+    let out = via_sendmail(&f, &program).succeeds();
+    out.says("will retry");
+    out.says("queue full");
     let calls = sendmail_calls(&calls);
     assert_eq!(calls.len(), 4, "three letters, one retry");
     // The first call failed; its letter went again (in any order: the
@@ -824,33 +553,22 @@ fn sendmail_exit_75_is_retried() {
     assert_eq!(again, 2, "the failed letter went again");
     let envelopes: Vec<Vec<String>> = calls[1..].iter().map(|(a, _)| a[4..].to_vec()).collect();
     assert_eq!(sorted(envelopes), sorted(expected_envelopes()));
-    assert!(out.stdout.contains("Sent 3,"), "{out:?}");
+    out.prints("Sent 3,");
 }
 
 #[test]
 fn sendmail_exit_1_is_a_permanent_failure() {
-    let f = Fixture::new();
-    let (program, calls) = fake_sendmail(&f, "echo 'no such user' >&2; exit 1");
-    let out = run(f
-        .send()
-        .arg("--sendmail")
-        .arg(&program)
-        .args(["--yes", "--format", "json"]));
-    assert_eq!(out.code, 1, "{out:?}");
+    let f = TestCampaign::sendable();
+    let (program, calls) = f.fake_sendmail("echo 'no such user' >&2; exit 1");
+    let out = f.send().signer().sendmail(&program).json().exits(1);
     assert_eq!(
         sendmail_calls(&calls).len(),
         3,
         "each tried once, not retried"
     );
-    assert!(out.stderr.contains("no such user"), "{out:?}");
-    let s: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(s["sent"], 0);
-    assert_eq!(s["failed_permanent"], 3);
-    let failed = f
-        .journal_records()
-        .into_iter()
-        .filter(|r| r["event"] == "failed")
-        .count();
+    out.says("no such user");
+    out.counts(&[("sent", 0), ("failed_permanent", 3)]);
+    let failed = f.journal_events("failed").len();
     assert_eq!(failed, 3, "{}", f.journal_text());
 }
 
@@ -860,16 +578,16 @@ fn sendmail_exit_1_is_a_permanent_failure() {
 /// letter (both come from the journal key), and MIME-Version is there.
 #[test]
 fn send_dates_mail_now_and_shares_message_ids_with_write() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default());
-    let out = run(f
-        .send_to(&server)
+    let (f, server) = serving(ServerConfig::default());
+    send_to(&f, &server)
         .args(["--to", "supreme-court"])
-        .env("SOURCE_DATE_EPOCH", "1000000000"));
-    assert_eq!(out.code, 0, "{out:?}");
+        .env("SOURCE_DATE_EPOCH", "1000000000")
+        .succeeds();
     let received = server.received();
     assert_eq!(received.len(), 1);
-    let m = MessageParser::default().parse(&received[0].data).unwrap();
+    let m = mail_parser::MessageParser::default()
+        .parse(&received[0].data)
+        .unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -878,15 +596,12 @@ fn send_dates_mail_now_and_shares_message_ids_with_write() {
     assert!((now - date).abs() < 600, "Date {date}, now {now}");
     assert_eq!(m.header_raw("MIME-Version").map(str::trim), Some("1.0"));
 
-    let written = run(f
-        .bare()
-        .arg("--campaign")
-        .arg(f.campaign.dir())
-        .args(["write", "--name", NAME, "--email", EMAIL, "--country", "GB"])
-        .args(["--to", "supreme-court", "--format", "eml"]));
-    assert_eq!(written.code, 0, "{written:?}");
-    let w = MessageParser::default()
-        .parse(written.stdout.as_bytes())
-        .unwrap();
-    assert_eq!(w.message_id(), m.message_id());
+    let written = f
+        .campaign_std_cmd()
+        .arg("write")
+        .args(SIGNER)
+        .args(["--to", "supreme-court", "--format", "eml"])
+        .succeeds();
+    let w = mail(written.stdout.as_bytes());
+    assert_eq!(Some(w.message_id.as_str()), m.message_id());
 }

@@ -7,128 +7,42 @@
 //! Each test counts what the in-process server received: every letter
 //! exactly once, and nothing sent after a refusal.
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
-
-use serde_json::Value;
+use std::path::Path;
+use std::time::Duration;
 
 use crate::smtp_server::{CertKind, Quirks, ServerConfig, SmtpServer};
-use crate::support::TestCampaign;
+use crate::support::{
+    ACCOUNT, EMAIL, NAME, PASSWORD, Runs, Sending, TestCampaign, members_csv, sendmail_calls,
+    serving,
+};
 
-const DOMAIN: &str = "kz-gov.org";
-const EMAIL: &str = "jo@solidarity-union.org";
-const ACCOUNT: &str = "sec@union.org";
-const PASSWORD: &str = "Tr0ub4dor-and-3";
 /// The campaign's first `copies_to` address, on every letter.
 const COPY: &str = "campaign-kazakhstan@kz-gov.org";
 
-struct Fixture {
-    campaign: TestCampaign,
+/// `send --yes --format json` of the signer's three letters to `url`.
+fn send(f: &TestCampaign, url: &str) -> Sending {
+    send_as(f, url, EMAIL)
 }
 
-impl Fixture {
-    fn new() -> Fixture {
-        let campaign = TestCampaign::with_real_addresses(DOMAIN);
-        std::fs::create_dir_all(campaign.root().join("home")).unwrap();
-        Fixture { campaign }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.campaign.root().join(name)
-    }
-
-    fn file(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.path(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
-    /// `send --yes --format json` of the signer's three letters to `url`.
-    fn send(&self, url: &str) -> std::process::Command {
-        self.send_as(url, EMAIL)
-    }
-
-    fn send_as(&self, url: &str, email: &str) -> std::process::Command {
-        let mut cmd = self.campaign.std_cmd();
-        cmd.env("HOME", self.path("home"))
-            .env("PROTEST_LETTER_RETRY_DELAY_MS", "10")
-            .env("PROTEST_LETTER_SMTP_PASSWORD", PASSWORD)
-            .arg("--campaign")
-            .arg(self.campaign.dir())
-            .arg("send")
-            .args(["--name", "Jo Bloggs", "--email", email, "--country", "GB"])
-            .args(["--smtp", url, "--yes", "--format", "json"])
-            .arg("--journal")
-            .arg(self.path("journal.jsonl"));
-        cmd
-    }
-
-    /// `send` of one letter per member of an `n`-member list, from the
-    /// branch account.
-    fn send_batch(&self, url: &str, n: usize) -> std::process::Command {
-        let mut csv = String::from("name,email,country\n");
-        for i in 1..=n {
-            csv.push_str(&format!("Member {i},member{i}@union.org,GB\n"));
-        }
-        let csv = self.file("members.csv", &csv);
-        let mut cmd = self.campaign.std_cmd();
-        cmd.env("HOME", self.path("home"))
-            .env("PROTEST_LETTER_RETRY_DELAY_MS", "10")
-            .env("PROTEST_LETTER_SMTP_PASSWORD", PASSWORD)
-            .arg("--campaign")
-            .arg(self.campaign.dir())
-            .arg("send")
-            .arg("--signatories")
-            .arg(csv)
-            .args(["--email", ACCOUNT, "--organisation", "Unite Branch 42"])
-            .args(["--to", "supreme-court", "--date", "2026-11-22"])
-            .args(["--smtp", url, "--yes", "--format", "json"])
-            .arg("--journal")
-            .arg(self.path("journal.jsonl"));
-        cmd
-    }
+fn send_as(f: &TestCampaign, url: &str, email: &str) -> Sending {
+    let send = f
+        .send()
+        .with(["--name", NAME, "--email", email, "--country", "GB"]);
+    with_password(send.with(["--smtp", url]).json())
 }
 
-fn url(server: &SmtpServer) -> String {
-    format!("smtp://127.0.0.1:{}", server.port())
+/// The login's password, where the program looks for it.
+fn with_password(mut send: Sending) -> Sending {
+    send.env("PROTEST_LETTER_SMTP_PASSWORD", PASSWORD);
+    send
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {} after {:?}\n--- stdout\n{}\n--- stderr\n{}",
-            self.code, self.took, self.stdout, self.stderr
-        )
-    }
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {self:?}"))
-    }
-
-    fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
-
-fn run(cmd: &mut std::process::Command) -> Run {
-    let started = Instant::now();
-    let out = cmd.output().expect("run protest-letter");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        took: started.elapsed(),
-    }
+/// `send` of one letter per member of an `n`-member list, from the
+/// branch account.
+fn send_batch(f: &TestCampaign, url: &str, n: usize) -> Sending {
+    let csv = f.file("members.csv", members_csv(n));
+    let send = f.send().members(csv).with(["--to", "supreme-court"]);
+    with_password(send.with(["--smtp", url]).json())
 }
 
 /// How many commands the server read that start with `verb`.
@@ -145,12 +59,8 @@ fn assert_distinct(server: &SmtpServer) {
     let mut ids: Vec<String> = server
         .received()
         .iter()
-        .map(|r| {
-            mail_parser::MessageParser::default()
-                .parse(&r.data)
-                .and_then(|m| m.message_id().map(str::to_string))
-                .expect("a Message-ID")
-        })
+        .map(|r| r.mail().message_id)
+        .inspect(|id| assert!(!id.is_empty(), "a Message-ID"))
         .collect();
     let all = ids.len();
     ids.sort();
@@ -188,12 +98,15 @@ fn replies_rfc_5321_allows_are_taken_as_they_are() {
         ),
     ];
     for (what, quirks, pipelining) in cases {
-        let f = Fixture::new();
-        let mut config = ServerConfig::default().quirks(quirks);
-        config.pipelining = pipelining;
-        let server = SmtpServer::start(config);
+        let config = ServerConfig::default().quirks(quirks);
+        let config = if pipelining {
+            config.pipelining()
+        } else {
+            config
+        };
+        let (f, server) = serving(config);
         // A stalled parse would show up as a timeout, and so as a failure.
-        let out = run(f.send(&url(&server)).args(["--timeout", "5"]));
+        let out = send(&f, &server.url()).args(["--timeout", "5"]).run();
         assert_eq!(out.code, 0, "{what}: {out:?}");
         assert_eq!(out.json()["sent"], 3, "{what}: {out:?}");
         assert_eq!(server.received().len(), 3, "{what}");
@@ -202,10 +115,8 @@ fn replies_rfc_5321_allows_are_taken_as_they_are() {
         assert_distinct(&server);
     }
     // A multi-line final reply is an acceptance, not a failure to retry.
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default().multiline_data_reply().pipelining());
-    let out = run(f.send(&url(&server)).args(["--timeout", "5"]));
-    assert_eq!(out.code, 0, "{out:?}");
+    let (f, server) = serving(ServerConfig::default().multiline_data_reply().pipelining());
+    let out = send(&f, &server.url()).args(["--timeout", "5"]).succeeds();
     assert_eq!(server.received().len(), 3);
     assert_eq!(server.attempts(), 3, "nothing was sent twice");
     let reply = out.json()["letters"][0]["reply"]
@@ -232,16 +143,13 @@ fn a_refused_copy_under_pipelining_costs_seconds_and_never_reaches_data() {
             ServerConfig::default(),
         ),
     ] {
-        let f = Fixture::new();
-        let server = SmtpServer::start(config.pipelining().quirks(quirks));
-        let out = run(f.send(&url(&server)).args(["--timeout", "20"]));
+        let (f, server) = serving(config.pipelining().quirks(quirks));
+        let out = send(&f, &server.url()).args(["--timeout", "20"]).run();
         // The copy is on every letter: all fail, and fast, not after a
         // 20 s timeout per attempt.
         assert_eq!(out.code, 1, "{what}: {out:?}");
         assert!(out.took < Duration::from_secs(10), "{what}: {out:?}");
-        let s = out.json();
-        assert_eq!(s["sent"], 0, "{what}: {out:?}");
-        assert_eq!(s["uncertain"], 0, "{what}: {out:?}");
+        let s = out.counts(&[("sent", 0), ("uncertain", 0)]);
         let reply = s["letters"][0]["reply"].as_str().unwrap().to_string();
         assert!(reply.contains(COPY) && reply.contains(what), "{reply}");
         // Never DATA, never a message, never a QUIT while in data mode:
@@ -264,13 +172,11 @@ fn a_refused_copy_under_pipelining_costs_seconds_and_never_reaches_data() {
 
 #[test]
 fn a_server_that_never_greets_is_named_within_the_timeout() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default().quirks(Quirks {
+    let (f, server) = serving(ServerConfig::default().quirks(Quirks {
         never_greet: true,
         ..Quirks::default()
     }));
-    let out = run(f.send(&url(&server)).args(["--timeout", "1"]));
-    assert_eq!(out.code, 3, "{out:?}");
+    let out = send(&f, &server.url()).args(["--timeout", "1"]).exits(3);
     assert!(
         out.stderr
             .contains("the server did not answer the greeting within 1 s"),
@@ -283,15 +189,14 @@ fn a_server_that_never_greets_is_named_within_the_timeout() {
 
 #[test]
 fn ehlo_names_a_real_host_once_per_session_and_again_after_starttls() {
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     let strict = Quirks {
         need_fqdn_helo: true,
         ..Quirks::default()
     };
     let server = SmtpServer::start(ServerConfig::default().starttls().quirks(strict.clone()));
     let ca = f.file("ca.pem", server.ca_pem());
-    let out = run(f.send(&url(&server)).arg("--ca-cert").arg(&ca));
-    assert_eq!(out.code, 0, "{out:?}");
+    send(&f, &server.url()).arg("--ca-cert").arg(&ca).succeeds();
     let ehlos: Vec<String> = server
         .commands()
         .into_iter()
@@ -306,37 +211,33 @@ fn ehlo_names_a_real_host_once_per_session_and_again_after_starttls() {
     );
 
     let server = SmtpServer::start(ServerConfig::default().quirks(strict));
-    let out = run(f
-        .send(&url(&server))
-        .args(["--helo", "mail.branch.example", "--resend"]));
-    assert_eq!(out.code, 0, "{out:?}");
+    send(&f, &server.url())
+        .args(["--helo", "mail.branch.example", "--resend"])
+        .succeeds();
     assert_eq!(server.commands()[0], "EHLO mail.branch.example");
     assert_eq!(count(&server, "EHLO"), 1);
 
-    let out = run(f.send(&url(&server)).args(["--helo", "vm box"]));
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("--helo"), "{out:?}");
+    let out = send(&f, &server.url()).args(["--helo", "vm box"]).exits(2);
+    out.says("--helo");
 }
 
 #[test]
 fn too_many_connections_means_fewer_connections_not_failed_letters() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(
+    let (f, server) = serving(
         ServerConfig::default()
             .pipelining()
             .max_sessions(2)
             .delay_per_message(Duration::from_millis(20)),
     );
-    let out = run(f.send_batch(&url(&server), 40).args(["--connections", "8"]));
-    assert_eq!(out.code, 0, "{out:?}");
-    let s = out.json();
-    assert_eq!(s["sent"], 40, "{out:?}");
-    assert_eq!(s["failed_temporary"], 0, "{out:?}");
+    let out = send_batch(&f, &server.url(), 40)
+        .args(["--connections", "8"])
+        .succeeds();
+    out.counts(&[("sent", 40), ("failed_temporary", 0)]);
     assert!(server.refused_sessions() >= 1, "the limit was hit");
     assert!(server.peak_sessions() <= 2);
     assert_eq!(server.received().len(), 40);
     assert_distinct(&server);
-    assert!(out.stderr.contains("too many connections"), "{out:?}");
+    out.says("too many connections");
 }
 
 #[test]
@@ -351,61 +252,45 @@ fn a_sender_the_login_does_not_own_stops_the_run_after_the_first_refusal() {
             ..Quirks::default()
         },
     ] {
-        let f = Fixture::new();
-        let server = SmtpServer::start(
+        let (f, server) = serving(
             ServerConfig::default()
                 .pipelining()
                 .auth("jo", PASSWORD)
                 .quirks(quirks),
         );
         let login = format!("smtp://jo@127.0.0.1:{}", server.port());
-        let out = run(&mut f.send_batch(&login, 10));
-        assert_eq!(out.code, 3, "{out:?}");
-        assert!(
-            out.stderr.contains(&format!(
+        let out = send_batch(&f, &login, 10).exits(3);
+        out.says(&format!(
                 "the server does not let user jo send as {ACCOUNT}; use --email jo or log in as {ACCOUNT}"
-            )),
-            "{out:?}"
-        );
+            ));
         assert_eq!(count(&server, "MAIL"), 1, "{:?}", server.commands());
         assert!(server.received().is_empty());
-        let summary = out.json();
-        assert_eq!(summary["sent"], 0, "{out:?}");
-        assert_eq!(summary["failed_permanent"], 0, "not one by one: {out:?}");
-        assert_eq!(summary["not_attempted"], 10, "{out:?}");
+        out.counts(&[("sent", 0), ("failed_permanent", 0), ("not_attempted", 10)]);
     }
 }
 
 #[test]
 fn smtps_to_a_plain_port_says_to_use_smtp() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default());
-    let out = run(&mut f.send(&format!("smtps://127.0.0.1:{}", server.port())));
-    assert_eq!(out.code, 3, "{out:?}");
-    assert!(
-        out.stderr.contains("the server did not start TLS"),
-        "{out:?}"
-    );
-    assert!(out.stderr.contains("use smtp://"), "{out:?}");
+    let (f, server) = serving(ServerConfig::default());
+    let out = send(&f, &format!("smtps://127.0.0.1:{}", server.port())).exits(3);
+    out.says("the server did not start TLS");
+    out.says("use smtp://");
     assert!(!out.stderr.contains("InvalidContentType"), "{out:?}");
     assert_eq!(server.connections(), 1, "not retried");
 }
 
 #[test]
 fn a_server_without_auth_is_not_blamed_on_the_password() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default());
-    let out = run(&mut f.send(&format!("smtp://jo@127.0.0.1:{}", server.port())));
-    assert_eq!(out.code, 3, "{out:?}");
-    assert!(out.stderr.contains("does not offer a login"), "{out:?}");
+    let (f, server) = serving(ServerConfig::default());
+    let out = send(&f, &format!("smtp://jo@127.0.0.1:{}", server.port())).exits(3);
+    out.says("does not offer a login");
     assert!(!out.stderr.contains("password ("), "{out:?}");
     assert!(server.received().is_empty());
 }
 
 #[test]
 fn a_ca_cert_that_is_not_a_certificate_is_refused_before_connecting() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default().require_tls());
+    let (f, server) = serving(ServerConfig::default().require_tls());
     for (name, text, says) in [
         (
             "notes.txt",
@@ -419,7 +304,7 @@ fn a_ca_cert_that_is_not_a_certificate_is_refused_before_connecting() {
         ),
     ] {
         let file = f.file(name, text);
-        let out = run(f.send(&url(&server)).arg("--ca-cert").arg(&file));
+        let out = send(&f, &server.url()).arg("--ca-cert").arg(&file).run();
         assert_eq!(out.code, 2, "bad input, nothing done: {out:?}");
         assert!(out.stderr.contains(says), "{name}: {out:?}");
     }
@@ -439,8 +324,7 @@ fn sha256_colons(der: &[u8]) -> String {
 #[test]
 fn a_self_signed_ca_flagged_certificate_is_accepted_when_pinned() {
     for implicit_tls in [false, true] {
-        let f = Fixture::new();
-        let server = SmtpServer::start(ServerConfig::default().require_tls().quirks(Quirks {
+        let (f, server) = serving(ServerConfig::default().require_tls().quirks(Quirks {
             cert: CertKind::SelfSignedCa,
             implicit_tls,
             ..Quirks::default()
@@ -450,84 +334,76 @@ fn a_self_signed_ca_flagged_certificate_is_accepted_when_pinned() {
         let fingerprint = sha256_colons(server.cert_der());
 
         // Not trusted as it is: the advice names both ways to pin it.
-        let out = run(&mut f.send(&to));
-        assert_eq!(out.code, 3, "{out:?}");
-        assert!(out.stderr.contains("--ca-cert"), "{out:?}");
-        assert!(out.stderr.contains(&fingerprint), "{out:?}");
+        let out = send(&f, &to).exits(3);
+        out.says("--ca-cert");
+        out.says(&fingerprint);
 
         // The certificate itself, as `openssl req -x509` made it.
         let cert = f.file("server.pem", server.cert_pem());
-        let out = run(f.send(&to).arg("--ca-cert").arg(&cert));
+        let out = send(&f, &to).arg("--ca-cert").arg(&cert).run();
         assert_eq!(out.code, 0, "{implicit_tls}: {out:?}");
         assert_eq!(server.received().len(), 3);
         assert!(server.received().iter().all(|r| r.tls));
 
         // Its fingerprint, with or without colons.
         let plain_hex = fingerprint.replace(':', "").to_lowercase();
-        let out = run(f
-            .send(&to)
-            .args(["--resend", "--tls-fingerprint", &plain_hex]));
-        assert_eq!(out.code, 0, "{out:?}");
+        send(&f, &to)
+            .args(["--resend", "--tls-fingerprint", &plain_hex])
+            .succeeds();
         assert_eq!(server.received().len(), 6);
 
         // Another fingerprint: refused, even with the certificate given.
         let wrong = "00:".repeat(31) + "00";
-        let out = run(f
-            .send(&to)
+        let out = send(&f, &to)
             .args(["--resend", "--tls-fingerprint", &wrong])
             .arg("--ca-cert")
-            .arg(&cert));
-        assert_eq!(out.code, 3, "{out:?}");
-        assert!(out.stderr.contains("--tls-fingerprint"), "{out:?}");
+            .arg(&cert)
+            .exits(3);
+        out.says("--tls-fingerprint");
         assert_eq!(server.received().len(), 6);
     }
 }
 
 #[test]
 fn a_ca_signed_certificate_still_needs_the_right_host_name() {
-    let f = Fixture::new();
-    let server = SmtpServer::start(ServerConfig::default().require_tls().quirks(Quirks {
+    let (f, server) = serving(ServerConfig::default().require_tls().quirks(Quirks {
         cert: CertKind::OtherHost,
         ..Quirks::default()
     }));
     let ca = f.file("ca.pem", server.ca_pem());
-    let out = run(f.send(&url(&server)).arg("--ca-cert").arg(&ca));
-    assert_eq!(out.code, 3, "{out:?}");
-    assert!(out.stderr.contains("NotValidForName"), "{out:?}");
+    let out = send(&f, &server.url()).arg("--ca-cert").arg(&ca).exits(3);
+    out.says("NotValidForName");
     assert!(server.received().is_empty());
 }
 
 #[test]
 fn a_bad_tls_fingerprint_is_refused_as_input() {
-    let f = Fixture::new();
-    let out = run(f
-        .send("smtp://127.0.0.1:1")
-        .args(["--tls-fingerprint", "AB:CD"]));
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("64 hex digits"), "{out:?}");
+    let f = TestCampaign::sendable();
+    let out = send(&f, "smtp://127.0.0.1:1")
+        .args(["--tls-fingerprint", "AB:CD"])
+        .exits(2);
+    out.says("64 hex digits");
 }
 
 #[test]
 fn secrets_never_echo() {
     // 1. A password in the profile is refused without showing it.
-    let f = Fixture::new();
+    let f = TestCampaign::sendable();
     let profile = f.file(
         "profile.toml",
         "[smtp]\nurl = \"smtp://jo@127.0.0.1:1\"\npassword = \"S3cret-in-profile\"\n",
     );
-    let out = run(f
-        .send("smtp://127.0.0.1:1")
-        .env("PROTEST_LETTER_PROFILE", &profile));
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("password_command"), "{out:?}");
+    let out = send(&f, "smtp://127.0.0.1:1")
+        .env("PROTEST_LETTER_PROFILE", &profile)
+        .exits(2);
+    out.says("password_command");
     assert!(!out.all().contains("S3cret-in-profile"), "{out:?}");
 
     // 2. A user name with %3A is shown encoded, never as user:password.
     let server = SmtpServer::start(ServerConfig::default().auth("jo", PASSWORD));
     let tricky = format!("smtp://jo%3Ahunter2@127.0.0.1:{}", server.port());
-    let out = run(&mut f.send(&tricky));
-    assert_eq!(out.code, 3, "{out:?}");
-    assert!(out.stderr.contains("jo%3Ahunter2"), "{out:?}");
+    let out = send(&f, &tricky).exits(3);
+    out.says("jo%3Ahunter2");
     assert!(!out.all().contains("jo:hunter2"), "{out:?}");
 
     // 3. A 535 that echoes the AUTH line: neither the password nor its
@@ -536,10 +412,9 @@ fn secrets_never_echo() {
         echo_auth_in_535: true,
         ..Quirks::default()
     }));
-    let out = run(&mut f.send(&format!("smtp://jo@127.0.0.1:{}", server.port())));
-    assert_eq!(out.code, 3, "{out:?}");
-    assert!(out.stderr.contains("refused the login"), "{out:?}");
-    assert!(out.stderr.contains("<redacted>"), "{out:?}");
+    let out = send(&f, &format!("smtp://jo@127.0.0.1:{}", server.port())).exits(3);
+    out.says("refused the login");
+    out.says("<redacted>");
     use base64::Engine;
     let blob = base64::engine::general_purpose::STANDARD.encode(format!("\0jo\0{PASSWORD}"));
     let echoed = server.commands().iter().any(|c| c.contains(&blob));
@@ -555,72 +430,35 @@ fn secrets_never_echo() {
 
 #[test]
 fn an_envelope_impossible_address_is_refused_with_the_reason() {
-    let f = Fixture::new();
-    let out = run(&mut f.send_as("smtp://127.0.0.1:1", "\"a@b\"@union.org"));
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("envelope cannot carry"), "{out:?}");
+    let f = TestCampaign::sendable();
+    let out = send_as(&f, "smtp://127.0.0.1:1", "\"a@b\"@union.org").exits(2);
+    out.says("envelope cannot carry");
     assert!(!out.stderr.contains("missing source address"), "{out:?}");
 }
 
-/// A sendmail stand-in that saves each message (one file per call) and
-/// then behaves as `then` says.
-fn sendmail(f: &Fixture, then: &str) -> (PathBuf, PathBuf) {
-    let calls = f.path("calls");
-    std::fs::create_dir_all(&calls).unwrap();
-    let script = format!(
-        "#!/bin/sh\nn=$(ls '{dir}' | wc -l)\ncat > '{dir}'/message.$n\n{then}\n",
-        dir = calls.display()
-    );
-    let path = f.path("fake-sendmail");
-    // Written by a child process, so this multi-threaded test never holds
-    // it open for writing while another test forks ("Text file busy").
-    let ok = std::process::Command::new("sh")
-        .arg("-c")
-        .arg("printf '%s' \"$2\" > \"$1\" && chmod 755 \"$1\"")
-        .args(["sh", &path.display().to_string(), &script])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
-    (path, calls)
-}
-
-fn send_via(f: &Fixture, program: &PathBuf) -> std::process::Command {
-    let mut cmd = f.campaign.std_cmd();
-    cmd.env("HOME", f.path("home"))
-        .env("PROTEST_LETTER_RETRY_DELAY_MS", "10")
-        .arg("--campaign")
-        .arg(f.campaign.dir())
-        .arg("send")
-        .args(["--name", "Jo Bloggs", "--email", EMAIL, "--country", "GB"])
-        .arg("--sendmail")
-        .arg(program)
-        .args(["--yes", "--format", "json", "--timeout", "1"])
-        .arg("--journal")
-        .arg(f.path("journal.jsonl"));
-    cmd
+fn send_via(f: &TestCampaign, program: &Path) -> Sending {
+    let send = f.send().signer().sendmail(program);
+    send.json().with(["--timeout", "1"])
 }
 
 #[test]
 fn a_sendmail_program_that_hangs_or_dies_after_reading_is_uncertain_not_retried() {
     for then in ["exec sleep 30", "kill -9 $$"] {
-        let f = Fixture::new();
-        let (program, calls) = sendmail(&f, then);
-        let out = run(&mut send_via(&f, &program));
+        let f = TestCampaign::sendable();
+        let (program, calls) = f.fake_sendmail(then);
+        let out = send_via(&f, &program).run();
         assert_eq!(out.code, 3, "{then}: {out:?}");
-        let s = out.json();
-        assert_eq!(s["uncertain"], 3, "{then}: {out:?}");
-        assert_eq!(s["sent"], 0, "{then}: {out:?}");
+        out.counts(&[("uncertain", 3), ("sent", 0)]);
         // Each letter handed over once, never again.
-        assert_eq!(std::fs::read_dir(&calls).unwrap().count(), 3, "{then}");
+        assert_eq!(sendmail_calls(&calls).len(), 3, "{then}");
         assert!(out.took < Duration::from_secs(20), "{then}: {out:?}");
         if then.contains("sleep") {
-            assert!(out.stderr.contains("did not finish within 1 s"), "{out:?}");
+            out.says("did not finish within 1 s");
         } else {
-            assert!(out.stderr.contains("killed by a signal"), "{out:?}");
+            out.says("killed by a signal");
         }
         // A later run does not send them again on its own.
-        let again = run(&mut send_via(&f, &program));
-        assert_eq!(std::fs::read_dir(&calls).unwrap().count(), 3, "{again:?}");
+        let again = send_via(&f, &program).run();
+        assert_eq!(sendmail_calls(&calls).len(), 3, "{again:?}");
     }
 }

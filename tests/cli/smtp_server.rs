@@ -36,7 +36,7 @@ const MAX_LINE: usize = 1 << 20;
 pub type TempFailFn = Arc<dyn Fn(usize) -> bool + Send + Sync>;
 
 /// How the server behaves. Start from `ServerConfig::default()` (plain SMTP,
-/// no auth, accepts everything) and set fields or chain the builder methods.
+/// no auth, accepts everything) and chain the builder methods.
 ///
 /// "Message index" below is 1-based and counts every completed DATA (the
 /// final `.` line) across all connections, in the order they finished,
@@ -44,55 +44,55 @@ pub type TempFailFn = Arc<dyn Fn(usize) -> bool + Send + Sync>;
 #[derive(Clone, Default)]
 pub struct ServerConfig {
     /// Offer STARTTLS. The certificate chains to [`SmtpServer::ca_pem`].
-    pub starttls: bool,
+    starttls: bool,
     /// Refuse MAIL with 530 until STARTTLS was done (implies `starttls`).
-    pub require_tls: bool,
+    require_tls: bool,
     /// Offer AUTH PLAIN and LOGIN and require it before MAIL (530 otherwise).
     /// With TLS enabled AUTH is only offered after STARTTLS, as real servers do.
-    pub auth: Option<(String, String)>,
+    auth: Option<(String, String)>,
     /// Message indexes that get `451 4.3.0 try again later` (not recorded).
-    pub temp_fail: Vec<usize>,
+    temp_fail: Vec<usize>,
     /// Like `temp_fail`, but decided by a closure of the message index.
-    pub temp_fail_if: Option<TempFailFn>,
+    temp_fail_if: Option<TempFailFn>,
     /// After message k, drop the connection without replying to the next
     /// command (once per server).
-    pub drop_after: Option<usize>,
+    drop_after: Option<usize>,
     /// After message k, answer the next command with `421 4.7.0 closing`
     /// and close (once per server).
-    pub close_421_after: Option<usize>,
+    close_421_after: Option<usize>,
     /// Recipients refused at RCPT TO with `550 5.1.1 no such user`
     /// (compared case-insensitively).
-    pub reject_rcpt: Vec<String>,
+    reject_rcpt: Vec<String>,
     /// Sleep this long before answering the end of DATA (a slow server).
-    pub delay_per_message: Duration,
+    delay_per_message: Duration,
 
     // ---- Delivery faults (issue 9: exactly-once). Messages these faults
     // touch were received whole, so they count in `received()` although
     // the client never saw a 250 for them: a real server would deliver them.
     /// Offer PIPELINING in the EHLO reply (RFC 2920).
-    pub pipelining: bool,
+    pipelining: bool,
     /// Message indexes after whose final dot the connection is dropped
     /// without a reply.
-    pub drop_after_data: Vec<usize>,
+    drop_after_data: Vec<usize>,
     /// Like `drop_after_data`, decided by a closure of the message index.
-    pub drop_after_data_if: Option<TempFailFn>,
+    drop_after_data_if: Option<TempFailFn>,
     /// Message indexes whose end-of-DATA reply waits `late_by` first (set it
     /// past the client's `--timeout`).
-    pub late_reply: Vec<usize>,
-    pub late_by: Duration,
+    late_reply: Vec<usize>,
+    late_by: Duration,
     /// Message indexes answered with a line that is not an SMTP reply.
-    pub garbage_reply: Vec<usize>,
+    garbage_reply: Vec<usize>,
     /// Answer the end of DATA with a multi-line 250 reply.
-    pub multiline_data_reply: bool,
+    multiline_data_reply: bool,
     /// After every k messages on one connection, answer the next command
     /// with `421 4.7.0 closing` and close.
-    pub close_421_every: Option<usize>,
+    close_421_every: Option<usize>,
     /// At most this many sessions at once; more get `421` at the greeting.
-    pub max_sessions: Option<usize>,
+    max_sessions: Option<usize>,
 
     // ---- SMTP conformance (issue 10): what real servers legitimately do,
     // and what strict ones refuse. One nested struct, set with `quirks`.
-    pub quirks: Quirks,
+    quirks: Quirks,
 }
 
 /// Issue 10's group: replies RFC 5321 allows but naive clients choke on,
@@ -136,118 +136,110 @@ pub enum CertKind {
 }
 
 impl ServerConfig {
-    /// Offer STARTTLS.
-    pub fn starttls(mut self) -> Self {
-        self.starttls = true;
+    /// `self` changed by `change`, for the builder methods below.
+    fn set(mut self, change: impl FnOnce(&mut Self)) -> Self {
+        change(&mut self);
         self
+    }
+
+    /// Offer STARTTLS.
+    pub fn starttls(self) -> Self {
+        self.set(|c| c.starttls = true)
     }
 
     /// Offer STARTTLS and refuse MAIL before it.
-    pub fn require_tls(mut self) -> Self {
-        self.starttls = true;
-        self.require_tls = true;
-        self
+    pub fn require_tls(self) -> Self {
+        self.set(|c| {
+            c.starttls = true;
+            c.require_tls = true;
+        })
     }
 
     /// Require AUTH with these credentials.
-    pub fn auth(mut self, user: &str, password: &str) -> Self {
-        self.auth = Some((user.to_owned(), password.to_owned()));
-        self
+    pub fn auth(self, user: &str, password: &str) -> Self {
+        self.set(|c| c.auth = Some((user.to_owned(), password.to_owned())))
     }
 
     /// Temp-fail these message indexes.
-    pub fn temp_fail(mut self, indexes: impl IntoIterator<Item = usize>) -> Self {
-        self.temp_fail.extend(indexes);
-        self
+    pub fn temp_fail(self, indexes: impl IntoIterator<Item = usize>) -> Self {
+        self.set(|c| c.temp_fail.extend(indexes))
     }
 
     /// Temp-fail every message index for which `f` returns true.
-    pub fn temp_fail_if(mut self, f: impl Fn(usize) -> bool + Send + Sync + 'static) -> Self {
-        self.temp_fail_if = Some(Arc::new(f));
-        self
+    pub fn temp_fail_if(self, f: impl Fn(usize) -> bool + Send + Sync + 'static) -> Self {
+        self.set(|c| c.temp_fail_if = Some(Arc::new(f)))
     }
 
     /// Drop the connection silently after message `k`.
-    pub fn drop_after(mut self, k: usize) -> Self {
-        self.drop_after = Some(k);
-        self
+    pub fn drop_after(self, k: usize) -> Self {
+        self.set(|c| c.drop_after = Some(k))
     }
 
     /// Send 421 and close after message `k`.
-    pub fn close_421_after(mut self, k: usize) -> Self {
-        self.close_421_after = Some(k);
-        self
+    pub fn close_421_after(self, k: usize) -> Self {
+        self.set(|c| c.close_421_after = Some(k))
     }
 
     /// Refuse this recipient with 550.
-    pub fn reject_rcpt(mut self, address: &str) -> Self {
-        self.reject_rcpt.push(address.to_owned());
-        self
+    pub fn reject_rcpt(self, address: &str) -> Self {
+        self.set(|c| c.reject_rcpt.push(address.to_owned()))
     }
 
     /// Delay every end-of-DATA reply.
-    pub fn delay_per_message(mut self, delay: Duration) -> Self {
-        self.delay_per_message = delay;
-        self
+    pub fn delay_per_message(self, delay: Duration) -> Self {
+        self.set(|c| c.delay_per_message = delay)
     }
 
     // ---- Delivery faults (issue 9), see the fields above.
 
     /// Offer PIPELINING.
-    pub fn pipelining(mut self) -> Self {
-        self.pipelining = true;
-        self
+    pub fn pipelining(self) -> Self {
+        self.set(|c| c.pipelining = true)
     }
 
     /// Drop the connection after receiving these messages whole, unanswered.
-    pub fn drop_after_data(mut self, indexes: impl IntoIterator<Item = usize>) -> Self {
-        self.drop_after_data.extend(indexes);
-        self
+    pub fn drop_after_data(self, indexes: impl IntoIterator<Item = usize>) -> Self {
+        self.set(|c| c.drop_after_data.extend(indexes))
     }
 
     /// Drop after receiving every message index for which `f` is true.
-    pub fn drop_after_data_if(mut self, f: impl Fn(usize) -> bool + Send + Sync + 'static) -> Self {
-        self.drop_after_data_if = Some(Arc::new(f));
-        self
+    pub fn drop_after_data_if(self, f: impl Fn(usize) -> bool + Send + Sync + 'static) -> Self {
+        self.set(|c| c.drop_after_data_if = Some(Arc::new(f)))
     }
 
     /// Answer these messages only after `delay`.
-    pub fn late_reply(mut self, indexes: impl IntoIterator<Item = usize>, delay: Duration) -> Self {
-        self.late_reply.extend(indexes);
-        self.late_by = delay;
-        self
+    pub fn late_reply(self, indexes: impl IntoIterator<Item = usize>, delay: Duration) -> Self {
+        self.set(|c| {
+            c.late_reply.extend(indexes);
+            c.late_by = delay;
+        })
     }
 
     /// Answer these messages with a line that does not parse.
-    pub fn garbage_reply(mut self, indexes: impl IntoIterator<Item = usize>) -> Self {
-        self.garbage_reply.extend(indexes);
-        self
+    pub fn garbage_reply(self, indexes: impl IntoIterator<Item = usize>) -> Self {
+        self.set(|c| c.garbage_reply.extend(indexes))
     }
 
     /// Answer every message with a multi-line 250.
-    pub fn multiline_data_reply(mut self) -> Self {
-        self.multiline_data_reply = true;
-        self
+    pub fn multiline_data_reply(self) -> Self {
+        self.set(|c| c.multiline_data_reply = true)
     }
 
     /// 421 and close after every `k` messages on a connection.
-    pub fn close_421_every(mut self, k: usize) -> Self {
-        self.close_421_every = Some(k);
-        self
+    pub fn close_421_every(self, k: usize) -> Self {
+        self.set(|c| c.close_421_every = Some(k))
     }
 
     /// At most `k` sessions at once.
-    pub fn max_sessions(mut self, k: usize) -> Self {
-        self.max_sessions = Some(k);
-        self
+    pub fn max_sessions(self, k: usize) -> Self {
+        self.set(|c| c.max_sessions = Some(k))
     }
 
     // ---- SMTP conformance (issue 10), see `Quirks`.
 
     /// Behave as `quirks` says.
-    pub fn quirks(mut self, quirks: Quirks) -> Self {
-        self.quirks = quirks;
-        self
+    pub fn quirks(self, quirks: Quirks) -> Self {
+        self.set(|c| c.quirks = quirks)
     }
 
     fn drops_after(&self, index: usize) -> bool {
@@ -289,6 +281,11 @@ impl Received {
     /// The message content as text, for quick assertions.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.data).into_owned()
+    }
+
+    /// The message as its reader sees it.
+    pub fn mail(&self) -> crate::support::Mail {
+        crate::support::mail(&self.data)
     }
 }
 
@@ -364,6 +361,11 @@ impl SmtpServer {
         self.addr.port()
     }
 
+    /// `smtp://127.0.0.1:PORT`, for `--smtp`.
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port())
+    }
+
     /// The listening address (always 127.0.0.1).
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -395,6 +397,13 @@ impl SmtpServer {
     /// Accepted messages so far, in acceptance order.
     pub fn received(&self) -> Vec<Received> {
         lock(&self.shared.state).received.clone()
+    }
+
+    /// Checks that no client ever connected, so nothing was sent.
+    #[track_caller]
+    pub fn assert_untouched(&self) {
+        assert!(self.received().is_empty());
+        assert_eq!(self.connections(), 0);
     }
 
     /// Number of TCP connections accepted so far.
@@ -724,56 +733,58 @@ fn sleep_unless_stopped(total: Duration, stop: &AtomicBool) {
 }
 
 /// The connection, before or after STARTTLS.
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<StreamOwned<ServerConnection, TcpStream>>),
+struct Stream {
+    /// The socket (a handle of its own, so it can be shut down whatever
+    /// reads and writes it).
+    tcp: TcpStream,
+    /// The TLS session that reads and writes it once TLS started.
+    tls: Option<Box<StreamOwned<ServerConnection, TcpStream>>>,
 }
 
+/// Either kind of connection, read and written the same way.
+trait Io: Read + Write {}
+impl<T: Read + Write> Io for T {}
+
 impl Stream {
-    fn tcp(&self) -> &TcpStream {
-        match self {
-            Stream::Plain(s) => s,
-            Stream::Tls(s) => &s.sock,
+    fn plain(tcp: TcpStream) -> Stream {
+        Stream { tcp, tls: None }
+    }
+
+    fn io(&mut self) -> &mut dyn Io {
+        match &mut self.tls {
+            Some(tls) => tls.as_mut(),
+            None => &mut self.tcp,
         }
     }
 
     /// Polite close: TLS close_notify if any, then FIN.
     fn close(&mut self) {
-        if let Stream::Tls(s) = self {
-            s.conn.send_close_notify();
-            let _ = s.flush();
+        if let Some(tls) = &mut self.tls {
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
         }
         self.abort();
     }
 
     /// Abrupt close: no reply, no close_notify.
     fn abort(&self) {
-        let _ = self.tcp().shutdown(Shutdown::Both);
+        let _ = self.tcp.shutdown(Shutdown::Both);
     }
 }
 
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.read(buf),
-            Stream::Tls(s) => s.read(buf),
-        }
+        self.io().read(buf)
     }
 }
 
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.write(buf),
-            Stream::Tls(s) => s.write(buf),
-        }
+        self.io().write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.flush(),
-            Stream::Tls(s) => s.flush(),
-        }
+        self.io().flush()
     }
 }
 
@@ -977,7 +988,7 @@ fn run_session(shared: &Arc<Shared>, tcp: TcpStream) -> io::Result<()> {
     let _slot = SessionSlot(shared);
     if shared.config.max_sessions.is_some_and(|k| now_open > k) {
         shared.refused_sessions.fetch_add(1, Ordering::SeqCst);
-        let mut stream = Stream::Plain(tcp);
+        let mut stream = Stream::plain(tcp);
         let res = Response::custom(421, "4.7.0 too many connections, try again later".into());
         let _ = write_reply(shared, &mut stream, &res);
         stream.close();
@@ -993,7 +1004,7 @@ fn run_session(shared: &Arc<Shared>, tcp: TcpStream) -> io::Result<()> {
         conn: Rc::clone(&conn),
     };
     let mut session: Session<ConnHandler> = shared.session.build(ip, handler);
-    let mut stream = Stream::Plain(tcp);
+    let mut stream = Stream::plain(tcp);
     let mut reader = LineReader::default();
     let mut mode = Mode::Command;
     let quirks = &shared.config.quirks;
@@ -1177,22 +1188,23 @@ fn finish_message(
 }
 
 fn upgrade(shared: &Shared, stream: Stream) -> io::Result<Stream> {
-    let Stream::Plain(tcp) = stream else {
+    if stream.tls.is_some() {
         return Err(io::Error::other("STARTTLS on a TLS connection"));
-    };
+    }
     let tls = ServerConnection::new(Arc::clone(&shared.tls)).map_err(io::Error::other)?;
-    let mut tls = StreamOwned::new(tls, tcp);
+    let mut tls = StreamOwned::new(tls, stream.tcp.try_clone()?);
     // Handshake now, so a failure is reported as such and not as a read error.
     while tls.conn.is_handshaking() {
         if let Err(e) = tls.conn.complete_io(&mut tls.sock) {
-            let _ = tls.sock.shutdown(Shutdown::Both);
+            stream.abort();
             return Err(io::Error::new(
                 e.kind(),
                 format!("TLS handshake failed: {e}"),
             ));
         }
     }
-    Ok(Stream::Tls(Box::new(tls)))
+    let tls = Some(Box::new(tls));
+    Ok(Stream { tls, ..stream })
 }
 
 /// A throwaway CA and the server's certificate (see [`CertKind`]).
@@ -1302,6 +1314,18 @@ mod selftest {
             .build()
     }
 
+    /// The reply code of a failed send.
+    fn code(err: &lettre::transport::smtp::Error) -> Option<String> {
+        err.status().map(|c| c.to_string())
+    }
+
+    /// Plain SMTP with lettre's connection pool (its default).
+    fn pooled(server: &SmtpServer) -> SmtpTransport {
+        SmtpTransport::builder_dangerous("127.0.0.1")
+            .port(server.port())
+            .build()
+    }
+
     fn tls_params(server: &SmtpServer, domain: &str) -> TlsParameters {
         let ca = Certificate::from_pem(server.ca_pem().as_bytes()).unwrap();
         TlsParameters::builder(domain.to_owned())
@@ -1345,9 +1369,7 @@ mod selftest {
     #[test]
     fn stop_closes_idle_pooled_connections() {
         let server = SmtpServer::start(ServerConfig::default());
-        let transport = SmtpTransport::builder_dangerous("127.0.0.1")
-            .port(server.port())
-            .build();
+        let transport = pooled(&server);
         transport.send(&message("a@example.net", "pooled")).unwrap();
         let started = Instant::now();
         drop(server); // the pooled connection is still open here
@@ -1372,7 +1394,7 @@ mod selftest {
             .send(&message("a@example.net", "plain"))
             .unwrap_err();
         assert!(err.is_permanent(), "{err}");
-        assert_eq!(err.status().map(|c| c.to_string()), Some("530".into()));
+        assert_eq!(code(&err), Some("530".into()));
         // Certificate is valid for the IP address too.
         starttls(&server, "127.0.0.1")
             .send(&message("a@example.net", "tls"))
@@ -1403,20 +1425,12 @@ mod selftest {
             .build()
             .send(&message("a@example.net", "denied"))
             .unwrap_err();
-        assert_eq!(
-            err.status().map(|c| c.to_string()),
-            Some("535".into()),
-            "{err}"
-        );
+        assert_eq!(code(&err), Some("535".into()), "{err}");
 
         let err = plain(&server)
             .send(&message("a@example.net", "anonymous"))
             .unwrap_err();
-        assert_eq!(
-            err.status().map(|c| c.to_string()),
-            Some("530".into()),
-            "{err}"
-        );
+        assert_eq!(code(&err), Some("530".into()), "{err}");
         assert_eq!(server.received().len(), 2);
     }
 
@@ -1442,7 +1456,7 @@ mod selftest {
         t.send(&message("a@example.net", "one")).unwrap();
         let err = t.send(&message("a@example.net", "two")).unwrap_err();
         assert!(err.is_transient(), "{err}");
-        assert_eq!(err.status().map(|c| c.to_string()), Some("451".into()));
+        assert_eq!(code(&err), Some("451".into()));
         t.send(&message("a@example.net", "three")).unwrap();
         let subjects: Vec<bool> = server
             .received()
@@ -1469,16 +1483,14 @@ mod selftest {
             .send(&message("ghost@example.net", "boo"))
             .unwrap_err();
         assert!(err.is_permanent(), "{err}");
-        assert_eq!(err.status().map(|c| c.to_string()), Some("550".into()));
+        assert_eq!(code(&err), Some("550".into()));
         assert!(server.received().is_empty());
     }
 
     #[test]
     fn pooled_transport_reuses_one_connection() {
         let server = SmtpServer::start(ServerConfig::default());
-        let t = SmtpTransport::builder_dangerous("127.0.0.1")
-            .port(server.port())
-            .build();
+        let t = pooled(&server);
         t.send(&message("a@example.net", "first")).unwrap();
         t.send(&message("b@example.net", "second")).unwrap();
         assert_eq!(server.received().len(), 2);
@@ -1494,9 +1506,7 @@ mod selftest {
             ServerConfig::default().close_421_after(1),
         ] {
             let server = SmtpServer::start(config);
-            let t = SmtpTransport::builder_dangerous("127.0.0.1")
-                .port(server.port())
-                .build();
+            let t = pooled(&server);
             for subject in ["first", "second", "third"] {
                 t.send(&message("a@example.net", subject)).unwrap();
             }

@@ -9,13 +9,10 @@
 # Prints `e2e completions_and_man: N passed, M failed`.
 set -uo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-bin=${PROTEST_LETTER_BIN:-}
-if [ -z "$bin" ]; then
-  (cd "$repo" && cargo build --release --quiet) || exit 1
-  bin="$repo/target/release/protest-letter"
-fi
+name=completions_and_man
+# shellcheck source=lib/common.sh
+source "$(dirname "$0")/lib/common.sh"
+release_binary
 
 missing=()
 command -v zsh >/dev/null 2>&1 || missing+=(zsh)

@@ -18,33 +18,23 @@
 # Knobs: KILLS (default 20), MEMBERS (default 2000).
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
 name=exactly_once
 KILLS=${KILLS:-20}
 MEMBERS=${MEMBERS:-2000}
 
 # shellcheck source=lib/common.sh
-source "$here/lib/common.sh"
-if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
-  python3 -m pip install --quiet aiosmtpd >/dev/null 2>&1 ||
-    python3 -m pip install --quiet --break-system-packages aiosmtpd >/dev/null 2>&1 ||
-    give_up "cannot install the python3 module aiosmtpd"
-fi
+source "$(dirname "$0")/lib/common.sh"
+need_aiosmtpd
 [ "$(id -u)" = 0 ] || give_up "needs root to mount a tiny tmpfs for the full-disk case"
 
 release_binary
 
 tmp=$(mktemp -d)
-server_pid=
 child=
 full=$tmp/full
 cleanup() {
   if [ -n "$child" ]; then kill -9 "$child" 2>/dev/null || true; fi
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  stop_sink
   if mountpoint -q "$full" 2>/dev/null; then umount "$full" || true; fi
   rm -rf "$tmp"
 }
@@ -55,27 +45,10 @@ trap cleanup EXIT
 mkdir -p "$tmp/campaign/letters"
 sed 's/placeholder\.invalid/kz-gov.org/g' "$repo/recipients.toml" > "$tmp/campaign/recipients.toml"
 cp "$repo"/letters/*.txt "$tmp/campaign/letters/"
-python3 - "$tmp/members.csv" "$MEMBERS" <<'EOF'
-import sys
-with open(sys.argv[1], "w") as out:
-    out.write("name,organisation,email,country\n")
-    for i in range(1, int(sys.argv[2]) + 1):
-        out.write(f"Member {i},,member{i}@union.org,GB\n")
-EOF
-
-start_server() { # start_server OUT.jsonl
-  rm -f "$tmp/port"
-  python3 "$here/sink_server.py" "$1" "$tmp/port" 2>"$tmp/server.log" &
-  server_pid=$!
-  for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-  [ -s "$tmp/port" ] || give_up "the SMTP server did not start: $(cat "$tmp/server.log")"
-  port=$(cat "$tmp/port")
-}
-stop_server() {
-  kill "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=
-}
+{
+  echo "name,organisation,email,country"
+  seq "$MEMBERS" | sed 's/.*/Member &,,member&@union.org,GB/'
+} >"$tmp/members.csv"
 
 send_cmd() { # send_cmd JOURNAL: CMD=(the batch to the court, JSON summary on stdout)
   CMD=(env -i PATH="$PATH" HOME="$tmp" LC_ALL=C.UTF-8 PROTEST_LETTER_RETRY_DELAY_MS=10
@@ -141,7 +114,7 @@ EOF
 }
 
 # ---------------------------------------------------------------- 1. kill -9
-start_server "$tmp/received.jsonl"
+start_sink "$tmp/received.jsonl" "$tmp"
 journal=$tmp/journal.jsonl
 kills=0
 for i in $(seq "$KILLS"); do
@@ -172,12 +145,12 @@ check "a run after that sends nothing" python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
 sys.exit(0 if s["sent"] == 0 and s["already_sent"] + s["uncertain"] == int(sys.argv[2]) else 1)' "$tmp/again.json" "$MEMBERS"
-stop_server
+stop_sink
 
 # ------------------------------------------------------------ 2. full disk
 mkdir -p "$full"
 if mount -t tmpfs -o size=128k tmpfs "$full"; then
-  start_server "$tmp/received-full.jsonl"
+  start_sink "$tmp/received-full.jsonl" "$tmp"
   code=0
   send "$full/journal.jsonl" --connections 2 >"$tmp/full.json" 2>"$tmp/full.err" || code=$?
   check "a journal on a full disk: exit 3" test "$code" = 3
@@ -211,7 +184,7 @@ EOF
   check "with the journal moved and the printed lines added, the batch finishes (exit $code)" test "$code" = 0 -o "$code" = 3
   check "after the full disk: no letter twice, each once unless uncertain" \
     verify "$tmp/received-full.jsonl" "$MEMBERS" "$tmp/journal-moved.jsonl"
-  stop_server
+  stop_sink
 else
   failed=$((failed + 1))
   echo "not ok - cannot mount a tmpfs at $full (root needed)"

@@ -18,15 +18,13 @@
 # Knobs: MEMBERS (default 300), PETITION (default 5000), SIZE (default 256k).
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
 name=full_disk
 MEMBERS=${MEMBERS:-300}
 PETITION=${PETITION:-5000}
 SIZE=${SIZE:-256k}
 
 # shellcheck source=lib/common.sh
-source "$here/lib/common.sh"
+source "$(dirname "$0")/lib/common.sh"
 if ! command -v python3 >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   { apt-get update -qq && apt-get install -y -qq python3 >/dev/null; } || give_up "cannot install python3"
@@ -54,13 +52,10 @@ release_binary
 # (the first members of the big ones, so their file names are the same)
 # do. The petition list gets its own size: a petition is one letter.
 members() { # members FILE COUNT
-  python3 - "$1" "$2" <<'EOF'
-import sys
-with open(sys.argv[1], "w") as out:
-    out.write("name,organisation,email,country,message\n")
-    for i in range(1, int(sys.argv[2]) + 1):
-        out.write(f"Member {i},Branch {i % 7},member{i}@union.org,GB,My own words number {i}.\n")
-EOF
+  {
+    echo "name,organisation,email,country,message"
+    seq "$2" | awk '{ printf "Member %d,Branch %d,member%d@union.org,GB,My own words number %d.\n", $1, $1 % 7, $1, $1 }'
+  } >"$1"
 }
 members "$tmp/big.csv" "$MEMBERS"
 members "$tmp/small.csv" 5

@@ -4,70 +4,26 @@
 # tests/e2e/sink_server.py) on 127.0.0.1, then checked with Python's email
 # package.
 #
-# Needs: msmtp, python3 with aiosmtpd. The binary comes from
-# $PROTEST_LETTER_BIN, else `cargo build --release` is run.
+# Needs msmtp and python3 (with aiosmtpd, installed here if missing). The
+# binary comes from $PROTEST_LETTER_BIN, else `cargo build --release` is run.
 # Prints `e2e msmtp_pipe: N passed, M failed`; exits non-zero on failure.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-
+name=msmtp_pipe
+# shellcheck source=lib/common.sh
+source "$(dirname "$0")/lib/common.sh"
 for tool in msmtp python3; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "e2e msmtp_pipe: $tool is not installed" >&2
-    echo "e2e msmtp_pipe: 0 passed, 1 failed"
-    exit 1
-  fi
+  command -v "$tool" >/dev/null 2>&1 || give_up "$tool is not installed"
 done
-if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
-  echo "e2e msmtp_pipe: python3 module aiosmtpd is not installed (pip install aiosmtpd)" >&2
-  echo "e2e msmtp_pipe: 0 passed, 1 failed"
-  exit 1
-fi
-
-if [ -z "${PROTEST_LETTER_BIN:-}" ]; then
-  (cd "$repo" && cargo build --release)
-  target_dir=$(cd "$repo" && cargo metadata --format-version 1 --no-deps \
-    | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')
-  PROTEST_LETTER_BIN="$target_dir/release/protest-letter"
-fi
-if [ ! -x "$PROTEST_LETTER_BIN" ]; then
-  echo "e2e msmtp_pipe: no executable at $PROTEST_LETTER_BIN" >&2
-  echo "e2e msmtp_pipe: 0 passed, 1 failed"
-  exit 1
-fi
+need_aiosmtpd
+release_binary
 
 work=$(mktemp -d)
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'stop_sink; rm -rf "$work"' EXIT
 
 received="$work/received.jsonl"
-port_file="$work/port"
 : >"$received"
-
-python3 "$here/sink_server.py" "$received" "$port_file" 2>"$work/server.log" &
-server_pid=$!
-for _ in $(seq 1 100); do
-  [ -s "$port_file" ] && break
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    break
-  fi
-  sleep 0.1
-done
-if [ ! -s "$port_file" ]; then
-  echo "e2e msmtp_pipe: the SMTP server did not start:" >&2
-  cat "$work/server.log" >&2 || true
-  echo "e2e msmtp_pipe: 0 passed, 1 failed"
-  exit 1
-fi
-PORT=$(tr -d '[:space:]' <"$port_file")
+start_sink "$received" "$work"
 
 # The test itself runs in a subshell so that `set -e` aborts only it and
 # the summary line is always printed.
@@ -78,9 +34,9 @@ pipe_to_msmtp() {
   cd "$work/cwd"
   env -i PATH="$PATH" HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" \
     XDG_DATA_HOME="$work/home/.local/share" LANG=C.UTF-8 \
-    "$PROTEST_LETTER_BIN" write --name "Әйнұр Құрманов" --email ainur@example.org \
+    "$bin" write --name "Әйнұр Құрманов" --email ainur@example.org \
     --to supreme-court --format eml \
-    | msmtp -t --host=127.0.0.1 --port="$PORT" --from=ainur@example.org \
+    | msmtp -t --host=127.0.0.1 --port="$port" --from=ainur@example.org \
       --auth=off --tls=off --timeout=30
 
   python3 - "$received" <<'PY'
@@ -127,21 +83,16 @@ assert "Әйнұр Құрманов" in body, "the signer's name is not in the b
 PY
 }
 
-passed=0
-failed=0
+# Not in an `if` or `||`, where bash would ignore the subshell's `set -e`.
 set +e
 (set -euo pipefail; pipe_to_msmtp)
 status=$?
 set -e
-if [ "$status" -eq 0 ]; then
-  passed=$((passed + 1))
-  echo "ok - protest-letter write --format eml | msmtp -t"
-else
-  failed=$((failed + 1))
-  echo "FAILED - protest-letter write --format eml | msmtp -t (status $status)"
-  echo "--- server log:"
+if [ "$status" -ne 0 ]; then
+  echo "--- server log (the pipe ended with status $status):"
   cat "$work/server.log" || true
 fi
+check "protest-letter write --format eml | msmtp -t" test "$status" -eq 0
 
-echo "e2e msmtp_pipe: $passed passed, $failed failed"
+summary
 [ "$failed" -eq 0 ]

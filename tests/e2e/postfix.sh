@@ -25,11 +25,9 @@
 # Prints `e2e postfix: N passed, M failed`; exits non-zero on any failure.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
 name=postfix
 # shellcheck source=lib/common.sh
-source "$here/lib/common.sh"
+source "$(dirname "$0")/lib/common.sh"
 
 [ "$(id -u)" -eq 0 ] || give_up "needs root (it installs and starts Postfix)"
 

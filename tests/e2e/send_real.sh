@@ -5,19 +5,17 @@
 # (one message per email recipient, every required copy), that a re-run
 # sends nothing, and that msmtp delivers.
 #
-# Needs python3 with aiosmtpd, and msmtp (.ci/run installs both).
+# Needs msmtp (.ci/run installs it) and python3 with aiosmtpd (installed
+# here if missing).
 # Binary: $PROTEST_LETTER_BIN, else built here with `cargo build --release`.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
 
 name=send_real
 # shellcheck source=lib/common.sh
-source "$here/lib/common.sh"
+source "$(dirname "$0")/lib/common.sh"
 msmtp_bin=$(command -v msmtp) || give_up "msmtp is not installed"
-python3 -c 'import aiosmtpd' 2>/dev/null ||
-  give_up "python3 module aiosmtpd is not installed (pip install aiosmtpd)"
+need_aiosmtpd
 
 release_binary
 
@@ -26,15 +24,7 @@ signer_name="Jo Bloggs"
 signer_email=jo@solidarity-union.org
 
 tmp=$(mktemp -d)
-server_pid=
-cleanup() {
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap 'stop_sink; rm -rf "$tmp"' EXIT
 
 show() { # prints a run's output, for failures
   echo "--- exit $(cat "$1.rc")" >&2
@@ -55,18 +45,7 @@ done
 # The real SMTP server.
 mail="$tmp/mail.jsonl"
 : >"$mail"
-python3 "$here/sink_server.py" "$mail" "$tmp/port" 2>"$tmp/server.log" &
-server_pid=$!
-for _ in $(seq 1 200); do
-  [ -s "$tmp/port" ] && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.05
-done
-if [ ! -s "$tmp/port" ]; then
-  cat "$tmp/server.log" >&2
-  give_up "the SMTP server did not start"
-fi
-port=$(cat "$tmp/port")
+start_sink "$mail" "$tmp"
 
 # run NAME HOME ARGS…: the binary with a clean environment in an empty
 # folder; output in $tmp/NAME.{out,err,rc}. The built-in campaign is a
