@@ -92,7 +92,7 @@ fn fold_into<'a>(
             }
             word.push_to(out);
             if comma && j + 1 == words.len() {
-                out.push_str(",");
+                out.push(',');
             }
             column += word_len;
         }
@@ -107,7 +107,7 @@ fn space_before(len: usize, column: usize, out: &mut String) -> usize {
     if fold {
         out.push_str("\r\n");
     }
-    out.push_str(" ");
+    out.push(' ');
     if fold { 1 } else { column + 1 }
 }
 
@@ -130,9 +130,9 @@ impl Word<'_> {
         match self {
             Word::Text(t) => out.push_str(t),
             Word::Angle(a) => {
-                out.push_str("<");
+                out.push('<');
                 out.push_str(a);
-                out.push_str(">");
+                out.push('>');
             }
         }
     }
