@@ -45,15 +45,12 @@ fn mostly_ascii(text: &[u8]) -> bool {
 /// RFC 2045 base64 in lines of 76 characters, each ended by CRLF.
 fn base64(text: &[u8]) -> Vec<u8> {
     use base64::Engine;
-    /// 57 bytes make one 76-character line.
-    const CHUNK: usize = QP_LINE / 4 * 3;
-    let engine = &base64::engine::general_purpose::STANDARD;
-    let mut out = Vec::with_capacity(text.len() / CHUNK * (QP_LINE + 2) + QP_LINE + 2);
-    let mut line = [0u8; QP_LINE];
-    for chunk in text.chunks(CHUNK) {
-        // A chunk of at most 57 bytes always fits 76 characters.
-        let n = engine.encode_slice(chunk, &mut line).unwrap_or(0);
-        out.extend_from_slice(&line[..n]);
+    // Encoded whole (the engine's fast path), then cut into lines: encoding
+    // line by line took the engine's slow path for every line.
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut out = Vec::with_capacity(encoded.len() + encoded.len() / QP_LINE * 2 + 2);
+    for line in encoded.as_bytes().chunks(QP_LINE) {
+        out.extend_from_slice(line);
         out.extend_from_slice(b"\r\n");
     }
     out

@@ -84,7 +84,7 @@ pub fn write_lf(bytes: &[u8], out: &mut dyn Write, mbox_quote: bool) -> io::Resu
     let mut lf = Vec::with_capacity(bytes.len() + 16);
     let mut rest = bytes;
     while !rest.is_empty() {
-        let (line, next) = match rest.iter().position(|&b| b == b'\n') {
+        let (line, next) = match memchr::memchr(b'\n', rest) {
             Some(at) => (&rest[..at], &rest[at + 1..]),
             None => (rest, &[][..]),
         };
