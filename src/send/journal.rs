@@ -501,4 +501,67 @@ mod tests {
         // Looking is fine.
         Journal::open(&path, Access::Read).unwrap();
     }
+    /// Lines as earlier versions wrote them still read the same, and the
+    /// on-disk index those versions kept beside the journal is ignored: this
+    /// one, read, would say the journal is empty and every letter unsent.
+    #[test]
+    fn old_journals_read_the_same_and_a_stale_index_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let old = concat!(
+            r#"{"time":"2026-11-22T10:00:00.1Z","event":"attempt","key":"l|r|a@x|","message_id":"<1@x>"}"#,
+            "\n",
+            r#"{"time":"2026-11-22T10:00:00.2Z","event":"sent","key":"l|r|a@x|","message_id":"<1@x>","reply":"250 2.0.0 OK","to":["a@x","c@x"]}"#,
+            "\n",
+            r#"{"time":"2026-11-22T10:00:00.3Z","event":"attempt","key":"l|r|b@x|","message_id":"<2@x>"}"#,
+            "\n",
+            r#"{"time":"2026-11-22T10:00:00.4Z","event":"attempt","key":"l|r|c@x|","message_id":"<3@x>"}"#,
+            "\n",
+            r#"{"time":"2026-11-22T10:00:00.5Z","event":"failed","key":"l|r|c@x|","message_id":"<3@x>","reply":"550 no"}"#,
+            "\n",
+        );
+        std::fs::write(&path, old).unwrap();
+        let index = dir.path().join("journal.jsonl.index");
+        let mut stale = b"PLJIDX02".to_vec();
+        stale.extend_from_slice(&(old.len() as u64).to_le_bytes());
+        stale.extend_from_slice(&[0u8; 16]);
+        std::fs::write(&index, &stale).unwrap();
+
+        let check = |j: &Journal| {
+            assert_eq!(
+                j.previous("l|r|a@x|").unwrap(),
+                Previous::Sent {
+                    time: "2026-11-22T10:00:00.2Z".into(),
+                    message_id: "<1@x>".into()
+                }
+            );
+            assert_eq!(
+                j.previous("l|r|b@x|").unwrap(),
+                Previous::Uncertain {
+                    message_id: "<2@x>".into()
+                }
+            );
+        };
+        let mut j = open(&path);
+        check(&j);
+        assert_eq!(j.previous("l|r|c@x|").unwrap(), Previous::Nothing);
+        j.attempt("l|r|c@x|", "<3@x>").unwrap();
+        j.sent("l|r|c@x|", "<3@x>", "250 ok", &["c@x"]).unwrap();
+        j.finish().unwrap();
+        drop(j);
+        let j = Journal::open(&path, Access::Read).unwrap();
+        assert!(matches!(
+            j.previous("l|r|c@x|").unwrap(),
+            Previous::Sent { .. }
+        ));
+        drop(j);
+        // The old lines are untouched, the new ones follow in the same form,
+        // and the stale index is left as it was.
+        let now = std::fs::read_to_string(&path).unwrap();
+        assert!(now.starts_with(old));
+        assert!(now[old.len()..].starts_with(r#"{"time":""#));
+        assert!(now.ends_with("\"message_id\":\"<3@x>\",\"reply\":\"250 ok\",\"to\":[\"c@x\"]}\n"));
+        assert_eq!(std::fs::read(&index).unwrap(), stale);
+        check(&open(&path));
+    }
 }
