@@ -1,4 +1,5 @@
-//! The command line as typed: clap derive structs and nothing else.
+//! The command line as typed: clap derive structs and their value enums
+//! (`Format`, `ReplyTo`, which the rooms below share).
 //!
 //! No I/O and no defaults that depend on the environment live here; those are
 //! resolved once, in `settings`, so the rest of the program never sees clap.
