@@ -14,8 +14,8 @@
 //!
 //! Start-up reads the journal once, front to back, into a map from each key
 //! to where its deciding record is and what it says: one path, with nothing
-//! beside the journal to fall out of step with it. (100,000 records take a
-//! few tens of milliseconds.) Earlier versions kept an index beside it,
+//! beside the journal to fall out of step with it. (100,000 records, 25 MB,
+//! take about 60 ms and 8 MB.) Earlier versions kept an index beside it,
 //! `JOURNAL.index`; a leftover one is ignored and left in place. It is never
 //! read, so it cannot mislead this version, and an older version that finds
 //! it checks it against the journal and reads the records added since.
