@@ -116,8 +116,10 @@ struct Entry {
     /// Where the deciding record starts: the `sent` one once sent, else the
     /// latest (every record of a key carries its Message-ID).
     offset: u64,
-    /// Its length, newline excluded.
-    len: u64,
+    /// Its length, newline excluded (a record is a few hundred bytes; u32
+    /// keeps an entry at 16 bytes, a third of the memory a run needs for
+    /// each letter).
+    len: u32,
     flags: u8,
 }
 
@@ -139,7 +141,11 @@ impl Entry {
         };
         match prev {
             Some(p) if p.flags & SENT != 0 && event != Event::Sent => Entry { flags, ..p },
-            _ => Entry { offset, len, flags },
+            _ => Entry {
+                offset,
+                len: u32::try_from(len).unwrap_or(u32::MAX),
+                flags,
+            },
         }
     }
 }
