@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::{Result, bail};
 
 use crate::campaign::{Addressee, Campaign, placeholders_in};
+use crate::cli::Format;
 use crate::error::ExitStatus;
 use crate::letters::Signing;
 use crate::letters::render::Renderer;
@@ -14,7 +15,7 @@ use crate::letters::select::{
     Run, choose_letter, choose_recipients, note_languages, prepare, warn_unlisted,
 };
 use crate::message::Composer;
-use crate::output::{Format, Item, Sink, slug};
+use crate::output::{Item, Sink, slug};
 use crate::settings::{Target, Terminal, WriteSettings};
 use crate::terminal::progress::Progress;
 

@@ -14,12 +14,13 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 
 use crate::campaign::Addressee;
-use crate::letters::render::{Rendered, Renderer};
-use crate::message::{ReplyTo, Sender, mailbox};
-pub use crate::signers::Account;
+use crate::cli::ReplyTo;
+use crate::message::{Rendered, Sender, mailbox};
+use crate::signers::Account;
 use crate::signers::petition::Petition;
 use crate::signers::signatories::MemberList;
 use crate::signers::signer::Signer;
+use render::Renderer;
 
 /// Who signs the letters of a run.
 pub enum Signing {

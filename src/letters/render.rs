@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::campaign::diagnostic::{Problem, Severity, char_name, find_forbidden_char};
 use crate::campaign::{Addressee, Campaign, Failure, Letter, SIZE_LIMIT, SIZE_PER_SIGNATORY};
-pub use crate::message::Rendered;
+use crate::message::Rendered;
 use crate::signers::petition::Petition;
 use crate::signers::signer::Signer;
 

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use anyhow::{Result, bail};
 
 use crate::campaign::{Addressee, Campaign, CountryOutcome, Letter, Recipient};
-use crate::letters::{Account, Addressing, Part, Signing};
+use crate::letters::{Addressing, Part, Signing};
 use crate::settings::{BatchSettings, SendSettings, SignerDraft, Terminal};
+use crate::signers::Account;
 use crate::signers::petition::Petition;
 use crate::signers::signatories::{Checked, MemberList, describe_bad_rows, describe_duplicates};
 use crate::terminal::prompt;

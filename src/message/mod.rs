@@ -23,7 +23,6 @@ use lettre::message::{Mailbox, Mailboxes, Message};
 use serde::Serialize;
 
 use crate::campaign::Addressee;
-pub use crate::cli::ReplyTo;
 use crate::signers::signer::Signer;
 
 /// A finished letter and what it was made from.

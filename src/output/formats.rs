@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::Item;
-pub use crate::cli::Format;
+use crate::cli::Format;
 use crate::message::Envelope;
 
 /// Separates text letters in one stream: a form feed starts a new page

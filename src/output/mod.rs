@@ -14,11 +14,11 @@ pub use files::{
     NOTHING_WRITTEN, UniqueNames, create_dir, ensure_absent, is_special, open_special, slug,
     write_atomic, write_failed,
 };
-pub use formats::{Format, mbox_separator, write_lf};
+pub use formats::{mbox_separator, write_lf};
 
+use crate::cli::Format;
 use crate::error::runtime;
-use crate::message::Composed;
-use crate::message::Rendered;
+use crate::message::{Composed, Rendered};
 use crate::settings::{OutputSettings, Target};
 
 /// One letter on its way out; `composed` is there for the email formats.
