@@ -36,12 +36,7 @@ pub fn drops_signatories(
     let signer = |name: &str| {
         Arc::new(Signer {
             name: name.into(),
-            organisation: String::new(),
-            email: String::new(),
-            address: String::new(),
-            country: String::new(),
-            language: String::new(),
-            extra: Default::default(),
+            ..Signer::default()
         })
     };
     let second = "Second Petition Signer";
@@ -461,12 +456,7 @@ mod tests {
         let renderer = Renderer::new(&campaign, letter, "2026-11-22".parse().unwrap(), None);
         let signer = Arc::new(Signer {
             name: "Jo \u{1b}[2J".into(),
-            organisation: String::new(),
-            email: String::new(),
-            address: String::new(),
-            country: String::new(),
-            language: String::new(),
-            extra: Default::default(),
+            ..Signer::default()
         });
         let recipient = Arc::new(sample_addressee());
         let err = renderer.render(&recipient, &[signer]).unwrap_err();
