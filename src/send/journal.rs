@@ -93,6 +93,21 @@ impl<'a> Record<'a> {
     }
 }
 
+/// What a run needs of a line: start-up its key and event, `previous` its
+/// time and Message-ID. The reply and envelope recipients are skipped,
+/// not collected, and one parse decides both, so a line either counts for
+/// both or for neither.
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(borrow)]
+    time: Cow<'a, str>,
+    event: Event,
+    #[serde(borrow)]
+    key: Cow<'a, str>,
+    #[serde(borrow)]
+    message_id: Cow<'a, str>,
+}
+
 /// What earlier runs did with a letter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Previous {
@@ -254,8 +269,8 @@ impl Journal {
             // A line cut short by a crash mid-write can only be the record
             // in flight, whose `attempt` line makes the letter uncertain.
             let whole = line.last() == Some(&b'\n');
-            if whole && let Ok(record) = serde_json::from_slice::<Record>(&line) {
-                self.note(&record.key, record.event, n as u64 - 1);
+            if whole && let Ok(head) = serde_json::from_slice::<Head>(&line) {
+                self.note(&head.key, head.event, n as u64 - 1);
             }
             self.len += n as u64;
             if !whole {
@@ -287,7 +302,7 @@ impl Journal {
         // The record itself must name the key: two keys with one id (about
         // one chance in 2^100 for a journal of a million letters) can
         // never make a letter read as sent.
-        let Ok(record) = serde_json::from_slice::<Record>(&line) else {
+        let Ok(record) = serde_json::from_slice::<Head>(&line) else {
             return Ok(Previous::Nothing);
         };
         if record.key != key {
