@@ -122,7 +122,7 @@ pub struct Renderer<'a> {
     /// Letters the signer edited (`--edit`), by recipient id: used as saved.
     edits: BTreeMap<String, String>,
     /// Paragraphs filled for earlier letters of the run.
-    reflow: crate::letters::reflow::Reflow,
+    reflow: super::reflow::Reflow,
 }
 
 #[derive(Serialize)]
