@@ -14,7 +14,23 @@ pub enum ExitStatus {
     BadInput = 2,
     /// A failure while running (disk, network): see the message.
     Runtime = 3,
+    /// Stopped by Ctrl-C (SIGINT), cleanly: see the summary.
+    Interrupted = 130,
+    /// Stopped by SIGTERM, cleanly: see the summary.
+    Terminated = 143,
 }
+
+/// Marks an error as the person stopping the run (Ctrl-C at a prompt).
+#[derive(Debug)]
+pub struct Stopped;
+
+impl fmt::Display for Stopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("stopped (Ctrl-C)")
+    }
+}
+
+impl std::error::Error for Stopped {}
 
 /// Marks an error as a failure while running rather than bad input.
 #[derive(Debug)]
@@ -35,7 +51,9 @@ pub fn runtime(err: anyhow::Error) -> anyhow::Error {
 
 /// The exit status for an error that ended the run.
 pub fn status_of(err: &anyhow::Error) -> ExitStatus {
-    if err.chain().any(|e| e.is::<Runtime>()) {
+    if err.chain().any(|e| e.is::<Stopped>()) {
+        ExitStatus::Interrupted
+    } else if err.chain().any(|e| e.is::<Runtime>()) {
         ExitStatus::Runtime
     } else {
         ExitStatus::BadInput

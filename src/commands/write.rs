@@ -17,6 +17,7 @@ use crate::letters::select::{
 use crate::message::Composer;
 use crate::output::{Item, Sink, slug};
 use crate::settings::{Target, Terminal, WriteSettings};
+use crate::terminal::interrupt::Interrupt;
 use crate::terminal::progress::Progress;
 
 pub fn run(
@@ -103,7 +104,22 @@ pub fn run(
         "writing",
     );
     let mut sink = Sink::open(format, &settings.output, signing.is_batch(), stdout)?;
+    for name in sink.cleared() {
+        writeln!(
+            stderr,
+            "removed {name}: an unfinished batch left by an earlier run that was killed"
+        )?;
+    }
+    // A batch stopped by Ctrl-C or SIGTERM writes nothing: its staged
+    // letters are removed, as for any failure part-way.
+    let stop = signing.is_batch().then(Interrupt::watch);
     for produced in signing.letters(&renderer, &addressing)? {
+        if let Some(status) = stop.as_ref().and_then(Interrupt::status) {
+            progress.finish();
+            drop(sink);
+            writeln!(stderr, "stopped: nothing of this batch was written")?;
+            return Ok(status);
+        }
         let produced = produced?;
         let composed = if format.is_email() {
             let sender = signing.sender(&produced, account.as_ref(), settings.email.bcc_me)?;

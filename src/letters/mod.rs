@@ -179,6 +179,8 @@ pub struct Produced {
     pub line: Option<u64>,
     /// Who signed, as the journal knows them (see `identity`).
     pub identity: String,
+    /// The petition that signs it, in a `--group` run.
+    pub petition: Option<Petition>,
 }
 
 impl Signing {
@@ -275,6 +277,7 @@ impl Signing {
             letter,
             line: set.line,
             identity: self.identity(set),
+            petition: self.petition(set).cloned(),
         })
     }
 
@@ -347,7 +350,7 @@ impl Signing {
         }
         set.signers
             .first()
-            .map_or_else(String::new, |one| personal_identity(one))
+            .map_or_else(String::new, |one| crate::signers::identity::of(one))
     }
 }
 
@@ -390,6 +393,18 @@ impl Iterator for Letters<'_> {
 }
 
 impl Produced {
+    /// The signature as a person reads it ("Jo Bloggs, Union", "a
+    /// petition of 40 signatures"), for the journal and messages.
+    pub fn signed(&self) -> String {
+        match &self.petition {
+            Some(petition) => petition.shown(),
+            None => crate::signers::identity::shown(
+                &self.letter.signer.name,
+                &self.letter.signer.organisation,
+            ),
+        }
+    }
+
     /// This letter's journal key (see `journal_key`).
     pub fn key(&self) -> String {
         journal_key(
@@ -398,11 +413,6 @@ impl Produced {
             &self.identity,
         )
     }
-}
-
-/// The journal's name for one person signing their own letter.
-pub fn personal_identity(signer: &Signer) -> String {
-    format!("{}|{}|{}", signer.email, signer.name, signer.organisation)
 }
 
 /// Letter, recipient, address and signer: sending the same letter to the

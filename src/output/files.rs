@@ -7,7 +7,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use fs_err as fs;
 
 use crate::error::runtime;
 
@@ -70,6 +69,16 @@ pub fn ensure_absent(paths: &[PathBuf], force: bool) -> Result<()> {
 /// then renames it into place. A device or FIFO at `path` (`--report
 /// /dev/null`) is written into instead, never replaced.
 pub fn write_atomic(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
+    write_atomic_as(path, bytes, force, false)
+}
+
+/// [`write_atomic`] for a letter of a batch (a member's postal letter):
+/// created owner-only, never over an existing file.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_as(path, bytes, false, true)
+}
+
+fn write_atomic_as(path: &Path, bytes: &[u8], force: bool, private: bool) -> Result<()> {
     if is_special(path)? {
         let mut out = open_special(path)?;
         return out
@@ -85,7 +94,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
     if !dir.is_dir() {
         bail!("folder {} does not exist; create it first", dir.display());
     }
-    let mut tmp = letter_tempfile()
+    let mut builder = letter_tempfile();
+    if private {
+        // A temporary file is created 0600, which a batch's letter keeps.
+        builder = tempfile::Builder::new();
+        builder.prefix(".protest-letter-");
+    }
+    let mut tmp = builder
         .tempfile_in(dir)
         .map_err(|e| write_failed(e, path, NOTHING_WRITTEN))?;
     tmp.write_all(bytes)
@@ -187,16 +202,49 @@ pub struct Staged {
     names: Vec<String>,
     /// Whether `dir` was made for this batch (removed again if it fails).
     created: bool,
+    /// The lock on the staging folder, held while this run writes it: a
+    /// later run removes only staging folders whose lock it can take.
+    _lock: Option<std::fs::File>,
+    /// Staging folders left by runs that were killed, removed by `new`.
+    pub cleared: Vec<String>,
+}
+
+/// The prefix of a batch's staging folder.
+const UNFINISHED: &str = ".protest-letter-unfinished-";
+/// The lock file in a staging folder.
+const STAGING_LOCK: &str = ".lock";
+
+/// Removes the staging folders in `dir` that no run is writing (left by a
+/// `kill -9` or a power cut); returns their names.
+fn clear_unfinished(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut cleared = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(UNFINISHED) || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let abandoned = match std::fs::File::open(entry.path().join(STAGING_LOCK)) {
+            Ok(lock) => lock.try_lock().is_ok(),
+            // No lock: left by a run killed before it took one, or by an
+            // earlier version.
+            Err(_) => true,
+        };
+        if abandoned && std::fs::remove_dir_all(entry.path()).is_ok() {
+            cleared.push(name);
+        }
+    }
+    cleared
 }
 
 impl Staged {
     pub fn new(dir: &Path, force: bool) -> Result<Self> {
         let created = !dir.exists();
         create_dir(dir)?;
-        let staging = match tempfile::Builder::new()
-            .prefix(".protest-letter-unfinished-")
-            .tempdir_in(dir)
-        {
+        let cleared = clear_unfinished(dir);
+        let staging = match tempfile::Builder::new().prefix(UNFINISHED).tempdir_in(dir) {
             Ok(staging) => staging,
             Err(e) => {
                 if created {
@@ -205,12 +253,20 @@ impl Staged {
                 return Err(write_failed(e, dir, NOTHING_WRITTEN));
             }
         };
+        let lock = private_options()
+            .write(true)
+            .create_new(true)
+            .open(staging.path().join(STAGING_LOCK))
+            .ok()
+            .filter(|f| f.try_lock().is_ok());
         Ok(Staged {
             dir: dir.to_path_buf(),
             staging: Some(staging),
             force,
             names: Vec::new(),
             created,
+            _lock: lock,
+            cleared,
         })
     }
 
@@ -395,21 +451,45 @@ fn sync_filesystem(dir: &Path) -> std::io::Result<()> {
     }
 }
 
-/// A new file with the permissions of any new file (0666 less the umask).
+/// A new letter of a batch: owner-only, as members' names, addresses and
+/// union membership are special-category personal data.
 fn letter_file(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
+    let mut options = private_options();
     options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o666);
-    }
     options.open(path)
 }
 
-/// Creates the output folder if needed.
+/// Options that create a file owner-only (0600) on Unix: for the journal,
+/// its lock and a batch's letters (see the README on private data).
+pub fn private_options() -> std::fs::OpenOptions {
+    #[allow(unused_mut)]
+    let mut options = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+}
+
+/// Creates a folder (and its parents) owner-only (0700) where it does not
+/// exist; an existing folder keeps its permissions.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Creates the output folder of a batch if needed, owner-only.
 pub fn create_dir(dir: &Path) -> Result<()> {
-    fs::create_dir_all(dir).map_err(|e| runtime(e.into()))
+    create_private_dir(dir).map_err(|e| {
+        runtime(anyhow::Error::new(e).context(format!("cannot create {}", dir.display())))
+    })
 }
 
 /// A file-name-safe form of `text`: lower-case ASCII letters, digits and

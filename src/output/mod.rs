@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 
 pub use files::{
-    NOTHING_WRITTEN, UniqueNames, create_dir, ensure_absent, is_special, open_special, slug,
-    write_atomic, write_failed,
+    NOTHING_WRITTEN, UniqueNames, create_dir, create_private_dir, ensure_absent, is_special,
+    open_special, private_options, slug, write_atomic, write_failed, write_private,
 };
 pub use formats::{mbox_separator, write_lf};
 
@@ -63,6 +63,14 @@ pub struct Sink<'a> {
 }
 
 impl<'a> Sink<'a> {
+    /// The staging folders of killed runs that opening a folder removed.
+    pub fn cleared(&self) -> &[String] {
+        match &self.destination {
+            Destination::Dir(staged) => &staged.cleared,
+            _ => &[],
+        }
+    }
+
     /// Opens the target. Nothing is visible at a file or folder target
     /// until `finish`; with `whole` (a batch), not on standard output either.
     pub fn open(

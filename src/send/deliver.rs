@@ -25,9 +25,10 @@ use anyhow::Result;
 
 use anyhow::Context;
 
-use super::journal::{Journal, Previous};
+use super::journal::{About, Journal, Previous};
 use super::{Job, JobMaker, Status, Summary};
 use crate::letters::Produced;
+use crate::terminal::interrupt::Interrupt;
 use crate::terminal::progress::Progress;
 use crate::transport::{Deliver, Outcome};
 
@@ -45,6 +46,8 @@ pub struct Plan<'a> {
     pub interval: Option<Duration>,
     pub retry_delay: Duration,
     pub verbose: bool,
+    /// Ctrl-C or SIGTERM: no new letter is taken once asked.
+    pub interrupt: Interrupt,
 }
 
 struct Fresh<'a> {
@@ -66,7 +69,7 @@ struct Retries {
 struct Shared<'a> {
     fresh: Mutex<Fresh<'a>>,
     retries: Mutex<Retries>,
-    journal: Mutex<Journal>,
+    journal: Mutex<&'a mut Journal>,
     /// How far the journal is known to be on disk; held while syncing, so
     /// workers that wait for it share the next sync (group commit).
     synced: Mutex<u64>,
@@ -85,6 +88,7 @@ struct Shared<'a> {
     sent_since_start: AtomicUsize,
     /// Workers still running; fewer when the server wants fewer connections.
     workers: AtomicUsize,
+    interrupt: Interrupt,
 }
 
 /// Hashes of the keys skipped in this run, up to a bound: past it, a
@@ -121,7 +125,7 @@ enum Next {
 pub fn run(
     plan: Plan<'_>,
     open: &(dyn Fn() -> Result<Box<dyn Deliver>> + Sync),
-    mut journal: Journal,
+    journal: &mut Journal,
     progress: &Progress,
     summary: &mut Summary,
 ) -> Result<()> {
@@ -151,6 +155,7 @@ pub fn run(
         next_slot: Mutex::new(Instant::now()),
         sent_since_start: AtomicUsize::new(0),
         workers: AtomicUsize::new(plan.connections.max(1)),
+        interrupt: plan.interrupt,
     };
     let settings = Settings {
         maker: plan.maker,
@@ -170,9 +175,9 @@ pub fn run(
     let waiting: Vec<(Job, u32)> = lock(&shared.retries).jobs.drain().map(|(_, j)| j).collect();
     for (job, _) in waiting {
         let reply = "not retried: the run stopped";
-        lock(&shared.summary).record(job.result(Status::FailedTemporary, reply));
+        lock(&shared.summary).record(job.result(Status::RefusedTemporarily, reply));
     }
-    let mut journal = shared
+    let journal = shared
         .journal
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
@@ -207,8 +212,26 @@ impl Shared<'_> {
         lock(&self.fatal).get_or_insert(error);
     }
 
+    /// Whether no new letter is to be taken: the run failed or was asked
+    /// to stop.
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst) || self.interrupt.asked()
+    }
+
+    /// Sleeps for `delay`, or less if the run is asked to stop meanwhile.
+    fn pause(&self, delay: Duration) {
+        let until = Instant::now() + delay;
+        while !self.interrupt.asked() {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
+    }
+
     fn next(&self, s: &Settings<'_>, progress: &Progress) -> Next {
-        if self.stop.load(Ordering::SeqCst) {
+        if self.stopping() {
             return Next::Done;
         }
         {
@@ -362,10 +385,7 @@ impl Shared<'_> {
             *next = at + interval;
             at
         };
-        let wait = at.saturating_duration_since(Instant::now());
-        if !wait.is_zero() {
-            std::thread::sleep(wait);
-        }
+        self.pause(at.saturating_duration_since(Instant::now()));
     }
 }
 
@@ -417,6 +437,11 @@ impl Shared<'_> {
     }
 }
 
+/// Why a message did not leave although the letter was handed to a worker.
+const INTERRUPTED: &str =
+    "not sent: the run was stopped (Ctrl-C or SIGTERM) before the message left";
+const UNJOURNALLED: &str = "not sent: the journal could not be written";
+
 fn deliver_one(
     shared: &Shared<'_>,
     s: &Settings<'_>,
@@ -425,65 +450,85 @@ fn deliver_one(
     job: Job,
     attempts: u32,
 ) -> Result<Keep> {
-    let id = job.composed.message_id.clone();
-    let key = job.key.clone();
-    // On disk before the message leaves, or it does not leave.
-    let written = lock(&shared.journal).attempt(&key, &id);
-    let recorded = written.and_then(|upto| shared.durable(upto));
-    if let Err(e) = recorded {
-        lock(&shared.summary)
-            .record(job.result(Status::NotAttempted, "the journal could not be written"));
+    let (key, id, signed) = (
+        job.key.clone(),
+        job.composed.message_id.clone(),
+        job.signed.clone(),
+    );
+    let about = About {
+        key: &key,
+        message_id: &id,
+        signed: &signed,
+    };
+    if shared.interrupt.asked() {
+        // Stopped while this letter waited for its slot under --rate.
+        lock(&shared.summary).record(job.result(Status::NotAttempted, INTERRUPTED));
         shared.finished(&key);
         progress.inc();
-        shared.journal_failed(e);
         return Ok(Keep::Going);
     }
+    // Why the message did not leave, when the commit refused it.
+    let mut halted: Option<(&str, Option<anyhow::Error>)> = None;
     // When the server cannot be reached at all, this worker waits and tries
     // the same letter again rather than moving on: the next letters could
     // not get through either.
     let mut attempts = attempts;
     let outcome = loop {
         attempts += 1;
-        match transport.deliver(&job.composed) {
-            Ok(Outcome::Unreachable(reply))
-                if attempts < MAX_ATTEMPTS && !shared.stop.load(Ordering::SeqCst) =>
-            {
+        // The attempt is on disk before the message itself leaves, and only
+        // then: a run stopped while connecting or logging in leaves nothing
+        // uncertain.
+        let mut commit = || -> Result<()> {
+            if shared.interrupt.asked() {
+                halted = Some((INTERRUPTED, None));
+                anyhow::bail!(INTERRUPTED);
+            }
+            let written = lock(&shared.journal).attempt(about);
+            if let Err(e) = written.and_then(|upto| shared.durable(upto)) {
+                let text = format!("{e:#}");
+                halted = Some((UNJOURNALLED, Some(e)));
+                anyhow::bail!(text);
+            }
+            Ok(())
+        };
+        let result = transport.deliver(&job.composed, &mut commit);
+        match result {
+            Ok(Outcome::Unreachable(reply)) if attempts < MAX_ATTEMPTS && !shared.stopping() => {
                 let delay = backoff(s.retry_delay, attempts);
                 progress.println(&format!(
                     "{reply}; trying again in {:.1}s",
                     delay.as_secs_f32()
                 ));
-                std::thread::sleep(delay);
+                shared.pause(delay);
             }
             Ok(Outcome::Busy(reply)) => match shared.retire_one() {
-                // Nothing was sent: the letter goes back as it was (and is
-                // journalled as not sent, so that a stop here leaves it to
-                // send, not uncertain).
+                // Nothing was sent: the letter goes back as it was.
                 Some(left) => {
                     progress.println(&format!(
                         "the server has too many connections ({reply}); going on with {left}"
                     ));
-                    let written = lock(&shared.journal).failed(&key, &id, &reply);
-                    if let Err(e) = written {
-                        lock(&shared.summary).record(job.result(Status::NotAttempted, &reply));
-                        shared.finished(&key);
-                        progress.inc();
-                        shared.journal_failed(e);
-                        return Ok(Keep::Retire);
-                    }
                     shared.retry_later(job, attempts - 1, Duration::ZERO);
                     return Ok(Keep::Retire);
                 }
                 None => break Outcome::Temporary(reply),
             },
             Ok(outcome) => break outcome,
-            Err(fatal) => {
-                let reply = "not sent: the run stopped";
-                let _ = lock(&shared.journal).failed(&key, &id, reply);
+            Err(error) => {
+                let (reply, journal_error) = match halted.take() {
+                    Some((reply, journal_error)) => (reply, journal_error),
+                    None => ("not sent: the run stopped", None),
+                };
                 lock(&shared.summary).record(job.result(Status::NotAttempted, reply));
                 shared.finished(&key);
                 progress.inc();
-                return Err(fatal);
+                return match journal_error {
+                    Some(e) => {
+                        shared.journal_failed(e);
+                        Ok(Keep::Going)
+                    }
+                    None if reply == INTERRUPTED => Ok(Keep::Going),
+                    None => Err(error),
+                };
             }
         }
     };
@@ -496,7 +541,8 @@ fn deliver_one(
     let written = match &outcome {
         Outcome::Accepted(reply) => {
             let to = job.composed.envelope.recipients();
-            let written = lock(&shared.journal).sent(&key, &id, reply, &to);
+            let petition = job.produced.petition.as_ref().map_or("", |p| p.signed());
+            let written = lock(&shared.journal).sent(about, reply, &to, petition);
             if s.verbose {
                 progress.println(&format!("sent {who}: {reply}"));
             }
@@ -504,7 +550,7 @@ fn deliver_one(
             let mut summary = lock(&shared.summary);
             summary.record(job.result(Status::Sent, reply));
             if written.is_err() {
-                summary.unrecorded(Journal::sent_line(&key, &id, reply, &to));
+                summary.unrecorded(Journal::sent_line(about, reply, &to));
             }
             written
         }
@@ -514,18 +560,18 @@ fn deliver_one(
                 "uncertain {who}: {reply}; not sent again (see --resend-uncertain)"
             ));
             lock(&shared.summary).record(job.result(Status::Uncertain, reply));
-            lock(&shared.journal).uncertain(&key, &id, reply)
+            lock(&shared.journal).uncertain(about, reply)
         }
         Outcome::Permanent(reply) => {
-            progress.println(&format!("failed {who}: {reply}"));
-            lock(&shared.summary).record(job.result(Status::FailedPermanent, reply));
-            lock(&shared.journal).failed(&key, &id, reply)
+            progress.println(&format!("refused {who}: {reply}"));
+            lock(&shared.summary).record(job.result(Status::RefusedPermanently, reply));
+            lock(&shared.journal).failed(about, reply)
         }
         Outcome::Temporary(reply) | Outcome::Busy(reply) if attempts < MAX_ATTEMPTS => {
-            // Journalled as refused, so that a run that stops before the
-            // retry leaves it to be sent next time, not uncertain.
-            let written = lock(&shared.journal).failed(&key, &id, reply);
-            if written.is_ok() && !shared.stop.load(Ordering::SeqCst) {
+            // Journalled as refused, so that the journal tells this run's
+            // later rows that the letter is taken.
+            let written = lock(&shared.journal).failed(about, reply);
+            if written.is_ok() && !shared.stopping() {
                 let delay = backoff(s.retry_delay, attempts);
                 progress.println(&format!(
                     "will retry {who} in {:.1}s: {reply}",
@@ -534,20 +580,23 @@ fn deliver_one(
                 shared.retry_later(job, attempts, delay);
                 return Ok(Keep::Going);
             }
-            lock(&shared.summary).record(job.result(Status::FailedTemporary, reply));
+            lock(&shared.summary).record(job.result(Status::RefusedTemporarily, reply));
             written
         }
         Outcome::Temporary(reply) | Outcome::Busy(reply) => {
             progress.println(&format!("gave up on {who} after {attempts} tries: {reply}"));
-            lock(&shared.summary).record(job.result(Status::FailedTemporary, reply));
-            lock(&shared.journal).failed(&key, &id, reply)
+            lock(&shared.summary).record(job.result(Status::RefusedTemporarily, reply));
+            lock(&shared.journal).failed(about, reply)
         }
         Outcome::Unreachable(reply) => {
-            lock(&shared.summary).record(job.result(Status::FailedTemporary, reply));
-            stop_after = Some(anyhow::anyhow!(
-                "{reply} (tried {attempts} times); nothing more was sent"
-            ));
-            lock(&shared.journal).failed(&key, &id, reply)
+            // The message never reached a server: not attempted, not refused.
+            lock(&shared.summary).record(job.result(Status::NotAttempted, reply));
+            if !shared.interrupt.asked() {
+                stop_after = Some(anyhow::anyhow!(
+                    "{reply} (tried {attempts} times); nothing more was sent"
+                ));
+            }
+            lock(&shared.journal).failed(about, reply)
         }
     };
     shared.finished(&key);

@@ -10,7 +10,13 @@
 //! `sent`, `failed` and `uncertain` records follow with one `write` each;
 //! if they are lost to a power cut, the letter reads as uncertain, never as
 //! unsent. Only one run uses a journal at a time: [`Journal::open`] takes an
-//! exclusive lock on the file for the whole run.
+//! exclusive lock for the whole run on `JOURNAL.lock` beside it (which stays
+//! at the path when the journal is moved or replaced) and on the journal
+//! itself (which earlier versions lock). A run whose journal is no longer
+//! at its path stops before its next letter.
+//!
+//! The journal and its lock are owner-only (0600), in a folder made 0700:
+//! they hold members' names, addresses and organisations.
 //!
 //! Start-up reads the journal once, front to back, into a map from each key
 //! to where its deciding record is and what it says: one path, with nothing
@@ -23,16 +29,16 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::hash::{BuildHasher, RandomState};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use fs_err as fs;
 use serde::{Deserialize, Serialize};
 
 use crate::error::runtime;
+use crate::signers::identity;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -54,34 +60,47 @@ pub struct Record<'a> {
     #[serde(borrow)]
     pub time: Cow<'a, str>,
     pub event: Event,
-    /// Letter, recipient, address and signer: what "the same letter" means.
+    /// Letter, recipient, address and signer: what "the same letter" means
+    /// (the signer as `signers::identity` names a person).
     #[serde(borrow)]
     pub key: Cow<'a, str>,
     #[serde(borrow)]
     pub message_id: Cow<'a, str>,
+    /// The signature as it was given ("Jo Bloggs, Union"), to tell a
+    /// later run who the letter was signed by.
+    #[serde(default, borrow, skip_serializing_if = "str::is_empty")]
+    pub signed: Cow<'a, str>,
     /// The server's reply (sent, failed, uncertain).
     #[serde(default, borrow, skip_serializing_if = "str::is_empty")]
     pub reply: Cow<'a, str>,
     /// Envelope recipients (sent).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub to: Vec<Cow<'a, str>>,
+    /// A petition's members (sent), as `Petition::signed` writes them.
+    #[serde(default, borrow, skip_serializing_if = "str::is_empty")]
+    pub petition: Cow<'a, str>,
+}
+
+/// The letter a record is about.
+#[derive(Debug, Clone, Copy)]
+pub struct About<'a> {
+    pub key: &'a str,
+    pub message_id: &'a str,
+    /// The signature as given (see [`Record::signed`]).
+    pub signed: &'a str,
 }
 
 impl<'a> Record<'a> {
-    fn new(
-        event: Event,
-        key: &'a str,
-        message_id: &'a str,
-        reply: &'a str,
-        to: &[&'a str],
-    ) -> Self {
+    fn new(event: Event, about: About<'a>, reply: &'a str, to: &[&'a str]) -> Self {
         Record {
             time: now().into(),
             event,
-            key: key.into(),
-            message_id: message_id.into(),
+            key: about.key.into(),
+            message_id: about.message_id.into(),
+            signed: about.signed.into(),
             reply: reply.into(),
             to: to.iter().map(|&s| s.into()).collect(),
+            petition: Cow::Borrowed(""),
         }
     }
 
@@ -106,16 +125,27 @@ struct Head<'a> {
     key: Cow<'a, str>,
     #[serde(borrow)]
     message_id: Cow<'a, str>,
+    #[serde(default, borrow)]
+    signed: Cow<'a, str>,
+}
+
+/// A petition's members as a `sent` record keeps them.
+#[derive(Deserialize)]
+struct Signed<'a> {
+    #[serde(default, borrow)]
+    petition: Cow<'a, str>,
 }
 
 /// What earlier runs did with a letter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Previous {
     Nothing,
-    /// Accepted by a server at this time, with this Message-ID.
+    /// Accepted by a server at this time, with this Message-ID, signed
+    /// so ("Jo Bloggs, Union"; empty if the record does not say).
     Sent {
         time: String,
         message_id: String,
+        signed: String,
     },
     /// Handed over, but no definite answer is known: the run ended, the
     /// connection dropped after the message or the reply never came. The
@@ -182,6 +212,8 @@ pub struct Journal {
     run_start: u64,
     /// Set once a write failed: nothing more is written.
     broken: bool,
+    /// `JOURNAL.lock`, held for the run.
+    _lock: Option<File>,
 }
 
 /// A key's id in memory: two independently keyed SipHashes, 128 bits. A
@@ -222,14 +254,30 @@ impl Journal {
             len: 0,
             run_start: 0,
             broken: false,
+            _lock: None,
         };
         if !writable && !path.exists() {
             return Ok(journal);
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).context("cannot create the journal's folder")?;
+            crate::output::create_private_dir(dir)
+                .with_context(|| format!("cannot create the journal's folder {}", dir.display()))?;
         }
-        let file = OpenOptions::new()
+        if writable {
+            let lock_path = lock_path(path);
+            let lock_file = crate::output::private_options()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&lock_path)
+                .with_context(|| {
+                    format!("cannot open the journal's lock {}", lock_path.display())
+                })?;
+            lock(&lock_file, path, access == Access::WriteWait)?;
+            journal._lock = Some(lock_file);
+        }
+        let file = crate::output::private_options()
             .read(true)
             .append(writable)
             .create(writable)
@@ -283,40 +331,80 @@ impl Journal {
     /// what is known about `key`.
     fn note(&mut self, key: &str, event: Event, len: u64) {
         let offset = self.len;
-        let id = self.ids.of(key);
+        let id = self.ids.of(&identity::canonical_key(key));
         let prev = self.known.get(&id).copied();
         self.known.insert(id, Entry::then(prev, event, offset, len));
     }
 
-    /// What earlier runs (and this one) did with the letter of this key.
+    /// What earlier runs (and this one) did with the letter of this key:
+    /// the same letter from the same person, however they were spelt, in a
+    /// journal of this version or an earlier one.
     pub fn previous(&self, key: &str) -> Result<Previous> {
-        let (Some(&entry), Some(file)) = (self.known.get(&self.ids.of(key)), &self.file) else {
+        let Some((entry, line)) = self.deciding(key)? else {
             return Ok(Previous::Nothing);
         };
-        if entry.flags & (SENT | UNCERTAIN | PENDING) == 0 {
-            return Ok(Previous::Nothing);
-        }
-        let mut line = vec![0u8; usize::try_from(entry.len)?];
-        read_exact_at(file, &mut line, entry.offset)
-            .with_context(|| format!("cannot read the send journal {}", self.path.display()))?;
-        // The record itself must name the key: two keys with one id (about
-        // one chance in 2^100 for a journal of a million letters) can
-        // never make a letter read as sent.
         let Ok(record) = serde_json::from_slice::<Head>(&line) else {
             return Ok(Previous::Nothing);
         };
-        if record.key != key {
-            return Ok(Previous::Nothing);
-        }
         let message_id = record.message_id.into_owned();
         Ok(if entry.flags & SENT != 0 {
+            let signed = if record.signed.is_empty() {
+                identity::legacy_signature(&record.key).unwrap_or_default()
+            } else {
+                record.signed.into_owned()
+            };
             Previous::Sent {
                 time: record.time.into_owned(),
                 message_id,
+                signed,
             }
         } else {
             Previous::Uncertain { message_id }
         })
+    }
+
+    /// The members a sent petition of this key had, as `Petition::signed`
+    /// wrote them; `None` when unknown (not sent, or an earlier version).
+    pub fn petition_signed(&self, key: &str) -> Result<Option<String>> {
+        let Some((entry, line)) = self.deciding(key)? else {
+            return Ok(None);
+        };
+        if entry.flags & SENT == 0 {
+            return Ok(None);
+        }
+        Ok(serde_json::from_slice::<Signed>(&line)
+            .ok()
+            .map(|s| s.petition.into_owned())
+            .filter(|p| !p.is_empty()))
+    }
+
+    /// The deciding record of `key`'s letter (or of the same letter as an
+    /// earlier version keyed it), read back: the record must name the
+    /// letter itself, so that two keys of one id (about one chance in
+    /// 2^100 for a journal of a million letters) can never make a letter
+    /// read as sent.
+    fn deciding(&self, key: &str) -> Result<Option<(Entry, Vec<u8>)>> {
+        let Some(file) = &self.file else {
+            return Ok(None);
+        };
+        let fallback = identity::without_address(key);
+        for key in std::iter::once(key).chain(fallback.as_deref()) {
+            let Some(&entry) = self.known.get(&self.ids.of(key)) else {
+                continue;
+            };
+            if entry.flags & (SENT | UNCERTAIN | PENDING) == 0 {
+                continue;
+            }
+            let mut line = vec![0u8; usize::try_from(entry.len)?];
+            read_exact_at(file, &mut line, entry.offset)
+                .with_context(|| format!("cannot read the send journal {}", self.path.display()))?;
+            let names_it = serde_json::from_slice::<Head>(&line)
+                .is_ok_and(|r| identity::canonical_key(&r.key) == key);
+            if names_it {
+                return Ok(Some((entry, line)));
+            }
+        }
+        Ok(None)
     }
 
     /// Whether this run already wrote a record for the key.
@@ -330,32 +418,57 @@ impl Journal {
     /// Records that a message is about to be handed over; returns the
     /// journal length to be synced (see [`Journal::written_to`]) before the
     /// message may leave.
-    pub fn attempt(&mut self, key: &str, message_id: &str) -> Result<u64> {
-        self.append(Record::new(Event::Attempt, key, message_id, "", &[]))?;
+    pub fn attempt(&mut self, about: About) -> Result<u64> {
+        self.still_at_path()?;
+        self.append(Record::new(Event::Attempt, about, "", &[]))?;
         Ok(self.len)
     }
 
-    /// Records that the server accepted a message.
-    pub fn sent(&mut self, key: &str, message_id: &str, reply: &str, to: &[&str]) -> Result<()> {
-        self.append(Record::new(Event::Sent, key, message_id, reply, to))
+    /// Records that the server accepted a message (and, for a petition,
+    /// who signed it).
+    pub fn sent(&mut self, about: About, reply: &str, to: &[&str], petition: &str) -> Result<()> {
+        let mut record = Record::new(Event::Sent, about, reply, to);
+        record.petition = petition.into();
+        self.append(record)
     }
 
     /// The record [`Journal::sent`] writes, for a user to add by hand when
     /// the journal cannot be written.
-    pub fn sent_line(key: &str, message_id: &str, reply: &str, to: &[&str]) -> String {
-        String::from_utf8_lossy(&Record::new(Event::Sent, key, message_id, reply, to).line())
+    pub fn sent_line(about: About, reply: &str, to: &[&str]) -> String {
+        String::from_utf8_lossy(&Record::new(Event::Sent, about, reply, to).line())
             .trim_end()
             .to_string()
     }
 
     /// Records that a message left without a definite reply.
-    pub fn uncertain(&mut self, key: &str, message_id: &str, reply: &str) -> Result<()> {
-        self.append(Record::new(Event::Uncertain, key, message_id, reply, &[]))
+    pub fn uncertain(&mut self, about: About, reply: &str) -> Result<()> {
+        self.append(Record::new(Event::Uncertain, about, reply, &[]))
     }
 
     /// Records that a message was refused for good or given up on.
-    pub fn failed(&mut self, key: &str, message_id: &str, reply: &str) -> Result<()> {
-        self.append(Record::new(Event::Failed, key, message_id, reply, &[]))
+    pub fn failed(&mut self, about: About, reply: &str) -> Result<()> {
+        self.append(Record::new(Event::Failed, about, reply, &[]))
+    }
+
+    /// Stops the run when its journal was moved, deleted or replaced: a
+    /// second run on the path would read another file and send again.
+    fn still_at_path(&self) -> Result<()> {
+        #[cfg(unix)]
+        if let Some(file) = self.writer() {
+            use std::os::unix::fs::MetadataExt;
+            let open = file.metadata()?;
+            let same = std::fs::metadata(&self.path)
+                .is_ok_and(|at| at.dev() == open.dev() && at.ino() == open.ino());
+            if !same {
+                bail!(runtime(anyhow::anyhow!(
+                    "the send journal {} was moved, deleted or replaced during the run; stopped \
+                     before the next letter. Put it back at its path (or pass --journal with its \
+                     new path) and run again: the letters it records are not sent twice",
+                    self.path.display()
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The file, if this run may write it.
@@ -440,6 +553,13 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::R
     Ok(())
 }
 
+/// `JOURNAL.lock`: the lock that stays at the journal's path.
+fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    path.with_file_name(name)
+}
+
 /// Takes the run's exclusive lock on the journal.
 fn lock(file: &File, path: &Path, wait: bool) -> Result<()> {
     if wait {
@@ -472,14 +592,23 @@ mod tests {
         Journal::open(path, Access::Write).unwrap()
     }
 
+    fn about<'a>(key: &'a str, message_id: &'a str) -> About<'a> {
+        About {
+            key,
+            message_id,
+            signed: "",
+        }
+    }
+
     #[test]
     fn remembers_sent_and_in_flight_letters() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
         let mut j = open(&path);
-        j.attempt("a", "<1@x>").unwrap();
-        j.sent("a", "<1@x>", "250 ok", &["to@x.org"]).unwrap();
-        j.attempt("b", "<2@x>").unwrap();
+        j.attempt(about("a", "<1@x>")).unwrap();
+        j.sent(about("a", "<1@x>"), "250 ok", &["to@x.org"], "")
+            .unwrap();
+        j.attempt(about("b", "<2@x>")).unwrap();
         j.finish().unwrap();
         drop(j);
         // A crash while writing leaves a torn line at the end.
@@ -498,7 +627,7 @@ mod tests {
             }
         );
         assert_eq!(j.previous("c").unwrap(), Previous::Nothing);
-        j.sent("b", "<2@x>", "250 ok", &[]).unwrap();
+        j.sent(about("b", "<2@x>"), "250 ok", &[], "").unwrap();
         // Read back from where it was written, past the torn bytes.
         assert!(matches!(
             j.previous("b").unwrap(),
@@ -516,8 +645,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
         let mut j = open(&path);
-        j.attempt("a", "<1@x>").unwrap();
-        j.sent("a", "<1@x>", "250 ok", &[]).unwrap();
+        j.attempt(about("a", "<1@x>")).unwrap();
+        j.sent(about("a", "<1@x>"), "250 ok", &[], "").unwrap();
         let a = j.known[&j.ids.of("a")];
         j.known.insert(j.ids.of("b"), a);
         assert!(matches!(j.previous("a").unwrap(), Previous::Sent { .. }));
@@ -529,12 +658,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
         let mut j = open(&path);
-        j.attempt("a", "<1@x>").unwrap();
-        j.uncertain("a", "<1@x>", "dropped").unwrap();
-        j.attempt("a", "<1@x>").unwrap();
-        j.failed("a", "<1@x>", "451 later").unwrap();
-        j.attempt("b", "<2@x>").unwrap();
-        j.failed("b", "<2@x>", "550 no").unwrap();
+        j.attempt(about("a", "<1@x>")).unwrap();
+        j.uncertain(about("a", "<1@x>"), "dropped").unwrap();
+        j.attempt(about("a", "<1@x>")).unwrap();
+        j.failed(about("a", "<1@x>"), "451 later").unwrap();
+        j.attempt(about("b", "<2@x>")).unwrap();
+        j.failed(about("b", "<2@x>"), "550 no").unwrap();
         drop(j);
         let j = open(&path);
         assert!(matches!(
@@ -562,15 +691,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.jsonl");
         let old = concat!(
-            r#"{"time":"2026-11-22T10:00:00.1Z","event":"attempt","key":"l|r|a@x|","message_id":"<1@x>"}"#,
+            r#"{"time":"2026-11-22T10:00:00.1Z","event":"attempt","key":"l|r|a@x|Jo@X.org|Jo|U","message_id":"<1@x>"}"#,
             "\n",
-            r#"{"time":"2026-11-22T10:00:00.2Z","event":"sent","key":"l|r|a@x|","message_id":"<1@x>","reply":"250 2.0.0 OK","to":["a@x","c@x"]}"#,
+            r#"{"time":"2026-11-22T10:00:00.2Z","event":"sent","key":"l|r|a@x|Jo@X.org|Jo|U","message_id":"<1@x>","reply":"250 2.0.0 OK","to":["a@x","c@x"]}"#,
             "\n",
-            r#"{"time":"2026-11-22T10:00:00.3Z","event":"attempt","key":"l|r|b@x|","message_id":"<2@x>"}"#,
+            r#"{"time":"2026-11-22T10:00:00.3Z","event":"attempt","key":"l|r|b@x||Ann|","message_id":"<2@x>"}"#,
             "\n",
-            r#"{"time":"2026-11-22T10:00:00.4Z","event":"attempt","key":"l|r|c@x|","message_id":"<3@x>"}"#,
+            r#"{"time":"2026-11-22T10:00:00.4Z","event":"attempt","key":"l|r|c@x|c@y.org|C|","message_id":"<3@x>"}"#,
             "\n",
-            r#"{"time":"2026-11-22T10:00:00.5Z","event":"failed","key":"l|r|c@x|","message_id":"<3@x>","reply":"550 no"}"#,
+            r#"{"time":"2026-11-22T10:00:00.5Z","event":"failed","key":"l|r|c@x|c@y.org|C|","message_id":"<3@x>","reply":"550 no"}"#,
             "\n",
         );
         std::fs::write(&path, old).unwrap();
@@ -582,14 +711,15 @@ mod tests {
 
         let check = |j: &Journal| {
             assert_eq!(
-                j.previous("l|r|a@x|").unwrap(),
+                j.previous("l|r|a@x|email:jo@x.org").unwrap(),
                 Previous::Sent {
                     time: "2026-11-22T10:00:00.2Z".into(),
-                    message_id: "<1@x>".into()
+                    message_id: "<1@x>".into(),
+                    signed: "Jo, U".into(),
                 }
             );
             assert_eq!(
-                j.previous("l|r|b@x|").unwrap(),
+                j.previous("l|r|b@x|sig:ann||").unwrap(),
                 Previous::Uncertain {
                     message_id: "<2@x>".into()
                 }
@@ -597,14 +727,23 @@ mod tests {
         };
         let mut j = open(&path);
         check(&j);
-        assert_eq!(j.previous("l|r|c@x|").unwrap(), Previous::Nothing);
-        j.attempt("l|r|c@x|", "<3@x>").unwrap();
-        j.sent("l|r|c@x|", "<3@x>", "250 ok", &["c@x"]).unwrap();
+        assert_eq!(
+            j.previous("l|r|c@x|email:c@y.org").unwrap(),
+            Previous::Nothing
+        );
+        j.attempt(about("l|r|c@x|email:c@y.org", "<3@x>")).unwrap();
+        j.sent(
+            about("l|r|c@x|email:c@y.org", "<3@x>"),
+            "250 ok",
+            &["c@x"],
+            "",
+        )
+        .unwrap();
         j.finish().unwrap();
         drop(j);
         let j = Journal::open(&path, Access::Read).unwrap();
         assert!(matches!(
-            j.previous("l|r|c@x|").unwrap(),
+            j.previous("l|r|c@x|email:c@y.org").unwrap(),
             Previous::Sent { .. }
         ));
         drop(j);

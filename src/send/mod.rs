@@ -5,6 +5,7 @@
 //! phone-only recipients and printable letters for postal-only ones →
 //! summary (and a CSV report of failures).
 
+mod count;
 mod deliver;
 pub mod journal;
 mod summary;
@@ -19,16 +20,21 @@ use crate::campaign::{Addressee, Campaign, Letter, placeholders_in};
 use crate::error::{ExitStatus, runtime};
 use crate::letters::render::Renderer;
 use crate::letters::select::{choose_letter, choose_recipients, prepare};
-use crate::letters::{Addressing, Produced, Signing, journal_key};
+use crate::letters::{Addressing, Produced, Signing};
 use crate::message::{Composed, Composer};
-use crate::output::{UniqueNames, file_stem, write_atomic};
+use crate::output::{UniqueNames, file_stem, write_private};
 use crate::settings::{PasswordSource, SendSettings, Terminal, TransportSettings};
 use crate::signers::Account;
+use crate::terminal::interrupt::Interrupt;
 use crate::terminal::progress::Progress;
 use crate::terminal::prompt;
 use crate::transport::{Deliver, Sendmail, SmtpSession};
 use journal::{Access, Journal, Previous};
 use summary::{CallSheetEntry, LetterResult, Report, Status, Summary};
+
+/// Why the letters a stopped run never reached were not sent.
+const RUN_STOPPED: &str = "not sent: the run stopped before this letter";
+const RUN_INTERRUPTED: &str = "not sent: the run was stopped (Ctrl-C or SIGTERM)";
 
 /// One email to deliver.
 pub struct Job {
@@ -36,6 +42,8 @@ pub struct Job {
     composed: Composed,
     key: String,
     previous: Previous,
+    /// The signature as given, for the journal ("Jo Bloggs, Union").
+    signed: String,
 }
 
 impl Job {
@@ -51,6 +59,8 @@ impl Job {
             message_id: Some(self.composed.message_id.clone()),
             reply: reply.to_string(),
             was_uncertain: matches!(self.previous, Previous::Uncertain { .. }),
+            would_send: None,
+            key: self.key.clone(),
         }
     }
 }
@@ -76,6 +86,7 @@ impl JobMaker<'_> {
             reuse_message_id(&mut composed, message_id);
         }
         Ok(Job {
+            signed: produced.signed(),
             produced,
             composed,
             key,
@@ -160,70 +171,7 @@ pub fn run(
     let mut summary = Summary::new(s.dry_run, journal.path(), s.json_summary, report)?;
 
     // Count against the journal (no rendering: keys need only the signers).
-    let mut counts = Counts::default();
-    let mut seen = deliver::Skipped::default();
-    for set in signing.sets()? {
-        let set = set?;
-        let identity = signing.identity(&set);
-        for a in emailable.for_set(&set) {
-            let key = journal_key(&letter.id, a, &identity);
-            if !seen.insert(&key) {
-                counts.duplicate += 1;
-                continue;
-            }
-            match journal.previous(&key)? {
-                Previous::Sent { time, .. } if !s.resend => {
-                    counts.already += 1;
-                    if counts.already <= 5 {
-                        writeln!(
-                            stderr,
-                            "already sent: {} to {} on {time} (journal {}); --resend sends it again",
-                            letter.id,
-                            a.id,
-                            journal.path().display()
-                        )?;
-                    }
-                }
-                Previous::Uncertain { .. } if s.resend || s.resend_uncertain => {
-                    counts.pending += 1;
-                    writeln!(
-                        stderr,
-                        "uncertain: {} to {} may have been delivered already; sending it again with the same Message-ID",
-                        letter.id, a.id
-                    )?;
-                }
-                Previous::Uncertain { .. } => {
-                    counts.uncertain += 1;
-                    if counts.uncertain <= 5 {
-                        writeln!(
-                            stderr,
-                            "uncertain: {} to {} may have been delivered already (journal {}); not sent again. \
-                             --resend-uncertain sends it with the same Message-ID",
-                            letter.id,
-                            a.id,
-                            journal.path().display()
-                        )?;
-                    }
-                }
-                _ => counts.pending += 1,
-            }
-        }
-    }
-    drop(seen);
-    if counts.already > 5 {
-        writeln!(
-            stderr,
-            "… {} letters in all were already sent",
-            counts.already
-        )?;
-    }
-    if counts.duplicate > 0 {
-        writeln!(
-            stderr,
-            "{} row(s) make the same letter as an earlier row: each letter is sent once",
-            counts.duplicate
-        )?;
-    }
+    let counts = ledger(&letter.id, &signing, &emailable, &journal, s).count(stderr)?;
 
     preview(
         &signing,
@@ -235,15 +183,22 @@ pub fn run(
         counts.pending,
         stderr,
     )?;
-    let total = counts.pending
-        + counts.uncertain
-        + counts.duplicate
-        + if s.resend { 0 } else { counts.already };
+    let total = counts.total(s.resend);
+    let mut journal = journal;
+    let mut interrupt = None;
     if s.dry_run {
         writeln!(stderr, "dry run: nothing was sent")?;
-        summary.already_sent = counts.already;
-        summary.uncertain = counts.uncertain;
-        summary.duplicate = counts.duplicate;
+        if s.json_summary {
+            ledger(&letter.id, &signing, &emailable, &journal, s).list_dry(
+                &renderer,
+                &maker,
+                &mut summary,
+            )?;
+        } else {
+            summary.already_sent = counts.already;
+            summary.uncertain = counts.uncertain;
+            summary.duplicate = counts.duplicate;
+        }
     } else if counts.pending > 0 {
         let Some(transport_settings) = &s.transport else {
             bail!("no transport configured: pass --smtp URL or --sendmail");
@@ -279,6 +234,7 @@ pub fn run(
             signing.is_batch() && terminal.stderr && !s.quiet,
             "sending",
         );
+        let stop = Interrupt::watch();
         let outcome = deliver::run(
             deliver::Plan {
                 letters: signing.letters(&renderer, &emailable)?,
@@ -289,15 +245,30 @@ pub fn run(
                 interval: s.interval,
                 retry_delay: s.retry_delay,
                 verbose: s.verbose,
+                interrupt: stop.clone(),
             },
             &open,
-            journal,
+            &mut journal,
             &progress,
             &mut summary,
         );
         progress.finish();
+        interrupt = stop.status();
+        summary.interrupted = interrupt.is_some();
+        // Every letter the run did not reach is listed, each in its state.
+        let reason = if interrupt.is_some() {
+            RUN_INTERRUPTED
+        } else {
+            RUN_STOPPED
+        };
+        let listed = if summary.recorded() < total {
+            ledger(&letter.id, &signing, &emailable, &journal, s)
+                .list_the_rest(&mut summary, reason)
+        } else {
+            Ok(())
+        };
         summary.not_attempted_of(total);
-        if let Err(fatal) = outcome {
+        if let Err(fatal) = outcome.and(listed) {
             // The run stopped: what was done is still reported in full.
             let reported = summary.finish_report(stderr);
             let _ = summary.print(0, s.json_summary, stdout);
@@ -329,7 +300,27 @@ pub fn run(
     {
         return Err(runtime(e));
     }
-    Ok(summary.exit_status())
+    Ok(interrupt.unwrap_or_else(|| summary.exit_status()))
+}
+
+/// The run's letters as the journal sees them.
+fn ledger<'a>(
+    letter_id: &'a str,
+    signing: &'a Signing,
+    emailable: &'a Addressing,
+    journal: &'a Journal,
+    s: &SendSettings,
+) -> count::Ledger<'a> {
+    count::Ledger {
+        letter_id,
+        signing,
+        emailable,
+        journal,
+        resend: count::Resend {
+            all: s.resend,
+            uncertain: s.resend_uncertain,
+        },
+    }
 }
 
 /// The postal `--out-dir` must exist and take files before any email goes.
@@ -370,14 +361,6 @@ impl Write for Lossy<'_> {
         }
         Ok(())
     }
-}
-
-#[derive(Default)]
-struct Counts {
-    pending: usize,
-    duplicate: usize,
-    already: usize,
-    uncertain: usize,
 }
 
 /// Refuses placeholder addresses, naming the recipient and where to fix it.
@@ -580,7 +563,7 @@ fn offline_letters(
                     break candidate;
                 }
             };
-            write_atomic(&path, l.body.as_bytes(), false)?;
+            write_private(&path, l.body.as_bytes())?;
             summary.postal_count += 1;
             summary
                 .postal_first
@@ -597,6 +580,8 @@ fn offline_letters(
             message_id: None,
             reply: String::new(),
             was_uncertain: false,
+            would_send: None,
+            key: String::new(),
         });
     }
     Ok(())

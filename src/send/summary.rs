@@ -1,7 +1,9 @@
 //! What a send did, told three ways: the summary on stdout (text or
-//! `--format json`), the `--report` CSV, and the exit code. Every letter has
-//! one of the delivery states: sent, refused (temporarily or permanently),
-//! uncertain, not attempted (plus already sent, duplicate, not emailable).
+//! `--format json`), the `--report` CSV, and the exit code. Every letter of
+//! a run is in exactly one state, named with the same words in all three:
+//! sent, refused temporarily, refused permanently, uncertain, not
+//! attempted, already sent (plus duplicate rows, letters that are not
+//! emails, and, in a dry run, would be sent).
 //!
 //! Flat memory: the summary keeps counts, not letters. The letters' list for
 //! `--format json` is spooled to an anonymous temporary file and the report
@@ -23,15 +25,18 @@ pub enum Status {
     Sent,
     AlreadySent,
     /// Refused with a 4xx (after the retries) or not retried as the run stopped.
-    FailedTemporary,
+    RefusedTemporarily,
     /// Refused with a 5xx.
-    FailedPermanent,
+    RefusedPermanently,
     /// The message left and no definite reply came (now or in an earlier run).
     Uncertain,
     /// The same letter (same journal key) as an earlier row of this run.
     Duplicate,
-    /// Never handed over: the run stopped first.
+    /// The message never reached a server: the run stopped first, or no
+    /// server could be reached.
     NotAttempted,
+    /// A dry run's letter that a real run would send.
+    WouldSend,
     CallSheet,
     Post,
     NoContact,
@@ -43,11 +48,12 @@ impl Status {
         match self {
             Status::Sent => "sent",
             Status::AlreadySent => "already sent",
-            Status::FailedTemporary => "refused temporarily",
-            Status::FailedPermanent => "refused permanently",
+            Status::RefusedTemporarily => "refused temporarily",
+            Status::RefusedPermanently => "refused permanently",
             Status::Uncertain => "uncertain",
             Status::Duplicate => "duplicate",
             Status::NotAttempted => "not attempted",
+            Status::WouldSend => "would be sent",
             Status::CallSheet => "call sheet",
             Status::Post => "post",
             Status::NoContact => "no contact",
@@ -72,6 +78,22 @@ pub struct LetterResult {
     /// Sent again after an earlier attempt was uncertain.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub was_uncertain: bool,
+    /// What a dry run would send: From, Cc and Subject.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub would_send: Option<WouldSend>,
+    /// The journal key, to list each letter once (not shown).
+    #[serde(skip)]
+    pub key: String,
+}
+
+/// The headers of a letter a dry run would send.
+#[derive(Debug, Clone, Serialize)]
+pub struct WouldSend {
+    pub from: String,
+    pub cc: Vec<String>,
+    pub subject: String,
+    /// How many envelope recipients it goes to (To, Cc and Bcc).
+    pub recipients: usize,
 }
 
 impl LetterResult {
@@ -107,15 +129,20 @@ pub struct Summary {
     pub dry_run: bool,
     pub sent: usize,
     pub already_sent: usize,
-    pub failed_temporary: usize,
-    pub failed_permanent: usize,
+    pub refused_temporarily: usize,
+    pub refused_permanently: usize,
     /// The message left without a definite reply: never resent on its own.
     pub uncertain: usize,
     /// Rows that make the same letter as an earlier row: sent once.
     pub duplicate: usize,
     /// Not tried because the run stopped early.
     pub not_attempted: usize,
+    /// A dry run's letters that a real run would send.
+    pub would_send: usize,
     pub not_emailable: usize,
+    /// Set when Ctrl-C or SIGTERM stopped the run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
     pub journal: String,
     /// Journal lines for letters the server accepted but the journal could
     /// not record: to be added by hand, or the next run sends them again.
@@ -138,6 +165,10 @@ pub struct Summary {
     /// not attempted.
     #[serde(skip)]
     recorded_emails: usize,
+    /// The keys of the letters recorded, hashed, so that a run that stopped
+    /// can list the rest each once.
+    #[serde(skip)]
+    recorded: std::collections::HashSet<u64>,
     /// A write to the spool or the report failed (disk full): said at the end.
     #[serde(skip)]
     side_error: Option<String>,
@@ -166,7 +197,7 @@ impl Summary {
     pub fn exit_status(&self) -> ExitStatus {
         if self.uncertain + self.not_attempted > 0 || !self.unrecorded_in_journal.is_empty() {
             ExitStatus::Runtime
-        } else if self.failed_permanent + self.failed_temporary > 0 {
+        } else if self.refused_permanently + self.refused_temporarily > 0 {
             ExitStatus::SomeFailed
         } else {
             ExitStatus::Success
@@ -177,8 +208,9 @@ impl Summary {
         match result.status {
             Status::Sent => self.sent += 1,
             Status::AlreadySent => self.already_sent += 1,
-            Status::FailedTemporary => self.failed_temporary += 1,
-            Status::FailedPermanent => self.failed_permanent += 1,
+            Status::RefusedTemporarily => self.refused_temporarily += 1,
+            Status::RefusedPermanently => self.refused_permanently += 1,
+            Status::WouldSend => self.would_send += 1,
             Status::Uncertain => {
                 self.uncertain += 1;
                 if self.uncertain_shown.len() < UNCERTAIN_SHOWN {
@@ -194,6 +226,10 @@ impl Summary {
             Status::CallSheet | Status::Post | Status::NoContact
         ) {
             self.recorded_emails += 1;
+            if !result.key.is_empty() {
+                self.recorded
+                    .insert(crate::signers::fingerprint::of([result.key.as_str()]));
+            }
         }
         if let Some(spool) = &mut self.spool {
             let written = serde_json::to_writer(&mut *spool, &result)
@@ -214,6 +250,17 @@ impl Summary {
         }
     }
 
+    /// How many email letters (and duplicate rows) are recorded.
+    pub fn recorded(&self) -> usize {
+        self.recorded_emails
+    }
+
+    /// Whether the letter of this key is recorded already.
+    pub fn has(&self, key: &str) -> bool {
+        self.recorded
+            .contains(&crate::signers::fingerprint::of([key]))
+    }
+
     /// A letter the server accepted that the journal could not record.
     pub fn unrecorded(&mut self, line: String) {
         self.unrecorded_in_journal.push(line);
@@ -232,9 +279,11 @@ impl Summary {
         };
         let (path, count) = (report.path.clone(), report.count);
         report.persist()?;
+        let not_sent = count - self.sent - self.already_sent;
         let _ = writeln!(
             stderr,
-            "report: {count} letter(s) not sent listed in {}",
+            "report: {count} {} ({not_sent} not sent) listed in {}",
+            plural(count, "letter", "letters"),
             path.display()
         );
         Ok(())
@@ -273,10 +322,17 @@ impl Summary {
         if self.dry_run {
             writeln!(
                 out,
-                "Dry run: {would_send} would be sent, {} already sent, {} uncertain, {} not emailable.",
-                self.already_sent, self.uncertain, self.not_emailable
+                "Dry run: {would_send} would be sent, {} already sent, {} uncertain, {} duplicate, {} not emailable.",
+                self.already_sent, self.uncertain, self.duplicate, self.not_emailable
             )?;
             return Ok(());
+        }
+        if self.interrupted {
+            writeln!(
+                out,
+                "Stopped (Ctrl-C or SIGTERM): no new letter was taken; the journal {} is complete.",
+                self.journal
+            )?;
         }
         if !self.uncertain_shown.is_empty() {
             writeln!(
@@ -312,9 +368,9 @@ impl Summary {
              duplicate {}, not attempted {}, not emailable {}.",
             self.sent,
             self.already_sent,
-            self.failed_temporary + self.failed_permanent,
-            self.failed_temporary,
-            self.failed_permanent,
+            self.refused_temporarily + self.refused_permanently,
+            self.refused_temporarily,
+            self.refused_permanently,
             self.uncertain,
             self.duplicate,
             self.not_attempted,
@@ -351,8 +407,9 @@ impl Summary {
     }
 }
 
-/// `--report FILE`: every letter not sent (refused, uncertain, not
-/// attempted) with its reason, as CSV, to fix and re-run. Written beside
+/// `--report FILE`: every letter of the run with its state and the reason
+/// it was not sent (refused, uncertain, not attempted), as CSV: a record
+/// of what went, and the rows to fix and re-run. Written beside
 /// the final file as the run goes and put in place at the end; an existing
 /// file is replaced only with `--force`.
 #[derive(Debug)]
@@ -427,12 +484,9 @@ impl Report {
     }
 
     fn row(&mut self, l: &LetterResult) -> csv::Result<()> {
-        if !matches!(
+        if matches!(
             l.status,
-            Status::FailedPermanent
-                | Status::FailedTemporary
-                | Status::Uncertain
-                | Status::NotAttempted
+            Status::CallSheet | Status::Post | Status::NoContact | Status::WouldSend
         ) {
             return Ok(());
         }
@@ -484,6 +538,10 @@ impl Report {
             )
         })
     }
+}
+
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
 }
 
 /// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab,

@@ -3,6 +3,7 @@
 //! one petition; and the account a batch is sent from.
 
 pub mod fingerprint;
+pub mod identity;
 pub mod petition;
 pub mod signatories;
 pub mod signer;

@@ -6,24 +6,20 @@
 //! is a few tens of megabytes, and every recipient's letter is made from
 //! the same list (the renderer turns it into template values once).
 
-use std::hash::Hasher;
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
 
-use crate::signers::fingerprint::Fnv;
+use crate::signers::identity;
 use crate::signers::signatories::MemberList;
 use crate::signers::signer::Signer;
 
-/// Everyone on a petition, in list order, with who signs as the journal
-/// knows them.
+/// Everyone on a petition, in list order.
 #[derive(Debug, Clone)]
 pub struct Petition {
     members: Arc<[Arc<Signer>]>,
-    /// "petition of N:HASH", the FNV hash of every member's name and
-    /// email in order: the journal's record of who signed (its spelling is
-    /// kept so that journals of earlier versions still match).
-    identity: String,
+    /// [`Petition::signed`], made once for every recipient's letter.
+    signed: Arc<std::sync::OnceLock<String>>,
 }
 
 impl Petition {
@@ -54,17 +50,9 @@ impl Petition {
         if members.is_empty() {
             bail!("{} has no usable rows", list.path().display());
         }
-        let mut hash = Fnv::default();
-        for signer in &members {
-            for part in [&signer.name, &signer.email] {
-                hash.write(part.as_bytes());
-                hash.write(&[0]);
-            }
-        }
-        let identity = format!("petition of {}:{:016x}", members.len(), hash.finish());
         Ok(Petition {
             members: members.into(),
-            identity,
+            signed: Arc::default(),
         })
     }
 
@@ -88,8 +76,50 @@ impl Petition {
         &self.members
     }
 
-    /// Who signs, as the journal knows them: everyone on the petition.
+    /// Who signs, as the journal knows them: the petition, whoever has
+    /// joined it since it was sent (see `signers::identity`).
     pub fn identity(&self) -> &str {
-        &self.identity
+        identity::PETITION
     }
+
+    /// Each member as the journal records who signed: the FNV hash of
+    /// their identity, 16 hex digits each, in list order. A later run
+    /// reads it back to name the signatures added since.
+    pub fn signed(&self) -> &str {
+        self.signed.get_or_init(|| {
+            use std::fmt::Write;
+            let mut out = String::with_capacity(self.members.len() * 16);
+            for m in self.members.iter() {
+                let _ = write!(out, "{:016x}", member_hash(m));
+            }
+            out
+        })
+    }
+
+    /// The signature as a person reads it, for the journal and messages.
+    pub fn shown(&self) -> String {
+        match self.members.len() {
+            1 => format!("a petition signed by {}", self.members[0].name),
+            n => format!("a petition of {n} signatures"),
+        }
+    }
+
+    /// The members who are not among `signed` (as [`Petition::signed`]
+    /// wrote it): the signatures added since.
+    pub fn joined_since(&self, signed: &str) -> Vec<&Arc<Signer>> {
+        let before: std::collections::HashSet<u64> = signed
+            .as_bytes()
+            .chunks(16)
+            .filter_map(|c| u64::from_str_radix(std::str::from_utf8(c).ok()?, 16).ok())
+            .collect();
+        self.members
+            .iter()
+            .filter(|m| !before.contains(&member_hash(m)))
+            .collect()
+    }
+}
+
+/// One member's hash in [`Petition::signed`].
+fn member_hash(signer: &Signer) -> u64 {
+    crate::signers::fingerprint::of([identity::of(signer).as_str()])
 }

@@ -2,5 +2,6 @@
 //! only on a terminal and refuse without one; the progress bar shows only
 //! on one.
 
+pub mod interrupt;
 pub mod progress;
 pub mod prompt;

@@ -74,7 +74,20 @@ fn ask_text(prompt: &str, field: Field, allow_empty: bool) -> Result<String> {
             check_field(field, value.trim()).map_err(|e| e.to_string())
         })
         .interact_text()
+        .map_err(restore)
         .with_context(|| format!("could not read your {} from the terminal", field.label()))
+}
+
+/// A prompt that ended without an answer leaves the cursor as dialoguer
+/// hid it; it is shown again, and Ctrl-C is the person stopping the run.
+fn restore(e: dialoguer::Error) -> anyhow::Error {
+    let _ = dialoguer::console::Term::stderr().show_cursor();
+    let dialoguer::Error::IO(io) = &e;
+    if io.kind() == std::io::ErrorKind::Interrupted {
+        anyhow::Error::new(crate::error::Stopped)
+    } else {
+        anyhow::Error::new(e)
+    }
 }
 
 /// Asks a yes/no question; `false` when the person declines.
@@ -83,6 +96,7 @@ pub fn confirm(question: &str) -> Result<bool> {
         .with_prompt(question)
         .default(false)
         .interact()
+        .map_err(restore)
         .context("could not read the answer from the terminal")
 }
 
@@ -91,6 +105,7 @@ pub fn password(account: &str) -> Result<String> {
     dialoguer::Password::with_theme(&ColorfulTheme::default())
         .with_prompt(format!("SMTP password for {account}"))
         .interact()
+        .map_err(restore)
         .context("could not read the password from the terminal")
 }
 

@@ -51,9 +51,15 @@ pub enum Outcome {
 
 /// A way to deliver messages, kept open across messages.
 pub trait Deliver {
-    /// Delivers one message. `Err` is a failure that stops the whole run
-    /// (TLS, login or sender refused): retrying cannot help.
-    fn deliver(&mut self, composed: &Composed) -> Result<Outcome>;
+    /// Delivers one message. `commit` is called once, when the server or
+    /// program is ready for the message itself and just before its content
+    /// leaves (SMTP: after the 354; sendmail: before the program is given
+    /// the message): the caller journals the attempt there, so that a run
+    /// stopped while connecting or logging in leaves nothing uncertain. If
+    /// `commit` fails, the message does not leave and its error is
+    /// returned. `Err` is a failure that stops the whole run (TLS, login or
+    /// sender refused): retrying cannot help.
+    fn deliver(&mut self, composed: &Composed, commit: &mut Commit<'_>) -> Result<Outcome>;
     /// Closes politely (QUIT).
     fn close(&mut self);
     /// Describes the transport, without secrets.
@@ -84,12 +90,18 @@ pub struct SmtpSession {
     refused_for_good: HashMap<String, String>,
 }
 
+/// What [`Deliver::deliver`] calls before the message leaves.
+pub type Commit<'a> = dyn FnMut() -> Result<()> + 'a;
+
 /// How a session step failed.
 enum Failure {
     /// Give up on this attempt with this outcome (the connection is gone).
     Outcome(Outcome),
     /// Stop the run.
     Fatal(anyhow::Error),
+    /// The caller's commit failed in the middle of DATA: the message did
+    /// not leave, and the connection cannot be used (or even quit) again.
+    Halted(anyhow::Error),
 }
 
 /// Checks the TLS settings (`--ca-cert`) without connecting.
@@ -334,6 +346,7 @@ impl SmtpSession {
         &mut self,
         client: &mut Client,
         composed: &Composed,
+        commit: &mut Commit<'_>,
     ) -> std::result::Result<Outcome, Failure> {
         let envelope = &composed.envelope;
         let recipients = envelope.recipients();
@@ -416,6 +429,7 @@ impl SmtpSession {
             }
         }
         client.set_in_data(true);
+        commit().map_err(Failure::Halted)?;
         // A failed write means the final dot, the last bytes, never left:
         // the server cannot have accepted the message.
         let content = smtp::data_content(&composed.message.formatted());
@@ -510,7 +524,7 @@ fn reset(client: &mut Client, outcome: Outcome) -> std::result::Result<Outcome, 
 }
 
 impl Deliver for SmtpSession {
-    fn deliver(&mut self, composed: &Composed) -> Result<Outcome> {
+    fn deliver(&mut self, composed: &Composed, commit: &mut Commit<'_>) -> Result<Outcome> {
         if let Some(outcome) = self.refused_before(composed) {
             return Ok(outcome);
         }
@@ -522,10 +536,10 @@ impl Deliver for SmtpSession {
                 None => match self.open() {
                     Ok(client) => (client, false),
                     Err(Failure::Outcome(outcome)) => return Ok(outcome),
-                    Err(Failure::Fatal(e)) => return Err(e),
+                    Err(Failure::Fatal(e) | Failure::Halted(e)) => return Err(e),
                 },
             };
-            match self.transaction(&mut client, composed) {
+            match self.transaction(&mut client, composed, commit) {
                 Ok(outcome) => {
                     self.client = Some(client);
                     self.reused = true;
@@ -534,6 +548,12 @@ impl Deliver for SmtpSession {
                 Err(Failure::Fatal(e)) => {
                     // Nothing is in flight: say goodbye properly.
                     client.quit();
+                    return Err(e);
+                }
+                Err(Failure::Halted(e)) => {
+                    // Closed without the final dot: the server drops it.
+                    client.abort();
+                    self.reused = false;
                     return Err(e);
                 }
                 Err(Failure::Outcome(Outcome::Temporary(text)))
@@ -588,7 +608,7 @@ impl Sendmail {
 const EX_TEMPFAIL: i32 = 75;
 
 impl Deliver for Sendmail {
-    fn deliver(&mut self, composed: &Composed) -> Result<Outcome> {
+    fn deliver(&mut self, composed: &Composed, commit: &mut Commit<'_>) -> Result<Outcome> {
         let envelope = &composed.envelope;
         let mut child = match Command::new(&self.program)
             .arg("-i")
@@ -609,6 +629,13 @@ impl Deliver for Sendmail {
             ),
             Err(e) => bail!("cannot run `{}`: {e}", self.program.display()),
         };
+        if let Err(e) = commit() {
+            // It has read nothing: killed, it queues nothing (closing its
+            // input instead would send an empty message).
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e);
+        }
         let mut bytes = composed.message.formatted();
         bytes.retain(|&b| b != b'\r');
         // Written and read on their own threads, so that a program that

@@ -68,29 +68,9 @@ impl Repeats {
     }
 }
 
-/// Who a row is, for finding the same member twice: the email, else the
-/// name (case and spacing ignored). Hashed as `fingerprint::of(["email",
-/// lower-cased email])` or `(["name", …])`, without a lower-cased copy
-/// for an ASCII email (the check pass does this for every row).
+/// Who a row is, for finding the same member twice: the person the
+/// journal knows (`signers::identity`), so that a list never holds two
+/// rows that would be one letter.
 pub(super) fn member_key(signer: &Signer) -> u64 {
-    use std::hash::Hasher;
-    if signer.email.is_empty() {
-        let name = signer
-            .name
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .to_lowercase();
-        return crate::signers::fingerprint::of(["name", &name]);
-    }
-    if !signer.email.is_ascii() {
-        return crate::signers::fingerprint::of(["email", &signer.email.to_lowercase()]);
-    }
-    let mut h = crate::signers::fingerprint::Fnv::default();
-    h.write(b"email\0");
-    for b in signer.email.bytes() {
-        h.write(&[b.to_ascii_lowercase()]);
-    }
-    h.write(&[0]);
-    h.finish()
+    crate::signers::fingerprint::of([crate::signers::identity::of(signer).as_str()])
 }
