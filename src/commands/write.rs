@@ -123,7 +123,7 @@ pub fn run(
         let produced = produced?;
         let composed = if format.is_email() {
             let sender = signing.sender(&produced, account.as_ref(), settings.email.bcc_me)?;
-            Some(composer.compose(&produced.letter, &produced.key(), &sender)?)
+            Some(composer.compose(&produced.letter, &produced.message_seed(), &sender)?)
         } else {
             None
         };

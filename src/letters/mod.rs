@@ -179,6 +179,9 @@ pub struct Produced {
     pub line: Option<u64>,
     /// Who signed, as the journal knows them (see `identity`).
     pub identity: String,
+    /// Who signed, exactly as spelt (see `exact`): with the journal key,
+    /// what the Message-ID is made from.
+    pub exact: String,
     /// The petition that signs it, in a `--group` run.
     pub petition: Option<Petition>,
 }
@@ -277,6 +280,7 @@ impl Signing {
             letter,
             line: set.line,
             identity: self.identity(set),
+            exact: self.exact(set),
             petition: self.petition(set).cloned(),
         })
     }
@@ -331,6 +335,19 @@ impl Signing {
                  (members appear in the display name and Reply-To)"
             ),
         }
+    }
+
+    /// The signer part of this exact version of the letter: the signature
+    /// as spelt, or every member of a petition. Two spellings of one person
+    /// are one letter to the journal but two messages, each with its own
+    /// Message-ID (a mail system may drop a second message of one ID).
+    pub fn exact(&self, set: &SignerSet) -> String {
+        if let Some(petition) = self.petition(set) {
+            return petition.exact().to_string();
+        }
+        set.signers.first().map_or_else(String::new, |one| {
+            format!("{}|{}|{}", one.email, one.name, one.organisation)
+        })
     }
 
     /// The petition `set` signs, in a `--group` run.
@@ -403,6 +420,13 @@ impl Produced {
                 &self.letter.signer.organisation,
             ),
         }
+    }
+
+    /// What this message's Message-ID is made from: the journal key's
+    /// letter, recipient and address with the exact signature (the form
+    /// earlier versions keyed the journal by, so their IDs are unchanged).
+    pub fn message_seed(&self) -> String {
+        journal_key(&self.letter.letter_id, &self.letter.recipient, &self.exact)
     }
 
     /// This letter's journal key (see `journal_key`).

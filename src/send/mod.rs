@@ -78,7 +78,9 @@ impl JobMaker<'_> {
     fn make(&self, produced: Produced, journal: &Journal) -> Result<Job> {
         let sender = self.signing.sender(&produced, self.account, self.bcc_me)?;
         let key = produced.key();
-        let mut composed = self.composer.compose(&produced.letter, &key, &sender)?;
+        let mut composed =
+            self.composer
+                .compose(&produced.letter, &produced.message_seed(), &sender)?;
         let previous = journal.previous(&key)?;
         if let Previous::Uncertain { message_id } = &previous {
             // Sent again only when asked, and then as the same message, so

@@ -6,10 +6,12 @@
 //! is a few tens of megabytes, and every recipient's letter is made from
 //! the same list (the renderer turns it into template values once).
 
+use std::hash::Hasher;
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
 
+use crate::signers::fingerprint::Fnv;
 use crate::signers::identity;
 use crate::signers::signatories::MemberList;
 use crate::signers::signer::Signer;
@@ -20,6 +22,10 @@ pub struct Petition {
     members: Arc<[Arc<Signer>]>,
     /// [`Petition::signed`], made once for every recipient's letter.
     signed: Arc<std::sync::OnceLock<String>>,
+    /// "petition of N:HASH", the FNV hash of every member's name and email
+    /// in order: this version of the petition, which its Message-ID is
+    /// made from (and which earlier versions keyed the journal by).
+    exact: String,
 }
 
 impl Petition {
@@ -50,9 +56,18 @@ impl Petition {
         if members.is_empty() {
             bail!("{} has no usable rows", list.path().display());
         }
+        let mut hash = Fnv::default();
+        for signer in &members {
+            for part in [&signer.name, &signer.email] {
+                hash.write(part.as_bytes());
+                hash.write(&[0]);
+            }
+        }
+        let exact = format!("petition of {}:{:016x}", members.len(), hash.finish());
         Ok(Petition {
             members: members.into(),
             signed: Arc::default(),
+            exact,
         })
     }
 
@@ -80,6 +95,11 @@ impl Petition {
     /// joined it since it was sent (see `signers::identity`).
     pub fn identity(&self) -> &str {
         identity::PETITION
+    }
+
+    /// This version of the petition, exactly: every member as spelt.
+    pub fn exact(&self) -> &str {
+        &self.exact
     }
 
     /// Each member as the journal records who signed: the FNV hash of

@@ -121,8 +121,8 @@ fn batch_thousand_members_arrive_exactly_once_despite_failures() {
         .succeeds();
     out.counts(&[
         ("sent", 2000),
-        ("failed_temporary", 0),
-        ("failed_permanent", 0),
+        ("refused_temporarily", 0),
+        ("refused_permanently", 0),
         ("not_attempted", 0),
     ]);
 
@@ -208,8 +208,8 @@ fn batch_refused_recipient_fails_its_letters_and_the_report_lists_them() {
         .exits(1);
     out.counts(&[
         ("sent", 60),
-        ("failed_permanent", 60),
-        ("failed_temporary", 0),
+        ("refused_permanently", 60),
+        ("refused_temporarily", 0),
     ]);
     server.stop();
     assert_each_once(&server.received(), &expected_pairs(60, &[COURT]));
@@ -237,8 +237,15 @@ fn batch_refused_recipient_fails_its_letters_and_the_report_lists_them() {
     );
     let mut signers = BTreeSet::new();
     let mut lines = BTreeSet::new();
+    let mut sent = 0;
     for row in report.records() {
         let row = row.unwrap();
+        // Every letter is listed: the court's were sent.
+        if &row[recipient] == "supreme-court" {
+            assert_eq!(&row[status], "sent");
+            sent += 1;
+            continue;
+        }
         assert_eq!(&row[recipient], "foreign-ministry");
         assert_eq!(&row[to], MINISTRY);
         assert_eq!(&row[status], "refused permanently");
@@ -253,6 +260,7 @@ fn batch_refused_recipient_fails_its_letters_and_the_report_lists_them() {
         lines.insert(n);
     }
     assert_eq!(lines, (2..=61).collect());
+    assert_eq!(sent, 60, "the report lists the letters sent too");
 }
 
 /// Killed mid-run (SIGKILL), then run again with the same journal: every

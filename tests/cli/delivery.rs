@@ -72,11 +72,12 @@ fn per_letter(received: &[Received]) -> BTreeMap<(String, String), usize> {
 }
 
 /// The (To address, member) of a journal key (letter|recipient|address|
-/// signer email|…).
+/// email:signer email).
 fn key_letter(key: &str) -> (String, String) {
     let mut parts = key.split('|').skip(2);
     let to = parts.next().unwrap_or_default().to_lowercase();
-    (to, parts.next().unwrap_or_default().to_lowercase())
+    let signer = parts.next().unwrap_or_default();
+    (to, signer.trim_start_matches("email:").to_lowercase())
 }
 
 /// Every received letter at most once; those the journal has as sent
@@ -121,7 +122,7 @@ fn letters_with(summary: &Value, status: &str) -> Vec<Value> {
 fn a_drop_after_the_message_is_uncertain_and_never_retried() {
     let (f, server) = serving(ServerConfig::default().drop_after_data([2]));
     let out = send(&f, &server).exits(3);
-    let s = out.counts(&[("sent", 2), ("uncertain", 1), ("failed_temporary", 0)]);
+    let s = out.counts(&[("sent", 2), ("uncertain", 1), ("refused_temporarily", 0)]);
     assert_eq!(server.received().len(), 3, "the server has all three");
     assert_eq!(server.attempts(), 3, "no retry of the uncertain letter");
     let uncertain = letters_with(&s, "uncertain");
@@ -178,7 +179,7 @@ fn with_or_without_pipelining_a_refused_recipient_is_refused_not_uncertain() {
                 .multiline_data_reply(),
         );
         let out = send(&f, &server).exits(1);
-        let s = out.counts(&[("sent", 2), ("failed_permanent", 1), ("uncertain", 0)]);
+        let s = out.counts(&[("sent", 2), ("refused_permanently", 1), ("uncertain", 0)]);
         let sent = letters_with(&s, "sent");
         assert!(
             sent.iter()

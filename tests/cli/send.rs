@@ -305,16 +305,16 @@ fn a_refused_recipient_fails_that_letter_only() {
     assert_eq!(received.len(), 2, "{tos:?}");
     assert!(!tos.contains(&ministry.as_str()));
     received.iter().for_each(check_message);
-    out.says("failed sokolova → foreign-ministry");
+    out.says("refused sokolova → foreign-ministry");
 
-    let summary = out.counts(&[("sent", 2), ("failed_permanent", 1)]);
+    let summary = out.counts(&[("sent", 2), ("refused_permanently", 1)]);
     let letter = summary["letters"]
         .as_array()
         .unwrap()
         .iter()
         .find(|l| l["recipient"] == "foreign-ministry")
         .unwrap();
-    assert_eq!(letter["status"], "failed_permanent");
+    assert_eq!(letter["status"], "refused_permanently");
     assert!(
         letter["reply"].as_str().unwrap().contains("550"),
         "{letter}"
@@ -331,7 +331,7 @@ fn a_refused_recipient_fails_that_letter_only() {
 
     // A failed letter is not "sent": the next run tries it again.
     let again = send_to(&f, &server).args(["--format", "json"]).exits(1);
-    again.counts(&[("already_sent", 2), ("failed_permanent", 1)]);
+    again.counts(&[("already_sent", 2), ("refused_permanently", 1)]);
 }
 
 #[test]
@@ -387,8 +387,8 @@ fn json_summary_counts_match() {
     assert_eq!(s["dry_run"], false);
     assert_eq!(s["sent"], 3);
     assert_eq!(s["already_sent"], 0);
-    assert_eq!(s["failed_temporary"], 0);
-    assert_eq!(s["failed_permanent"], 0);
+    assert_eq!(s["refused_temporarily"], 0);
+    assert_eq!(s["refused_permanently"], 0);
     assert_eq!(s["not_attempted"], 0);
     assert_eq!(s["not_emailable"], 1);
     assert_eq!(
@@ -438,11 +438,13 @@ fn json_summary_counts_match() {
 fn an_interrupted_attempt_is_uncertain_and_resent_only_when_asked() {
     let (f, server) = serving(ServerConfig::default());
     // What a run killed mid-delivery leaves: an attempt with no answer.
-    // Key format: journal_key in src/send/mod.rs (letter|recipient|To|
-    // signer identity, which is email|name|organisation for one signer).
+    // Key format: journal_key in src/letters/mod.rs (letter|recipient|To|
+    // signer identity, which is `email:` and the normalised email for one
+    // signer with an email; see src/signers/identity.rs).
     let key = format!(
-        "sokolova|foreign-ministry|{}|{EMAIL}|{NAME}|",
-        addr("foreign-ministry")
+        "sokolova|foreign-ministry|{}|email:{}",
+        addr("foreign-ministry"),
+        EMAIL.to_lowercase()
     );
     // It is the key the program itself writes: a clear failure here if the
     // format changes, rather than a confusing one below.
@@ -567,7 +569,7 @@ fn sendmail_exit_1_is_a_permanent_failure() {
         "each tried once, not retried"
     );
     out.says("no such user");
-    out.counts(&[("sent", 0), ("failed_permanent", 3)]);
+    out.counts(&[("sent", 0), ("refused_permanently", 3)]);
     let failed = f.journal_events("failed").len();
     assert_eq!(failed, 3, "{}", f.journal_text());
 }

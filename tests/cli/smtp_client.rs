@@ -232,7 +232,7 @@ fn too_many_connections_means_fewer_connections_not_failed_letters() {
     let out = send_batch(&f, &server.url(), 40)
         .args(["--connections", "8"])
         .succeeds();
-    out.counts(&[("sent", 40), ("failed_temporary", 0)]);
+    out.counts(&[("sent", 40), ("refused_temporarily", 0)]);
     assert!(server.refused_sessions() >= 1, "the limit was hit");
     assert!(server.peak_sessions() <= 2);
     assert_eq!(server.received().len(), 40);
@@ -265,7 +265,7 @@ fn a_sender_the_login_does_not_own_stops_the_run_after_the_first_refusal() {
             ));
         assert_eq!(count(&server, "MAIL"), 1, "{:?}", server.commands());
         assert!(server.received().is_empty());
-        out.counts(&[("sent", 0), ("failed_permanent", 0), ("not_attempted", 10)]);
+        out.counts(&[("sent", 0), ("refused_permanently", 0), ("not_attempted", 10)]);
     }
 }
 

@@ -159,7 +159,7 @@ if mount -t tmpfs -o size=128k tmpfs "$full"; then
 import json, sys
 s = json.load(open(sys.argv[1]))
 n = int(sys.argv[2])
-total = s["sent"] + s["not_attempted"] + s["uncertain"] + s["failed_temporary"] + s["failed_permanent"]
+total = s["sent"] + s["not_attempted"] + s["uncertain"] + s["refused_temporarily"] + s["refused_permanently"]
 ok = s["sent"] > 0 and s["not_attempted"] > 0 and total == n
 unrecorded = len(s.get("unrecorded_in_journal", []))
 print("    sent %d, not attempted %d, uncertain %d, unrecorded %d" % (s["sent"], s["not_attempted"], s["uncertain"], unrecorded), file=sys.stderr)

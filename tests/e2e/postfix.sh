@@ -448,7 +448,7 @@ head -16 "$tmp/work/members.csv" >"$tmp/work/members15.csv"
 pl_timeout=180 pl refused send sokolova "${branch[@]}" --signatories members15.csv \
   --to closed-office "${smtp[@]}" --yes --after-deadline --format json \
   --journal "$tmp/work/journal-refused.jsonl"
-check "a refused copy address fails its letters permanently" summary_is refused failed_permanent 15
+check "a refused copy address fails its letters permanently" summary_is refused refused_permanently 15
 check "a refused copy address costs seconds, not minutes (15 letters < 20 s)" faster_than refused 20
 check "no partial letter reaches the refused office" check_maildirs refused 0
 
