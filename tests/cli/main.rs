@@ -11,6 +11,7 @@ mod init;
 mod languages;
 mod lint;
 mod lists;
+mod once;
 mod prompt_pty;
 mod send;
 mod smtp_client;

@@ -265,7 +265,11 @@ fn a_sender_the_login_does_not_own_stops_the_run_after_the_first_refusal() {
             ));
         assert_eq!(count(&server, "MAIL"), 1, "{:?}", server.commands());
         assert!(server.received().is_empty());
-        out.counts(&[("sent", 0), ("refused_permanently", 0), ("not_attempted", 10)]);
+        out.counts(&[
+            ("sent", 0),
+            ("refused_permanently", 0),
+            ("not_attempted", 10),
+        ]);
     }
 }
 
