@@ -473,6 +473,7 @@ impl Report {
             "to",
             "status",
             "reason",
+            "message_id",
         ])?;
         Ok(Report {
             path: path.to_path_buf(),
@@ -500,6 +501,7 @@ impl Report {
             &safe_cell(l.to.as_deref().unwrap_or("")),
             l.status.words(),
             &safe_cell(&l.reply),
+            &safe_cell(l.message_id.as_deref().unwrap_or("")),
         ])
     }
 
