@@ -90,8 +90,11 @@ fn restore(e: dialoguer::Error) -> anyhow::Error {
     }
 }
 
-/// Asks a yes/no question; `false` when the person declines.
+/// Asks a yes/no question; `false` when the person declines. Ctrl-C (or
+/// SIGTERM) while it waits ends the run at once, nothing sent, with the
+/// cursor the question hid shown again.
 pub fn confirm(question: &str) -> Result<bool> {
+    let _restore = CursorOnSignal::new();
     Confirm::with_theme(&ColorfulTheme::default())
         .with_prompt(question)
         .default(false)
@@ -100,8 +103,60 @@ pub fn confirm(question: &str) -> Result<bool> {
         .context("could not read the answer from the terminal")
 }
 
+/// While it lives, SIGINT and SIGTERM show the cursor and end the process
+/// (130, 143): the terminal delivers Ctrl-C as a signal even while a
+/// question reads single keys, and the default action would leave the
+/// cursor hidden. (Once unregistered, signal-hook's handler stays and does
+/// nothing: the run installs its own, `terminal::interrupt`, right after
+/// the questions.)
+struct CursorOnSignal {
+    #[cfg(unix)]
+    ids: Vec<signal_hook::SigId>,
+}
+
+impl CursorOnSignal {
+    fn new() -> Self {
+        #[cfg(unix)]
+        {
+            use signal_hook::consts::{SIGINT, SIGTERM};
+            let mut ids = Vec::new();
+            for (signal, status) in [
+                (SIGINT, crate::error::ExitStatus::Interrupted),
+                (SIGTERM, crate::error::ExitStatus::Terminated),
+            ] {
+                let action = move || {
+                    const SHOW: &[u8] = b"\x1b[?25h\n";
+                    // SAFETY: write(2) and _exit(2) are async-signal-safe;
+                    // SHOW is a static buffer.
+                    unsafe {
+                        libc::write(2, SHOW.as_ptr().cast(), SHOW.len());
+                    }
+                    signal_hook::low_level::exit(status as i32);
+                };
+                // SAFETY: the action only calls async-signal-safe functions.
+                if let Ok(id) = unsafe { signal_hook::low_level::register(signal, action) } {
+                    ids.push(id);
+                }
+            }
+            CursorOnSignal { ids }
+        }
+        #[cfg(not(unix))]
+        CursorOnSignal {}
+    }
+}
+
+impl Drop for CursorOnSignal {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        for id in self.ids.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
+}
+
 /// Asks for the SMTP password without echoing it.
 pub fn password(account: &str) -> Result<String> {
+    let _restore = CursorOnSignal::new();
     dialoguer::Password::with_theme(&ColorfulTheme::default())
         .with_prompt(format!("SMTP password for {account}"))
         .interact()

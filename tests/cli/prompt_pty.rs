@@ -108,3 +108,37 @@ fn quiet_hides_the_progress_bar_on_a_terminal() {
     let quiet = batch_on_a_terminal(&tc, &["-q"]);
     assert!(quiet.trim().is_empty(), "-q showed: {quiet:?}");
 }
+
+/// Ctrl-C at "Send N emails?" sends nothing, shows the cursor again (the
+/// question hid it) and exits 130.
+#[test]
+fn ctrl_c_at_the_confirmation_sends_nothing_and_restores_the_cursor() {
+    use crate::smtp_server::{ServerConfig, SmtpServer};
+    let tc = TestCampaign::sendable();
+    let server = SmtpServer::start(ServerConfig::default());
+    let mut cmd = tc.campaign_std_cmd();
+    cmd.args(["send", "--journal"])
+        .arg(tc.journal())
+        .args(crate::support::SIGNER)
+        .args(["--organisation", ORGANISATION, "--to", "supreme-court"])
+        .args(["--smtp", &server.url()]);
+    cmd.env("TERM", "xterm").env_remove("NO_COLOR");
+    let options = Options::new()
+        .timeout_ms(Some(TIMEOUT_MS))
+        .strip_ansi_escape_codes(false);
+    let mut session = spawn_with_options(cmd, options).expect("start the binary on a pty");
+    session.exp_string("Send 1 email?").expect("the question");
+    session.send_control('c').unwrap();
+    let rest = session.exp_eof().expect("the program ends");
+    let status = session.process().wait().unwrap();
+    assert!(
+        matches!(status, WaitStatus::Exited(_, 130)),
+        "exit status {status:?}: {rest:?}"
+    );
+    assert!(
+        rest.contains("\u{1b}[?25h"),
+        "the cursor is shown again: {rest:?}"
+    );
+    assert!(server.received().is_empty());
+    assert!(tc.journal_text().is_empty(), "{}", tc.journal_text());
+}

@@ -87,7 +87,7 @@ for path in journals:
         except ValueError:
             continue  # a torn line from a kill, or a cut-off write on the full disk
         parts = rec["key"].split("|")
-        key = (parts[2].lower(), parts[3].lower())
+        key = (parts[2].lower(), parts[3].lower().removeprefix("email:"))
         if state.get(key) != "sent":
             if rec["event"] == "failed" and state.get(key) == "uncertain":
                 continue
