@@ -336,8 +336,16 @@ pub struct TransportArgs {
     /// Also bounds each run of a --sendmail program.
     #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds)]
     pub timeout: std::time::Duration,
-    /// Write every letter not sent (refused, uncertain, not attempted) with
-    /// its reason to this CSV, to fix and re-run; checked before sending.
+    /// Keep retrying a letter the server refuses for now (a 4xx, such as
+    /// greylisting) this long, with backoff, while the other letters go on:
+    /// 30s, 5m, 1h (0: five quick tries). Then it is reported as refused
+    /// temporarily, and the next run tries it again.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration,
+          overrides_with = "retry_for")]
+    pub retry_for: std::time::Duration,
+    /// Write every letter of the run with its state, the server's reply
+    /// and its Message-ID to this CSV (a record, and the rows to fix and
+    /// re-run); checked before sending.
     #[arg(long, value_name = "FILE")]
     pub report: Option<std::path::PathBuf>,
 }
@@ -406,9 +414,11 @@ pub struct OutputArgs {
 #[derive(Debug, Args, Default)]
 #[command(next_help_heading = "Email")]
 pub struct EmailArgs {
-    /// Send yourself a blind copy (kept as a Bcc header in eml/mbox, which
-    /// `sendmail -t` delivers and strips).
-    #[arg(long)]
+    /// Send yourself a blind copy, as proof of sending (`--copy-to-self`
+    /// too). It counts in a provider's limits; in eml/mbox it is a Bcc
+    /// header, which `sendmail -t` delivers and strips; `send` puts it in
+    /// the envelope only.
+    #[arg(long, visible_alias = "copy-to-self")]
     pub bcc_me: bool,
     /// The embassy's address, for a country the campaign does not list.
     #[arg(long, value_name = "ADDRESS")]
@@ -421,6 +431,26 @@ fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
         Ok(secs) if secs > 0.0 && secs <= 86_400.0 => Ok(std::time::Duration::from_secs_f64(secs)),
         _ => Err(format!(
             "`{text}` is not a number of seconds between 0 and 86400 (e.g. 60 or 2.5)"
+        )),
+    }
+}
+
+/// `--retry-for`: 0, or a number with s, m or h (a bare number is seconds).
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (number, unit) = t.split_at(t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len()));
+    let scale = match unit {
+        "" | "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => f64::NAN,
+    };
+    match number.trim().parse::<f64>() {
+        Ok(n) if n >= 0.0 && (n * scale) <= 7.0 * 86_400.0 => {
+            Ok(std::time::Duration::from_secs_f64(n * scale))
+        }
+        _ => Err(format!(
+            "`{text}` is not a duration up to a week: 0, 90s, 5m or 1h"
         )),
     }
 }

@@ -279,6 +279,7 @@ fn unsent(
         status,
         message_id: None,
         reply: reply.to_string(),
+        queue_id: None,
         was_uncertain: false,
         would_send: None,
         key,

@@ -45,6 +45,8 @@ pub struct Plan<'a> {
     /// Minimum spacing between two messages (`--rate`).
     pub interval: Option<Duration>,
     pub retry_delay: Duration,
+    /// `--retry-for`: how long a letter refused for now is tried again.
+    pub retry_for: Duration,
     pub verbose: bool,
     /// Ctrl-C or SIGTERM: no new letter is taken once asked.
     pub interrupt: Interrupt,
@@ -163,6 +165,7 @@ pub fn run(
         resend_uncertain: plan.resend_uncertain,
         interval: plan.interval,
         retry_delay: plan.retry_delay,
+        retry_for: plan.retry_for,
         verbose: plan.verbose,
     };
     std::thread::scope(|scope| {
@@ -198,7 +201,20 @@ struct Settings<'a> {
     resend_uncertain: bool,
     interval: Option<Duration>,
     retry_delay: Duration,
+    retry_for: Duration,
     verbose: bool,
+}
+
+impl Settings<'_> {
+    /// Whether a letter refused for now `attempts` times is tried again: at
+    /// least five tries, and for `--retry-for` since its first refusal (a
+    /// greylisting server takes it after some minutes).
+    fn retry_more(&self, job: &Job, attempts: u32) -> bool {
+        attempts < MAX_ATTEMPTS
+            || job
+                .first_refused
+                .is_some_and(|first| first.elapsed() < self.retry_for)
+    }
 }
 
 /// Locks a mutex, carrying on if another worker panicked while holding it.
@@ -460,9 +476,15 @@ fn deliver_one(
         message_id: &id,
         signed: &signed,
     };
-    if shared.interrupt.asked() {
-        // Stopped while this letter waited for its slot under --rate.
-        lock(&shared.summary).record(job.result(Status::NotAttempted, INTERRUPTED));
+    if shared.stopping() {
+        // Stopped while this letter waited for its slot under --rate, or
+        // while another worker's letter stopped the run.
+        let reason = if shared.interrupt.asked() {
+            INTERRUPTED
+        } else {
+            "not sent: the run stopped before this letter"
+        };
+        lock(&shared.summary).record(job.result(Status::NotAttempted, reason));
         shared.finished(&key);
         progress.inc();
         return Ok(Keep::Going);
@@ -491,7 +513,9 @@ fn deliver_one(
             }
             Ok(())
         };
-        let result = transport.deliver(&job.composed, &mut commit);
+        let result = transport
+            .deliver(&job.composed, &mut commit)
+            .map(Outcome::or_quota);
         match result {
             Ok(Outcome::Unreachable(reply)) if attempts < MAX_ATTEMPTS && !shared.stopping() => {
                 let delay = backoff(s.retry_delay, attempts);
@@ -567,11 +591,29 @@ fn deliver_one(
             lock(&shared.summary).record(job.result(Status::RefusedPermanently, reply));
             lock(&shared.journal).failed(about, reply)
         }
-        Outcome::Temporary(reply) | Outcome::Busy(reply) if attempts < MAX_ATTEMPTS => {
+        Outcome::Quota(reply) => {
+            // Refused, to be sent by a later run; no more letters now.
+            progress.println(&format!("refused {who}: {reply}"));
+            lock(&shared.summary).record(job.result(Status::RefusedTemporarily, reply));
+            if !shared.stopping() {
+                stop_after = Some(anyhow::anyhow!(
+                    "the server refuses more mail from this account for now: {reply}. That is a \
+                     sending limit (a daily or hourly quota of the account or server), not a fault \
+                     in the letters, so no more were tried. Run the same command again once the \
+                     limit resets (for a daily limit, 24 hours after the first letter of the day): \
+                     the letters already sent are not sent again. --daily-limit N keeps a run \
+                     under a known limit"
+                ));
+            }
+            lock(&shared.journal).failed(about, reply)
+        }
+        Outcome::Temporary(reply) | Outcome::Busy(reply) if s.retry_more(&job, attempts) => {
             // Journalled as refused, so that the journal tells this run's
             // later rows that the letter is taken.
             let written = lock(&shared.journal).failed(about, reply);
             if written.is_ok() && !shared.stopping() {
+                let mut job = job;
+                job.first_refused.get_or_insert_with(Instant::now);
                 let delay = backoff(s.retry_delay, attempts);
                 progress.println(&format!(
                     "will retry {who} in {:.1}s: {reply}",

@@ -44,6 +44,8 @@ pub struct Job {
     previous: Previous,
     /// The signature as given, for the journal ("Jo Bloggs, Union").
     signed: String,
+    /// When a server first refused it for now (for `--retry-for`).
+    first_refused: Option<std::time::Instant>,
 }
 
 impl Job {
@@ -58,6 +60,9 @@ impl Job {
             status,
             message_id: Some(self.composed.message_id.clone()),
             reply: reply.to_string(),
+            queue_id: (status == Status::Sent)
+                .then(|| crate::transport::queue_id(reply))
+                .flatten(),
             was_uncertain: matches!(self.previous, Previous::Uncertain { .. }),
             would_send: None,
             key: self.key.clone(),
@@ -88,6 +93,7 @@ impl JobMaker<'_> {
             reuse_message_id(&mut composed, message_id);
         }
         Ok(Job {
+            first_refused: None,
             signed: produced.signed(),
             produced,
             composed,
@@ -246,6 +252,7 @@ pub fn run(
                 connections: s.connections,
                 interval: s.interval,
                 retry_delay: s.retry_delay,
+                retry_for: s.retry_for,
                 verbose: s.verbose,
                 interrupt: stop.clone(),
             },
@@ -581,6 +588,7 @@ fn offline_letters(
             status,
             message_id: None,
             reply: String::new(),
+            queue_id: None,
             was_uncertain: false,
             would_send: None,
             key: String::new(),

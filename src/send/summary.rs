@@ -75,6 +75,9 @@ pub struct LetterResult {
     pub message_id: Option<String>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub reply: String,
+    /// The id the server gave the message it accepted, from its reply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_id: Option<String>,
     /// Sent again after an earlier attempt was uncertain.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub was_uncertain: bool,
@@ -474,6 +477,7 @@ impl Report {
             "status",
             "reason",
             "message_id",
+            "queue_id",
         ])?;
         Ok(Report {
             path: path.to_path_buf(),
@@ -502,6 +506,7 @@ impl Report {
             l.status.words(),
             &safe_cell(&l.reply),
             &safe_cell(l.message_id.as_deref().unwrap_or("")),
+            &safe_cell(l.queue_id.as_deref().unwrap_or("")),
         ])
     }
 

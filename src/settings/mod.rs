@@ -168,6 +168,8 @@ pub struct SendSettings {
     pub json_summary: bool,
     /// First retry delay, doubled on each retry (PROTEST_LETTER_RETRY_DELAY_MS).
     pub retry_delay: std::time::Duration,
+    /// `--retry-for`: how long a letter refused for now is tried again.
+    pub retry_for: std::time::Duration,
     pub batch: BatchSettings,
     pub connections: usize,
     /// Minimum time between two messages (`--rate`).
@@ -591,6 +593,7 @@ fn send_settings(
             .map(crate::settings::rate::interval)
             .transpose()?,
         report: t.report.as_ref().map(|p| env.cwd.join(p)),
+        retry_for: t.retry_for,
         retry_delay: match env.var("PROTEST_LETTER_RETRY_DELAY_MS") {
             None => std::time::Duration::from_secs(1),
             Some(ms) => std::time::Duration::from_millis(ms.trim().parse().with_context(|| {

@@ -47,6 +47,66 @@ pub enum Outcome {
     /// the reply was late past the timeout or did not parse. The server
     /// may have it, so it is never retried automatically.
     Uncertain(String),
+    /// The server refuses more mail from this account for now: a sending
+    /// limit (`550 5.4.5 Daily user sending limit exceeded`, `421 4.7.28`,
+    /// `554 5.2.0 … SubmissionQuotaExceeded`). Trying the next letters only
+    /// adds refusals, so the run stops.
+    Quota(String),
+}
+
+impl Outcome {
+    /// A refusal that is a sending limit, told by its status code or words,
+    /// becomes [`Outcome::Quota`].
+    pub fn or_quota(self) -> Outcome {
+        match self {
+            Outcome::Temporary(t) | Outcome::Permanent(t) | Outcome::Busy(t) if is_quota(&t) => {
+                Outcome::Quota(t)
+            }
+            other => other,
+        }
+    }
+}
+
+/// Whether a reply says the account has reached a sending limit. Providers
+/// word it differently; these are the status codes and words they use.
+pub fn is_quota(reply: &str) -> bool {
+    const SIGNS: [&str; 11] = [
+        "5.4.5",
+        "4.7.28",
+        "quota",
+        "sending limit",
+        "limit exceeded",
+        "rate limit",
+        "ratelimit",
+        "too many messages",
+        "unusual rate",
+        "message limit",
+        "recipient limit",
+    ];
+    let reply = reply.to_ascii_lowercase();
+    SIGNS.iter().any(|s| reply.contains(s))
+}
+
+/// The queue id a server gives in its reply to a message, as proof of
+/// sending: Postfix and most servers "queued as ID", Exim "id=ID", Gmail
+/// the token before "- gsmtp".
+pub fn queue_id(reply: &str) -> Option<String> {
+    let token = |rest: &str| {
+        rest.split(|c: char| c.is_whitespace() || c == ')' || c == ',' || c == ';')
+            .find(|t| !t.is_empty())
+            .map(str::to_string)
+    };
+    let lower = reply.to_ascii_lowercase();
+    if let Some(at) = lower.find("queued as ") {
+        return token(&reply[at + "queued as ".len()..]);
+    }
+    if let Some(at) = lower.find("id=") {
+        return token(&reply[at + 3..]);
+    }
+    if let Some(at) = lower.find(" - gsmtp") {
+        return reply[..at].split_whitespace().last().map(str::to_string);
+    }
+    None
 }
 
 /// A way to deliver messages, kept open across messages.

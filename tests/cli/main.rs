@@ -9,6 +9,7 @@ mod email_formats;
 mod golden;
 mod init;
 mod languages;
+mod limits;
 mod lint;
 mod lists;
 mod once;

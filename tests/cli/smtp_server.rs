@@ -93,6 +93,15 @@ pub struct ServerConfig {
     // ---- SMTP conformance (issue 10): what real servers legitimately do,
     // and what strict ones refuse. One nested struct, set with `quirks`.
     quirks: Quirks,
+
+    // ---- A provider's limits (issue 22).
+    /// Once this many messages were received, answer every MAIL FROM with
+    /// this reply (a daily sending quota: `550 5.4.5 Daily user sending
+    /// limit exceeded`).
+    quota_after: Option<(usize, u16, String)>,
+    /// For this long after the server starts, answer every RCPT TO with
+    /// `451 4.7.1 Greylisted` (a greylisting server).
+    greylist_for: Duration,
 }
 
 /// Issue 10's group: replies RFC 5321 allows but naive clients choke on,
@@ -242,6 +251,16 @@ impl ServerConfig {
         self.set(|c| c.quirks = quirks)
     }
 
+    /// After `n` messages, answer MAIL FROM with `code text` (a quota).
+    pub fn quota_after(self, n: usize, code: u16, text: &str) -> Self {
+        self.set(|c| c.quota_after = Some((n, code, text.to_string())))
+    }
+
+    /// Greylist every recipient for `d` after the server starts.
+    pub fn greylist_for(self, d: Duration) -> Self {
+        self.set(|c| c.greylist_for = d)
+    }
+
     fn drops_after(&self, index: usize) -> bool {
         self.drop_after_data.contains(&index)
             || self.drop_after_data_if.as_ref().is_some_and(|f| f(index))
@@ -338,6 +357,7 @@ impl SmtpServer {
             refused_sessions: AtomicUsize::new(0),
             state: Mutex::new(State::default()),
             open: Mutex::new(HashMap::new()),
+            started: Instant::now(),
         });
         let acceptor = {
             let shared = Arc::clone(&shared);
@@ -475,6 +495,8 @@ struct Shared {
     state: Mutex<State>,
     /// Clones of open sockets, so `stop` can shut down blocked readers.
     open: Mutex<HashMap<u64, TcpStream>>,
+    /// When the server started (for `greylist_for`).
+    started: Instant,
 }
 
 #[derive(Default)]
@@ -917,6 +939,21 @@ fn pre_filter(shared: &Shared, conn: &Conn, line: &[u8]) -> Option<Response> {
             return Some(Response::custom(
                 450,
                 "4.2.0 Recipient address rejected: try again later".into(),
+            ));
+        }
+        b"MAIL"
+            if config
+                .quota_after
+                .as_ref()
+                .is_some_and(|(n, _, _)| lock(&shared.state).received.len() >= *n) =>
+        {
+            let (_, code, text) = config.quota_after.clone().unwrap_or_default();
+            return Some(Response::custom(code, text));
+        }
+        b"RCPT" if shared.started.elapsed() < config.greylist_for => {
+            return Some(Response::custom(
+                451,
+                "4.7.1 Greylisted, see https://www.postfix.org/postscreen.8.html".into(),
             ));
         }
         b"AUTH" if quirks.echo_auth_in_535 => {

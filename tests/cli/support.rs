@@ -243,6 +243,9 @@ impl TestCampaign {
     pub fn send_with_journal(&self, journal: &Path) -> Sending {
         let mut cmd = self.campaign_std_cmd();
         cmd.arg("send").arg("--journal").arg(journal);
+        // Five quick tries, not five minutes of them; a test of
+        // --retry-for gives its own (the last one given counts).
+        cmd.args(["--retry-for", "0"]);
         Sending(cmd)
     }
 

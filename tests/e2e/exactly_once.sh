@@ -56,7 +56,7 @@ send_cmd() { # send_cmd JOURNAL: CMD=(the batch to the court, JSON summary on st
     "$bin" --campaign "$tmp/campaign" send --signatories "$tmp/members.csv"
     --email sec@union.org --organisation "Unite Branch 42" --to supreme-court
     --smtp "smtp://127.0.0.1:$port" --yes --format json --date 2026-11-22 --after-deadline
-    --reply-to member --journal "$1")
+    --reply-to member --retry-for 0 --journal "$1")
 }
 send() { # send JOURNAL [ARGS…]
   send_cmd "$1"
