@@ -74,63 +74,58 @@ impl Ledger<'_> {
     pub fn count(&self, stderr: &mut Lossy<'_>) -> Result<Counts> {
         const NAMED: usize = 5;
         let mut counts = Counts::default();
-        let mut seen = Skipped::default();
-        for set in self.signing.sets()? {
-            let set = set?;
-            let identity = self.signing.identity(&set);
-            for a in self.emailable.for_set(&set) {
-                let key = journal_key(self.letter_id, a, &identity);
-                if !seen.insert(&key) {
-                    counts.duplicate += 1;
-                    continue;
-                }
-                let previous = self.journal.previous(&key)?;
-                let was_uncertain = matches!(previous, Previous::Uncertain { .. });
-                match self.resend.class(previous) {
-                    Class::Already(Previous::Sent { time, signed, .. }) => {
-                        counts.already += 1;
-                        if counts.already <= NAMED {
-                            let joined = self.joined_since(&set, &key)?;
-                            writeln!(
-                                stderr,
-                                "already sent: {} to {}{} on {}, signed '{signed}'{joined}; \
-                                 --resend sends this version too",
-                                self.letter_id,
-                                a.id,
-                                by(&set),
-                                day(&time),
-                            )?;
-                        }
-                    }
-                    Class::Uncertain => {
-                        counts.uncertain += 1;
-                        if counts.uncertain <= NAMED {
-                            writeln!(
-                                stderr,
-                                "uncertain: {} to {}{} may have been delivered already (journal {}); \
-                                 not sent again. --resend-uncertain sends it with the same Message-ID",
-                                self.letter_id,
-                                a.id,
-                                by(&set),
-                                self.journal.path().display()
-                            )?;
-                        }
-                    }
-                    _ if was_uncertain => {
-                        counts.pending += 1;
+        self.each_letter(|set, a, key, first| {
+            if !first {
+                counts.duplicate += 1;
+                return Ok(());
+            }
+            let previous = self.journal.previous(&key)?;
+            let was_uncertain = matches!(previous, Previous::Uncertain { .. });
+            match self.resend.class(previous) {
+                Class::Already(Previous::Sent { time, signed, .. }) => {
+                    counts.already += 1;
+                    if counts.already <= NAMED {
+                        let joined = self.joined_since(set, &key)?;
                         writeln!(
                             stderr,
-                            "uncertain: {} to {}{} may have been delivered already; sending it again \
-                             with the same Message-ID",
+                            "already sent: {} to {}{} on {}, signed '{signed}'{joined}; \
+                         --resend sends this version too",
                             self.letter_id,
                             a.id,
-                            by(&set)
+                            by(set),
+                            day(&time),
                         )?;
                     }
-                    _ => counts.pending += 1,
                 }
+                Class::Uncertain => {
+                    counts.uncertain += 1;
+                    if counts.uncertain <= NAMED {
+                        writeln!(
+                            stderr,
+                            "uncertain: {} to {}{} may have been delivered already (journal {}); \
+                         not sent again. --resend-uncertain sends it with the same Message-ID",
+                            self.letter_id,
+                            a.id,
+                            by(set),
+                            self.journal.path().display()
+                        )?;
+                    }
+                }
+                _ if was_uncertain => {
+                    counts.pending += 1;
+                    writeln!(
+                        stderr,
+                        "uncertain: {} to {}{} may have been delivered already; sending it again \
+                     with the same Message-ID",
+                        self.letter_id,
+                        a.id,
+                        by(set)
+                    )?;
+                }
+                _ => counts.pending += 1,
             }
-        }
+            Ok(())
+        })?;
         if counts.already > NAMED {
             writeln!(
                 stderr,
@@ -152,6 +147,26 @@ impl Ledger<'_> {
             )?;
         }
         Ok(counts)
+    }
+
+    /// Calls `each` with every letter of the run (no rendering: keys need
+    /// only the signers): its signer set, addressee, journal key, and
+    /// whether it is the first with that key (a later row is a duplicate).
+    fn each_letter(
+        &self,
+        mut each: impl FnMut(&SignerSet, &Arc<Addressee>, String, bool) -> Result<()>,
+    ) -> Result<()> {
+        let mut seen = Skipped::default();
+        for set in self.signing.sets()? {
+            let set = set?;
+            let identity = self.signing.identity(&set);
+            for a in self.emailable.for_set(&set) {
+                let key = journal_key(self.letter_id, a, &identity);
+                let first = seen.insert(&key);
+                each(&set, a, key, first)?;
+            }
+        }
+        Ok(())
     }
 
     /// For a petition sent before: the signatures added since, named.
@@ -187,32 +202,25 @@ impl Ledger<'_> {
     /// the journal gives it: after a run that stopped early, the letters
     /// it never reached are listed as not attempted, one by one.
     pub fn list_the_rest(&self, summary: &mut Summary, reason: &str) -> Result<()> {
-        let mut seen = Skipped::default();
-        for set in self.signing.sets()? {
-            let set = set?;
-            let identity = self.signing.identity(&set);
-            for a in self.emailable.for_set(&set) {
-                let key = journal_key(self.letter_id, a, &identity);
-                let first = seen.insert(&key);
-                if summary.has(&key) && first {
-                    continue;
-                }
-                let (status, reply) = if !first {
-                    (Status::Duplicate, "the same letter as an earlier row")
-                } else {
-                    match self.resend.class(self.journal.previous(&key)?) {
-                        Class::Already(_) => (Status::AlreadySent, ""),
-                        Class::Uncertain => (
-                            Status::Uncertain,
-                            "an earlier attempt may have been delivered",
-                        ),
-                        _ => (Status::NotAttempted, reason),
-                    }
-                };
-                summary.record(unsent(self.letter_id, a, &set, key, status, reply));
+        self.each_letter(|set, a, key, first| {
+            if summary.has(&key) && first {
+                return Ok(());
             }
-        }
-        Ok(())
+            let (status, reply) = if !first {
+                (Status::Duplicate, "the same letter as an earlier row")
+            } else {
+                match self.resend.class(self.journal.previous(&key)?) {
+                    Class::Already(_) => (Status::AlreadySent, ""),
+                    Class::Uncertain => (
+                        Status::Uncertain,
+                        "an earlier attempt may have been delivered",
+                    ),
+                    _ => (Status::NotAttempted, reason),
+                }
+            };
+            summary.record(unsent(self.letter_id, a, set, key, status, reply));
+            Ok(())
+        })
     }
 
     /// A dry run's account of every letter: the ones a real run would send

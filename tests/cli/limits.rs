@@ -39,7 +39,10 @@ fn quota_refusals_stop_the_run_and_the_next_run_goes_on() {
     assert!((5..=6).contains(&sent), "{summary}");
     let refused = summary["refused_temporarily"].as_u64().unwrap();
     assert!((1..=3).contains(&refused), "{summary}");
-    assert_eq!(summary["not_attempted"].as_u64().unwrap(), 50 - sent - refused);
+    assert_eq!(
+        summary["not_attempted"].as_u64().unwrap(),
+        50 - sent - refused
+    );
     assert!(mail_froms(&server) <= 6 + 3, "{}", mail_froms(&server));
     out.says("5.4.5 Daily user sending limit exceeded")
         .says("sending limit")
