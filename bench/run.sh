@@ -496,7 +496,8 @@ for what in write send; do
 done
 
 # ------------------------------------------------------------------ 5. journal
-# A one-letter send (a new signer each run, so it really sends) after a
+# A one-letter send (a new signer each run, with an email of their own: a
+# signer with an email is that email, so it really sends) after a
 # journal of MEM_HI records (the first MEM_HI lines of the MEM_HI-letter
 # send above: each letter writes an `attempt` and a `sent` record), against
 # the same after an empty journal, alternating.
@@ -512,7 +513,8 @@ for ((i = 0; i < START_RUNS + 1; i++)); do
   for which in big empty; do
     j=$J_EMPTY; [ $which = big ] && j=$J_BIG
     s=$EPOCHREALTIME
-    if $OURS_SEND --lang en --name "Signer $which $i" --journal "$j" </dev/null >/dev/null 2>"$STEP_LOG.journal"; then
+    if ${OURS_SEND/--email $FROM/--email signer-$which-$i@union.example} --lang en --name "Signer $which $i" \
+      --journal "$j" </dev/null >/dev/null 2>"$STEP_LOG.journal"; then
       e=$EPOCHREALTIME
       [ "$i" -ge 1 ] && T[j_$which]="${T[j_$which]} $(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.6f", e - s }')"
       verify_send "journal" || fail "journal: one-letter send ($which journal, run $i): the sink did not get it"
