@@ -343,6 +343,11 @@ pub struct TransportArgs {
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration,
           overrides_with = "retry_for")]
     pub retry_for: std::time::Duration,
+    /// At most this many recipients (To, Cc and Bcc) in any 24 hours,
+    /// counting the journal's letters of the last day: the run stops
+    /// before the server would refuse, and the next run goes on from there.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub daily_limit: Option<u64>,
     /// Write every letter of the run with its state, the server's reply
     /// and its Message-ID to this CSV (a record, and the rows to fix and
     /// re-run); checked before sending.

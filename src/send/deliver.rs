@@ -50,6 +50,18 @@ pub struct Plan<'a> {
     pub verbose: bool,
     /// Ctrl-C or SIGTERM: no new letter is taken once asked.
     pub interrupt: Interrupt,
+    /// Recipients a day (`--daily-limit`, or the provider's): the run stops
+    /// before a letter would go past it.
+    pub daily_limit: Option<u64>,
+}
+
+/// The daily limit and what counts against it: the journal's last 24
+/// hours and this run's letters.
+struct Daily {
+    limit: u64,
+    used: u64,
+    /// When the earliest letter of the last 24 hours leaves the window.
+    frees_at: Option<jiff::Timestamp>,
 }
 
 struct Fresh<'a> {
@@ -91,6 +103,7 @@ struct Shared<'a> {
     /// Workers still running; fewer when the server wants fewer connections.
     workers: AtomicUsize,
     interrupt: Interrupt,
+    daily: Option<Mutex<Daily>>,
 }
 
 /// Hashes of the keys skipped in this run, up to a bound: past it, a
@@ -139,6 +152,14 @@ pub fn run(
         .with_context(|| format!("cannot write the send journal {}", journal.path().display()))
         .map_err(crate::error::runtime)?;
     journal.mark_run_start();
+    let daily = plan.daily_limit.map(|limit| {
+        let (used, frees_at) = journal.sent_in_last_day();
+        Mutex::new(Daily {
+            limit,
+            used,
+            frees_at,
+        })
+    });
     let shared = Shared {
         fresh: Mutex::new(Fresh {
             letters: plan.letters,
@@ -158,6 +179,7 @@ pub fn run(
         sent_since_start: AtomicUsize::new(0),
         workers: AtomicUsize::new(plan.connections.max(1)),
         interrupt: plan.interrupt,
+        daily,
     };
     let settings = Settings {
         maker: plan.maker,
@@ -342,11 +364,48 @@ impl Shared<'_> {
                 Ok(None)
             }
             None => {
+                if let Some(reached) = self.over_daily_limit(&job) {
+                    drop(claims);
+                    lock(&self.summary).record(
+                        job.result(Status::NotAttempted, "not sent: the daily limit is reached"),
+                    );
+                    self.fail(reached);
+                    return Ok(None);
+                }
                 claims.insert(job.key.clone());
                 lock(&self.retries).in_flight += 1;
                 Ok(Some(job))
             }
         }
+    }
+
+    /// Counts `job`'s recipients against the daily limit; the error that
+    /// stops the run if they would go past it.
+    fn over_daily_limit(&self, job: &Job) -> Option<anyhow::Error> {
+        let mut daily = lock(self.daily.as_ref()?);
+        let n = job.composed.envelope.recipients().len() as u64;
+        if daily.used + n <= daily.limit {
+            daily.used += n;
+            daily.frees_at.get_or_insert_with(|| {
+                jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24)
+            });
+            return None;
+        }
+        let when = daily
+            .frees_at
+            .map(|t| {
+                let local = t.to_zoned(jiff::tz::TimeZone::system());
+                format!("after {}", local.strftime("%Y-%m-%d %H:%M %Z"))
+            })
+            .unwrap_or_else(|| "in 24 hours".to_string());
+        Some(anyhow::anyhow!(
+            "the daily limit of {} recipients is reached ({} in the last 24 hours, counting To, \
+             Cc and Bcc), so this run stopped before the server would refuse; the rest were not \
+             attempted. Run the same command again {when}: it goes on from here, and nothing is \
+             sent twice",
+            daily.limit,
+            daily.used
+        ))
     }
 
     /// Waits until the journal is on disk up to `upto`. One worker syncs for

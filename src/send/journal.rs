@@ -127,6 +127,37 @@ struct Head<'a> {
     message_id: Cow<'a, str>,
     #[serde(default, borrow)]
     signed: Cow<'a, str>,
+    /// How many envelope recipients a `sent` record had (for the daily
+    /// limit), counted without collecting them.
+    #[serde(default)]
+    to: Count,
+}
+
+/// The length of a JSON array, read without keeping its items.
+#[derive(Default)]
+struct Count(u32);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Count, D::Error> {
+        struct Items;
+        impl<'de> serde::de::Visitor<'de> for Items {
+            type Value = Count;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Count, A::Error> {
+                let mut n = 0;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(Count(n))
+            }
+        }
+        d.deserialize_seq(Items)
+    }
 }
 
 /// A petition's members as a `sent` record keeps them.
@@ -214,6 +245,9 @@ pub struct Journal {
     broken: bool,
     /// `JOURNAL.lock`, held for the run.
     _lock: Option<File>,
+    /// The `sent` records of the last 24 hours: when, and to how many
+    /// recipients (for `--daily-limit`).
+    recent: Vec<(jiff::Timestamp, u32)>,
 }
 
 /// A key's id in memory: two independently keyed SipHashes, 128 bits. A
@@ -255,6 +289,7 @@ impl Journal {
             run_start: 0,
             broken: false,
             _lock: None,
+            recent: Vec::new(),
         };
         if !writable && !path.exists() {
             return Ok(journal);
@@ -306,6 +341,8 @@ impl Journal {
     fn read(&mut self, file: &File) -> Result<bool> {
         let mut reader = BufReader::with_capacity(1 << 20, file);
         let mut line = Vec::new();
+        // Journal times are RFC 3339 in UTC, so a day ago compares as text.
+        let day_ago = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24)).to_string();
         loop {
             line.clear();
             let n = reader
@@ -319,6 +356,12 @@ impl Journal {
             let whole = line.last() == Some(&b'\n');
             if whole && let Ok(head) = serde_json::from_slice::<Head>(&line) {
                 self.note(&head.key, head.event, n as u64 - 1);
+                if head.event == Event::Sent
+                    && *head.time >= *day_ago
+                    && let Ok(at) = head.time.parse()
+                {
+                    self.recent.push((at, head.to.0));
+                }
             }
             self.len += n as u64;
             if !whole {
@@ -405,6 +448,17 @@ impl Journal {
             }
         }
         Ok(None)
+    }
+
+    /// How many recipients the journal's letters went to in the 24 hours
+    /// before this run, and when the earliest of them leaves that window.
+    pub fn sent_in_last_day(&self) -> (u64, Option<jiff::Timestamp>) {
+        let total = self.recent.iter().map(|(_, n)| u64::from(*n)).sum();
+        let earliest = self.recent.iter().map(|(t, _)| *t).min();
+        (
+            total,
+            earliest.map(|t| t + jiff::SignedDuration::from_hours(24)),
+        )
     }
 
     /// Whether this run already wrote a record for the key.

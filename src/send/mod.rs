@@ -255,6 +255,7 @@ pub fn run(
                 retry_for: s.retry_for,
                 verbose: s.verbose,
                 interrupt: stop.clone(),
+                daily_limit: s.daily_limit,
             },
             &open,
             &mut journal,

@@ -170,6 +170,8 @@ pub struct SendSettings {
     pub retry_delay: std::time::Duration,
     /// `--retry-for`: how long a letter refused for now is tried again.
     pub retry_for: std::time::Duration,
+    /// Recipients a day the run keeps under (`--daily-limit`).
+    pub daily_limit: Option<u64>,
     pub batch: BatchSettings,
     pub connections: usize,
     /// Minimum time between two messages (`--rate`).
@@ -594,6 +596,7 @@ fn send_settings(
             .transpose()?,
         report: t.report.as_ref().map(|p| env.cwd.join(p)),
         retry_for: t.retry_for,
+        daily_limit: t.daily_limit,
         retry_delay: match env.var("PROTEST_LETTER_RETRY_DELAY_MS") {
             None => std::time::Duration::from_secs(1),
             Some(ms) => std::time::Duration::from_millis(ms.trim().parse().with_context(|| {

@@ -158,3 +158,30 @@ fn the_server_s_reply_and_queue_id_are_kept_as_proof_of_sending() {
     );
     assert!(report.lines().nth(1).unwrap().ends_with(",1"), "{report}");
 }
+
+#[test]
+fn a_daily_limit_stops_before_the_server_would_and_counts_the_journal() {
+    let (f, server) = serving(ServerConfig::default());
+    f.work_file("members.csv", members_csv(10));
+    let send = |limit: &str| {
+        f.send()
+            .members("members.csv")
+            .smtp(&server)
+            .with(["--to", "supreme-court", "--daily-limit", limit])
+            .json()
+            .run()
+    };
+    // Each letter to the court goes to five: To and four copies.
+    let first = send("12");
+    assert_eq!(first.code, 3, "{first:?}");
+    first.counts(&[("sent", 2), ("not_attempted", 8)]);
+    first
+        .says("the daily limit of 12 recipients is reached (10 in the last 24 hours")
+        .says("Run the same command again after ");
+    // The journal's last day counts: nothing more today.
+    send("12").counts(&[("sent", 0), ("already_sent", 2), ("not_attempted", 8)]);
+    assert_eq!(server.received().len(), 2);
+    // With room, the next run goes on from there.
+    send("100").counts(&[("sent", 8), ("already_sent", 2)]);
+    assert_eq!(server.received().len(), 10);
+}
