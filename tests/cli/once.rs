@@ -529,3 +529,31 @@ fn members_data_is_owner_only_and_a_chosen_file_keeps_the_umask() {
     let theirs = f.work_file("theirs.txt", "x");
     assert_eq!(mode(&f.work().join("mine.txt")), mode(&theirs));
 }
+
+#[test]
+fn a_second_ctrl_c_ends_the_run_at_once() {
+    let f = TestCampaign::sendable();
+    // The server takes a while to answer each message.
+    let server =
+        SmtpServer::start(ServerConfig::default().delay_per_message(Duration::from_secs(3)));
+    let child = spawn_batch(&f, &server, 5, &f.journal());
+    // The second letter's message has left; its reply is seconds away.
+    wait_until(|| f.journal_events("attempt").len() >= 2);
+    signal(&child, "-INT");
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&child, "-INT");
+    let (code, summary, stderr) = finish(child);
+    assert_eq!(code, 130, "{stderr}");
+    // Ended without waiting for the reply, so without a summary; the
+    // letter in flight is uncertain to the next run, never sent twice.
+    assert_eq!(summary, Value::Null);
+    let records = f.journal_records();
+    assert_eq!(records.last().unwrap()["event"], "attempt", "{records:?}");
+    f.send()
+        .members("members.csv")
+        .smtp(&SmtpServer::start(ServerConfig::default()))
+        .with(["--to", "supreme-court"])
+        .json()
+        .run()
+        .counts(&[("sent", 3), ("already_sent", 1), ("uncertain", 1)]);
+}
