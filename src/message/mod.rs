@@ -211,8 +211,9 @@ impl Composer {
     }
 
     /// The message for `letter`, or an error naming the field that cannot
-    /// go into a header. `key` is the letter's journal key
-    /// (`letters::journal_key`), which its Message-ID is made from.
+    /// go into a header. `key` names this exact version of the letter
+    /// (`Produced::message_seed`: letter, recipient, address and the
+    /// signature as spelt), which its Message-ID is made from.
     pub fn compose(&self, letter: &Rendered, key: &str, sender: &Sender) -> Result<Composed> {
         let now = self.clock.now();
         let recipient = &letter.recipient;
@@ -368,9 +369,10 @@ pub fn ensure_header_safe(what: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// `<hash.hash@domain>` from the journal key: what makes two letters
-/// different for the journal (letter, recipient, signer, petition or not)
-/// makes their Message-IDs different, whatever the clock. A letter sent
+/// `<hash.hash@domain>` from the letter's seed (`Produced::message_seed`):
+/// two different letters, or two versions of one (another spelling, a
+/// petition with more members), get different Message-IDs, whatever the
+/// clock. A letter sent
 /// again after an uncertain delivery keeps its Message-ID, so mail systems
 /// and readers can drop the duplicate.
 pub fn message_id(key: &str, sender: &Sender) -> String {

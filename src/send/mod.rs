@@ -3,7 +3,7 @@
 //! count (against the journal) → preview → confirm → deliver over one or a
 //! few reused connections, retrying what can be retried → a call sheet for
 //! phone-only recipients and printable letters for postal-only ones →
-//! summary (and a CSV report of failures).
+//! summary (and a CSV report of every letter).
 
 mod count;
 mod deliver;
