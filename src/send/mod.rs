@@ -7,6 +7,7 @@
 
 mod deliver;
 pub mod journal;
+mod plan;
 mod summary;
 
 use std::io::Write;
@@ -65,6 +66,17 @@ pub struct JobMaker<'a> {
 }
 
 impl JobMaker<'_> {
+    /// How many recipients a letter to `a` has (To, Cc and the blind
+    /// copy): the composed envelope's count, for the plan.
+    fn recipients(&self, a: &crate::campaign::Addressee) -> Result<usize> {
+        let bcc = match (self.bcc_me, self.signing, self.account) {
+            (false, _, _) => None,
+            (true, Signing::One(signer), _) => Some(signer.email.as_str()),
+            (true, _, account) => account.map(|a| a.email.as_str()),
+        };
+        self.composer.recipient_count(a, bcc)
+    }
+
     fn make(&self, produced: Produced, journal: &Journal) -> Result<Job> {
         let sender = self.signing.sender(&produced, self.account, self.bcc_me)?;
         let key = produced.key();
@@ -186,6 +198,7 @@ pub fn run(
                 }
                 Previous::Uncertain { .. } if s.resend || s.resend_uncertain => {
                     counts.pending += 1;
+                    counts.plan.add(maker.recipients(a)?);
                     writeln!(
                         stderr,
                         "uncertain: {} to {} may have been delivered already; sending it again with the same Message-ID",
@@ -205,7 +218,10 @@ pub fn run(
                         )?;
                     }
                 }
-                _ => counts.pending += 1,
+                _ => {
+                    counts.pending += 1;
+                    counts.plan.add(maker.recipients(a)?);
+                }
             }
         }
     }
@@ -235,6 +251,7 @@ pub fn run(
         counts.pending,
         stderr,
     )?;
+    plan::show(s, &counts.plan, stderr)?;
     let total = counts.pending
         + counts.uncertain
         + counts.duplicate
@@ -375,6 +392,8 @@ impl Write for Lossy<'_> {
 #[derive(Default)]
 struct Counts {
     pending: usize,
+    /// The pending letters' recipients, for the plan.
+    plan: plan::Tally,
     duplicate: usize,
     already: usize,
     uncertain: usize,
