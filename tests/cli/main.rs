@@ -12,6 +12,7 @@ mod languages;
 mod lint;
 mod lists;
 mod prompt_pty;
+mod providers;
 mod send;
 mod smtp_client;
 mod smtp_server;
