@@ -198,7 +198,7 @@ pub fn run(
                 }
                 Previous::Uncertain { .. } if s.resend || s.resend_uncertain => {
                     counts.pending += 1;
-                    counts.plan.add(maker.recipients(a)?);
+                    counts.plan.add_to(&**a, || maker.recipients(a))?;
                     writeln!(
                         stderr,
                         "uncertain: {} to {} may have been delivered already; sending it again with the same Message-ID",
@@ -220,7 +220,7 @@ pub fn run(
                 }
                 _ => {
                     counts.pending += 1;
-                    counts.plan.add(maker.recipients(a)?);
+                    counts.plan.add_to(&**a, || maker.recipients(a))?;
                 }
             }
         }

@@ -11,16 +11,39 @@ use crate::settings::providers::{Pacing, Provider, thousands};
 use crate::settings::{SendSettings, TransportSettings};
 
 /// What the letters to send need, counted from their envelopes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
     pub letters: u64,
     /// To, Cc and Bcc of every letter.
     pub recipients: u64,
     /// The most recipients one letter has.
     pub largest: u64,
+    /// Each addressee's count, by address: a batch asks once per letter,
+    /// and the few addressees live as long as the run.
+    known: Vec<(usize, usize)>,
 }
 
 impl Tally {
+    /// One more letter to `addressee`, whose envelope's size `count`
+    /// finds (once per addressee).
+    pub fn add_to<T>(
+        &mut self,
+        addressee: &T,
+        count: impl FnOnce() -> anyhow::Result<usize>,
+    ) -> anyhow::Result<()> {
+        let key = std::ptr::from_ref(addressee) as usize;
+        let n = match self.known.iter().find(|(k, _)| *k == key) {
+            Some(&(_, n)) => n,
+            None => {
+                let n = count()?;
+                self.known.push((key, n));
+                n
+            }
+        };
+        self.add(n);
+        Ok(())
+    }
+
     /// One more letter, to `recipients` addresses.
     pub fn add(&mut self, recipients: usize) {
         let n = recipients as u64;
@@ -244,14 +267,19 @@ mod tests {
         for n in [5, 3, 7, 1] {
             t.add(n);
         }
-        assert_eq!(
-            t,
-            Tally {
-                letters: 4,
-                recipients: 16,
-                largest: 7
-            }
-        );
+        assert_eq!((t.letters, t.recipients, t.largest), (4, 16, 7));
+        // Counted once per addressee.
+        let (a, b) = (String::from("a"), String::from("b"));
+        let mut t = Tally::default();
+        let mut asked = 0;
+        for (who, n) in [(&a, 5), (&b, 3), (&a, 5), (&a, 5)] {
+            t.add_to(who, || {
+                asked += 1;
+                Ok(n)
+            })
+            .unwrap();
+        }
+        assert_eq!((t.letters, t.recipients, t.largest, asked), (4, 18, 5, 2));
     }
 
     #[test]
