@@ -72,7 +72,8 @@ pub enum Command {
 const LIST_EXAMPLES: &str = "\
 Examples:
   protest-letter list                          # the built-in campaign
-  protest-letter --campaign my-campaign list --format json";
+  protest-letter --campaign my-campaign list --format json
+  protest-letter list --providers              # the mail servers and limits protest-letter knows";
 
 const CHECK_EXAMPLES: &str = "\
 Examples:
@@ -157,6 +158,10 @@ pub struct ListArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     pub format: ListFormat,
+    /// List the mail providers protest-letter knows (server, login,
+    /// limits, and where the figures come from) instead of the campaign.
+    #[arg(long)]
+    pub providers: bool,
 }
 
 #[derive(Debug, Args)]
@@ -327,7 +332,8 @@ pub struct TransportArgs {
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub connections: u16,
     /// At most this many messages, evenly spaced: N/s, N/min or N/h
-    /// (e.g. 2/s, 30/min, 500/h; a bare number is per minute).
+    /// (e.g. 2/s, 30/min, 500/h; a bare number is per minute). Default:
+    /// the provider's per-minute limit, if it has one; else full speed.
     #[arg(long, value_name = "RATE")]
     pub rate: Option<String>,
     /// Seconds to wait for the SMTP server to connect or answer before
@@ -343,11 +349,17 @@ pub struct TransportArgs {
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration,
           overrides_with = "retry_for")]
     pub retry_for: std::time::Duration,
+    /// The mail provider of an address on your own domain, for its server
+    /// and limits (e.g. microsoft365, google-workspace; `list --providers`
+    /// shows them). Default: found from your address's domain.
+    #[arg(long, value_name = "NAME")]
+    pub provider: Option<String>,
     /// At most this many recipients (To, Cc and Bcc) in any 24 hours,
-    /// counting the journal's letters of the last day: the run stops
-    /// before the server would refuse, and the next run goes on from there.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub daily_limit: Option<u64>,
+    /// whatever the provider's own limit, counting the journal's letters of
+    /// the last day: the run stops before the server would refuse, and the
+    /// next run goes on from there.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub daily_limit: Option<u32>,
     /// Write every letter of the run with its state, the server's reply
     /// and its Message-ID to this CSV (a record, and the rows to fix and
     /// re-run); checked before sending.

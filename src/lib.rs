@@ -72,7 +72,14 @@ pub fn run(
         Command::Completions(shell) => commands::docs::completions(*shell, stdout),
         Command::Man(command) => commands::docs::man(command.as_deref(), stdout),
         Command::Check { json } => commands::check::run(sources()?, settings.today, *json, stdout),
-        Command::List { json } => {
+        Command::List {
+            json,
+            providers: true,
+        } => {
+            commands::list::providers(*json, stdout)?;
+            Ok(ExitStatus::Success)
+        }
+        Command::List { json, .. } => {
             let campaign = load(sources()?, settings.today)?;
             commands::list::run(&campaign, *json, stdout)?;
             Ok(ExitStatus::Success)

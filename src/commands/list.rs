@@ -179,3 +179,48 @@ pub fn run(campaign: &Campaign, json: bool, out: &mut dyn Write) -> Result<()> {
     }
     Ok(())
 }
+
+/// `list --providers`: the built-in provider table, with where each figure
+/// comes from.
+pub fn providers(json: bool, out: &mut dyn Write) -> Result<()> {
+    use crate::settings::providers::{PROVIDERS, Tls};
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &serde_json::json!({ "providers": PROVIDERS }))?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "Mail providers: the server `send` uses for an address at these domains when no --smtp \
+         is given (--provider NAME for an address on your own domain), and the limits it plans with."
+    )?;
+    for p in PROVIDERS {
+        writeln!(out, "\n{}  {}", p.name, p.label)?;
+        let addresses = if p.domains.is_empty() {
+            format!("your own domain: --provider {}", p.name)
+        } else {
+            p.domains.join(", ")
+        };
+        let tls = match p.tls {
+            Tls::Implicit => "TLS",
+            Tls::StartTls => "STARTTLS",
+        };
+        let logins: Vec<&str> = p.logins.iter().map(|l| l.label()).collect();
+        writeln!(out, "  addresses: {addresses}")?;
+        writeln!(out, "  server:    {}:{} ({tls})", p.host, p.port)?;
+        writeln!(out, "  login:     {}", logins.join(", "))?;
+        writeln!(out, "  limits:    {}", p.limits.describe())?;
+        writeln!(
+            out,
+            "  sources:   limits: {} (read {})",
+            p.limits_source.url, p.limits_source.checked
+        )?;
+        writeln!(
+            out,
+            "             server: {} (read {})",
+            p.server_source.url, p.server_source.checked
+        )?;
+        writeln!(out, "  note:      {}", p.note)?;
+    }
+    Ok(())
+}

@@ -224,14 +224,12 @@ impl Composer {
         ensure_header_safe("subject", &letter.subject)?;
 
         let message_id = message_id(key, sender);
-        let mut bcc = Vec::new();
-        if let Some(b) = &sender.bcc
-            && !prepared
-                .seen
-                .contains(&b.email.to_string().to_ascii_lowercase())
-        {
-            bcc.push(b.clone());
-        }
+        let bcc: Vec<Mailbox> = sender
+            .bcc
+            .iter()
+            .filter(|b| prepared.is_new(b.email.as_ref()))
+            .cloned()
+            .collect();
         let envelope_to: Vec<Address> = std::iter::once(&prepared.to)
             .chain(&prepared.cc)
             .chain(&bcc)
@@ -309,6 +307,27 @@ impl Composer {
             date: now,
             text,
         })
+    }
+}
+
+impl Prepared {
+    /// Whether `address` is on neither To nor Cc (a blind copy to it is
+    /// one more recipient).
+    fn is_new(&self, address: &str) -> bool {
+        !self.seen.contains(&address.to_ascii_lowercase())
+    }
+}
+
+impl Composer {
+    /// How many recipients (To, Cc and Bcc) a message to `recipient` has
+    /// when `bcc` is blind-copied: the envelope `compose` makes, without
+    /// rendering the letter.
+    pub fn recipient_count(&self, recipient: &Addressee, bcc: Option<&str>) -> Result<usize> {
+        let count = |p: &Prepared| 1 + p.cc.len() + usize::from(bcc.is_some_and(|b| p.is_new(b)));
+        match self.prepared.get(&prepared_key(recipient)) {
+            Some(p) => Ok(count(p)),
+            None => Ok(count(&self.prepare(recipient)?)),
+        }
     }
 }
 
@@ -430,6 +449,28 @@ mod tests {
             composed.envelope.cc,
             ["clerk@court.kz", "copies@campaign.org"]
         );
+    }
+
+    #[test]
+    fn recipient_count_is_the_composed_envelopes() {
+        let l = letter("Jo");
+        let composer =
+            Composer::new(&["copies@campaign.org".into()], &[], Clock::Now, false).unwrap();
+        for (bcc_me, email, expected) in [
+            (false, "jo@union.org", 3),
+            (true, "jo@union.org", 4),
+            // A blind copy to an address already on Cc adds no recipient.
+            (true, "Clerk@court.kz", 3),
+        ] {
+            let mut signer = (*l.signer).clone();
+            signer.email = email.into();
+            let sender = Sender::personal(&signer, bcc_me).unwrap();
+            let composed = composer.compose(&l, "key", &sender).unwrap();
+            let bcc = bcc_me.then_some(email);
+            let counted = composer.recipient_count(&l.recipient, bcc).unwrap();
+            assert_eq!(counted, composed.envelope.recipients().len(), "{email}");
+            assert_eq!(counted, expected, "{email}");
+        }
     }
 
     #[test]

@@ -23,6 +23,8 @@ use crate::letters::{Addressing, SignerSet, Signing, journal_key};
 #[derive(Default)]
 pub struct Counts {
     pub pending: usize,
+    /// The pending letters' recipients, for the plan.
+    pub plan: super::plan::Tally,
     pub duplicate: usize,
     pub already: usize,
     pub uncertain: usize,
@@ -71,7 +73,7 @@ pub struct Ledger<'a> {
 impl Ledger<'_> {
     /// Counts the letters, saying on stderr which were sent before (and,
     /// for a petition, who has signed since) and which are uncertain.
-    pub fn count(&self, stderr: &mut Lossy<'_>) -> Result<Counts> {
+    pub fn count(&self, maker: &JobMaker<'_>, stderr: &mut Lossy<'_>) -> Result<Counts> {
         const NAMED: usize = 5;
         let mut counts = Counts::default();
         self.each_letter(|set, a, key, first| {
@@ -113,6 +115,7 @@ impl Ledger<'_> {
                 }
                 _ if was_uncertain => {
                     counts.pending += 1;
+                    counts.plan.add_to(&**a, || maker.recipients(a))?;
                     writeln!(
                         stderr,
                         "uncertain: {} to {}{} may have been delivered already; sending it again \
@@ -122,7 +125,10 @@ impl Ledger<'_> {
                         by(set)
                     )?;
                 }
-                _ => counts.pending += 1,
+                _ => {
+                    counts.pending += 1;
+                    counts.plan.add_to(&**a, || maker.recipients(a))?;
+                }
             }
             Ok(())
         })?;

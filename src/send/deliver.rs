@@ -50,16 +50,25 @@ pub struct Plan<'a> {
     pub verbose: bool,
     /// Ctrl-C or SIGTERM: no new letter is taken once asked.
     pub interrupt: Interrupt,
-    /// Recipients a day (`--daily-limit`, or the provider's): the run stops
-    /// before a letter would go past it.
-    pub daily_limit: Option<u64>,
+    /// What a day may carry (`--daily-limit`, or the provider's): the run
+    /// stops before a letter would go past it.
+    pub daily_limit: Option<DailyLimit>,
+}
+
+/// Limits over any 24 hours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyLimit {
+    /// Recipients: To, Cc and Bcc of every message.
+    pub recipients: Option<u64>,
+    pub messages: Option<u64>,
 }
 
 /// The daily limit and what counts against it: the journal's last 24
 /// hours and this run's letters.
 struct Daily {
-    limit: u64,
-    used: u64,
+    limit: DailyLimit,
+    recipients: u64,
+    messages: u64,
     /// When the earliest letter of the last 24 hours leaves the window.
     frees_at: Option<jiff::Timestamp>,
 }
@@ -153,10 +162,11 @@ pub fn run(
         .map_err(crate::error::runtime)?;
     journal.mark_run_start();
     let daily = plan.daily_limit.map(|limit| {
-        let (used, frees_at) = journal.sent_in_last_day();
+        let (recipients, messages, frees_at) = journal.sent_in_last_day();
         Mutex::new(Daily {
             limit,
-            used,
+            recipients,
+            messages,
             frees_at,
         })
     });
@@ -384,13 +394,27 @@ impl Shared<'_> {
     fn over_daily_limit(&self, job: &Job) -> Option<anyhow::Error> {
         let mut daily = lock(self.daily.as_ref()?);
         let n = job.composed.envelope.recipients().len() as u64;
-        if daily.used + n <= daily.limit {
-            daily.used += n;
-            daily.frees_at.get_or_insert_with(|| {
-                jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24)
-            });
-            return None;
-        }
+        let over =
+            |used: u64, more: u64, limit: Option<u64>| limit.filter(|&limit| used + more > limit);
+        let (used, limit, what) = match (
+            over(daily.recipients, n, daily.limit.recipients),
+            over(daily.messages, 1, daily.limit.messages),
+        ) {
+            (Some(limit), _) => (
+                daily.recipients,
+                limit,
+                "recipients (counting To, Cc and Bcc)",
+            ),
+            (None, Some(limit)) => (daily.messages, limit, "messages"),
+            (None, None) => {
+                daily.recipients += n;
+                daily.messages += 1;
+                daily.frees_at.get_or_insert_with(|| {
+                    jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24)
+                });
+                return None;
+            }
+        };
         let when = daily
             .frees_at
             .map(|t| {
@@ -399,12 +423,9 @@ impl Shared<'_> {
             })
             .unwrap_or_else(|| "in 24 hours".to_string());
         Some(anyhow::anyhow!(
-            "the daily limit of {} recipients is reached ({} in the last 24 hours, counting To, \
-             Cc and Bcc), so this run stopped before the server would refuse; the rest were not \
-             attempted. Run the same command again {when}: it goes on from here, and nothing is \
-             sent twice",
-            daily.limit,
-            daily.used
+            "the daily limit of {limit} {what} is reached ({used} in the last 24 hours), so this \
+             run stopped before the server would refuse; the rest were not attempted. Run the \
+             same command again {when}: it goes on from here, and nothing is sent twice"
         ))
     }
 

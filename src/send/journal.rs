@@ -450,13 +450,15 @@ impl Journal {
         Ok(None)
     }
 
-    /// How many recipients the journal's letters went to in the 24 hours
-    /// before this run, and when the earliest of them leaves that window.
-    pub fn sent_in_last_day(&self) -> (u64, Option<jiff::Timestamp>) {
-        let total = self.recent.iter().map(|(_, n)| u64::from(*n)).sum();
+    /// How many recipients and messages the journal's letters went to in
+    /// the 24 hours before this run, and when the earliest of them leaves
+    /// that window.
+    pub fn sent_in_last_day(&self) -> (u64, u64, Option<jiff::Timestamp>) {
+        let recipients = self.recent.iter().map(|(_, n)| u64::from(*n)).sum();
         let earliest = self.recent.iter().map(|(t, _)| *t).min();
         (
-            total,
+            recipients,
+            self.recent.len() as u64,
             earliest.map(|t| t + jiff::SignedDuration::from_hours(24)),
         )
     }

@@ -8,6 +8,7 @@
 mod count;
 mod deliver;
 pub mod journal;
+mod plan;
 mod summary;
 
 use std::io::Write;
@@ -80,6 +81,17 @@ pub struct JobMaker<'a> {
 }
 
 impl JobMaker<'_> {
+    /// How many recipients a letter to `a` has (To, Cc and the blind
+    /// copy): the composed envelope's count, for the plan.
+    fn recipients(&self, a: &crate::campaign::Addressee) -> Result<usize> {
+        let bcc = match (self.bcc_me, self.signing, self.account) {
+            (false, _, _) => None,
+            (true, Signing::One(signer), _) => Some(signer.email.as_str()),
+            (true, _, account) => account.map(|a| a.email.as_str()),
+        };
+        self.composer.recipient_count(a, bcc)
+    }
+
     fn make(&self, produced: Produced, journal: &Journal) -> Result<Job> {
         let sender = self.signing.sender(&produced, self.account, self.bcc_me)?;
         let key = produced.key();
@@ -179,7 +191,7 @@ pub fn run(
     let mut summary = Summary::new(s.dry_run, journal.path(), s.json_summary, report)?;
 
     // Count against the journal (no rendering: keys need only the signers).
-    let counts = ledger(&letter.id, &signing, &emailable, &journal, s).count(stderr)?;
+    let counts = ledger(&letter.id, &signing, &emailable, &journal, s).count(&maker, stderr)?;
 
     preview(
         &signing,
@@ -191,6 +203,7 @@ pub fn run(
         counts.pending,
         stderr,
     )?;
+    plan::show(s, &counts.plan, stderr)?;
     let total = counts.total(s.resend);
     let mut journal = journal;
     let mut interrupt = None;
@@ -255,7 +268,7 @@ pub fn run(
                 retry_for: s.retry_for,
                 verbose: s.verbose,
                 interrupt: stop.clone(),
-                daily_limit: s.daily_limit,
+                daily_limit: daily_limit(&s.pacing),
             },
             &open,
             &mut journal,
@@ -311,6 +324,23 @@ pub fn run(
         return Err(runtime(e));
     }
     Ok(interrupt.unwrap_or_else(|| summary.exit_status()))
+}
+
+/// What a day may carry: `--daily-limit` recipients, else the provider's
+/// published limits.
+fn daily_limit(pacing: &crate::settings::providers::Pacing) -> Option<deliver::DailyLimit> {
+    let limits = pacing.provider.as_ref().map(|c| c.provider.limits);
+    let limit = match pacing.daily_limit {
+        Some(n) => deliver::DailyLimit {
+            recipients: Some(u64::from(n)),
+            messages: None,
+        },
+        None => deliver::DailyLimit {
+            recipients: limits.and_then(|l| l.recipients_per_day).map(u64::from),
+            messages: limits.and_then(|l| l.messages_per_day).map(u64::from),
+        },
+    };
+    (limit.recipients.is_some() || limit.messages.is_some()).then_some(limit)
 }
 
 /// The run's letters as the journal sees them.

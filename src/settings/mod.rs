@@ -4,6 +4,7 @@
 
 pub mod pin;
 pub mod profile;
+pub mod providers;
 pub mod rate;
 
 use std::collections::BTreeMap;
@@ -119,6 +120,8 @@ pub struct Settings {
 pub enum Command {
     List {
         json: bool,
+        /// `--providers`: the provider table, not the campaign.
+        providers: bool,
     },
     Check {
         json: bool,
@@ -170,12 +173,12 @@ pub struct SendSettings {
     pub retry_delay: std::time::Duration,
     /// `--retry-for`: how long a letter refused for now is tried again.
     pub retry_for: std::time::Duration,
-    /// Recipients a day the run keeps under (`--daily-limit`).
-    pub daily_limit: Option<u64>,
     pub batch: BatchSettings,
     pub connections: usize,
-    /// Minimum time between two messages (`--rate`).
+    /// Minimum time between two messages (`--rate`, else the provider's
+    /// per-minute limit).
     pub interval: Option<std::time::Duration>,
+    pub pacing: providers::Pacing,
     pub report: Option<PathBuf>,
     /// Send past the campaign's deadline or the letter's valid_until.
     pub after_deadline: bool,
@@ -408,6 +411,7 @@ impl Settings {
         let command = match cli.command {
             cli::Command::List(args) => Command::List {
                 json: args.format == cli::ListFormat::Json,
+                providers: args.providers,
             },
             cli::Command::Check(args) => Command::Check {
                 json: args.format == cli::ListFormat::Json,
@@ -533,6 +537,12 @@ fn send_settings(
     verbose: bool,
 ) -> Result<SendSettings> {
     let t = &args.transport;
+    let signer = SignerDraft::resolve(&args.common.signer, env, profile)?;
+    let known = providers::choose(
+        t.provider.as_deref(),
+        profile.smtp.provider.as_deref(),
+        signer.email.as_deref(),
+    )?;
     let transport = match (
         &t.smtp,
         &t.sendmail,
@@ -549,12 +559,22 @@ fn send_settings(
             program: path.clone(),
             timeout: t.timeout,
         }),
-        (None, None, None, None) if t.dry_run => None,
-        (None, None, None, None) => bail!(
-            "how should the letters be sent? Pass --smtp smtp://you@mail.example.org (STARTTLS) \
-             or --sendmail, or set url under [smtp] in your profile. --dry-run shows what would be sent"
-        ),
+        (None, None, None, None) => match &known {
+            // The provider's submission server, logging in as the sender.
+            Some(c) => {
+                let url = c.provider.url(signer.email.as_deref().map(str::trim));
+                Some(TransportSettings::Smtp(smtp(&url, t, env, profile)?))
+            }
+            None if t.dry_run => None,
+            None => bail!(
+                "how should the letters be sent? Pass --smtp smtp://you@mail.example.org (STARTTLS) \
+                 or --sendmail, or set url under [smtp] in your profile; --provider NAME picks a \
+                 known provider's server (`protest-letter list --providers`). --dry-run shows what \
+                 would be sent"
+            ),
+        },
     };
+    let pacing = providers::Pacing::resolve(known, t, profile, transport.as_ref())?;
     let journal = match (&t.journal, env.var("PROTEST_LETTER_JOURNAL"), &env.data_dir) {
         (Some(path), _, _) => env.cwd.join(path),
         (None, Some(path), _) => env.cwd.join(path),
@@ -565,7 +585,7 @@ fn send_settings(
     };
     Ok(SendSettings {
         letter: args.common.letter,
-        signer: SignerDraft::resolve(&args.common.signer, env, profile)?,
+        signer,
         to: args.common.selection.to,
         date: letter_date(args.date.as_deref(), env.today)?,
         after_deadline: args.after_deadline,
@@ -589,14 +609,13 @@ fn send_settings(
         json_summary: args.format == cli::ListFormat::Json,
         batch: BatchSettings::from_args(&args.common.batch, env),
         connections: usize::from(t.connections),
-        interval: t
-            .rate
-            .as_deref()
-            .map(crate::settings::rate::interval)
-            .transpose()?,
+        interval: match t.rate.as_deref() {
+            Some(rate) => Some(crate::settings::rate::interval(rate)?),
+            None => pacing.provider.as_ref().and_then(|c| c.provider.interval()),
+        },
+        pacing,
         report: t.report.as_ref().map(|p| env.cwd.join(p)),
         retry_for: t.retry_for,
-        daily_limit: t.daily_limit,
         retry_delay: match env.var("PROTEST_LETTER_RETRY_DELAY_MS") {
             None => std::time::Duration::from_secs(1),
             Some(ms) => std::time::Duration::from_millis(ms.trim().parse().with_context(|| {

@@ -39,6 +39,10 @@ pub struct SmtpProfile {
     pub ca_cert: Option<PathBuf>,
     /// The sendmail-compatible program to use instead of SMTP.
     pub sendmail: Option<PathBuf>,
+    /// The mail provider of an address on your own domain (`microsoft365`).
+    pub provider: Option<String>,
+    /// At most this many recipients a day, whatever the server.
+    pub daily_limit: Option<u32>,
 }
 
 /// The profile's path: `$PROTEST_LETTER_PROFILE`, else the config dir's.

@@ -176,7 +176,7 @@ fn a_daily_limit_stops_before_the_server_would_and_counts_the_journal() {
     assert_eq!(first.code, 3, "{first:?}");
     first.counts(&[("sent", 2), ("not_attempted", 8)]);
     first
-        .says("the daily limit of 12 recipients is reached (10 in the last 24 hours")
+        .says("the daily limit of 12 recipients (counting To, Cc and Bcc) is reached (10 in the last 24 hours")
         .says("Run the same command again after ");
     // The journal's last day counts: nothing more today.
     send("12").counts(&[("sent", 0), ("already_sent", 2), ("not_attempted", 8)]);

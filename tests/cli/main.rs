@@ -14,6 +14,7 @@ mod lint;
 mod lists;
 mod once;
 mod prompt_pty;
+mod providers;
 mod send;
 mod smtp_client;
 mod smtp_server;
