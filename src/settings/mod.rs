@@ -246,6 +246,8 @@ pub struct SmtpSettings {
     pub helo: Option<String>,
     /// `--tls-fingerprint`: accept only these server certificates.
     pub tls_fingerprints: Vec<pin::Fingerprint>,
+    /// `--auth`, else the profile's `auth`, else auto.
+    pub auth: crate::cli::SmtpAuth,
 }
 
 impl SmtpSettings {
@@ -661,6 +663,7 @@ fn smtp(
         password,
         timeout: t.timeout,
         helo: t.helo.as_deref().map(helo_name).transpose()?,
+        auth: t.auth.or(profile.smtp.auth).unwrap_or_default(),
         tls_fingerprints: t
             .tls_fingerprint
             .iter()

@@ -87,11 +87,11 @@ pub fn confirm(question: &str) -> Result<bool> {
 }
 
 /// Asks for the SMTP password without echoing it.
-pub fn password(account: &str) -> Result<String> {
+pub fn password(what: &str, account: &str) -> Result<String> {
     dialoguer::Password::with_theme(&ColorfulTheme::default())
-        .with_prompt(format!("SMTP password for {account}"))
+        .with_prompt(format!("SMTP {what} for {account}"))
         .interact()
-        .context("could not read the password from the terminal")
+        .with_context(|| format!("could not read the {what} from the terminal"))
 }
 
 /// The account a batch is sent from: the flags' email (asked for on a
