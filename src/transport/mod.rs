@@ -294,7 +294,7 @@ impl SmtpSession {
 
         // Anything the server said since its last reply was not asked for
         // (a `421 timeout` on an idle connection): start again on a new one.
-        client.expect_silence("MAIL FROM").map_err(stale)?;
+        client.nothing_unread("MAIL FROM").map_err(stale)?;
         let mut rcpt_replies = Vec::with_capacity(rcpts.len());
         let mail_reply;
         if self.pipelining {

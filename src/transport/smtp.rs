@@ -382,35 +382,36 @@ impl Client {
     /// Sends one command line and reads its reply. A reply already
     /// waiting was not asked for: the server is out of step.
     pub fn command(&mut self, line: &str, stage: Stage) -> Result<Reply, Error> {
-        if !self.buf.is_empty() {
-            self.dead = true;
-            return Err(early(stage));
-        }
+        self.nothing_unread(stage)?;
         self.send(format!("{line}\r\n").as_bytes(), stage)?;
         self.read_reply(stage)
     }
 
-    /// Fails if the server has said more than the reply just read, before
-    /// we sent anything else (a `250` in the same packet as the `354`):
-    /// looks at what is buffered and at what the socket holds right now.
-    pub fn expect_silence(&mut self, stage: Stage) -> Result<(), Error> {
-        if self.buf.is_empty() {
-            let tcp = self.stream.tcp();
-            if tcp.set_nonblocking(true).is_ok() {
-                let mut chunk = [0u8; 4096];
-                let read = self.stream.read(&mut chunk);
-                let _ = self.stream.tcp().set_nonblocking(false);
-                if let Ok(n) = read {
-                    // 0 is a closed connection: the next write finds it.
-                    self.buf.extend_from_slice(&chunk[..n]);
-                }
-            }
-        }
+    /// Fails if the server said more than the replies read so far (found
+    /// in what was read with them; costs nothing).
+    pub fn nothing_unread(&mut self, stage: Stage) -> Result<(), Error> {
         if self.buf.is_empty() {
             return Ok(());
         }
         self.dead = true;
         Err(early(stage))
+    }
+
+    /// [`Self::nothing_unread`], and also nothing waiting on the socket
+    /// right now (one non-blocking read, through TLS if on): before the
+    /// message, where a `250` sent with the `354` would be taken for the
+    /// reply to the message.
+    pub fn expect_silence(&mut self, stage: Stage) -> Result<(), Error> {
+        if self.buf.is_empty() && self.stream.tcp().set_nonblocking(true).is_ok() {
+            let mut chunk = [0u8; 4096];
+            let read = self.stream.read(&mut chunk);
+            let _ = self.stream.tcp().set_nonblocking(false);
+            if let Ok(n) = read {
+                // 0 is a closed connection: the next write finds it.
+                self.buf.extend_from_slice(&chunk[..n]);
+            }
+        }
+        self.nothing_unread(stage)
     }
 
     /// Reads one reply, single or multi-line, within the stage's time.
