@@ -169,10 +169,16 @@ impl Login<'_> {
                 if reply.code != 334 {
                     return Ok(reply);
                 }
-                // RFC 7628 3.2.2: the token was refused; the challenge holds
-                // the error as JSON, and an empty line ends the exchange.
+                // The token was refused: the challenge holds the error as
+                // JSON (RFC 7628 3.2.2). The client's answer ends the
+                // exchange: a single %x01 for OAUTHBEARER (3.2.3), an empty
+                // response for XOAUTH2 (Google's and Microsoft's spec).
                 let status = error_status(reply.first_line());
-                let last = command("")?;
+                let answer = match mechanism {
+                    Mechanism::OAuthBearer => BASE64.encode("\x01"),
+                    _ => String::new(),
+                };
+                let last = command(&answer)?;
                 if last.class() == 2 {
                     // A server that lets in after its own error is not
                     // following RFC 7628: do not trust it with letters.

@@ -221,30 +221,28 @@ fn the_token_comes_from_the_profiles_password_command() {
 
 #[test]
 fn a_refused_token_goes_through_rfc_7628_and_stops_the_run() {
-    let (f, server) = oauth_server();
-    let expired = "ya29.expired-Token-9876543210";
-    let out = send(&f, &server, expired)
-        .args(["--auth", "xoauth2"])
-        .exits(3);
-    out.says("the token was refused or has expired");
-    out.says("Run your token helper again");
-    out.says("error status 401");
-    out.counts(&[("sent", 0), ("not_attempted", 3)]);
-    // The AUTH, the empty line that answers the error challenge, and no
-    // second try.
-    let commands = server.commands();
-    let at = commands
-        .iter()
-        .position(|c| c.starts_with("AUTH XOAUTH2 "))
-        .unwrap();
-    assert_eq!(
-        commands.get(at + 1).map(String::as_str),
-        Some(""),
-        "{commands:?}"
-    );
-    assert_eq!(server.count("AUTH"), 1);
-    assert_eq!(server.count("MAIL"), 0);
-    assert_hidden(&f, &out, expired);
+    // The answer to the error challenge: an empty response for XOAUTH2,
+    // a single %x01 for OAUTHBEARER (RFC 7628 3.2.3).
+    for (auth, mechanism, answer) in [
+        ("xoauth2", "AUTH XOAUTH2 ", ""),
+        ("oauthbearer", "AUTH OAUTHBEARER ", "AQ=="),
+    ] {
+        let (f, server) = oauth_server();
+        let expired = "ya29.expired-Token-9876543210";
+        let out = send(&f, &server, expired).args(["--auth", auth]).exits(3);
+        out.says("the token was refused or has expired");
+        out.says("Run your token helper again");
+        out.says("535 5.7.8, error status 401");
+        out.counts(&[("sent", 0), ("not_attempted", 3)]);
+        // The AUTH, the answer to the error challenge, and no second try.
+        let commands = server.commands();
+        let at = commands.iter().position(|c| c.starts_with(mechanism));
+        let next = at.and_then(|at| commands.get(at + 1)).map(String::as_str);
+        assert_eq!(next, Some(answer), "{auth}: {commands:?}");
+        assert_eq!(server.count("AUTH"), 1);
+        assert_eq!(server.count("MAIL"), 0);
+        assert_hidden(&f, &out, expired);
+    }
 }
 
 #[test]

@@ -631,8 +631,8 @@ struct Conn {
     /// Messages finished on this connection (for `close_421_every`).
     messages: usize,
     /// An OAuth2 token was refused with RFC 7628's challenge: the next
-    /// line is the client's (empty) answer.
-    oauth_challenged: bool,
+    /// line is the client's answer, which should be this.
+    oauth_challenged: Option<&'static str>,
     /// The password the login used, for `Sasl::echo_password_at_mail`.
     password: Option<String>,
 }

@@ -13,8 +13,9 @@ use super::{Conn, Shared};
 pub struct Sasl {
     /// Offer XOAUTH2 and OAUTHBEARER and let in this (user, token). Any
     /// other token gets RFC 7628's error challenge (`334` and a base64
-    /// JSON), then `535` after the client's empty line. PLAIN and LOGIN
-    /// are not offered (answered `504`).
+    /// JSON), then `535` after the client's answer: `AQ==` (%x01) for
+    /// OAUTHBEARER, an empty line for XOAUTH2; any other answer gets
+    /// `501`. PLAIN and LOGIN are not offered (answered `504`).
     pub oauth: Option<(String, String)>,
     /// With `oauth`: offer `AUTH LOGIN XOAUTH2`, as Microsoft 365 does,
     /// and answer AUTH PLAIN and LOGIN with its `535 5.7.139` (basic
@@ -76,8 +77,12 @@ impl Sasl {
 /// this module's business, as raw bytes; `None` for mailin to handle.
 pub(super) fn answer(shared: &Shared, conn: &mut Conn, line: &str) -> Option<Vec<u8>> {
     let sasl = &shared.config.sasl;
-    if std::mem::take(&mut conn.oauth_challenged) {
-        return Some(reply(535, "5.7.8 Username and Password not accepted"));
+    if let Some(expected) = conn.oauth_challenged.take() {
+        return Some(if line == expected {
+            reply(535, "5.7.8 Username and Password not accepted")
+        } else {
+            reply(501, "5.5.2 that is not how the error challenge is answered")
+        });
     }
     let mut words = line.split_whitespace();
     let verb = words.next().unwrap_or("").to_ascii_uppercase();
@@ -111,7 +116,7 @@ pub(super) fn answer(shared: &Shared, conn: &mut Conn, line: &str) -> Option<Vec
             Some(reply(235, "2.7.0 Accepted"))
         }
         _ => {
-            conn.oauth_challenged = true;
+            conn.oauth_challenged = Some(if mechanism == "XOAUTH2" { "" } else { "AQ==" });
             let error = r#"{"status":"401","schemes":"Bearer","scope":"https://mail.google.com/"}"#;
             Some(reply(334, &BASE64.encode(error)))
         }
