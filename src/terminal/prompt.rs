@@ -86,7 +86,7 @@ pub fn confirm(question: &str) -> Result<bool> {
         .context("could not read the answer from the terminal")
 }
 
-/// Asks for the SMTP password without echoing it.
+/// Asks for the SMTP password (or OAuth2 token, `what`) without echoing it.
 pub fn password(what: &str, account: &str) -> Result<String> {
     dialoguer::Password::with_theme(&ColorfulTheme::default())
         .with_prompt(format!("SMTP {what} for {account}"))

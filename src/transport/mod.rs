@@ -292,8 +292,8 @@ impl SmtpSession {
             .map(|r| format!("RCPT TO:<{r}>"))
             .collect();
 
-        // Anything the server said since its last reply was not asked for
-        // (a `421 timeout` on an idle connection): start again on a new one.
+        // Anything read past the last reply was not asked for: start
+        // again on a new connection (nothing of this letter was sent).
         client.nothing_unread("MAIL FROM").map_err(stale)?;
         let mut rcpt_replies = Vec::with_capacity(rcpts.len());
         let mail_reply;
