@@ -306,6 +306,11 @@ pub struct TransportArgs {
     /// name, else its address as [192.0.2.1]).
     #[arg(long, value_name = "NAME")]
     pub helo: Option<String>,
+    /// How to log in: auto chooses from what the server offers. xoauth2 and
+    /// oauthbearer take an OAuth2 access token where a password would go
+    /// (PROTEST_LETTER_SMTP_PASSWORD, password_command, or the prompt).
+    #[arg(long, value_enum, value_name = "MECHANISM")]
+    pub auth: Option<SmtpAuth>,
     /// Do everything except deliver.
     #[arg(long)]
     pub dry_run: bool,
@@ -469,6 +474,32 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         _ => Err(format!(
             "`{text}` is not a duration up to a week: 0, 90s, 5m or 1h"
         )),
+    }
+}
+
+/// `--auth` (and `auth` under `[smtp]` in the profile): the SASL
+/// mechanism to log in with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpAuth {
+    /// Choose from the server's EHLO reply (an OAuth2 mechanism when the
+    /// server offers no other, or the secret is an access token).
+    #[default]
+    Auto,
+    /// AUTH PLAIN with a password.
+    Plain,
+    /// AUTH LOGIN with a password.
+    Login,
+    /// SASL XOAUTH2 with an OAuth2 access token (Google, Microsoft).
+    Xoauth2,
+    /// SASL OAUTHBEARER (RFC 7628) with an OAuth2 access token.
+    Oauthbearer,
+}
+
+impl SmtpAuth {
+    /// Whether the secret is an OAuth2 access token, not a password.
+    pub fn takes_token(self) -> bool {
+        matches!(self, SmtpAuth::Xoauth2 | SmtpAuth::Oauthbearer)
     }
 }
 

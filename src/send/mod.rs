@@ -500,6 +500,11 @@ fn password(settings: &TransportSettings, terminal: Terminal) -> Result<Option<S
         (PasswordSource::Env(p), _) => Some(p.clone()),
         (PasswordSource::Command(cmd), _) => Some(password_from_command(cmd)?),
         (PasswordSource::Prompt, Some(user)) if terminal.can_prompt() => Some(prompt::password(
+            if smtp.auth.takes_token() {
+                "OAuth2 token"
+            } else {
+                "password"
+            },
             &format!("{} at {}", smtp.user_display(user), smtp.host),
         )?),
         (_, Some(user)) => bail!(
@@ -522,8 +527,9 @@ fn open_transport(
     }
 }
 
-/// Runs the profile's `password_command` (`pass show mail`): its first line
-/// of output is the password. Its output is never shown.
+/// Runs the profile's `password_command` (`pass show mail`, a token
+/// helper): its first line of output is the password or token. Neither its
+/// output nor the command itself is shown (a command can carry a secret).
 fn password_from_command(command: &str) -> Result<String> {
     let output = std::process::Command::new("sh")
         .arg("-c")
@@ -531,17 +537,20 @@ fn password_from_command(command: &str) -> Result<String> {
         .stdin(std::process::Stdio::inherit())
         .stderr(std::process::Stdio::inherit())
         .output()
-        .map_err(|e| anyhow::anyhow!("cannot run the password_command `{command}`: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot run the password_command from your profile: {e}"))?;
     if !output.status.success() {
+        let status = match output.status.code() {
+            Some(code) => format!("exit status {code}"),
+            None => "killed by a signal".to_string(),
+        };
         bail!(
-            "the password_command `{command}` failed ({})",
-            output.status
+            "the password_command from your profile failed ({status}); run it yourself to see why"
         );
     }
     let text = String::from_utf8_lossy(&output.stdout);
     match text.lines().next().map(str::trim_end) {
         Some(line) if !line.is_empty() => Ok(line.to_string()),
-        _ => bail!("the password_command `{command}` printed nothing"),
+        _ => bail!("the password_command from your profile printed nothing on its first line"),
     }
 }
 

@@ -253,6 +253,8 @@ pub struct SmtpSettings {
     pub helo: Option<String>,
     /// `--tls-fingerprint`: accept only these server certificates.
     pub tls_fingerprints: Vec<pin::Fingerprint>,
+    /// `--auth`, else the profile's `auth`, else auto.
+    pub auth: crate::cli::SmtpAuth,
 }
 
 impl SmtpSettings {
@@ -575,6 +577,15 @@ fn send_settings(
         },
     };
     let pacing = providers::Pacing::resolve(known, t, profile, transport.as_ref())?;
+    // A provider that takes only tokens (Outlook.com) is logged in to with
+    // XOAUTH2 unless --auth says otherwise; the prompt then asks for a token.
+    let mut transport = transport;
+    if let (Some(TransportSettings::Smtp(smtp)), Some(choice)) = (&mut transport, &pacing.provider)
+        && smtp.auth == crate::cli::SmtpAuth::Auto
+        && choice.provider.oauth_only()
+    {
+        smtp.auth = crate::cli::SmtpAuth::Xoauth2;
+    }
     let journal = match (&t.journal, env.var("PROTEST_LETTER_JOURNAL"), &env.data_dir) {
         (Some(path), _, _) => env.cwd.join(path),
         (None, Some(path), _) => env.cwd.join(path),
@@ -686,6 +697,7 @@ fn smtp(
         password,
         timeout: t.timeout,
         helo: t.helo.as_deref().map(helo_name).transpose()?,
+        auth: t.auth.or(profile.smtp.auth).unwrap_or_default(),
         tls_fingerprints: t
             .tls_fingerprint
             .iter()
@@ -741,6 +753,47 @@ fn letter_date(flag: Option<&str>, today: jiff::civil::Date) -> Result<jiff::civ
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
+    /// The auth `send` would log in with, for these arguments.
+    fn auth_of(args: &[&str]) -> crate::cli::SmtpAuth {
+        let cli = crate::cli::Cli::parse_from(
+            [
+                "protest-letter",
+                "send",
+                "--journal",
+                "/nonexistent/j.jsonl",
+            ]
+            .iter()
+            .chain(args),
+        );
+        let env = super::Environment {
+            vars: Default::default(),
+            cwd: "/".into(),
+            config_dir: None,
+            data_dir: None,
+            today: jiff::civil::date(2026, 12, 7),
+            terminal: super::Terminal::default(),
+        };
+        let settings = super::Settings::resolve(cli, &env, Default::default()).unwrap();
+        let super::Command::Send(send) = settings.command else {
+            panic!("not send");
+        };
+        match send.transport {
+            Some(super::TransportSettings::Smtp(smtp)) => smtp.auth,
+            _ => panic!("no SMTP server"),
+        }
+    }
+
+    #[test]
+    fn a_provider_that_takes_only_tokens_logs_in_with_xoauth2() {
+        use crate::cli::SmtpAuth;
+        assert_eq!(auth_of(&["--email", "jo@outlook.com"]), SmtpAuth::Xoauth2);
+        assert_eq!(auth_of(&["--email", "jo@gmail.com"]), SmtpAuth::Auto);
+        let asked = ["--email", "jo@outlook.com", "--auth", "oauthbearer"];
+        assert_eq!(auth_of(&asked), SmtpAuth::Oauthbearer);
+    }
+
     #[test]
     fn today_is_jiffs_today() {
         // Retried: the two clocks may straddle midnight.

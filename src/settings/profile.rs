@@ -33,8 +33,11 @@ pub struct Profile {
 pub struct SmtpProfile {
     /// `smtp://user@host:587` or `smtps://user@host:465`; never a password.
     pub url: Option<String>,
-    /// A command whose first output line is the password (`pass show mail`).
+    /// A command whose first output line is the password (`pass show mail`),
+    /// or an OAuth2 access token from a token helper.
     pub password_command: Option<String>,
+    /// How to log in (`auto`, `plain`, `login`, `xoauth2`, `oauthbearer`).
+    pub auth: Option<crate::cli::SmtpAuth>,
     /// A PEM file with the CA that signed the server's certificate.
     pub ca_cert: Option<PathBuf>,
     /// The sendmail-compatible program to use instead of SMTP.

@@ -130,6 +130,14 @@ pub struct Provider {
 }
 
 impl Provider {
+    /// Whether the provider takes only OAuth2 tokens (no password, no app
+    /// password): `--auth auto` then logs in with XOAUTH2.
+    pub fn oauth_only(&self) -> bool {
+        self.logins
+            .iter()
+            .all(|l| matches!(l, Login::Xoauth2 | Login::Oauthbearer))
+    }
+
     /// The gap between two messages at the provider's per-minute limit.
     pub fn interval(&self) -> Option<Duration> {
         self.limits

@@ -154,14 +154,14 @@ impl Drop for CursorOnSignal {
     }
 }
 
-/// Asks for the SMTP password without echoing it.
-pub fn password(account: &str) -> Result<String> {
+/// Asks for the SMTP password (or OAuth2 token, `what`) without echoing it.
+pub fn password(what: &str, account: &str) -> Result<String> {
     let _restore = CursorOnSignal::new();
     dialoguer::Password::with_theme(&ColorfulTheme::default())
-        .with_prompt(format!("SMTP password for {account}"))
+        .with_prompt(format!("SMTP {what} for {account}"))
         .interact()
         .map_err(restore)
-        .context("could not read the password from the terminal")
+        .with_context(|| format!("could not read the {what} from the terminal"))
 }
 
 /// The account a batch is sent from: the flags' email (asked for on a

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow, bail};
 
+mod auth;
 pub mod smtp;
 pub mod tls;
 
@@ -274,7 +275,12 @@ impl SmtpSession {
         }
         self.pipelining = ext.pipelining;
         if let Some(user) = &s.user {
-            self.login(client, user, &ext.auth)?;
+            let login = auth::Login {
+                settings: s,
+                user,
+                secret: self.password.as_deref().unwrap_or(""),
+            };
+            login.run(client, &ext.auth)?;
         }
         Ok(())
     }
@@ -296,63 +302,6 @@ impl SmtpSession {
                 "{} refused our greeting `EHLO {name}`: {reply}. Give the name of this machine that \
                  the server accepts with --helo NAME",
                 self.settings.display()
-            ))),
-        }
-    }
-
-    /// AUTH PLAIN, else AUTH LOGIN. The password and its encodings are
-    /// cut out of every later reply (servers have echoed them in 535s).
-    fn login(
-        &self,
-        client: &mut Client,
-        user: &str,
-        offered: &[String],
-    ) -> std::result::Result<(), Failure> {
-        use base64::Engine;
-        let s = &self.settings;
-        let shown = s.user_display(user);
-        let password = self.password.as_deref().unwrap_or("");
-        let b64 = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
-        let plain = b64(&format!("\0{user}\0{password}"));
-        client.add_secrets([password.to_string(), plain.clone(), b64(password)]);
-        if offered.is_empty() {
-            return Err(Failure::Fatal(anyhow!(
-                "{} does not offer a login (no AUTH in its EHLO reply), so the user name `{shown}` \
-                 cannot be used here. Check the port (submission is usually 587 with smtp://, or 465 \
-                 with smtps://), or leave the user name out of the URL if the server needs no login",
-                s.display()
-            )));
-        }
-        let has = |m: &str| offered.iter().any(|o| o == m);
-        let reply = if has("PLAIN") {
-            client
-                .command(&format!("AUTH PLAIN {plain}"), "AUTH")
-                .map_err(temporary)?
-        } else if has("LOGIN") {
-            let mut reply = client.command("AUTH LOGIN", "AUTH").map_err(temporary)?;
-            for answer in [b64(user), b64(password)] {
-                if reply.code != 334 {
-                    break;
-                }
-                reply = client.command(&answer, "AUTH").map_err(temporary)?;
-            }
-            reply
-        } else {
-            return Err(Failure::Fatal(anyhow!(
-                "{} offers only AUTH {}; protest-letter can log in with PLAIN or LOGIN (over TLS)",
-                s.display(),
-                offered.join(" ")
-            )));
-        };
-        match reply.class() {
-            2 => Ok(()),
-            4 => Err(Failure::Outcome(Outcome::Temporary(format!(
-                "login: {reply}"
-            )))),
-            _ => Err(Failure::Fatal(anyhow!(
-                "{} refused the login for `{shown}`: {reply}. Check the user name in the URL and the \
-                 password (PROTEST_LETTER_SMTP_PASSWORD, password_command, or the prompt)",
-                s.display()
             ))),
         }
     }
@@ -416,6 +365,9 @@ impl SmtpSession {
             .map(|r| format!("RCPT TO:<{r}>"))
             .collect();
 
+        // Anything read past the last reply was not asked for: start
+        // again on a new connection (nothing of this letter was sent).
+        client.nothing_unread("MAIL FROM").map_err(stale)?;
         let mut rcpt_replies = Vec::with_capacity(rcpts.len());
         let mail_reply;
         if self.pipelining {
@@ -489,6 +441,13 @@ impl SmtpSession {
             }
         }
         client.set_in_data(true);
+        // A reply already there (a `250` with the `354`) came before the
+        // message: the server is out of step and is not sent the message.
+        client.expect_silence("DATA").map_err(|e| {
+            Failure::Outcome(Outcome::Temporary(format!(
+                "{e}; the message was not sent and this connection is closed"
+            )))
+        })?;
         commit().map_err(Failure::Halted)?;
         // A failed write means the final dot, the last bytes, never left:
         // the server cannot have accepted the message.

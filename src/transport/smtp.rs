@@ -43,6 +43,30 @@ impl Reply {
     pub fn first_line(&self) -> &str {
         self.lines.first().map_or("", String::as_str)
     }
+
+    /// The enhanced status code (RFC 3463) at the start of the text,
+    /// `5.7.8`, if there is one.
+    pub fn enhanced(&self) -> Option<&str> {
+        let word = self.first_line().split_whitespace().next()?;
+        let parts: Vec<&str> = word.split('.').collect();
+        let digits = |p: &str, max: usize| {
+            !p.is_empty() && p.len() <= max && p.bytes().all(|b| b.is_ascii_digit())
+        };
+        (parts.len() == 3
+            && matches!(parts[0], "2" | "4" | "5")
+            && digits(parts[1], 3)
+            && digits(parts[2], 3))
+        .then_some(word)
+    }
+
+    /// The code and enhanced status code only (`535 5.7.8`): all that is
+    /// shown of a reply to AUTH, whose text may echo the credentials.
+    pub fn status(&self) -> String {
+        match self.enhanced() {
+            Some(enhanced) => format!("{} {enhanced}", self.code),
+            None => self.code.to_string(),
+        }
+    }
 }
 
 impl std::fmt::Display for Reply {
@@ -70,6 +94,9 @@ pub enum Error {
     Garbled { stage: Stage, line: String },
     /// TLS failed (handshake, certificate, or a record that is not TLS).
     Tls { stage: Stage, error: rustls::Error },
+    /// Replies that cannot be trusted: a multi-line reply whose lines carry
+    /// different codes, or a reply to a command not yet sent.
+    Protocol { stage: Stage, what: String },
 }
 
 impl std::fmt::Display for Error {
@@ -90,6 +117,9 @@ impl std::fmt::Display for Error {
                 truncate(line, 80)
             ),
             Error::Tls { stage, error } => write!(f, "TLS failed during {stage}: {error}"),
+            Error::Protocol { stage, what } => {
+                write!(f, "protocol error during {stage}: {what}")
+            }
         }
     }
 }
@@ -210,7 +240,7 @@ pub struct Client {
     /// Bound on each stage: connect, greeting, each command, final reply.
     pub timeout: Duration,
     /// Texts never shown in a reply (the password and its encodings).
-    secrets: Vec<String>,
+    secrets: Secrets,
     /// Between `354` and the reply to the final dot: QUIT would be data.
     in_data: bool,
     /// A read, write or TLS handshake failed: say nothing more.
@@ -245,7 +275,7 @@ impl Client {
                         stream: Stream::Plain(tcp),
                         buf: Vec::new(),
                         timeout,
-                        secrets: Vec::new(),
+                        secrets: Secrets::default(),
                         in_data: false,
                         dead: false,
                     });
@@ -269,10 +299,9 @@ impl Client {
         self.stream.tcp().local_addr().ok()
     }
 
-    /// Texts to cut out of every reply from now on.
+    /// Texts to cut out of every reply from now on, however short.
     pub fn add_secrets(&mut self, secrets: impl IntoIterator<Item = String>) {
-        self.secrets
-            .extend(secrets.into_iter().filter(|s| s.len() >= 3));
+        self.secrets.add(secrets);
     }
 
     /// Starts TLS on this connection (implicit TLS or after STARTTLS).
@@ -350,10 +379,39 @@ impl Client {
         result
     }
 
-    /// Sends one command line and reads its reply.
+    /// Sends one command line and reads its reply. A reply already
+    /// waiting was not asked for: the server is out of step.
     pub fn command(&mut self, line: &str, stage: Stage) -> Result<Reply, Error> {
+        self.nothing_unread(stage)?;
         self.send(format!("{line}\r\n").as_bytes(), stage)?;
         self.read_reply(stage)
+    }
+
+    /// Fails if the server said more than the replies read so far (found
+    /// in what was read with them; costs nothing).
+    pub fn nothing_unread(&mut self, stage: Stage) -> Result<(), Error> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.dead = true;
+        Err(early(stage))
+    }
+
+    /// [`Self::nothing_unread`], and also nothing waiting on the socket
+    /// right now (one non-blocking read, through TLS if on): before the
+    /// message, where a `250` sent with the `354` would be taken for the
+    /// reply to the message.
+    pub fn expect_silence(&mut self, stage: Stage) -> Result<(), Error> {
+        if self.buf.is_empty() && self.stream.tcp().set_nonblocking(true).is_ok() {
+            let mut chunk = [0u8; 4096];
+            let read = self.stream.read(&mut chunk);
+            let _ = self.stream.tcp().set_nonblocking(false);
+            if let Ok(n) = read {
+                // 0 is a closed connection: the next write finds it.
+                self.buf.extend_from_slice(&chunk[..n]);
+            }
+        }
+        self.nothing_unread(stage)
     }
 
     /// Reads one reply, single or multi-line, within the stage's time.
@@ -368,6 +426,7 @@ impl Client {
     fn read_reply_lines(&mut self, stage: Stage) -> Result<Reply, Error> {
         let deadline = Instant::now() + self.timeout;
         let mut lines = Vec::new();
+        let mut first_code = None;
         loop {
             let line = self.read_line(stage, deadline)?;
             let bytes = line.as_bytes();
@@ -380,8 +439,21 @@ impl Client {
                         + u16::from(digits[1] - b'0') * 10
                         + u16::from(digits[2] - b'0')
                 }
-                _ => return Err(Error::Garbled { stage, line }),
+                _ => {
+                    let line = self.secrets.cut(&line).unwrap_or_else(withheld);
+                    return Err(Error::Garbled { stage, line });
+                }
             };
+            if *first_code.get_or_insert(code) != code {
+                let first = first_code.unwrap_or(code);
+                return Err(Error::Protocol {
+                    stage,
+                    what: format!(
+                        "the lines of one reply carry different codes ({first} and {code}), \
+                         so it is neither an acceptance nor a refusal"
+                    ),
+                });
+            }
             let (last, text) = match bytes.get(3) {
                 None => (true, ""),
                 Some(b'-') => (false, &line[4..]),
@@ -389,9 +461,9 @@ impl Client {
                 // Not RFC 5321, but unambiguous: take it as the last line.
                 Some(_) => (true, &line[3..]),
             };
-            lines.push(self.redact(text));
+            lines.push(text.to_string());
             if last {
-                return Ok(Reply { code, lines });
+                return Ok(self.secrets.cut_reply(Reply { code, lines }));
             }
         }
     }
@@ -409,6 +481,7 @@ impl Client {
             }
             if self.buf.len() > MAX_LINE {
                 let line = String::from_utf8_lossy(&self.buf[..80]).into_owned();
+                let line = self.secrets.cut(&line).unwrap_or_else(withheld);
                 return Err(Error::Garbled { stage, line });
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -432,16 +505,6 @@ impl Client {
                 Err(e) => return Err(io_error(stage, e, self.timeout)),
             }
         }
-    }
-
-    fn redact(&self, text: &str) -> String {
-        let mut text = text.to_string();
-        for secret in &self.secrets {
-            if text.contains(secret.as_str()) {
-                text = text.replace(secret.as_str(), "<redacted>");
-            }
-        }
-        text
     }
 
     /// EHLO, or HELO for a server that does not know EHLO.
@@ -479,6 +542,95 @@ impl Client {
     pub fn abort(&self) {
         let _ = self.stream.tcp().shutdown(std::net::Shutdown::Both);
     }
+}
+
+/// A reply that came before its command was sent.
+fn early(stage: Stage) -> Error {
+    Error::Protocol {
+        stage,
+        what: "the server answered before it was asked (a reply sent ahead of its command)".into(),
+    }
+}
+
+/// What is shown of a line that held a short secret.
+fn withheld() -> String {
+    "(not shown: it contains the password)".to_string()
+}
+
+/// The password and its encodings, cut from every reply. A secret of
+/// four characters or more is cut wherever it stands; a shorter one (a
+/// two-letter password) only counts where it stands as a word of its
+/// own, and then the whole text goes, not just the word: cutting every
+/// `ab` out of replies would mangle them, and leaving a one-word echo
+/// would show the password.
+#[derive(Default)]
+struct Secrets(Vec<String>);
+
+/// Shorter secrets are matched as words, see [`Secrets`].
+const SHORT_SECRET: usize = 4;
+
+impl Secrets {
+    fn add(&mut self, secrets: impl IntoIterator<Item = String>) {
+        for secret in secrets {
+            // base64 without its padding too: some servers trim it.
+            let unpadded = secret.trim_end_matches('=').to_string();
+            for s in [secret, unpadded] {
+                if !s.is_empty() && !self.0.contains(&s) {
+                    self.0.push(s);
+                }
+            }
+        }
+        // Longest first, so a password inside its own encoding goes whole.
+        self.0.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+
+    /// `text` with every secret cut out, or `None` if it must not be
+    /// shown at all.
+    fn cut(&self, text: &str) -> Option<String> {
+        let mut text = text.to_string();
+        for secret in &self.0 {
+            if secret.chars().count() >= SHORT_SECRET {
+                if text.contains(secret.as_str()) {
+                    text = text.replace(secret.as_str(), "<redacted>");
+                }
+            } else if stands_alone(&text, secret) {
+                return None;
+            }
+        }
+        Some(text)
+    }
+
+    /// A reply with its secrets cut; a line that cannot be shown leaves
+    /// only the code and enhanced status code.
+    fn cut_reply(&self, reply: Reply) -> Reply {
+        if self.0.is_empty() {
+            return reply;
+        }
+        let cut: Option<Vec<String>> = reply.lines.iter().map(|l| self.cut(l)).collect();
+        match cut {
+            Some(lines) => Reply { lines, ..reply },
+            None => {
+                let enhanced = reply
+                    .enhanced()
+                    .map(|e| format!("{e} "))
+                    .unwrap_or_default();
+                let lines = vec![format!("{enhanced}{}", withheld())];
+                Reply { lines, ..reply }
+            }
+        }
+    }
+}
+
+/// Whether `word` occurs in `text` not glued to letters or digits on a
+/// side where it has one itself.
+fn stands_alone(text: &str, word: &str) -> bool {
+    let glued = |a: Option<char>, b: Option<char>| matches!((a, b), (Some(a), Some(b)) if a.is_alphanumeric() && b.is_alphanumeric());
+    let (first, last) = (word.chars().next(), word.chars().last());
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !glued(before, first) && !glued(last, after)
+    })
 }
 
 /// Sorts an I/O error into timeout, TLS or plain I/O.
@@ -644,6 +796,99 @@ mod tests {
         c.add_secrets(["AGFsaWNlAHMzY3JldA==".to_string()]);
         let r = c.read_reply("AUTH").unwrap();
         assert_eq!(r.to_string(), "535 5.7.8 bad <redacted> for you");
+        c.abort();
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn short_secrets_take_the_whole_text_only_where_they_stand_alone() {
+        let mut secrets = Secrets::default();
+        secrets.add(["ab".to_string(), "YWI=".to_string()]);
+        // Every "ab" in ordinary words stays.
+        assert_eq!(
+            secrets.cut("unable to relay: absent").as_deref(),
+            Some("unable to relay: absent")
+        );
+        // The password as a word of its own: the whole text goes.
+        for echo in ["bad password ab", "'ab' is wrong", "ab", "pw=ab;"] {
+            assert_eq!(secrets.cut(echo), None, "{echo}");
+        }
+        // Its base64, padded or not, is cut where it stands.
+        assert_eq!(
+            secrets.cut("got YWI= here").as_deref(),
+            Some("got <redacted> here")
+        );
+        assert_eq!(secrets.cut("got YWI, trimmed"), None);
+        let reply = Reply {
+            code: 535,
+            lines: vec!["5.7.8 password ab refused".into()],
+        };
+        assert_eq!(
+            secrets.cut_reply(reply).to_string(),
+            "535 5.7.8 (not shown: it contains the password)"
+        );
+        // A secret with its own punctuation at the edge is found anywhere.
+        let mut secrets = Secrets::default();
+        secrets.add(["!!".to_string()]);
+        assert_eq!(secrets.cut("x!!y"), None);
+    }
+
+    #[test]
+    fn the_status_of_a_reply_is_its_code_and_enhanced_code() {
+        let reply = |code, text: &str| Reply {
+            code,
+            lines: vec![text.into()],
+        };
+        assert_eq!(
+            reply(535, "5.7.139 Authentication unsuccessful").status(),
+            "535 5.7.139"
+        );
+        assert_eq!(reply(535, "Error: AUTH PLAIN AGpv").status(), "535");
+        assert_eq!(reply(334, "").status(), "334");
+        assert_eq!(
+            reply(534, "5.7.9 Application-specific").enhanced(),
+            Some("5.7.9")
+        );
+        assert_eq!(reply(550, "1.2.3 no").enhanced(), None);
+    }
+
+    #[test]
+    fn mixed_codes_and_unasked_replies_are_protocol_errors() {
+        let (mut c, server) = client_reading(b"550-rejected\r\n250 ok\r\n");
+        let e = c.read_reply("the end of the message").unwrap_err();
+        assert!(matches!(e, Error::Protocol { .. }), "{e}");
+        assert!(
+            e.to_string().contains("different codes (550 and 250)"),
+            "{e}"
+        );
+        c.abort();
+        server.join().unwrap();
+
+        let (mut c, server) = client_reading(b"354 go ahead\r\n250 ok\r\n");
+        // Read the 354 only once both lines are surely there.
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(c.read_reply("DATA").unwrap().code, 354);
+        let e = c.expect_silence("DATA").unwrap_err();
+        assert!(
+            e.to_string().contains("answered before it was asked"),
+            "{e}"
+        );
+        c.abort();
+        server.join().unwrap();
+
+        let (mut c, server) = client_reading(b"354 go ahead\r\n");
+        assert_eq!(c.read_reply("DATA").unwrap().code, 354);
+        c.expect_silence("DATA").unwrap();
+        c.abort();
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn a_garbled_line_is_cut_too() {
+        let (mut c, server) = client_reading(b"AGpvAGh1bnRlcjI= echoed\r\n");
+        c.add_secrets(["AGpvAGh1bnRlcjI=".to_string()]);
+        let e = c.read_reply("AUTH").unwrap_err();
+        assert!(!e.to_string().contains("AGpvAGh1bnRlcjI"), "{e}");
         c.abort();
         server.join().unwrap();
     }

@@ -16,6 +16,7 @@ mod once;
 mod prompt_pty;
 mod providers;
 mod send;
+mod smtp_auth;
 mod smtp_client;
 mod smtp_server;
 mod support;

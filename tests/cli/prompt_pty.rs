@@ -4,7 +4,8 @@
 use rexpect::process::WaitStatus;
 use rexpect::session::{Options, PtySession, spawn_with_options};
 
-use crate::support::{DATE, NAME, ORGANISATION, TestCampaign};
+use crate::smtp_server::{Sasl, ServerConfig};
+use crate::support::{DATE, NAME, ORGANISATION, SIGNER, TestCampaign, serving};
 
 /// Generous: a loaded CI machine may be slow to start the binary.
 const TIMEOUT_MS: u64 = 10_000;
@@ -141,4 +142,34 @@ fn ctrl_c_at_the_confirmation_sends_nothing_and_restores_the_cursor() {
     );
     assert!(server.received().is_empty());
     assert!(tc.journal_text().is_empty(), "{}", tc.journal_text());
+}
+
+/// With an OAuth2 mechanism, the hidden prompt asks for a token, and what
+/// is typed is neither shown nor written down.
+#[test]
+fn the_prompt_asks_for_a_token_when_the_login_takes_one() {
+    const TOKEN: &str = "ya29.typed-Token-0123456789";
+    let (tc, server) = serving(ServerConfig::default().sasl(Sasl {
+        oauth: Some(("jo".into(), TOKEN.into())),
+        ..Sasl::default()
+    }));
+    let mut cmd = tc.campaign_std_cmd();
+    cmd.arg("send").arg("--journal").arg(tc.journal());
+    cmd.args(SIGNER).args(["--organisation", ORGANISATION]);
+    cmd.args(["--yes", "--auth", "xoauth2"]);
+    cmd.args(["--smtp", &format!("smtp://jo@127.0.0.1:{}", server.port())]);
+    let mut session = on_a_terminal(cmd, TIMEOUT_MS);
+    session
+        .exp_string("SMTP OAuth2 token for jo at 127.0.0.1")
+        .expect("the token prompt");
+    session.send_line(TOKEN).unwrap();
+    let shown = session.exp_eof().expect("the program ends");
+    let status = session.process().wait().unwrap();
+    assert!(
+        matches!(status, WaitStatus::Exited(_, 0)),
+        "{status:?}: {shown}"
+    );
+    assert_eq!(server.received().len(), 3);
+    assert!(!shown.contains(TOKEN), "{shown}");
+    assert!(!tc.journal_text().contains(TOKEN));
 }

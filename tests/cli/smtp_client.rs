@@ -45,15 +45,6 @@ fn send_batch(f: &TestCampaign, url: &str, n: usize) -> Sending {
     with_password(send.with(["--smtp", url]).json())
 }
 
-/// How many commands the server read that start with `verb`.
-fn count(server: &SmtpServer, verb: &str) -> usize {
-    server
-        .commands()
-        .iter()
-        .filter(|c| c.to_ascii_uppercase().starts_with(verb))
-        .count()
-}
-
 /// Each accepted message once: no two with the same Message-ID.
 fn assert_distinct(server: &SmtpServer) {
     let mut ids: Vec<String> = server
@@ -111,7 +102,7 @@ fn replies_rfc_5321_allows_are_taken_as_they_are() {
         assert_eq!(out.json()["sent"], 3, "{what}: {out:?}");
         assert_eq!(server.received().len(), 3, "{what}");
         assert_eq!(server.connections(), 1, "{what}: one reused connection");
-        assert_eq!(count(&server, "QUIT"), 1, "{what}");
+        assert_eq!(server.count("QUIT"), 1, "{what}");
         assert_distinct(&server);
     }
     // A multi-line final reply is an acceptance, not a failure to retry.
@@ -154,16 +145,16 @@ fn a_refused_copy_under_pipelining_costs_seconds_and_never_reaches_data() {
         assert!(reply.contains(COPY) && reply.contains(what), "{reply}");
         // Never DATA, never a message, never a QUIT while in data mode:
         // each refused transaction is reset and the connection reused.
-        assert_eq!(count(&server, "DATA"), 0, "{what}: {:?}", server.commands());
+        assert_eq!(server.count("DATA"), 0, "{what}: {:?}", server.commands());
         assert_eq!(server.attempts(), 0, "{what}");
         assert!(server.received().is_empty(), "{what}");
-        assert_eq!(count(&server, "RSET"), count(&server, "MAIL"), "{what}");
+        assert_eq!(server.count("RSET"), server.count("MAIL"), "{what}");
         assert_eq!(server.connections(), 1, "{what}");
-        assert_eq!(count(&server, "QUIT"), 1, "{what}");
+        assert_eq!(server.count("QUIT"), 1, "{what}");
         if what == "550" {
             // Refused for good: offered once, then every later letter
             // fails at once (real servers slow down after 10 errors).
-            assert_eq!(count(&server, "MAIL"), 1, "{:?}", server.commands());
+            assert_eq!(server.count("MAIL"), 1, "{:?}", server.commands());
             let later = s["letters"][2]["reply"].as_str().unwrap();
             assert!(later.contains("refused earlier in this run"), "{later}");
         }
@@ -215,7 +206,7 @@ fn ehlo_names_a_real_host_once_per_session_and_again_after_starttls() {
         .args(["--helo", "mail.branch.example", "--resend"])
         .succeeds();
     assert_eq!(server.commands()[0], "EHLO mail.branch.example");
-    assert_eq!(count(&server, "EHLO"), 1);
+    assert_eq!(server.count("EHLO"), 1);
 
     let out = send(&f, &server.url()).args(["--helo", "vm box"]).exits(2);
     out.says("--helo");
@@ -263,7 +254,7 @@ fn a_sender_the_login_does_not_own_stops_the_run_after_the_first_refusal() {
         out.says(&format!(
                 "the server does not let user jo send as {ACCOUNT}; use --email jo or log in as {ACCOUNT}"
             ));
-        assert_eq!(count(&server, "MAIL"), 1, "{:?}", server.commands());
+        assert_eq!(server.count("MAIL"), 1, "{:?}", server.commands());
         assert!(server.received().is_empty());
         out.counts(&[
             ("sent", 0),
@@ -418,7 +409,9 @@ fn secrets_never_echo() {
     }));
     let out = send(&f, &format!("smtp://jo@127.0.0.1:{}", server.port())).exits(3);
     out.says("refused the login");
-    out.says("<redacted>");
+    // Of a reply to AUTH, only its codes are shown.
+    out.says("535 5.7.8");
+    assert!(!out.stderr.contains("authentication failed"), "{out:?}");
     use base64::Engine;
     let blob = base64::engine::general_purpose::STANDARD.encode(format!("\0jo\0{PASSWORD}"));
     let echoed = server.commands().iter().any(|c| c.contains(&blob));

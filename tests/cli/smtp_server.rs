@@ -24,6 +24,9 @@ use mailin::{Action, AuthMechanism, Handler, Response, Session, SessionBuilder};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConnection, StreamOwned};
 
+mod sasl;
+pub use sasl::Sasl;
+
 /// A stuck client (or test) must not hang the suite forever.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often the non-blocking accept loop checks the stop flag.
@@ -90,6 +93,13 @@ pub struct ServerConfig {
     /// At most this many sessions at once; more get `421` at the greeting.
     max_sessions: Option<usize>,
 
+    /// Answer the end of DATA with `550-…` / `250 …`: lines whose codes
+    /// differ (the message was received whole).
+    mixed_codes_reply: bool,
+    /// Answer DATA with `354` and, in the same packet, a `250`, before
+    /// the message was sent.
+    early_reply_with_354: bool,
+
     // ---- SMTP conformance (issue 10): what real servers legitimately do,
     // and what strict ones refuse. One nested struct, set with `quirks`.
     quirks: Quirks,
@@ -102,6 +112,9 @@ pub struct ServerConfig {
     /// For this long after the server starts, answer every RCPT TO with
     /// `451 4.7.1 Greylisted` (a greylisting server).
     greylist_for: Duration,
+
+    /// Issues 22 and 25: OAuth2 logins and leaky answers to AUTH.
+    sasl: Sasl,
 }
 
 /// Issue 10's group: replies RFC 5321 allows but naive clients choke on,
@@ -242,6 +255,21 @@ impl ServerConfig {
     /// At most `k` sessions at once.
     pub fn max_sessions(self, k: usize) -> Self {
         self.set(|c| c.max_sessions = Some(k))
+    }
+
+    /// Answer every message with `550-…` / `250 …`.
+    pub fn mixed_codes_reply(self) -> Self {
+        self.set(|c| c.mixed_codes_reply = true)
+    }
+
+    /// Send a `250` together with the `354`.
+    pub fn early_reply_with_354(self) -> Self {
+        self.set(|c| c.early_reply_with_354 = true)
+    }
+
+    /// Log in as `sasl` says (OAuth2, retired passwords, leaky replies).
+    pub fn sasl(self, sasl: Sasl) -> Self {
+        self.set(|c| c.sasl = sasl)
     }
 
     // ---- SMTP conformance (issue 10), see `Quirks`.
@@ -412,6 +440,17 @@ impl SmtpServer {
     /// is not included.
     pub fn commands(&self) -> Vec<String> {
         lock(&self.shared.state).commands.clone()
+    }
+
+    /// How many commands the server read that start with `verb`
+    /// (case-insensitively).
+    pub fn count(&self, verb: &str) -> usize {
+        let verb = verb.to_ascii_uppercase();
+        let commands = &lock(&self.shared.state).commands;
+        commands
+            .iter()
+            .filter(|c| c.to_ascii_uppercase().starts_with(&verb))
+            .count()
     }
 
     /// Accepted messages so far, in acceptance order.
@@ -614,6 +653,11 @@ struct Conn {
     close_421_next: bool,
     /// Messages finished on this connection (for `close_421_every`).
     messages: usize,
+    /// An OAuth2 token was refused with RFC 7628's challenge: the next
+    /// line is the client's answer, which should be this.
+    oauth_challenged: Option<&'static str>,
+    /// The password the login used, for `Sasl::echo_password_at_mail`.
+    password: Option<String>,
 }
 
 struct Finished {
@@ -640,13 +684,17 @@ struct ConnHandler {
 
 impl ConnHandler {
     fn check_credentials(&mut self, user: &str, password: &str) -> Response {
-        match &self.shared.config.auth {
-            Some((u, p)) if u == user && p == password => {
-                self.conn.borrow_mut().auth_user = Some(user.to_owned());
-                mailin::response::AUTH_OK
-            }
-            _ => Response::custom(535, "5.7.8 authentication credentials invalid".into()),
+        let right = matches!(&self.shared.config.auth, Some((u, p)) if u == user && p == password);
+        if let Some(refusal) = self.shared.config.sasl.password_refusal(password, right) {
+            return refusal;
         }
+        if !right {
+            return Response::custom(535, "5.7.8 authentication credentials invalid".into());
+        }
+        let mut conn = self.conn.borrow_mut();
+        conn.auth_user = Some(user.to_owned());
+        conn.password = Some(password.to_owned());
+        mailin::response::AUTH_OK
     }
 }
 
@@ -875,7 +923,12 @@ fn shape(shared: &Shared, buf: Vec<u8>) -> Vec<u8> {
 }
 
 fn write_reply(shared: &Shared, stream: &mut Stream, res: &Response) -> io::Result<()> {
-    let buf = shape(shared, res.buffer()?);
+    write_raw(shared, stream, &res.buffer()?)
+}
+
+/// Writes reply bytes as they are (shaped by the quirks), in one write.
+fn write_raw(shared: &Shared, stream: &mut Stream, bytes: &[u8]) -> io::Result<()> {
+    let buf = shape(shared, bytes.to_vec());
     if shared.trace {
         let text = String::from_utf8_lossy(&buf);
         shared.log(format_args!(
@@ -916,6 +969,9 @@ fn pre_filter(shared: &Shared, conn: &Conn, line: &[u8]) -> Option<Response> {
                     format!("5.5.2 <{name}>: Helo command rejected: need fully-qualified hostname"),
                 ));
             }
+        }
+        b"MAIL" if config.sasl.mail_refusal(conn).is_some() => {
+            return config.sasl.mail_refusal(conn);
         }
         b"MAIL" if quirks.refuse_sender_at_mail => {
             let from = argument("MAIL FROM:");
@@ -976,10 +1032,15 @@ fn pre_filter(shared: &Shared, conn: &Conn, line: &[u8]) -> Option<Response> {
             "5.7.0 Must issue a STARTTLS command first".into(),
         )),
         // mailin would say "503 Bad sequence of commands".
-        b"MAIL" if config.auth.is_some() && conn.auth_user.is_none() => Some(Response::custom(
-            530,
-            "5.7.0 Authentication required".into(),
-        )),
+        b"MAIL"
+            if (config.auth.is_some() || config.sasl.oauth.is_some())
+                && conn.auth_user.is_none() =>
+        {
+            Some(Response::custom(
+                530,
+                "5.7.0 Authentication required".into(),
+            ))
+        }
         _ => None,
     }
 }
@@ -988,27 +1049,30 @@ fn is_ehlo(line: &[u8]) -> bool {
     line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"EHLO")
 }
 
-/// mailin's EHLO reply with a PIPELINING line added at the end.
-fn write_ehlo_with_pipelining(
-    shared: &Shared,
-    stream: &mut Stream,
-    res: &Response,
-) -> io::Result<()> {
+/// mailin's EHLO reply with the lines it cannot make added at the end:
+/// PIPELINING, and the OAuth2 mechanisms (only after STARTTLS when TLS is
+/// on, as real servers offer AUTH).
+fn write_ehlo(shared: &Shared, stream: &mut Stream, res: &Response, tls: bool) -> io::Result<()> {
     let text = String::from_utf8_lossy(&res.buffer()?).into_owned();
-    // Every line but the last is "250-…", the last "250 …": make the last
-    // a continuation and end with PIPELINING.
+    let config = &shared.config;
+    let mut extra = Vec::new();
+    if let Some(auth) = config.sasl.offered()
+        && (tls || !config.tls_enabled())
+    {
+        extra.push(auth);
+    }
+    if config.pipelining {
+        extra.push("PIPELINING");
+    }
+    // Every line but the last is "250-…", the last "250 …".
+    let mut lines: Vec<&str> = text.lines().map(|l| l.get(4..).unwrap_or("")).collect();
+    lines.extend(extra);
     let mut out = String::new();
-    for line in text.lines() {
-        let rest = line.get(4..).unwrap_or("");
-        out.push_str(&format!("250-{rest}\r\n"));
+    for (i, rest) in lines.iter().enumerate() {
+        let sep = if i + 1 == lines.len() { ' ' } else { '-' };
+        out.push_str(&format!("250{sep}{rest}\r\n"));
     }
-    out.push_str("250 PIPELINING\r\n");
-    let out = String::from_utf8_lossy(&shape(shared, out.into_bytes())).into_owned();
-    if shared.trace {
-        shared.log(format_args!("S: {}", out.trim_end().replace("\r\n", " | ")));
-    }
-    stream.write_all(out.as_bytes())?;
-    stream.flush()
+    write_raw(shared, stream, out.as_bytes())
 }
 
 /// Counts the session as open until dropped.
@@ -1097,6 +1161,12 @@ fn run_session(shared: &Arc<Shared>, tcp: TcpStream) -> io::Result<()> {
                 stream.close();
                 return Ok(());
             }
+            let text = String::from_utf8_lossy(&line).trim().to_string();
+            let answered = sasl::answer(shared, &mut conn.borrow_mut(), &text);
+            if let Some(bytes) = answered {
+                write_raw(shared, &mut stream, &bytes)?;
+                continue;
+            }
             let filtered = pre_filter(shared, &conn.borrow(), &line);
             if let Some(res) = filtered {
                 write_reply(shared, &mut stream, &res)?;
@@ -1117,8 +1187,14 @@ fn run_session(shared: &Arc<Shared>, tcp: TcpStream) -> io::Result<()> {
 
         match res.action {
             Action::NoReply => {}
-            Action::Reply if shared.config.pipelining && is_ehlo(&line) && res.code == 250 => {
-                write_ehlo_with_pipelining(shared, &mut stream, &res)?;
+            Action::Reply if is_ehlo(&line) && res.code == 250 => {
+                let tls = conn.borrow().tls;
+                write_ehlo(shared, &mut stream, &res, tls)?;
+            }
+            Action::Reply if res.code == 354 && shared.config.early_reply_with_354 => {
+                let bytes = b"354 go ahead\r\n250 2.0.0 OK queued\r\n";
+                write_raw(shared, &mut stream, bytes)?;
+                mode = Mode::Data;
             }
             Action::Reply => {
                 write_reply(shared, &mut stream, &res)?;
@@ -1163,6 +1239,9 @@ fn finish_message(
     let reply = match finished.fault {
         DataFault::Drop => None,
         DataFault::Garbage => Some(b"this is not an SMTP reply\r\n".to_vec()),
+        DataFault::None if config.mixed_codes_reply => {
+            Some(b"550-5.7.1 rejected\r\n250 2.0.0 ok\r\n".to_vec())
+        }
         DataFault::None if config.multiline_data_reply && finished.accepted.is_some() => Some(
             format!(
                 "250-2.0.0 OK\r\n250-queued as {}\r\n250 have a nice day\r\n",

@@ -12,6 +12,10 @@
 #   is then checked: each To and Cc got exactly one copy, nobody else got
 #   one, and the log has no warning about the client. A CC refused by an
 #   access map must cost seconds, not minutes.
+# - OAuth2 (issue 22): Dovecot's oauth2 passdb checks bearer tokens against
+#   a token-introspection endpoint (RFC 7662) on 127.0.0.1; letters go out
+#   with --auth xoauth2 and --auth oauthbearer, and a refused token stops
+#   the run through RFC 7628's error exchange, with nothing sent.
 # - SpamAssassin (local rules only) on a personal letter, a member's letter
 #   from a branch account and a petition, for every built-in letter: no rule
 #   the program could avoid may fire. Scores are printed.
@@ -63,6 +67,7 @@ branch_org="Unite Branch 42"
 jo_user=jo
 jo_email=jo@solidarity-union.org
 password="e2e-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+token="e2e-token-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 
 tmp=$(mktemp -d /tmp/protest-letter-postfix.XXXXXX)
 chmod 755 "$tmp" # Postfix and Dovecot users must reach their folders
@@ -76,7 +81,11 @@ chown nobody:nogroup "$mail"
 
 postfix_started=
 dovecot_started=
+introspection_pid=
 cleanup() {
+  if [ -n "$introspection_pid" ]; then
+    kill "$introspection_pid" 2>/dev/null || true
+  fi
   if [ -n "$postfix_started" ]; then
     postfix -c "$pf" stop >/dev/null 2>&1 || true
   fi
@@ -237,12 +246,18 @@ log_path = $dc/dovecot.log
 protocols =
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 default_internal_user = dovecot
 default_login_user = dovenull
 passdb {
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u $dc/users
+}
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $dc/oauth2.conf.ext
 }
 userdb {
   driver = static
@@ -257,6 +272,45 @@ service auth {
 }
 EOF
 printf '%s:{PLAIN}%s\n%s:{PLAIN}%s\n' "$branch_user" "$password" "$jo_user" "$password" >"$dc/users"
+
+# A token-introspection endpoint (RFC 7662) for Dovecot's oauth2 passdb:
+# $token is active for $jo_user; any other token is not.
+python3 - "$token" "$jo_user" "$dc/introspection.port" 2>"$dc/introspection.log" <<'PY' &
+import http.server, json, sys, urllib.parse
+token, user, port_file = sys.argv[1:4]
+class Introspect(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+        given = urllib.parse.parse_qs(body).get("token", [""])[0]
+        answer = {"active": True, "username": user} if given == token else {"active": False}
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Introspect)
+with open(port_file, "w") as f:
+    f.write(str(server.server_address[1]))
+server.serve_forever()
+PY
+introspection_pid=$!
+for _ in $(seq 50); do
+  [ -s "$dc/introspection.port" ] && break
+  sleep 0.1
+done
+[ -s "$dc/introspection.port" ] ||
+  give_up "the token-introspection endpoint did not start: $(cat "$dc/introspection.log")"
+cat >"$dc/oauth2.conf.ext" <<EOF
+introspection_mode = post
+introspection_url = http://127.0.0.1:$(cat "$dc/introspection.port")/introspect
+username_attribute = username
+active_attribute = active
+active_value = true
+force_introspection = yes
+EOF
 chmod 640 "$dc/users"
 chgrp dovecot "$dc/users"
 
@@ -283,7 +337,7 @@ pl() { # pl LABEL ARGS…
   shift
   local start end rc=0
   start=$(date +%s.%N)
-  (cd "$tmp/work" && HOME="$tmp/home" PROTEST_LETTER_SMTP_PASSWORD="$password" \
+  (cd "$tmp/work" && HOME="$tmp/home" PROTEST_LETTER_SMTP_PASSWORD="${pl_secret:-$password}" \
     timeout "${pl_timeout:-600}" "$bin" --campaign "$camp" "$@") >"$tmp/work/$label.out" 2>"$tmp/work/$label.err" || rc=$?
   end=$(date +%s.%N)
   echo "$rc" >"$tmp/work/$label.rc"
@@ -467,6 +521,34 @@ no_client_warnings() {
 check "the Postfix log has no warning or rejection of the client" no_client_warnings
 check "the refused copy was refused by the access map" grep -q "dead-copy@$domain.*closed" "$tmp/maillog"
 check "mail went over STARTTLS with AUTH" grep -q "sasl_username=$branch_user" "$tmp/maillog"
+
+# ---- OAuth2 ----------------------------------------------------------------
+
+# After the log check above: Postfix logs a refused token as a warning.
+for mechanism in xoauth2 oauthbearer; do
+  pl_secret=$token pl "oauth-$mechanism" send sokolova "${personal[@]}" --to supreme-court \
+    "${smtp_jo[@]}" --auth "$mechanism" --yes --after-deadline --format json \
+    --journal "$tmp/work/journal-oauth-$mechanism.jsonl"
+  check "OAuth2: --auth $mechanism sends a letter with a token Dovecot accepts" \
+    summary_is "oauth-$mechanism" sent 1
+  check "OAuth2: the $mechanism letter's To and Cc each got one copy" \
+    check_maildirs "oauth-$mechanism" 1
+  upper=$(echo "$mechanism" | tr a-z A-Z)
+  check "OAuth2: Postfix logged the $upper login" grep -q "sasl_method=$upper" "$tmp/maillog"
+done
+expired="e2e-expired-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+pl_secret=$expired pl oauth-refused send sokolova "${personal[@]}" --to supreme-court \
+  "${smtp_jo[@]}" --auth oauthbearer --yes --after-deadline --format json \
+  --journal "$tmp/work/journal-oauth-refused.jsonl"
+check "OAuth2: a refused token stops the run (exit 3)" exit_is oauth-refused 3
+check "OAuth2: a refused token is named as refused or expired" \
+  grep -q "the token was refused or has expired" "$tmp/work/oauth-refused.err"
+check "OAuth2: nothing was sent with a refused token" check_maildirs oauth-refused 0
+token_hidden() {
+  ! grep -rqF -e "$token" -e "$expired" "$tmp/work"/oauth-*.out "$tmp/work"/oauth-*.err \
+    "$tmp/work"/journal-oauth-*.jsonl
+}
+check "OAuth2: no token is printed or journalled" token_hidden
 
 # ---- SpamAssassin ----------------------------------------------------------
 
