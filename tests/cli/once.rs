@@ -25,17 +25,18 @@ fn the_same_person_spelt_otherwise_gets_no_second_letter() {
     let (f, server) = serving(ServerConfig::default());
     let first = personal(&f, &server, &["--name", NAME, "--email", EMAIL]);
     assert_eq!(first.code, 0, "{first:?}");
+    let with_organisation = [
+        "--name",
+        NAME,
+        "--email",
+        EMAIL,
+        "--organisation",
+        ORGANISATION,
+    ];
     for words in [
         ["--name", NAME, "--email", "Jo@Solidarity-Union.ORG"].as_slice(),
         &["--name", "Jo  Bloggs", "--email", EMAIL],
-        &[
-            "--name",
-            NAME,
-            "--email",
-            EMAIL,
-            "--organisation",
-            ORGANISATION,
-        ],
+        &with_organisation,
     ] {
         let again = personal(&f, &server, words);
         assert_eq!(again.code, 0, "{again:?}");
@@ -49,15 +50,7 @@ fn the_same_person_spelt_otherwise_gets_no_second_letter() {
     let resent = personal(
         &f,
         &server,
-        &[
-            "--name",
-            NAME,
-            "--email",
-            EMAIL,
-            "--organisation",
-            ORGANISATION,
-            "--resend",
-        ],
+        &[&with_organisation[..], &["--resend"]].concat(),
     );
     assert_eq!(resent.code, 0, "{resent:?}");
     let received = server.received();
@@ -179,6 +172,16 @@ fn a_petition_is_not_sent_again_when_members_join() {
     assert!(mail(&received[1].data).body.contains("Member 5"));
 }
 
+/// `members.csv` sent to the court through `server`, JSON summary.
+fn court_batch(f: &TestCampaign, server: &SmtpServer) -> Run {
+    f.send()
+        .members("members.csv")
+        .smtp(server)
+        .with(["--to", "supreme-court"])
+        .json()
+        .run()
+}
+
 /// Starts `send` of `n` members to the court through `server`, JSON
 /// summary on stdout.
 fn spawn_batch(f: &TestCampaign, server: &SmtpServer, n: usize, journal: &Path) -> Child {
@@ -250,16 +253,10 @@ fn the_lock_stays_at_the_path_when_the_journal_is_moved() {
     assert!(before < 40, "{before}");
     // Put back, the journal sends the rest, and nothing twice.
     std::fs::rename(&moved, &journal).unwrap();
-    f.send()
-        .members("members.csv")
-        .smtp(&server)
-        .with(["--to", "supreme-court"])
-        .json()
-        .run()
-        .counts(&[
-            ("already_sent", before as u64),
-            ("sent", 40 - before as u64),
-        ]);
+    court_batch(&f, &server).counts(&[
+        ("already_sent", before as u64),
+        ("sent", 40 - before as u64),
+    ]);
     let mut members: Vec<String> = server
         .received()
         .iter()
@@ -298,13 +295,7 @@ fn ctrl_c_and_sigterm_stop_cleanly_with_a_summary() {
             "every letter listed once"
         );
         // Nothing is left in flight: the next run sends exactly the rest.
-        f.send()
-            .members("members.csv")
-            .smtp(&server)
-            .with(["--to", "supreme-court"])
-            .json()
-            .run()
-            .counts(&[("sent", 20 - sent), ("uncertain", 0)]);
+        court_batch(&f, &server).counts(&[("sent", 20 - sent), ("uncertain", 0)]);
         assert_eq!(server.received().len(), 20);
     }
 }
@@ -549,11 +540,9 @@ fn a_second_ctrl_c_ends_the_run_at_once() {
     assert_eq!(summary, Value::Null);
     let records = f.journal_records();
     assert_eq!(records.last().unwrap()["event"], "attempt", "{records:?}");
-    f.send()
-        .members("members.csv")
-        .smtp(&SmtpServer::start(ServerConfig::default()))
-        .with(["--to", "supreme-court"])
-        .json()
-        .run()
-        .counts(&[("sent", 3), ("already_sent", 1), ("uncertain", 1)]);
+    court_batch(&f, &SmtpServer::start(ServerConfig::default())).counts(&[
+        ("sent", 3),
+        ("already_sent", 1),
+        ("uncertain", 1),
+    ]);
 }

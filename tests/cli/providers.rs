@@ -10,21 +10,28 @@ use crate::support::{NAME, Run, Runs, TestCampaign, array, members_csv, serving}
 
 /// `send --dry-run` as [`NAME`] in Britain from `email`, plus `extra`.
 fn dry_run(tc: &TestCampaign, email: &str, extra: &[&str]) -> Run {
-    tc.send()
-        .with([
-            "--dry-run",
-            "--name",
-            NAME,
-            "--country",
-            "GB",
-            "--email",
-            email,
-        ])
-        .with(extra)
-        .succeeds()
+    tc.send().with(dry_run_as(email)).with(extra).succeeds()
 }
 
 /// The plan's line starting with `start` (after its indent).
+/// A dry run's words for one signer writing from `email`.
+fn dry_run_as(email: &str) -> [&str; 7] {
+    [
+        "--dry-run",
+        "--name",
+        NAME,
+        "--country",
+        "GB",
+        "--email",
+        email,
+    ]
+}
+
+/// Asserts that the plan's line starting `start` is `expected`.
+fn expect_plan(run: &Run, start: &str, expected: &str) {
+    assert_eq!(plan_line(run, start), expected);
+}
+
 fn plan_line<'a>(run: &'a Run, start: &str) -> &'a str {
     run.stderr
         .lines()
@@ -136,18 +143,21 @@ fn a_gmail_address_sends_through_gmail_and_plans_with_its_limits() {
     let tc = TestCampaign::sendable();
     let out = dry_run(&tc, "jo@gmail.com", &[]);
     // The default letter: three emails, to 5 + 3 + 3 addresses.
-    assert_eq!(
-        plan_line(&out, "plan:"),
-        "plan: 3 letters to 11 recipients in all (To, Cc and Bcc)"
+    expect_plan(
+        &out,
+        "plan:",
+        "plan: 3 letters to 11 recipients in all (To, Cc and Bcc)",
     );
-    assert_eq!(
-        plan_line(&out, "server:"),
-        "server: smtps://jo%40gmail.com@smtp.gmail.com:465, Gmail (from the address's domain gmail.com)"
+    expect_plan(
+        &out,
+        "server:",
+        "server: smtps://jo%40gmail.com@smtp.gmail.com:465, Gmail (from the address's domain gmail.com)",
     );
     plan_line(&out, "Gmail's limits: 500 recipients a day");
-    assert_eq!(
-        plan_line(&out, "days:"),
-        "days: 1 at 500 recipients a day (Gmail's limit)"
+    expect_plan(
+        &out,
+        "days:",
+        "days: 1 at 500 recipients a day (Gmail's limit)",
     );
     out.prints("Dry run: 3 would be sent");
 
@@ -165,13 +175,15 @@ fn a_gmail_address_sends_through_gmail_and_plans_with_its_limits() {
         ])
         .with([std::ffi::OsStr::new("--signatories"), list.as_os_str()])
         .succeeds();
-    assert_eq!(
-        plan_line(&out, "plan:"),
-        "plan: 150 letters to 750 recipients in all (To, Cc and Bcc)"
+    expect_plan(
+        &out,
+        "plan:",
+        "plan: 150 letters to 750 recipients in all (To, Cc and Bcc)",
     );
-    assert_eq!(
-        plan_line(&out, "days:"),
-        "days: 2 at 500 recipients a day (Gmail's limit)"
+    expect_plan(
+        &out,
+        "days:",
+        "days: 2 at 500 recipients a day (Gmail's limit)",
     );
 }
 
@@ -222,51 +234,48 @@ fn the_plans_count_is_what_the_server_receives() {
 fn provider_names_the_server_for_an_address_on_ones_own_domain() {
     let tc = TestCampaign::sendable();
     let out = dry_run(&tc, "jo@union.org", &["--provider", "microsoft365"]);
-    assert_eq!(
-        plan_line(&out, "server:"),
-        "server: smtp://jo%40union.org@smtp.office365.com:587, Microsoft 365 (--provider microsoft365)"
+    expect_plan(
+        &out,
+        "server:",
+        "server: smtp://jo%40union.org@smtp.office365.com:587, Microsoft 365 (--provider microsoft365)",
     );
     plan_line(
         &out,
         "Microsoft 365's limits: 10,000 recipients a day, 30 messages a minute",
     );
     // The default rate is the provider's per-minute limit.
-    assert_eq!(
-        plan_line(&out, "time:"),
-        "time: 4 seconds of sending at 30 messages a minute (Microsoft 365's limit)"
+    expect_plan(
+        &out,
+        "time:",
+        "time: 4 seconds of sending at 30 messages a minute (Microsoft 365's limit)",
     );
     let out = dry_run(
         &tc,
         "jo@union.org",
         &["--provider", "microsoft365", "--rate", "2/s"],
     );
-    assert_eq!(
-        plan_line(&out, "time:"),
-        "time: 1 second of sending at 120 messages a minute (--rate)"
+    expect_plan(
+        &out,
+        "time:",
+        "time: 1 second of sending at 120 messages a minute (--rate)",
     );
 
     // The same from the profile.
     let profile = tc.file("profile.toml", "[smtp]\nprovider = \"google-workspace\"\n");
     let out = tc
         .send()
-        .with([
-            "--dry-run",
-            "--name",
-            NAME,
-            "--country",
-            "GB",
-            "--email",
-            "jo@union.org",
-        ])
+        .with(dry_run_as("jo@union.org"))
         .env("PROTEST_LETTER_PROFILE", profile)
         .succeeds();
-    assert_eq!(
-        plan_line(&out, "server:"),
-        "server: smtps://jo%40union.org@smtp.gmail.com:465, Google Workspace (provider = \"google-workspace\" in the profile)"
+    expect_plan(
+        &out,
+        "server:",
+        "server: smtps://jo%40union.org@smtp.gmail.com:465, Google Workspace (provider = \"google-workspace\" in the profile)",
     );
-    assert_eq!(
-        plan_line(&out, "time:"),
-        "time: no --rate, so as fast as the server takes them"
+    expect_plan(
+        &out,
+        "time:",
+        "time: no --rate, so as fast as the server takes them",
     );
 }
 
@@ -311,9 +320,10 @@ fn daily_limit_is_in_the_plan_for_any_server() {
         .smtp(&server)
         .with(["--dry-run"])
         .succeeds();
-    assert_eq!(
-        plan_line(&out, "days:"),
-        "days: unknown, no daily limit is known for this server; --daily-limit N sets one"
+    expect_plan(
+        &out,
+        "days:",
+        "days: unknown, no daily limit is known for this server; --daily-limit N sets one",
     );
     // …until --daily-limit gives one: 11 recipients at 4 a day.
     let out = tc
@@ -322,9 +332,10 @@ fn daily_limit_is_in_the_plan_for_any_server() {
         .smtp(&server)
         .with(["--dry-run", "--daily-limit", "4"])
         .succeeds();
-    assert_eq!(
-        plan_line(&out, "days:"),
-        "days: 3 at 4 recipients a day (your daily limit)"
+    expect_plan(
+        &out,
+        "days:",
+        "days: 3 at 4 recipients a day (your daily limit)",
     );
     assert!(
         plan_line(&out, "warning:")
@@ -334,20 +345,13 @@ fn daily_limit_is_in_the_plan_for_any_server() {
     let profile = tc.file("profile.toml", "[smtp]\ndaily_limit = 10\n");
     let out = tc
         .send()
-        .with([
-            "--dry-run",
-            "--name",
-            NAME,
-            "--country",
-            "GB",
-            "--email",
-            "jo@gmail.com",
-        ])
+        .with(dry_run_as("jo@gmail.com"))
         .env("PROTEST_LETTER_PROFILE", &profile)
         .succeeds();
-    assert_eq!(
-        plan_line(&out, "days:"),
-        "days: 2 at 10 recipients a day (your daily limit)"
+    expect_plan(
+        &out,
+        "days:",
+        "days: 2 at 10 recipients a day (your daily limit)",
     );
     server.assert_untouched();
 
@@ -371,15 +375,7 @@ fn an_address_provider_does_not_describe_another_server() {
     let (tc, server) = serving(ServerConfig::default());
     let out = tc
         .send()
-        .with([
-            "--dry-run",
-            "--name",
-            NAME,
-            "--country",
-            "GB",
-            "--email",
-            "jo@gmail.com",
-        ])
+        .with(dry_run_as("jo@gmail.com"))
         .smtp(&server)
         .succeeds();
     let line = plan_line(&out, "server:");
