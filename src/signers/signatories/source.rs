@@ -29,8 +29,10 @@ impl Data {
                 spool(stdin.lock(), "standard input")?,
             ));
         }
-        let meta = fs::metadata(path).context("cannot open the signatories file")?;
+        let meta = std::fs::metadata(path).map_err(|e| unreadable(path, &e))?;
         if meta.is_file() {
+            // Opened once here, so that an unreadable file is said plainly.
+            std::fs::File::open(path).map_err(|e| unreadable(path, &e))?;
             Ok((
                 path.to_path_buf(),
                 Data::File {
@@ -40,11 +42,12 @@ impl Data {
             ))
         } else if meta.is_dir() {
             bail!(
-                "{} is a folder; --signatories takes a CSV file",
+                "{} is a folder; --signatories takes a CSV file or a spreadsheet \
+                 (.xlsx, .xls, .ods)",
                 path.display()
             );
         } else {
-            let file = fs::File::open(path).context("cannot open the signatories file")?;
+            let file = std::fs::File::open(path).map_err(|e| unreadable(path, &e))?;
             Ok((
                 path.to_path_buf(),
                 spool(file, &path.display().to_string())?,
@@ -74,6 +77,22 @@ impl Data {
             read: (path.to_path_buf(), 0),
         };
         Ok(BufReader::with_capacity(capacity, file))
+    }
+}
+
+/// Why the list at `path` cannot be read, in plain words.
+fn unreadable(path: &Path, e: &std::io::Error) -> anyhow::Error {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => anyhow::anyhow!("no such file: {}", path.display()),
+        std::io::ErrorKind::PermissionDenied => anyhow::anyhow!(
+            "cannot read {}: permission denied (check the file's permissions)",
+            path.display()
+        ),
+        std::io::ErrorKind::NotADirectory => anyhow::anyhow!(
+            "no such file: {} (a folder on that path is a file)",
+            path.display()
+        ),
+        _ => anyhow::anyhow!("cannot read {}: {e}", path.display()),
     }
 }
 
