@@ -229,9 +229,13 @@ pub struct WriteArgs {
 pub struct BatchArgs {
     /// CSV with a header row (name or first and last name, organisation,
     /// email, country, language, any other columns for templates); `,` `;`
-    /// or tab separated, as spreadsheets export it. `-` reads standard input.
+    /// or tab separated, as spreadsheets export it; or the spreadsheet
+    /// itself (.xlsx, .xls, .ods). `-` reads standard input.
     #[arg(long, value_name = "FILE")]
     pub signatories: Option<std::path::PathBuf>,
+    /// The sheet of a spreadsheet list to read (default: its first sheet).
+    #[arg(long, value_name = "NAME", requires = "signatories")]
+    pub sheet: Option<String>,
     /// The list's encoding (utf-8, utf-16le, windows-1251, windows-1252…);
     /// default: found from a byte-order mark or the text itself.
     #[arg(long, value_name = "NAME", requires = "signatories")]

@@ -329,6 +329,8 @@ pub struct BatchSettings {
     pub skip_invalid: bool,
     /// `--encoding`: the list's encoding, when not detected.
     pub encoding: Option<String>,
+    /// `--sheet`: the sheet of a spreadsheet list (else its first).
+    pub sheet: Option<String>,
     pub reply_to: crate::cli::ReplyTo,
 }
 
@@ -345,6 +347,7 @@ impl BatchSettings {
             group: args.group,
             skip_invalid: args.skip_invalid,
             encoding: args.encoding.clone(),
+            sheet: args.sheet.clone(),
             reply_to: args.reply_to,
         }
     }

@@ -627,3 +627,111 @@ fn signatures_keep_their_lines_whatever_the_case() {
         "{petition}"
     );
 }
+
+/// The members of the first sheet of members.xlsx/.xls/.ods (row 5 has
+/// no name).
+const SHEET_MEMBERS: &str = "Jo Bloggs <jo.bloggs@union.org> GB; \
+                             Zoë Ågren <zoe.agren@if-metall.se> SE; \
+                             Marie Dupont <marie@cgt.fr> FR";
+
+/// Spreadsheets are read directly, by the CSV column rules: the first
+/// sheet, or the one `--sheet` names (on write and send); bad rows are
+/// named by the sheet's own row (row 3 is empty, so row 5 is the CSV copy's
+/// fourth line); an unknown sheet lists the sheets.
+#[test]
+fn lists_spreadsheets_are_read_sheet_by_sheet_with_their_row_numbers() {
+    let (l, mut server) = serving(ServerConfig::default());
+    for book in ["members.xlsx", "members.xls", "members.ods"] {
+        let list = fixture(book);
+        let out = mbox(&l, &list, &[]);
+        assert_eq!(out.code, 2, "{book}: {out:?}");
+        out.says(&format!("{book}:5: the first and last name are empty"))
+            .no_stdout();
+
+        let out = mbox(&l, &list, &["--skip-invalid"]);
+        assert_eq!(out.code, 0, "{book}: {out:?}");
+        out.says(&format!("{book}:5:")).says("read its first sheet, `Members`");
+        assert_letters(book, &mbox_mails(&out.stdout), &members(SHEET_MEMBERS));
+
+        let out = mbox(&l, &list, &["--sheet", "Комитет"]);
+        assert_eq!(out.code, 0, "{book}: {out:?}");
+        let committee = "Ольга Ли <olga.li@kasipodak.kz>; Нурлан Кураманов <nurlan@kasipodak.kz>";
+        assert_letters(book, &mbox_mails(&out.stdout), &members(committee));
+
+        let out = mbox(&l, &list, &["--sheet", "Minutes"]);
+        assert_eq!(out.code, 2, "{book}: {out:?}");
+        out.says("has no sheet named `Minutes`; its sheets are: `Members`, `Комитет`")
+            .no_stdout();
+    }
+    // send takes --sheet too.
+    send_json(
+        &l,
+        &server,
+        &fixture("members.ods"),
+        &["--sheet", "Комитет", "--to", "supreme-court"],
+    );
+    server.stop();
+    let got: BTreeSet<String> = server.received().iter().map(|r| r.mail().member).collect();
+    assert_eq!(
+        got,
+        BTreeSet::from(["olga.li@kasipodak.kz".into(), "nurlan@kasipodak.kz".into()])
+    );
+    // A CSV has no sheets.
+    let out = mbox(&l, &fixture("five-countries.csv"), &["--sheet", "Members"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    out.says("--sheet is for spreadsheets");
+}
+
+/// Binary files that are not lists get one plain sentence; no byte of
+/// them reaches the terminal.
+#[test]
+fn lists_binary_files_are_refused_without_their_bytes() {
+    let l = TestCampaign::sendable();
+    let mut zip = b"PK\x03\x04\x14\x00\x00\x00\x08\x00\x1b[31m".to_vec();
+    zip.extend_from_slice(&[0u8; 64]);
+    let files: [(&str, Vec<u8>); 4] = [
+        ("archive.zip", zip),
+        ("scan.pdf", b"%PDF-1.7\n\x1b]0;owned\x07\n1 0 obj".to_vec()),
+        ("photo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec()),
+        ("members.csv", b"name,email\n\x00\x1b[2JJo,\x00jo@u.org\n".to_vec()),
+    ];
+    for (name, bytes) in files {
+        let list = l.work_file(name, bytes);
+        let out = mbox(&l, &list, &[]);
+        assert_eq!(out.code, 2, "{name}: {out:?}");
+        out.says(&format!("this is not a CSV or spreadsheet file: {}", list.display()))
+            .no_stdout();
+        assert!(
+            !out.stderr
+                .chars()
+                .any(|c| c.is_control() && c != '\n'),
+            "{name}: {:?}",
+            out.stderr
+        );
+    }
+    // Control characters in a text list's header are shown escaped.
+    let list = l.work_file("odd.csv", "\u{1b}[31mwho\u{7},mail\nJo,jo@u.org\n");
+    let out = mbox(&l, &list, &[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    out.says("no name column among the headers (\\u{1b}[31mwho\\u{7}, mail)");
+}
+
+/// A list that is not there, a folder, or a path through a file: said plainly.
+#[test]
+fn lists_missing_files_and_folders_are_said_plainly() {
+    let l = TestCampaign::sendable();
+    let missing = l.work().join("nowhere.csv");
+    let out = mbox(&l, &missing, &[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    out.says(&format!("no such file: {}", missing.display()));
+    assert!(!out.stderr.contains("metadata"), "{out:?}");
+
+    let out = mbox(&l, &l.work(), &[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    out.says("is a folder; --signatories takes a CSV file or a spreadsheet");
+
+    let file = l.work_file("m.csv", "name\nJo\n");
+    let out = mbox(&l, &file.join("inside.csv"), &[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    out.says("no such file:");
+}

@@ -46,6 +46,9 @@ pub(super) fn decode(
         Err(e) if e.error_len().is_none() && head.len() == 1 << 16 => None,
         Err(e) => Some(e.valid_up_to() as u64),
     };
+    if bom.is_none() && utf16_without_bom(&head).is_none() && super::spreadsheet::binary(&head) {
+        return Err(super::spreadsheet::not_a_list(name, ""));
+    }
     let (encoding, verify) = match (forced, bom) {
         (Some(forced), _) => (forced, Verify::Sure),
         (None, Some((from_bom, _))) => (from_bom, Verify::Sure),

@@ -23,6 +23,7 @@ mod duplicates;
 mod rows;
 mod scan;
 mod source;
+mod spreadsheet;
 #[cfg(test)]
 mod tests;
 
@@ -30,7 +31,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use encoding_rs::Encoding;
 
 use crate::signers::signer::Signer;
@@ -95,12 +96,15 @@ pub struct MemberList {
     notes: Vec<String>,
     /// Whether `check` still has to make sure the text is UTF-8.
     verify: Verify,
+    /// For a spreadsheet: the sheet row of each line of its CSV copy.
+    sheet_rows: Option<Arc<Vec<u64>>>,
 }
 
 impl MemberList {
     /// Opens `path` (`-` for standard input), reads the header and works
     /// out the encoding (`encoding` names it outright) and the separator.
-    pub fn open(path: &Path, encoding: Option<&str>) -> Result<Self> {
+    /// A spreadsheet is read from its first sheet, or the one named `sheet`.
+    pub fn open(path: &Path, encoding: Option<&str>, sheet: Option<&str>) -> Result<Self> {
         let forced = match encoding {
             None => None,
             Some(label) => Some(Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
@@ -111,17 +115,42 @@ impl MemberList {
             })?),
         };
         let (name, raw) = Data::of(path)?;
-        let (encoding, data, verify) = decode(&name, raw, forced)?;
-        let (delimiter, columns, notes) = header(&name, &data)?;
+        let kind = spreadsheet::sniff(&raw)?;
+        if kind == spreadsheet::Kind::Text {
+            if sheet.is_some() {
+                bail!(
+                    "--sheet is for spreadsheets (.xlsx, .xls, .ods); {} is a text file",
+                    name.display()
+                );
+            }
+            let (encoding, data, verify) = decode(&name, raw, forced)?;
+            let (delimiter, columns, notes) = header(&name, &data, 1)?;
+            return Ok(MemberList {
+                name,
+                data: Arc::new(data),
+                encoding,
+                delimiter,
+                columns: Arc::new(columns),
+                skip: Arc::new(HashSet::new()),
+                notes,
+                verify,
+                sheet_rows: None,
+            });
+        }
+        let book = spreadsheet::read(&name, &raw, kind, sheet)?;
+        let first_row = book.rows.first().copied().unwrap_or(1);
+        let (delimiter, columns, mut notes) = header(&name, &book.data, first_row)?;
+        notes.splice(0..0, book.note);
         Ok(MemberList {
             name,
-            data: Arc::new(data),
-            encoding,
+            data: Arc::new(book.data),
+            encoding: encoding_rs::UTF_8,
             delimiter,
             columns: Arc::new(columns),
             skip: Arc::new(HashSet::new()),
             notes,
-            verify,
+            verify: Verify::No,
+            sheet_rows: Some(Arc::new(book.rows)),
         })
     }
 
@@ -220,7 +249,7 @@ impl MemberList {
             return Err(not_utf8_error(&self.name, line, column, guess));
         }
         let data = transcode(&self.name, &self.data, guess)?;
-        let (delimiter, columns, notes) = header(&self.name, &data)?;
+        let (delimiter, columns, notes) = header(&self.name, &data, 1)?;
         self.data = Arc::new(data);
         self.encoding = guess;
         self.delimiter = delimiter;
@@ -260,6 +289,7 @@ impl MemberList {
             self.name.clone(),
             checking,
             checking && self.verify != Verify::No,
+            self.sheet_rows.clone(),
         ))
     }
 
@@ -273,10 +303,29 @@ impl MemberList {
         self.encoding.name()
     }
 
-    /// Remarks about the header row, to show before anything is done.
+    /// Remarks about the list (which sheet was read, unknown columns), each
+    /// with its place (`members.csv:1: …`), to show before anything is done.
     pub fn notes(&self) -> &[String] {
         &self.notes
     }
+}
+
+/// Text from a list as an error may show it: control characters (a
+/// terminal would obey ESC) escaped, and cut short after 200 characters.
+pub(crate) fn printable(text: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == 200 {
+            out.push('…');
+            break;
+        }
+        if c.is_control() || c == '\u{FFFD}' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Whether all members' words (`message`) are the same, counted row by row.

@@ -18,6 +18,8 @@ pub(super) struct Rows {
     record: csv::StringRecord,
     columns: Arc<Columns>,
     name: PathBuf,
+    /// For a spreadsheet: the sheet row of each line of its CSV copy.
+    sheet_rows: Option<Arc<Vec<u64>>>,
     done: bool,
 }
 
@@ -32,6 +34,7 @@ impl Rows {
         name: PathBuf,
         checking: bool,
         verify: bool,
+        sheet_rows: Option<Arc<Vec<u64>>>,
     ) -> Self {
         Rows {
             csv: csv::ReaderBuilder::new()
@@ -41,7 +44,21 @@ impl Rows {
             record: csv::StringRecord::new(),
             columns,
             name,
+            sheet_rows,
             done: false,
+        }
+    }
+
+    /// The line of the record starting at `byte`, or its sheet row.
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let line = self.csv.get_mut().line_at(byte);
+        match &self.sheet_rows {
+            Some(rows) => usize::try_from(line - 1)
+                .ok()
+                .and_then(|i| rows.get(i))
+                .copied()
+                .unwrap_or(line),
+            None => line,
         }
     }
 
@@ -74,7 +91,7 @@ impl Iterator for Rows {
                     self.done = true;
                     let line = e
                         .position()
-                        .map_or(0, |p| self.csv.get_mut().line_at(p.byte()));
+                        .map_or(0, |p| self.line_at(p.byte()));
                     return Some(Err(anyhow::anyhow!(
                         "{}:{line}: cannot read the list: {}",
                         self.name.display(),
@@ -82,9 +99,9 @@ impl Iterator for Rows {
                     )));
                 }
             }
+            let byte = self.record.position().map_or(0, csv::Position::byte);
+            let line = self.line_at(byte);
             let record = &self.record;
-            let byte = record.position().map_or(0, csv::Position::byte);
-            let line = self.csv.get_mut().line_at(byte);
             if record.iter().all(|f| f.trim().is_empty()) {
                 continue;
             }
@@ -93,7 +110,7 @@ impl Iterator for Rows {
                     .iter()
                     .map(|f| f.matches('\n').count())
                     .sum::<usize>();
-                if spans > 0 && reason.contains("line break") {
+                if spans > 0 && reason.contains("line break") && self.sheet_rows.is_none() {
                     format!(
                         "{reason} (this row runs over lines {line}–{}: is a quote left open?)",
                         line + spans as u64

@@ -115,6 +115,13 @@ impl Read for ListFile {
     }
 }
 
+/// Workbooks are zip archives (or OLE files), read by seeking.
+impl std::io::Seek for ListFile {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.file.seek(pos)
+    }
+}
+
 #[cfg(test)]
 static BYTES_READ: std::sync::Mutex<BTreeMap<PathBuf, u64>> =
     std::sync::Mutex::new(BTreeMap::new());

@@ -9,7 +9,7 @@ fn list_bytes(bytes: &[u8]) -> (tempfile::TempDir, MemberList) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.csv");
     std::fs::write(&path, bytes).unwrap();
-    let list = MemberList::open(&path, None).unwrap();
+    let list = MemberList::open(&path, None, None).unwrap();
     (dir, list)
 }
 
@@ -81,7 +81,7 @@ fn needs_a_name_column_and_suggests_one() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.csv");
     std::fs::write(&path, "Nmae,email\njo,jo@u.org\n").unwrap();
-    let err = format!("{:#}", MemberList::open(&path, None).unwrap_err());
+    let err = format!("{:#}", MemberList::open(&path, None, None).unwrap_err());
     assert!(err.contains("no name column"), "{err}");
     assert!(err.contains("did you mean `name` for `Nmae`"), "{err}");
     assert!(err.contains("m.csv:1"), "{err}");
@@ -170,11 +170,11 @@ fn forced_utf8_names_the_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.csv");
     std::fs::write(&path, b"name\nJo\nAn M\xfcller\n").unwrap();
-    let err = format!("{:#}", MemberList::open(&path, Some("utf-8")).unwrap_err());
+    let err = format!("{:#}", MemberList::open(&path, Some("utf-8"), None).unwrap_err());
     assert!(err.contains("m.csv:3:5"), "{err}");
     assert!(err.contains("windows-1252"), "{err}");
-    assert!(MemberList::open(&path, Some("latin1")).is_ok());
-    assert!(MemberList::open(&path, Some("klingon")).is_err());
+    assert!(MemberList::open(&path, Some("latin1"), None).is_ok());
+    assert!(MemberList::open(&path, Some("klingon"), None).is_err());
 }
 
 #[test]
@@ -265,7 +265,7 @@ fn a_legacy_byte_past_the_first_64k_is_found_in_the_check_pass() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.csv");
     std::fs::write(&path, &bytes).unwrap();
-    let mut l = MemberList::open(&path, Some("utf-8")).unwrap();
+    let mut l = MemberList::open(&path, Some("utf-8"), None).unwrap();
     let err = format!("{:#}", l.check(&accept_all).unwrap_err());
     assert!(err.contains("m.csv:10002:2"), "{err}");
 }
@@ -313,4 +313,58 @@ fn same_words_counts_the_members_that_stay() {
     let checked = l.check(&accept_all).unwrap();
     assert_eq!(checked.duplicates.len(), 1);
     assert!(checked.same_words);
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/lists")
+        .join(name)
+}
+
+/// The LibreOffice workbooks (tests/fixtures/lists/README.md): the first
+/// sheet, with its own row numbers (row 3 is empty), numbers as typed and
+/// dates as dates; another sheet by name.
+#[test]
+fn spreadsheets_are_read_with_their_row_numbers_and_cells_as_shown() {
+    for book in ["members.xlsx", "members.xls", "members.ods"] {
+        let path = fixture(book);
+        let mut l = MemberList::open(&path, None, None).unwrap();
+        let checked = l.check(&accept_all).unwrap();
+        assert_eq!(checked.valid, 3, "{book}");
+        let bad: Vec<_> = checked.bad.iter().map(|b| b.line).collect();
+        assert_eq!(bad, [5], "{book}");
+        assert!(l.notes()[0].contains("`Members`"), "{book}: {:?}", l.notes());
+        let rows: Vec<_> = l
+            .rows()
+            .unwrap()
+            .map(|r| r.unwrap())
+            .filter_map(|(line, s)| s.ok().map(|s| (line, s)))
+            .collect();
+        let lines: Vec<_> = rows.iter().map(|(line, _)| *line).collect();
+        assert_eq!(lines, [2, 4, 6], "{book}");
+        let jo = &rows[0].1;
+        assert_eq!(jo.name, "Jo Bloggs", "{book}");
+        assert_eq!(jo.extra["Phone"], "447700900123", "{book}");
+        assert_eq!(jo.extra["Postcode"], "12345", "{book}");
+        assert_eq!(jo.extra["Joined"], "2024-03-01", "{book}");
+        assert_eq!(jo.address, "1 High Street\nLeeds LS1 1AA", "{book}");
+        assert_eq!(
+            rows[1].1.message(),
+            "I have loaded ships at this port for twenty years.",
+            "{book}"
+        );
+
+        let l = MemberList::open(&path, None, Some("комитет")).unwrap();
+        let got = names(&l);
+        assert_eq!(
+            got,
+            [(2, "Ольга Ли".to_string()), (3, "Нурлан Кураманов".to_string())],
+            "{book}"
+        );
+        let err = format!("{:#}", MemberList::open(&path, None, Some("Nope")).unwrap_err());
+        assert!(
+            err.contains("no sheet named `Nope`") && err.contains("`Members`, `Комитет`"),
+            "{book}: {err}"
+        );
+    }
 }
