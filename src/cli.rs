@@ -202,10 +202,12 @@ pub struct LetterArgs {
 #[command(next_help_heading = "Your own words")]
 pub struct VoiceArgs {
     /// A paragraph of your own, put after the letter's opening (in a
-    /// members' list, for members whose `message` column is empty).
+    /// members' list, for members whose `message` column is empty); `-`
+    /// reads it from standard input. At most 64 KiB.
     #[arg(long, value_name = "TEXT", conflicts_with = "message_file")]
     pub message: Option<String>,
-    /// The same, read from a file (UTF-8; blank lines separate paragraphs).
+    /// The same, read from a file (UTF-8; blank lines separate paragraphs;
+    /// `-` is standard input). At most 64 KiB.
     #[arg(long, value_name = "FILE")]
     pub message_file: Option<PathBuf>,
     /// Open each finished letter in $VISUAL or $EDITOR before it is written

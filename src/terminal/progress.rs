@@ -21,13 +21,12 @@ impl Progress {
             "{{spinner}} {verb} {{pos}}/{{len}} [{{bar:30}}] {{rate}}, ETA {{eta}} {{msg}}"
         );
         if let Ok(style) = ProgressStyle::with_template(&template) {
-            bar.set_style(
-                style
-                    .progress_chars("=> ")
-                    .with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
-                        let _ = write!(w, "{}", rate(state.per_sec()));
-                    }),
-            );
+            bar.set_style(style.progress_chars("=> ").with_key(
+                "rate",
+                |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{}", rate(state.per_sec()));
+                },
+            ));
         }
         Progress { bar }
     }

@@ -426,8 +426,9 @@ fn lists_unclosed_quote_stops_at_its_line() {
 /// when nothing is left of the name.
 #[test]
 fn lists_file_names_are_transliterated() {
-    let (l, list) =
-        with_list("name\r\nӘйнұр Құрманова\r\n\r\nMüller\r\n\"— … —\"\r\nИванов Пётр\r\nОльга Объедкова\r\n");
+    let (l, list) = with_list(
+        "name\r\nӘйнұр Құрманова\r\n\r\nMüller\r\n\"— … —\"\r\nИванов Пётр\r\nОльга Объедкова\r\n",
+    );
     l.campaign_cmd()
         .arg("write")
         .arg("--signatories")
@@ -650,7 +651,8 @@ fn lists_spreadsheets_are_read_sheet_by_sheet_with_their_row_numbers() {
 
         let out = mbox(&l, &list, &["--skip-invalid"]);
         assert_eq!(out.code, 0, "{book}: {out:?}");
-        out.says(&format!("{book}:5:")).says("read its first sheet, `Members`");
+        out.says(&format!("{book}:5:"))
+            .says("read its first sheet, `Members`");
         assert_letters(book, &mbox_mails(&out.stdout), &members(SHEET_MEMBERS));
 
         let out = mbox(&l, &list, &["--sheet", "Комитет"]);
@@ -693,18 +695,22 @@ fn lists_binary_files_are_refused_without_their_bytes() {
         ("archive.zip", zip),
         ("scan.pdf", b"%PDF-1.7\n\x1b]0;owned\x07\n1 0 obj".to_vec()),
         ("photo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec()),
-        ("members.csv", b"name,email\n\x00\x1b[2JJo,\x00jo@u.org\n".to_vec()),
+        (
+            "members.csv",
+            b"name,email\n\x00\x1b[2JJo,\x00jo@u.org\n".to_vec(),
+        ),
     ];
     for (name, bytes) in files {
         let list = l.work_file(name, bytes);
         let out = mbox(&l, &list, &[]);
         assert_eq!(out.code, 2, "{name}: {out:?}");
-        out.says(&format!("this is not a CSV or spreadsheet file: {}", list.display()))
-            .no_stdout();
+        out.says(&format!(
+            "this is not a CSV or spreadsheet file: {}",
+            list.display()
+        ))
+        .no_stdout();
         assert!(
-            !out.stderr
-                .chars()
-                .any(|c| c.is_control() && c != '\n'),
+            !out.stderr.chars().any(|c| c.is_control() && c != '\n'),
             "{name}: {:?}",
             out.stderr
         );
@@ -734,4 +740,31 @@ fn lists_missing_files_and_folders_are_said_plainly() {
     let out = mbox(&l, &file.join("inside.csv"), &[]);
     assert_eq!(out.code, 2, "{out:?}");
     out.says("no such file:");
+}
+
+/// A closed quoted cell over 1 MiB is said to be too long, naming the
+/// limit (it was "a quote … is never closed"); a member's `message` cell
+/// over 64 KiB is a bad row named by its line.
+#[test]
+fn lists_long_cells_name_their_limit() {
+    let cell = "x".repeat(2 << 20);
+    let (l, list) = with_list(&format!(
+        "name,email,address\r\nJo,jo@u.org,\r\nAnn,ann@u.org,\"{cell}\"\r\nBo,bo@u.org,\r\n"
+    ));
+    let out = mbox(&l, &list, &[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    out.says("m.csv:3: a quoted value that starts on this line is longer than 1 MiB")
+        .no_stdout();
+    assert!(!out.stderr.contains("never closed"), "{}", out.stderr);
+
+    let words = "word ".repeat(14_000);
+    let (l, list) = with_list(&format!(
+        "name,email,message\r\nJo,jo@u.org,Short words.\r\nAnn,ann@u.org,{words}\r\n"
+    ));
+    let out = mbox(&l, &list, &[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    out.says("m.csv:3: the message is 69 KiB, over the 64 KiB a member's message may hold");
+    let out = mbox(&l, &list, &["--skip-invalid"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(mbox_mails(&out.stdout).len(), 1);
 }

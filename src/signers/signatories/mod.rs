@@ -176,6 +176,13 @@ impl MemberList {
                     return match rows.stopped() {
                         Some(Stop::NotUtf8 { offset }) => self.not_utf8(offset, accept),
                         Some(Stop::LongQuote { line }) => Err(self.open_quote(line)),
+                        Some(Stop::LongCell { line }) => Err(anyhow::anyhow!(
+                            "{}:{line}: a quoted value that starts on this line is longer than \
+                             {} MiB, the most one cell of a list may hold; nothing was done. \
+                             Shorten it and try again",
+                            self.name.display(),
+                            scan::LONG_QUOTE >> 20
+                        )),
                         None => Err(e),
                     };
                 }

@@ -6,7 +6,7 @@ use std::io::BufReader;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::signers::signer::Signer;
+use crate::signers::signer::{MESSAGE_LIMIT, Signer};
 
 use super::columns::Columns;
 use super::scan::{Scan, Stop};
@@ -89,9 +89,7 @@ impl Iterator for Rows {
                 }
                 Err(e) => {
                     self.done = true;
-                    let line = e
-                        .position()
-                        .map_or(0, |p| self.line_at(p.byte()));
+                    let line = e.position().map_or(0, |p| self.line_at(p.byte()));
                     return Some(Err(anyhow::anyhow!(
                         "{}:{line}: cannot read the list: {}",
                         self.name.display(),
@@ -186,6 +184,13 @@ fn signer(columns: &Columns, record: &csv::StringRecord) -> std::result::Result<
         extra.insert(header.clone(), value.to_string());
     }
     signer.extra = extra;
+    if signer.message().len() > MESSAGE_LIMIT {
+        return Err(format!(
+            "the message is {} KiB, over the {} KiB a member's message may hold; shorten it",
+            signer.message().len().div_ceil(1024),
+            MESSAGE_LIMIT >> 10
+        ));
+    }
     Ok(signer)
 }
 

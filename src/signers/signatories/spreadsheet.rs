@@ -206,7 +206,10 @@ fn to_csv(name: &Path, sheet: &str, range: &Range<Cell>) -> Result<(Data, Vec<u6
             }
             out.write_record(&fields)
                 .context("cannot write a temporary copy of the list")?;
-            let lines = 1 + fields.iter().map(|f| f.matches('\n').count()).sum::<usize>();
+            let lines = 1 + fields
+                .iter()
+                .map(|f| f.matches('\n').count())
+                .sum::<usize>();
             let sheet_row = u64::from(first_row) + i as u64 + 1;
             rows.extend(std::iter::repeat_n(sheet_row, lines));
         }

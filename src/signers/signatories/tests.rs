@@ -170,7 +170,10 @@ fn forced_utf8_names_the_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.csv");
     std::fs::write(&path, b"name\nJo\nAn M\xfcller\n").unwrap();
-    let err = format!("{:#}", MemberList::open(&path, Some("utf-8"), None).unwrap_err());
+    let err = format!(
+        "{:#}",
+        MemberList::open(&path, Some("utf-8"), None).unwrap_err()
+    );
     assert!(err.contains("m.csv:3:5"), "{err}");
     assert!(err.contains("windows-1252"), "{err}");
     assert!(MemberList::open(&path, Some("latin1"), None).is_ok());
@@ -281,6 +284,31 @@ fn a_quote_left_open_in_a_long_list_stops_at_a_megabyte() {
     assert!(err.contains("never closed"), "{err}");
 }
 
+/// A closed quoted value over the limit is said to be too long, naming the
+/// limit; one that a later value's quote seems to close is still a quote
+/// left open.
+#[test]
+fn a_closed_quoted_value_over_a_megabyte_is_too_long_not_open() {
+    for (end, long) in [
+        (&b"\",ann@u.org\r\nBo,bo@u.org\r\n"[..], true),
+        (b"\"\r\n", true),
+        (b"\"", true),
+        (b"\r\nBo,\"bo@u.org\"\r\n", false),
+    ] {
+        let mut bytes = b"name,email\r\nJo,jo@u.org\r\n\"Ann ".to_vec();
+        bytes.extend(std::iter::repeat_n(b'x', 2 << 20));
+        bytes.extend_from_slice(end);
+        let (_d, mut l) = list_bytes(&bytes);
+        let err = l.check(&accept_all).unwrap_err().to_string();
+        assert!(err.contains("m.csv:3:"), "{err}");
+        if long {
+            assert!(err.contains("longer than 1 MiB"), "{err}");
+        } else {
+            assert!(err.contains("never closed"), "{err}");
+        }
+    }
+}
+
 #[test]
 fn check_and_rows_read_the_list_once_each() {
     let bytes = long_list(20_000, b"");
@@ -291,8 +319,9 @@ fn check_and_rows_read_the_list_once_each() {
     };
     let size = bytes.len() as u64;
     let opened = bytes_read(&path);
-    // Opening reads the start: 64 KiB to tell the encoding, the header.
-    assert!(opened <= (1 << 16) + 4096, "{opened}");
+    // Opening reads the start: 64 bytes to tell a workbook, 64 KiB to tell
+    // the encoding, the header.
+    assert!(opened <= 64 + (1 << 16) + 4096, "{opened}");
     let checked = l.check(&accept_all).unwrap();
     assert!(checked.same_words);
     assert_eq!(bytes_read(&path) - opened, size, "check: one pass");
@@ -333,7 +362,11 @@ fn spreadsheets_are_read_with_their_row_numbers_and_cells_as_shown() {
         assert_eq!(checked.valid, 3, "{book}");
         let bad: Vec<_> = checked.bad.iter().map(|b| b.line).collect();
         assert_eq!(bad, [5], "{book}");
-        assert!(l.notes()[0].contains("`Members`"), "{book}: {:?}", l.notes());
+        assert!(
+            l.notes()[0].contains("`Members`"),
+            "{book}: {:?}",
+            l.notes()
+        );
         let rows: Vec<_> = l
             .rows()
             .unwrap()
@@ -358,10 +391,16 @@ fn spreadsheets_are_read_with_their_row_numbers_and_cells_as_shown() {
         let got = names(&l);
         assert_eq!(
             got,
-            [(2, "Ольга Ли".to_string()), (3, "Нурлан Кураманов".to_string())],
+            [
+                (2, "Ольга Ли".to_string()),
+                (3, "Нурлан Кураманов".to_string())
+            ],
             "{book}"
         );
-        let err = format!("{:#}", MemberList::open(&path, None, Some("Nope")).unwrap_err());
+        let err = format!(
+            "{:#}",
+            MemberList::open(&path, None, Some("Nope")).unwrap_err()
+        );
         assert!(
             err.contains("no sheet named `Nope`") && err.contains("`Members`, `Комитет`"),
             "{book}: {err}"
