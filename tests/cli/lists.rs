@@ -768,3 +768,54 @@ fn lists_long_cells_name_their_limit() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(mbox_mails(&out.stdout).len(), 1);
 }
+
+/// Thirty UTF-8 rows and one pasted from a Windows-1251 file at line 32:
+/// read as UTF-8, the odd row a bad row named by its line with the advice
+/// to save as UTF-8; no name comes out Chinese (it was `袗薪薪邪`). A list
+/// saved in CP866 (DOS Cyrillic) reads as Russian.
+#[test]
+fn lists_a_utf8_list_with_one_windows_1251_row_names_that_row() {
+    let rows: String = (1..=30)
+        .map(|i| format!("Анна Иванова {i},anna{i}@u.org\r\n"))
+        .collect();
+    let mut bytes = format!("name,email\r\n{rows}").into_bytes();
+    bytes.extend_from_slice(&[0xCF, 0xB8, 0xF2, 0xF0]); // Пётр in Windows-1251
+    bytes.extend_from_slice(b" Petrov,petr@u.org\r\n");
+    let l = TestCampaign::sendable();
+    let list = l.work_file("m.csv", bytes);
+    let out = mbox(&l, &list, &[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    out.says("m.csv:32: this row is not UTF-8 text")
+        .says("save the list as UTF-8")
+        .no_stdout();
+    let out = mbox(&l, &list, &["--skip-invalid"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mails = mbox_mails(&out.stdout);
+    assert_eq!(mails.len(), 30);
+    assert!(
+        mails
+            .iter()
+            .all(|m| m.member_name().starts_with("Анна Иванова"))
+    );
+
+    let text = "ФИО,Email\r\nПётр Сидоров,p@u.org\r\nОльга Ли,o@u.org\r\n";
+    let cp866: Vec<u8> = text
+        .chars()
+        .map(|c| match c {
+            'А'..='П' => (c as u32 - 'А' as u32 + 0x80) as u8,
+            'Р'..='Я' => (c as u32 - 'Р' as u32 + 0x90) as u8,
+            'а'..='п' => (c as u32 - 'а' as u32 + 0xA0) as u8,
+            'р'..='я' => (c as u32 - 'р' as u32 + 0xE0) as u8,
+            'ё' => 0xF1,
+            c => c as u8,
+        })
+        .collect();
+    let list = l.work_file("dos.csv", cp866);
+    let out = mbox(&l, &list, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_letters(
+        "dos.csv",
+        &mbox_mails(&out.stdout),
+        &members("Пётр Сидоров <p@u.org>; Ольга Ли <o@u.org>"),
+    );
+}

@@ -36,7 +36,7 @@ use encoding_rs::Encoding;
 
 use crate::signers::signer::Signer;
 use columns::{Columns, header};
-use decoding::{Verify, decode, guess_legacy, line_and_column, not_utf8_error, transcode};
+use decoding::{Verify, decode, line_and_column, not_utf8_error, survey, transcode};
 use duplicates::Keys;
 use rows::Rows;
 use scan::Stop;
@@ -250,10 +250,16 @@ impl MemberList {
     /// an error if the encoding was said outright, else the list is in a
     /// legacy encoding after all, and is decoded and checked again.
     fn not_utf8(&mut self, offset: u64, accept: &Accept<'_>) -> Result<Checked> {
-        let guess = guess_legacy(self.data.open()?)?;
+        let survey = survey(self.data.open()?)?;
+        let guess = survey.guess;
         if self.verify == Verify::Sure {
             let (line, column) = line_and_column(self.data.open()?, offset)?;
             return Err(not_utf8_error(&self.name, line, column, guess));
+        }
+        if survey.mostly_utf8() {
+            // UTF-8 but for some rows: those are bad rows.
+            self.verify = Verify::Rows;
+            return self.check(accept);
         }
         let data = transcode(&self.name, &self.data, guess)?;
         let (delimiter, columns, notes) = header(&self.name, &data, 1)?;
@@ -295,7 +301,7 @@ impl MemberList {
             Arc::clone(&self.columns),
             self.name.clone(),
             checking,
-            checking && self.verify != Verify::No,
+            checking && matches!(self.verify, Verify::Presumed | Verify::Sure),
             self.sheet_rows.clone(),
         ))
     }

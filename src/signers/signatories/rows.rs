@@ -16,6 +16,8 @@ use super::source::ListFile;
 pub(super) struct Rows {
     csv: csv::Reader<Scan<BufReader<ListFile>>>,
     record: csv::StringRecord,
+    /// The row as read, before it is known to be UTF-8.
+    bytes: csv::ByteRecord,
     columns: Arc<Columns>,
     name: PathBuf,
     /// For a spreadsheet: the sheet row of each line of its CSV copy.
@@ -42,6 +44,7 @@ impl Rows {
                 .flexible(true)
                 .from_reader(Scan::new(reader, delimiter, checking, verify)),
             record: csv::StringRecord::new(),
+            bytes: csv::ByteRecord::new(),
             columns,
             name,
             sheet_rows,
@@ -81,7 +84,7 @@ impl Iterator for Rows {
             if self.done {
                 return None;
             }
-            match self.csv.read_record(&mut self.record) {
+            match self.csv.read_byte_record(&mut self.bytes) {
                 Ok(true) => {}
                 Ok(false) => {
                     self.done = true;
@@ -97,8 +100,19 @@ impl Iterator for Rows {
                     )));
                 }
             }
-            let byte = self.record.position().map_or(0, csv::Position::byte);
+            let byte = self.bytes.position().map_or(0, csv::Position::byte);
             let line = self.line_at(byte);
+            // The buffers are swapped, not reallocated, row after row.
+            let bytes = std::mem::take(&mut self.bytes);
+            match csv::StringRecord::from_byte_record(bytes) {
+                Ok(record) => {
+                    self.bytes = std::mem::replace(&mut self.record, record).into_byte_record();
+                }
+                Err(e) => {
+                    self.bytes = e.into_byte_record();
+                    return Some(Ok((line, Err(NOT_UTF8_ROW.to_string()))));
+                }
+            }
             let record = &self.record;
             if record.iter().all(|f| f.trim().is_empty()) {
                 continue;
@@ -121,6 +135,12 @@ impl Iterator for Rows {
         }
     }
 }
+
+/// A row that is not UTF-8 in a list that is (one pasted from a file in
+/// another encoding).
+const NOT_UTF8_ROW: &str = "this row is not UTF-8 text, unlike the rest of the list \
+     (it was likely pasted from a file in another encoding); correct it and save the list \
+     as UTF-8 (\"CSV UTF-8\" in Excel, \"Unicode (UTF-8)\" in LibreOffice)";
 
 /// The csv crate's error in words a secretary can act on.
 fn plain_csv_error(e: &csv::Error) -> String {

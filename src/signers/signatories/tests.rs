@@ -407,3 +407,98 @@ fn spreadsheets_are_read_with_their_row_numbers_and_cells_as_shown() {
         );
     }
 }
+
+/// `n` Russian members in UTF-8, numbered from `from`.
+fn russian_rows_from(from: usize, n: usize) -> String {
+    const NAMES: [&str; 5] = ["Анна", "Пётр", "Ольга", "Нурлан", "Жанна"];
+    (from..from + n)
+        .map(|i| format!("{} Иванова {i},m{i}@u.org\r\n", NAMES[i % 5]))
+        .collect()
+}
+
+/// `n` Russian members in UTF-8.
+fn russian_rows(n: usize) -> String {
+    russian_rows_from(0, n)
+}
+
+/// The bad rows' lines, and whether any name came out as CJK.
+fn bad_lines_and_cjk(l: &mut MemberList) -> (Vec<u64>, bool) {
+    let checked = l.check(&accept_all).unwrap();
+    let cjk = names(l)
+        .iter()
+        .any(|(_, n)| n.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c)));
+    (checked.bad.iter().map(|b| b.line).collect(), cjk)
+}
+
+/// UTF-8 rows and one pasted from a Windows-1251 file (line 32): the list
+/// is read as UTF-8 and that row is a bad row, whether it is in the first
+/// 64 KiB or far past them; the UTF-8 rows never turn into Chinese.
+#[test]
+fn a_utf8_list_with_one_windows_1251_row_is_read_as_utf8() {
+    let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode("Анна Сидорова,anna@u.org\r\n");
+    for (before, after) in [(30, 5), (3000, 5), (3, 1)] {
+        let mut bytes = format!("name,email\r\n{}", russian_rows(before)).into_bytes();
+        bytes.extend_from_slice(&cp1251);
+        bytes.extend_from_slice(russian_rows_from(before, after).as_bytes());
+        let (_d, mut l) = list_bytes(&bytes);
+        let (bad, cjk) = bad_lines_and_cjk(&mut l);
+        assert_eq!(bad, [before as u64 + 2], "{before}");
+        assert!(!cjk, "{before}");
+        assert_eq!(l.encoding(), "UTF-8");
+        assert_eq!(names(&l).len(), before + after);
+        let checked = l.check(&accept_all).unwrap();
+        assert!(
+            checked.bad[0].reason.contains("save the list as UTF-8"),
+            "{:?}",
+            checked.bad
+        );
+    }
+    // ASCII rows and one Windows-1251 row: all of it reads as Windows-1251.
+    let mut bytes = b"name,email\r\nJo Bloggs,jo@u.org\r\n".to_vec();
+    bytes.extend_from_slice(&cp1251);
+    let (_d, mut l) = list_bytes(&bytes);
+    assert_eq!(bad_lines_and_cjk(&mut l), (vec![], false));
+    assert_eq!(names(&l)[1].1, "Анна Сидорова");
+}
+
+/// A Windows-1251 list with a few UTF-8 rows is read as Windows-1251, not
+/// as Chinese (chardetng took the UTF-8 bytes for GBK: `Анна` → `袗薪薪邪`).
+#[test]
+fn a_cyrillic_list_is_never_read_as_cjk() {
+    let text = format!("ФИО,Email\r\n{}", russian_rows(6));
+    let mut bytes = encoding_rs::WINDOWS_1251.encode(&text).0.into_owned();
+    bytes.extend_from_slice(russian_rows_from(6, 2).as_bytes());
+    let (_d, mut l) = list_bytes(&bytes);
+    let (_, cjk) = bad_lines_and_cjk(&mut l);
+    assert!(!cjk);
+    assert_eq!(l.encoding(), "windows-1251");
+    assert_eq!(names(&l)[0].1, "Анна Иванова 0");
+}
+
+/// The fallback when chardetng says CJK: Cyrillic in whichever of the
+/// three encodings reads as words; Latin text as Windows-1252.
+#[test]
+fn not_cjk_tells_cyrillic_encodings_and_latin_apart() {
+    let text = "Анна Иванова,Пётр Сидоров,Ольга Ли,Жанна Ким";
+    for encoding in [
+        encoding_rs::WINDOWS_1251,
+        encoding_rs::KOI8_U,
+        encoding_rs::IBM866,
+    ] {
+        let (bytes, _, _) = encoding.encode(text);
+        assert_eq!(decoding::not_cjk(&bytes), encoding);
+    }
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode("Jürgen Müller,François Lefèvre");
+    assert_eq!(decoding::not_cjk(&bytes), encoding_rs::WINDOWS_1252);
+}
+
+/// A list saved in CP866 (DOS Cyrillic) is recognised.
+#[test]
+fn a_cp866_list_is_recognised() {
+    let text = format!("ФИО,Email\r\n{}", russian_rows(3));
+    let (bytes, _, _) = encoding_rs::IBM866.encode(&text);
+    let (_d, mut l) = list_bytes(&bytes);
+    assert_eq!(l.encoding(), "IBM866");
+    assert_eq!(bad_lines_and_cjk(&mut l), (vec![], false));
+    assert_eq!(names(&l)[1].1, "Пётр Иванова 1");
+}
