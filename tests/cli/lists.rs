@@ -720,6 +720,16 @@ fn lists_binary_files_are_refused_without_their_bytes() {
     let out = mbox(&l, &list, &[]);
     assert_eq!(out.code, 2, "{out:?}");
     out.says("no name column among the headers (\\u{1b}[31mwho\\u{7}, mail)");
+    // And in a row's cells.
+    let list = l.work_file(
+        "cells.csv",
+        "name,country,language\nJo,\u{1b}[2JGB,en\nAnn,GB,\u{1b}]0;x\u{7}\n",
+    );
+    let out = mbox(&l, &list, &[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    out.says("country `\\u{1b}[2JGB`")
+        .says("language `\\u{1b}]0;x\\u{7}`");
+    assert!(!out.stderr.contains('\u{1b}'), "{out:?}");
 }
 
 /// A list that is not there, a folder, or a path through a file: said plainly.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::signers::signer::{MESSAGE_LIMIT, Signer};
 
 use super::columns::Columns;
+use super::printable;
 use super::scan::{Scan, Stop};
 use super::source::ListFile;
 
@@ -175,13 +176,14 @@ fn signer(columns: &Columns, record: &csv::StringRecord) -> std::result::Result<
         "" => String::new(),
         code if crate::campaign::country::is_iso_code(code) => code.to_ascii_uppercase(),
         other => {
+            let shown = printable(other);
             return Err(match crate::campaign::country::suggest(other) {
                 Some(code) => format!(
-                    "country `{other}` is not an ISO 3166 code; did you mean {code} ({})?",
+                    "country `{shown}` is not an ISO 3166 code; did you mean {code} ({})?",
                     crate::campaign::country::name_of(code).unwrap_or(code)
                 ),
                 None => format!(
-                    "country `{other}` is not a two-letter ISO 3166 code such as GB, DE or FR"
+                    "country `{shown}` is not a two-letter ISO 3166 code such as GB, DE or FR"
                 ),
             });
         }
@@ -199,7 +201,10 @@ fn signer(columns: &Columns, record: &csv::StringRecord) -> std::result::Result<
     for (i, header) in &columns.extra {
         let value = record.get(*i).unwrap_or("");
         if value.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(format!("column `{header}` contains a control character"));
+            return Err(format!(
+                "column `{}` contains a control character",
+                printable(header)
+            ));
         }
         extra.insert(header.clone(), value.to_string());
     }
@@ -245,7 +250,8 @@ pub(super) fn language(text: &str) -> std::result::Result<String, String> {
         Ok(code)
     } else {
         Err(format!(
-            "language `{text}` is not a language code such as en or ru"
+            "language `{}` is not a language code such as en or ru",
+            printable(text)
         ))
     }
 }
