@@ -22,8 +22,9 @@ pub(super) enum Verify {
     /// Said outright (`--encoding utf-8`, or a UTF-8 byte-order mark): a
     /// non-UTF-8 byte is an error, reported by line and column.
     Sure,
-    /// UTF-8 but for some rows (one pasted from a Windows-1251 file…):
-    /// those rows are bad rows, the others are read.
+    /// UTF-8 but for some rows (one pasted from a Windows-1251 file…), or
+    /// marked UTF-8 by a byte-order mark: rows that are not UTF-8 are bad
+    /// rows, the others are read.
     Rows,
 }
 
@@ -54,6 +55,8 @@ pub(super) fn decode(
     }
     let (encoding, verify) = match (forced, bom) {
         (Some(forced), _) => (forced, Verify::Sure),
+        // Excel's "CSV UTF-8": rows that are not (pasted in) are bad rows.
+        (None, Some((from_bom, _))) if from_bom == UTF_8 => (UTF_8, Verify::Rows),
         (None, Some((from_bom, _))) => (from_bom, Verify::Sure),
         (None, None) => match utf16_without_bom(&head) {
             Some(utf16) => (utf16, Verify::No),

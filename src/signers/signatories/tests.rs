@@ -453,6 +453,11 @@ fn a_utf8_list_with_one_windows_1251_row_is_read_as_utf8() {
             checked.bad
         );
     }
+    // The same in Excel's "CSV UTF-8", with a byte-order mark.
+    let mut bytes = format!("\u{feff}name,email\r\n{}", russian_rows(3)).into_bytes();
+    bytes.extend_from_slice(&cp1251);
+    let (_d, mut l) = list_bytes(&bytes);
+    assert_eq!(bad_lines_and_cjk(&mut l), (vec![5], false));
     // ASCII rows and one Windows-1251 row: all of it reads as Windows-1251.
     let mut bytes = b"name,email\r\nJo Bloggs,jo@u.org\r\n".to_vec();
     bytes.extend_from_slice(&cp1251);
