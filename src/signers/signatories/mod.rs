@@ -137,6 +137,12 @@ impl MemberList {
                 sheet_rows: None,
             });
         }
+        if forced.is_some() {
+            bail!(
+                "--encoding is for text lists; {} is a spreadsheet, read as it is",
+                name.display()
+            );
+        }
         let book = spreadsheet::read(&name, &raw, kind, sheet)?;
         let first_row = book.rows.first().copied().unwrap_or(1);
         let (delimiter, columns, mut notes) = header(&name, &book.data, first_row)?;

@@ -399,6 +399,14 @@ fn spreadsheets_are_read_with_their_row_numbers_and_cells_as_shown() {
         );
         let err = format!(
             "{:#}",
+            MemberList::open(&path, Some("utf-8"), None).unwrap_err()
+        );
+        assert!(
+            err.contains("--encoding is for text lists"),
+            "{book}: {err}"
+        );
+        let err = format!(
+            "{:#}",
             MemberList::open(&path, None, Some("Nope")).unwrap_err()
         );
         assert!(
