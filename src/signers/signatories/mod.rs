@@ -14,6 +14,10 @@
 //! list in another encoding is turned into UTF-8 once, there (`decoding`).
 //! Line numbers are the file's own lines everywhere (the header is line 1).
 //!
+//! A spreadsheet (`.xlsx`, `.xls`, `.ods`) is turned into such a UTF-8
+//! copy once, from one sheet, remembering each line's sheet row
+//! (`spreadsheet`); any other binary file is refused there.
+//!
 //! The header row is read in `columns`, the data rows in `rows` (through a
 //! `scan`), and members listed twice are found in `duplicates`.
 
