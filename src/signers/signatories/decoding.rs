@@ -189,23 +189,28 @@ pub(super) fn survey(mut reader: impl Read) -> Result<Survey> {
     let mut line = Vec::new();
     let mut buf = vec![0; 1 << 16];
     let mut fed = 0usize;
+    // Whether a line that is not UTF-8 has been seen yet.
+    let mut any_invalid = false;
+    // Looks at one line; true if it is not UTF-8.
     let mut look = |line: &[u8], detector: &mut chardetng::EncodingDetector| {
         if line.is_ascii() {
-            return;
+            return false;
         }
         match std::str::from_utf8(line) {
             Ok(text) => {
                 survey.utf8_lines += 1;
                 valid_cjk |= text.chars().any(is_cjk);
+                false
             }
             // A character cut off where a long line was split.
-            Err(e) if e.error_len().is_none() && line.len() >= 1 << 16 => {}
+            Err(e) if e.error_len().is_none() && line.len() >= 1 << 16 => false,
             Err(_) => {
                 survey.invalid_lines += 1;
                 detector.feed(line, false);
                 if sample.len() < 1 << 16 {
                     sample.extend_from_slice(line);
                 }
+                true
             }
         }
     };
@@ -215,17 +220,19 @@ pub(super) fn survey(mut reader: impl Read) -> Result<Survey> {
         let mut rest = &buf[..n];
         while let Some(end) = memchr::memchr(b'\n', rest) {
             line.extend_from_slice(&rest[..=end]);
-            look(&line, &mut detector);
+            any_invalid |= look(&line, &mut detector);
             line.clear();
             rest = &rest[end + 1..];
         }
         line.extend_from_slice(rest);
-        // A few megabytes are plenty to tell encodings apart.
-        if n == 0 || fed > 8 << 20 || line.len() >= 1 << 16 {
-            look(&line, &mut detector);
+        // A few megabytes are plenty to tell encodings apart, once they
+        // hold a line that is not UTF-8 (one may come only near the end).
+        let enough = fed > 8 << 20 && any_invalid;
+        if n == 0 || enough || line.len() >= 1 << 16 {
+            any_invalid |= look(&line, &mut detector);
             line.clear();
         }
-        if n == 0 || fed > 8 << 20 {
+        if n == 0 || enough {
             break;
         }
     }
