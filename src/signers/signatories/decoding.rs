@@ -32,11 +32,13 @@ pub(super) enum Verify {
 /// itself when it is UTF-8, else a UTF-8 copy. Only the first 64 KiB are
 /// read here; whether the rest of a UTF-8 file is UTF-8 too is seen by
 /// `check`, in the pass it makes anyway (`Verify`).
+/// Also the lines of a list in a legacy encoding that are UTF-8 (rows
+/// pasted in from elsewhere), which would read as `РђРЅРЅР°`.
 pub(super) fn decode(
     name: &Path,
     raw: Data,
     forced: Option<&'static Encoding>,
-) -> Result<(&'static Encoding, Data, Verify)> {
+) -> Result<(&'static Encoding, Data, Verify, Vec<u64>)> {
     let mut head = Vec::with_capacity(1 << 16);
     raw.open()?
         .take(1 << 16)
@@ -63,7 +65,10 @@ pub(super) fn decode(
             None if invalid_in_head.is_none() => (UTF_8, Verify::Presumed),
             None => match survey(raw.open()?)? {
                 survey if survey.mostly_utf8() => (UTF_8, Verify::Rows),
-                survey => (survey.guess, Verify::No),
+                survey => {
+                    let data = transcode(name, &raw, survey.guess)?;
+                    return Ok((survey.guess, data, Verify::No, survey.utf8_at));
+                }
             },
         },
     };
@@ -81,21 +86,22 @@ pub(super) fn decode(
                 survey(raw.open()?)?.guess,
             ));
         }
-        return Ok(match raw {
+        let (data, verify) = match raw {
             Data::File { path, .. } => (
-                UTF_8,
                 Data::File {
                     path,
                     skip: bom_len,
                 },
                 verify,
             ),
-            Data::Temp(_) if bom_len == 0 => (UTF_8, raw, verify),
+            Data::Temp(_) if bom_len == 0 => (raw, verify),
             // Decoded (and so checked) into a copy without the mark.
-            Data::Temp(_) => (UTF_8, transcode(name, &raw, UTF_8)?, Verify::No),
-        });
+            Data::Temp(_) => (transcode(name, &raw, UTF_8)?, Verify::No),
+        };
+        return Ok((UTF_8, data, verify, Vec::new()));
     }
-    Ok((encoding, transcode(name, &raw, encoding)?, Verify::No))
+    let data = transcode(name, &raw, encoding)?;
+    Ok((encoding, data, Verify::No, Vec::new()))
 }
 
 /// Text that is not UTF-8 although it should be.
@@ -158,6 +164,9 @@ pub(super) fn line_and_column(reader: impl Read, offset: u64) -> Result<(u64, u6
 pub(super) struct Survey {
     pub(super) utf8_lines: u64,
     pub(super) invalid_lines: u64,
+    /// The numbers of the lines that are UTF-8 beyond ASCII (the first
+    /// 65,536 of them).
+    pub(super) utf8_at: Vec<u64>,
     /// The likeliest legacy encoding of the lines that are not UTF-8
     /// (Windows-1252 in Western Europe, Windows-1251 for Cyrillic…).
     pub(super) guess: &'static Encoding,
@@ -181,8 +190,12 @@ pub(super) fn survey(mut reader: impl Read) -> Result<Survey> {
     let mut survey = Survey {
         utf8_lines: 0,
         invalid_lines: 0,
+        utf8_at: Vec::new(),
         guess: encoding_rs::WINDOWS_1252,
     };
+    // The number of the next line to look at (pieces of a long line
+    // share its number).
+    let mut next_line = 1u64;
     let mut valid_cjk = false;
     // Up to 64 KiB of the lines that are not UTF-8, for `not_cjk`.
     let mut sample = Vec::new();
@@ -193,12 +206,17 @@ pub(super) fn survey(mut reader: impl Read) -> Result<Survey> {
     let mut any_invalid = false;
     // Looks at one line; true if it is not UTF-8.
     let mut look = |line: &[u8], detector: &mut chardetng::EncodingDetector| {
+        let number = next_line;
+        next_line += u64::from(line.ends_with(b"\n"));
         if line.is_ascii() {
             return false;
         }
         match std::str::from_utf8(line) {
             Ok(text) => {
                 survey.utf8_lines += 1;
+                if survey.utf8_at.len() < 1 << 16 {
+                    survey.utf8_at.push(number);
+                }
                 valid_cjk |= text.chars().any(is_cjk);
                 false
             }

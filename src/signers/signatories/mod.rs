@@ -102,6 +102,9 @@ pub struct MemberList {
     verify: Verify,
     /// For a spreadsheet: the sheet row of each line of its CSV copy.
     sheet_rows: Option<Arc<Vec<u64>>>,
+    /// In a list read in a legacy encoding, the lines that were UTF-8
+    /// (pasted in): bad rows, not names read as `РђРЅРЅР°`.
+    utf8_rows: HashSet<u64>,
 }
 
 impl MemberList {
@@ -127,7 +130,7 @@ impl MemberList {
                     name.display()
                 );
             }
-            let (encoding, data, verify) = decode(&name, raw, forced)?;
+            let (encoding, data, verify, utf8_rows) = decode(&name, raw, forced)?;
             let (delimiter, columns, notes) = header(&name, &data, 1)?;
             return Ok(MemberList {
                 name,
@@ -139,6 +142,7 @@ impl MemberList {
                 notes,
                 verify,
                 sheet_rows: None,
+                utf8_rows: utf8_rows.into_iter().collect(),
             });
         }
         if forced.is_some() {
@@ -161,6 +165,7 @@ impl MemberList {
             notes,
             verify: Verify::No,
             sheet_rows: Some(Arc::new(book.rows)),
+            utf8_rows: HashSet::new(),
         })
     }
 
@@ -204,6 +209,19 @@ impl MemberList {
                     continue;
                 }
             };
+            if self.utf8_rows.contains(&line) {
+                skip.insert(line);
+                checked.bad.push(BadRow {
+                    line,
+                    reason: format!(
+                        "this row is UTF-8 text, unlike the rest of the list ({}), so its \
+                         letters would come out garbled; correct it and save the whole list \
+                         as UTF-8 (\"CSV UTF-8\" in Excel, \"Unicode (UTF-8)\" in LibreOffice)",
+                        self.encoding.name()
+                    ),
+                });
+                continue;
+            }
             if !signer.country.is_empty() {
                 let verdict = match verdicts.get(&signer.country) {
                     Some(v) => v,
@@ -272,6 +290,7 @@ impl MemberList {
             return self.check(accept);
         }
         let data = transcode(&self.name, &self.data, guess)?;
+        self.utf8_rows = survey.utf8_at.into_iter().collect();
         let (delimiter, columns, notes) = header(&self.name, &data, 1)?;
         self.data = Arc::new(data);
         self.encoding = guess;

@@ -482,10 +482,13 @@ fn a_cyrillic_list_is_never_read_as_cjk() {
     let mut bytes = encoding_rs::WINDOWS_1251.encode(&text).0.into_owned();
     bytes.extend_from_slice(russian_rows_from(6, 2).as_bytes());
     let (_d, mut l) = list_bytes(&bytes);
-    let (_, cjk) = bad_lines_and_cjk(&mut l);
+    let (bad, cjk) = bad_lines_and_cjk(&mut l);
     assert!(!cjk);
     assert_eq!(l.encoding(), "windows-1251");
     assert_eq!(names(&l)[0].1, "Анна Иванова 0");
+    // The two UTF-8 rows are bad rows, not names read as `РђРЅРЅР°`.
+    assert_eq!(bad, [8, 9]);
+    assert_eq!(names(&l).len(), 6);
 }
 
 /// The fallback when chardetng says CJK: Cyrillic in whichever of the
