@@ -81,7 +81,7 @@ impl Data {
 }
 
 /// Why the list at `path` cannot be read, in plain words.
-fn unreadable(path: &Path, e: &std::io::Error) -> anyhow::Error {
+pub(super) fn unreadable(path: &Path, e: &std::io::Error) -> anyhow::Error {
     match e.kind() {
         std::io::ErrorKind::NotFound => anyhow::anyhow!("no such file: {}", path.display()),
         std::io::ErrorKind::PermissionDenied => anyhow::anyhow!(

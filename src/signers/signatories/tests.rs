@@ -518,3 +518,17 @@ fn a_cp866_list_is_recognised() {
     assert_eq!(bad_lines_and_cjk(&mut l), (vec![], false));
     assert_eq!(names(&l)[1].1, "Пётр Иванова 1");
 }
+
+/// A list that cannot be read is said so in plain words (a test run as
+/// root cannot make a file unreadable, so the words are checked here).
+#[test]
+fn unreadable_lists_are_said_plainly() {
+    use std::io::{Error, ErrorKind};
+    let path = Path::new("members.csv");
+    let said = |kind: ErrorKind| source::unreadable(path, &Error::from(kind)).to_string();
+    assert_eq!(said(ErrorKind::NotFound), "no such file: members.csv");
+    assert!(
+        said(ErrorKind::PermissionDenied).starts_with("cannot read members.csv: permission denied")
+    );
+    assert!(!said(ErrorKind::Other).contains("metadata"));
+}
