@@ -207,10 +207,12 @@ pub struct LetterArgs {
 #[command(next_help_heading = "Your own words")]
 pub struct VoiceArgs {
     /// A paragraph of your own, put after the letter's opening (in a
-    /// members' list, for members whose `message` column is empty).
+    /// members' list, for members whose `message` column is empty); `-`
+    /// reads it from standard input. At most 64 KiB.
     #[arg(long, value_name = "TEXT", conflicts_with = "message_file")]
     pub message: Option<String>,
-    /// The same, read from a file (UTF-8; blank lines separate paragraphs).
+    /// The same, read from a file (UTF-8; blank lines separate paragraphs;
+    /// `-` is standard input). At most 64 KiB.
     #[arg(long, value_name = "FILE")]
     pub message_file: Option<PathBuf>,
     /// Open each finished letter in $VISUAL or $EDITOR before it is written
@@ -234,9 +236,13 @@ pub struct WriteArgs {
 pub struct BatchArgs {
     /// CSV with a header row (name or first and last name, organisation,
     /// email, country, language, any other columns for templates); `,` `;`
-    /// or tab separated, as spreadsheets export it. `-` reads standard input.
+    /// or tab separated, as spreadsheets export it; or the spreadsheet
+    /// itself (.xlsx, .xls, .ods). `-` reads standard input.
     #[arg(long, value_name = "FILE")]
     pub signatories: Option<std::path::PathBuf>,
+    /// The sheet of a spreadsheet list to read (default: its first sheet).
+    #[arg(long, value_name = "NAME", requires = "signatories")]
+    pub sheet: Option<String>,
     /// The list's encoding (utf-8, utf-16le, windows-1251, windows-1252…);
     /// default: found from a byte-order mark or the text itself.
     #[arg(long, value_name = "NAME", requires = "signatories")]

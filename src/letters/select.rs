@@ -103,9 +103,9 @@ pub fn prepare(
             addressing: Addressing::same(addressees, 1),
         });
     };
-    let mut list = MemberList::open(path, batch.encoding.as_deref())?;
+    let mut list = MemberList::open(path, batch.encoding.as_deref(), batch.sheet.as_deref())?;
     for note in list.notes() {
-        writeln!(stderr, "note: {}:1: {note}", list.path().display())?;
+        writeln!(stderr, "note: {note}")?;
     }
     let by_country = recipients.iter().any(|r| r.by_country());
     // A country's embassies, or why the campaign has none to write to.

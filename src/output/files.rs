@@ -519,6 +519,9 @@ pub fn slug(text: &str) -> String {
     {
         if c.is_ascii_alphanumeric() {
             out.push(c);
+        } else if matches!(c, '\'' | '"' | '`') {
+            // Marks inside a word, not between words: deunicode writes the
+            // soft and hard signs (`Ольга`, `Объедков`) and apostrophes so.
         } else if !out.is_empty() && !out.ends_with('-') {
             out.push('-');
         }
@@ -561,6 +564,9 @@ mod tests {
         assert_eq!(slug("Иванов Пётр"), "ivanov-piotr");
         assert_eq!(slug("✊"), "fist");
         assert_eq!(slug("— … —"), "");
+        assert_eq!(slug("Ольга Иванова"), "olga-ivanova");
+        assert_eq!(slug("Объедков Дарья"), "obedkov-daria");
+        assert_eq!(slug("O’Brien"), "obrien");
     }
 
     #[test]

@@ -199,7 +199,7 @@ pub fn run(
         &emailable,
         &maker,
         &journal,
-        s.resend,
+        (s.resend, s.resend_uncertain),
         counts.pending,
         stderr,
     )?;
@@ -439,18 +439,24 @@ fn preview(
     emailable: &Addressing,
     maker: &JobMaker<'_>,
     journal: &Journal,
-    resend: bool,
+    (resend, resend_uncertain): (bool, bool),
     pending: usize,
     stderr: &mut dyn Write,
 ) -> Result<()> {
     const SHOWN: usize = 5;
     let mut shown = 0;
     for produced in signing.letters(renderer, emailable)? {
-        if shown == SHOWN {
+        if shown == SHOWN.min(pending) {
             break;
         }
         let job = maker.make(produced?, journal)?;
-        if !resend && matches!(job.previous, Previous::Sent { .. }) {
+        // Only letters this run sends, as `pending` counts them.
+        let skipped = match job.previous {
+            Previous::Sent { .. } => !resend,
+            Previous::Uncertain { .. } => !resend && !resend_uncertain,
+            _ => false,
+        };
+        if skipped {
             continue;
         }
         shown += 1;

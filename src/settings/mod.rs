@@ -9,7 +9,7 @@ pub mod rate;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::{Context, Result, bail};
@@ -18,7 +18,7 @@ use crate::cli::Format;
 use crate::cli::{self, Cli};
 use crate::message::Clock;
 use crate::settings::profile::Profile;
-use crate::signers::signer::Field;
+use crate::signers::signer::{Field, MESSAGE_LIMIT};
 
 /// What the process was started with, read once at the edge (in `main`).
 #[derive(Debug, Clone)]
@@ -196,13 +196,34 @@ pub struct VoiceSettings {
 }
 
 impl VoiceSettings {
-    fn from_args(args: &cli::VoiceArgs, env: &Environment) -> Result<Self> {
+    /// `list_on_stdin`: `--signatories -` reads standard input already.
+    fn from_args(args: &cli::VoiceArgs, env: &Environment, list_on_stdin: bool) -> Result<Self> {
+        let stdin = |flag: &str| {
+            if list_on_stdin {
+                bail!(
+                    "{flag} - and --signatories - both read standard input; \
+                     give one of them a file"
+                );
+            }
+            bounded_text(
+                std::io::stdin().lock(),
+                &format!("{flag} -: standard input"),
+            )
+        };
         let message = match (&args.message, &args.message_file) {
+            (Some(text), _) if text == "-" => stdin("--message")?,
+            (Some(text), _) if text.len() > MESSAGE_LIMIT => bail!(
+                "--message is {} KiB, over the {} KiB a message may hold; shorten it",
+                text.len().div_ceil(1024),
+                MESSAGE_LIMIT >> 10
+            ),
             (Some(text), _) => text.clone(),
+            (None, Some(path)) if path.as_os_str() == "-" => stdin("--message-file")?,
             (None, Some(path)) => {
                 let path = env.cwd.join(path);
-                fs_err::read_to_string(&path)
-                    .with_context(|| format!("--message-file: cannot read {}", path.display()))?
+                let file = fs_err::File::open(&path)
+                    .with_context(|| format!("--message-file: cannot read {}", path.display()))?;
+                bounded_text(file, &format!("--message-file {}", path.display()))?
             }
             (None, None) => String::new(),
         };
@@ -225,6 +246,29 @@ impl VoiceSettings {
                 .map(str::to_string),
         })
     }
+}
+
+/// The UTF-8 text `reader` gives until it ends (a FIFO: until its writer
+/// closes it), but never more than `MESSAGE_LIMIT`: `/dev/zero` stops there.
+fn bounded_text(reader: impl std::io::Read, what: &str) -> Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    reader
+        .take(MESSAGE_LIMIT as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {what}"))?;
+    if bytes.len() > MESSAGE_LIMIT {
+        bail!(
+            "{what} holds more than the {} KiB a message may hold; shorten it",
+            MESSAGE_LIMIT >> 10
+        );
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{what} is not UTF-8 text (byte {} is not); save it as UTF-8",
+            e.utf8_error().valid_up_to() + 1
+        )
+    })
 }
 
 /// How mail leaves this machine.
@@ -338,6 +382,8 @@ pub struct BatchSettings {
     pub skip_invalid: bool,
     /// `--encoding`: the list's encoding, when not detected.
     pub encoding: Option<String>,
+    /// `--sheet`: the sheet of a spreadsheet list (else its first).
+    pub sheet: Option<String>,
     pub reply_to: crate::cli::ReplyTo,
 }
 
@@ -354,6 +400,7 @@ impl BatchSettings {
             group: args.group,
             skip_invalid: args.skip_invalid,
             encoding: args.encoding.clone(),
+            sheet: args.sheet.clone(),
             reply_to: args.reply_to,
         }
     }
@@ -433,7 +480,11 @@ impl Settings {
                 )?,
                 batch: BatchSettings::from_args(&args.common.batch, env),
                 quiet,
-                voice: VoiceSettings::from_args(&args.common.voice, env)?,
+                voice: VoiceSettings::from_args(
+                    &args.common.voice,
+                    env,
+                    args.common.batch.signatories.as_deref() == Some(Path::new("-")),
+                )?,
             })),
             cli::Command::Init(args) => {
                 let shown = args
@@ -600,7 +651,11 @@ fn send_settings(
         to: args.common.selection.to,
         date: letter_date(args.date.as_deref(), env.today)?,
         after_deadline: args.after_deadline,
-        voice: VoiceSettings::from_args(&args.common.voice, env)?,
+        voice: VoiceSettings::from_args(
+            &args.common.voice,
+            env,
+            args.common.batch.signatories.as_deref() == Some(Path::new("-")),
+        )?,
         // Real mail dated 2001 scores as spam (DATE_IN_PAST_96_XX): the
         // reproducible clock is for files only.
         email: email(&args.common.email, Clock::Now)?,

@@ -7,6 +7,11 @@ use std::collections::BTreeMap;
 use anyhow::{Result, bail};
 use serde::Serialize;
 
+/// The most a signer's own words may hold (`--message`, `--message-file`,
+/// a list's `message` cell): plenty for a personal paragraph, and a bound
+/// on what is read (`--message-file /dev/zero` would never end).
+pub const MESSAGE_LIMIT: usize = 64 << 10;
+
 /// A signer whose fields have been checked.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Signer {

@@ -803,3 +803,31 @@ fn a_batch_after_bad_rows_writes_what_the_good_rows_alone_give() {
         }
     }
 }
+
+/// A re-run whose only letter left is uncertain previews nothing (it said
+/// "── 1 of 0"): the preview lists only the letters this run sends, and
+/// with --resend-uncertain it lists that one, "1 of 1".
+#[test]
+fn a_rerun_previews_only_the_letters_it_sends() {
+    let server = SmtpServer::start(ServerConfig::default().drop_after_data([1]));
+    let b = TestCampaign::sendable();
+    b.work_file("m.csv", members_csv(1));
+    let court = ["--to", "supreme-court"];
+    let first = send(&b, &server, "m.csv").with(court).run();
+    assert_eq!(first.code, 3, "{first:?}");
+    first.says("uncertain");
+
+    let again = b.send().members("m.csv").smtp(&server).with(court);
+    let again = again.with(["--dry-run"]).run();
+    assert_eq!(again.code, 3, "{again:?}");
+    again.says("uncertain");
+    assert!(!again.stderr.contains("── 1 of"), "{again:?}");
+
+    let resend = b.send().members("m.csv").smtp(&server).with(court);
+    let resend = resend.with(["--dry-run", "--resend-uncertain"]).run();
+    assert_eq!(resend.code, 0, "{resend:?}");
+    resend.says("── 1 of 1:");
+    let mut server = server;
+    server.stop();
+    assert_eq!(server.received().len(), 1);
+}

@@ -106,6 +106,24 @@ fn quiet_hides_the_progress_bar_on_a_terminal() {
     let loud = batch_on_a_terminal(&tc, &[]);
     assert!(loud.contains("writing "), "no progress bar: {loud:?}");
     assert!(loud.contains("wrote 120 files"), "{loud:?}");
+    // Its rate is rounded for reading: `1,193/s` or `12.5/s`, never
+    // `1,192.778/s`.
+    let rates: Vec<&str> = loud
+        .match_indices("/s")
+        .map(|(at, _)| {
+            let before = &loud[..at];
+            let start = before
+                .rfind(|c: char| !(c.is_ascii_digit() || c == ',' || c == '.'))
+                .map_or(0, |i| i + 1);
+            &before[start..]
+        })
+        .filter(|rate| !rate.is_empty())
+        .collect();
+    assert!(!rates.is_empty(), "no rate shown: {loud:?}");
+    for rate in rates {
+        let decimals = rate.split_once('.').map_or(0, |(_, d)| d.len());
+        assert!(decimals <= 1, "rate {rate}/s in {loud:?}");
+    }
     let quiet = batch_on_a_terminal(&tc, &["-q"]);
     assert!(quiet.trim().is_empty(), "-q showed: {quiet:?}");
 }

@@ -266,3 +266,62 @@ fn check_warns_on_salutations_spam_filters_score() {
         "{out}"
     );
 }
+
+/// Own words are bounded at 64 KiB, from a file, standard input (`-`) or
+/// the command line, and the error names the limit; `/dev/zero` stops
+/// there instead of filling the memory.
+#[test]
+fn own_words_are_limited_to_64_kib() {
+    let tc = TestCampaign::new();
+    let fits = "word ".repeat(64 * 1024 / 5);
+    let over = "word ".repeat(64 * 1024 / 5 + 1);
+    tc.work_file("fits.txt", &fits);
+    tc.work_file("over.txt", &over);
+    let out = signed(&tc, &["--message-file", "fits.txt"]);
+    assert!(out.matches("word").count() >= 13_000, "the whole message");
+    to_ministry(&tc, &["--name", NAME, "--message-file", "over.txt"])
+        .exits(2)
+        .says("over.txt holds more than the 64 KiB a message may hold");
+    #[cfg(unix)]
+    to_ministry(&tc, &["--name", NAME, "--message-file", "/dev/zero"])
+        .exits(2)
+        .says("/dev/zero holds more than the 64 KiB");
+    to_ministry(&tc, &["--name", NAME, "--message", &over])
+        .exits(2)
+        .says("over the 64 KiB a message may hold");
+    for flag in ["--message", "--message-file"] {
+        let mut cmd = to_ministry(&tc, &["--name", NAME, flag, "-"]);
+        cmd.write_stdin(over.clone())
+            .exits(2)
+            .says("standard input holds more than the 64 KiB");
+        let mut cmd = to_ministry(&tc, &["--name", NAME, flag, "-"]);
+        let out = cmd.write_stdin(OWN_WORDS).succeeds().stdout;
+        assert!(out.replace('\n', " ").contains(OWN_WORDS), "{flag}: {out}");
+    }
+}
+
+/// A FIFO (`--message-file <(…)` or a named pipe) is read until its
+/// writer closes it, however it is written.
+#[cfg(unix)]
+#[test]
+fn message_file_reads_a_fifo_until_it_closes() {
+    use std::io::Write;
+    let tc = TestCampaign::new();
+    let fifo = tc.work().join("words.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let (first, rest) = OWN_WORDS.split_at(20);
+    let writer = std::thread::spawn(move || {
+        // Opening blocks until protest-letter opens the other end.
+        let mut pipe = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+        pipe.write_all(first.as_bytes()).unwrap();
+        pipe.flush().unwrap();
+        pipe.write_all(rest.as_bytes()).unwrap();
+    });
+    let out = signed(&tc, &["--message-file", "words.fifo"]);
+    writer.join().unwrap();
+    assert!(out.replace('\n', " ").contains(OWN_WORDS), "{out}");
+}

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
+use super::printable;
 use super::source::Data;
 
 /// Which column holds which signer field.
@@ -93,13 +94,22 @@ enum Slot {
     Language,
 }
 
-/// Reads the header row: the separator, the columns and remarks on them.
-pub(super) fn header(name: &Path, data: &Data) -> Result<(u8, Columns, Vec<String>)> {
-    let mut first = String::new();
+/// Reads the header row (line `line` of the file, or row of the sheet):
+/// the separator, the columns and remarks on them, each remark with its
+/// place (`members.csv:1: …`).
+pub(super) fn header(name: &Path, data: &Data, line: u64) -> Result<(u8, Columns, Vec<String>)> {
+    let mut first = Vec::new();
     // A small buffer: only the first line is wanted.
     data.open_with(4096)?
-        .read_line(&mut first)
+        .read_until(b'\n', &mut first)
         .with_context(|| format!("cannot read {}", name.display()))?;
+    let Ok(first) = String::from_utf8(first) else {
+        bail!(
+            "{}:{line}: the header row is not UTF-8 text; save the list from your spreadsheet \
+             as \"CSV UTF-8\", or name its encoding with --encoding",
+            name.display()
+        );
+    };
     if first.trim().is_empty() {
         bail!(
             "{}: the first line must be a header row naming the columns (name or first and last name, organisation, email, country…)",
@@ -116,7 +126,12 @@ pub(super) fn header(name: &Path, data: &Data) -> Result<(u8, Columns, Vec<Strin
         .transpose()
         .with_context(|| format!("{}:1: cannot read the header row", name.display()))?
         .unwrap_or_default();
-    let (columns, notes) = columns(&headers).with_context(|| format!("{}:1", name.display()))?;
+    let (columns, notes) =
+        columns(&headers).with_context(|| format!("{}:{line}", name.display()))?;
+    let notes = notes
+        .into_iter()
+        .map(|note| format!("{}:{line}: {note}", name.display()))
+        .collect();
     Ok((delimiter, columns, notes))
 }
 
@@ -177,7 +192,7 @@ fn columns(headers: &csv::StringRecord) -> Result<(Columns, Vec<String>)> {
             .map(|(slot, _)| *slot)
         else {
             found.extra.push((i, header.trim().to_string()));
-            unknown.push((header.trim().to_string(), key));
+            unknown.push((printable(header.trim()), key));
             continue;
         };
         let place = match slot {
@@ -215,7 +230,7 @@ fn columns(headers: &csv::StringRecord) -> Result<(Columns, Vec<String>)> {
         bail!(
             "no name column among the headers ({}); {}name the signatories' column `name`, \
              or give `First name` and `Last name` columns",
-            headers.iter().collect::<Vec<_>>().join(", "),
+            printable(&headers.iter().collect::<Vec<_>>().join(", ")),
             name_hint.unwrap_or_default()
         );
     }

@@ -14,6 +14,10 @@
 //! list in another encoding is turned into UTF-8 once, there (`decoding`).
 //! Line numbers are the file's own lines everywhere (the header is line 1).
 //!
+//! A spreadsheet (`.xlsx`, `.xls`, `.ods`) is turned into such a UTF-8
+//! copy once, from one sheet, remembering each line's sheet row
+//! (`spreadsheet`); any other binary file is refused there.
+//!
 //! The header row is read in `columns`, the data rows in `rows` (through a
 //! `scan`), and members listed twice are found in `duplicates`.
 
@@ -23,6 +27,7 @@ mod duplicates;
 mod rows;
 mod scan;
 mod source;
+mod spreadsheet;
 #[cfg(test)]
 mod tests;
 
@@ -30,12 +35,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use encoding_rs::Encoding;
 
 use crate::signers::signer::Signer;
 use columns::{Columns, header};
-use decoding::{Verify, decode, guess_legacy, line_and_column, not_utf8_error, transcode};
+use decoding::{Verify, decode, line_and_column, not_utf8_error, survey, transcode};
 use duplicates::Keys;
 use rows::Rows;
 use scan::Stop;
@@ -95,12 +100,18 @@ pub struct MemberList {
     notes: Vec<String>,
     /// Whether `check` still has to make sure the text is UTF-8.
     verify: Verify,
+    /// For a spreadsheet: the sheet row of each line of its CSV copy.
+    sheet_rows: Option<Arc<Vec<u64>>>,
+    /// In a list read in a legacy encoding, the lines that were UTF-8
+    /// (pasted in): bad rows, not names read as `РђРЅРЅР°`.
+    utf8_rows: HashSet<u64>,
 }
 
 impl MemberList {
     /// Opens `path` (`-` for standard input), reads the header and works
     /// out the encoding (`encoding` names it outright) and the separator.
-    pub fn open(path: &Path, encoding: Option<&str>) -> Result<Self> {
+    /// A spreadsheet is read from its first sheet, or the one named `sheet`.
+    pub fn open(path: &Path, encoding: Option<&str>, sheet: Option<&str>) -> Result<Self> {
         let forced = match encoding {
             None => None,
             Some(label) => Some(Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
@@ -111,17 +122,50 @@ impl MemberList {
             })?),
         };
         let (name, raw) = Data::of(path)?;
-        let (encoding, data, verify) = decode(&name, raw, forced)?;
-        let (delimiter, columns, notes) = header(&name, &data)?;
+        let kind = spreadsheet::sniff(&raw)?;
+        if kind == spreadsheet::Kind::Text {
+            if sheet.is_some() {
+                bail!(
+                    "--sheet is for spreadsheets (.xlsx, .xls, .ods); {} is a text file",
+                    name.display()
+                );
+            }
+            let (encoding, data, verify, utf8_rows) = decode(&name, raw, forced)?;
+            let (delimiter, columns, notes) = header(&name, &data, 1)?;
+            return Ok(MemberList {
+                name,
+                data: Arc::new(data),
+                encoding,
+                delimiter,
+                columns: Arc::new(columns),
+                skip: Arc::new(HashSet::new()),
+                notes,
+                verify,
+                sheet_rows: None,
+                utf8_rows: utf8_rows.into_iter().collect(),
+            });
+        }
+        if forced.is_some() {
+            bail!(
+                "--encoding is for text lists; {} is a spreadsheet, read as it is",
+                name.display()
+            );
+        }
+        let book = spreadsheet::read(&name, &raw, kind, sheet)?;
+        let first_row = book.rows.first().copied().unwrap_or(1);
+        let (delimiter, columns, mut notes) = header(&name, &book.data, first_row)?;
+        notes.splice(0..0, book.note);
         Ok(MemberList {
             name,
-            data: Arc::new(data),
-            encoding,
+            data: Arc::new(book.data),
+            encoding: encoding_rs::UTF_8,
             delimiter,
             columns: Arc::new(columns),
             skip: Arc::new(HashSet::new()),
             notes,
-            verify,
+            verify: Verify::No,
+            sheet_rows: Some(Arc::new(book.rows)),
+            utf8_rows: HashSet::new(),
         })
     }
 
@@ -147,6 +191,13 @@ impl MemberList {
                     return match rows.stopped() {
                         Some(Stop::NotUtf8 { offset }) => self.not_utf8(offset, accept),
                         Some(Stop::LongQuote { line }) => Err(self.open_quote(line)),
+                        Some(Stop::LongCell { line }) => Err(anyhow::anyhow!(
+                            "{}:{line}: a quoted value that starts on this line is longer than \
+                             {} MiB, the most one cell of a list may hold; nothing was done. \
+                             Shorten it and try again",
+                            self.name.display(),
+                            scan::LONG_QUOTE >> 20
+                        )),
                         None => Err(e),
                     };
                 }
@@ -158,6 +209,19 @@ impl MemberList {
                     continue;
                 }
             };
+            if self.utf8_rows.contains(&line) {
+                skip.insert(line);
+                checked.bad.push(BadRow {
+                    line,
+                    reason: format!(
+                        "this row is UTF-8 text, unlike the rest of the list ({}), so its \
+                         letters would come out garbled; correct it and save the whole list \
+                         as UTF-8 (\"CSV UTF-8\" in Excel, \"Unicode (UTF-8)\" in LibreOffice)",
+                        self.encoding.name()
+                    ),
+                });
+                continue;
+            }
             if !signer.country.is_empty() {
                 let verdict = match verdicts.get(&signer.country) {
                     Some(v) => v,
@@ -214,13 +278,20 @@ impl MemberList {
     /// an error if the encoding was said outright, else the list is in a
     /// legacy encoding after all, and is decoded and checked again.
     fn not_utf8(&mut self, offset: u64, accept: &Accept<'_>) -> Result<Checked> {
-        let guess = guess_legacy(self.data.open()?)?;
+        let survey = survey(self.data.open()?)?;
+        let guess = survey.guess;
         if self.verify == Verify::Sure {
             let (line, column) = line_and_column(self.data.open()?, offset)?;
             return Err(not_utf8_error(&self.name, line, column, guess));
         }
+        if survey.mostly_utf8() {
+            // UTF-8 but for some rows: those are bad rows.
+            self.verify = Verify::Rows;
+            return self.check(accept);
+        }
         let data = transcode(&self.name, &self.data, guess)?;
-        let (delimiter, columns, notes) = header(&self.name, &data)?;
+        self.utf8_rows = survey.utf8_at.into_iter().collect();
+        let (delimiter, columns, notes) = header(&self.name, &data, 1)?;
         self.data = Arc::new(data);
         self.encoding = guess;
         self.delimiter = delimiter;
@@ -259,7 +330,8 @@ impl MemberList {
             Arc::clone(&self.columns),
             self.name.clone(),
             checking,
-            checking && self.verify != Verify::No,
+            checking && matches!(self.verify, Verify::Presumed | Verify::Sure),
+            self.sheet_rows.clone(),
         ))
     }
 
@@ -273,10 +345,29 @@ impl MemberList {
         self.encoding.name()
     }
 
-    /// Remarks about the header row, to show before anything is done.
+    /// Remarks about the list (which sheet was read, unknown columns), each
+    /// with its place (`members.csv:1: …`), to show before anything is done.
     pub fn notes(&self) -> &[String] {
         &self.notes
     }
+}
+
+/// Text from a list as an error may show it: control characters (a
+/// terminal would obey ESC) escaped, and cut short after 200 characters.
+pub(crate) fn printable(text: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == 200 {
+            out.push('…');
+            break;
+        }
+        if c.is_control() || c == '\u{FFFD}' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Whether all members' words (`message`) are the same, counted row by row.

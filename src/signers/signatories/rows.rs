@@ -6,9 +6,10 @@ use std::io::BufReader;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::signers::signer::Signer;
+use crate::signers::signer::{MESSAGE_LIMIT, Signer};
 
 use super::columns::Columns;
+use super::printable;
 use super::scan::{Scan, Stop};
 use super::source::ListFile;
 
@@ -16,8 +17,12 @@ use super::source::ListFile;
 pub(super) struct Rows {
     csv: csv::Reader<Scan<BufReader<ListFile>>>,
     record: csv::StringRecord,
+    /// The row as read, before it is known to be UTF-8.
+    bytes: csv::ByteRecord,
     columns: Arc<Columns>,
     name: PathBuf,
+    /// For a spreadsheet: the sheet row of each line of its CSV copy.
+    sheet_rows: Option<Arc<Vec<u64>>>,
     done: bool,
 }
 
@@ -32,6 +37,7 @@ impl Rows {
         name: PathBuf,
         checking: bool,
         verify: bool,
+        sheet_rows: Option<Arc<Vec<u64>>>,
     ) -> Self {
         Rows {
             csv: csv::ReaderBuilder::new()
@@ -39,9 +45,24 @@ impl Rows {
                 .flexible(true)
                 .from_reader(Scan::new(reader, delimiter, checking, verify)),
             record: csv::StringRecord::new(),
+            bytes: csv::ByteRecord::new(),
             columns,
             name,
+            sheet_rows,
             done: false,
+        }
+    }
+
+    /// The line of the record starting at `byte`, or its sheet row.
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let line = self.csv.get_mut().line_at(byte);
+        match &self.sheet_rows {
+            Some(rows) => usize::try_from(line - 1)
+                .ok()
+                .and_then(|i| rows.get(i))
+                .copied()
+                .unwrap_or(line),
+            None => line,
         }
     }
 
@@ -64,7 +85,7 @@ impl Iterator for Rows {
             if self.done {
                 return None;
             }
-            match self.csv.read_record(&mut self.record) {
+            match self.csv.read_byte_record(&mut self.bytes) {
                 Ok(true) => {}
                 Ok(false) => {
                     self.done = true;
@@ -72,9 +93,7 @@ impl Iterator for Rows {
                 }
                 Err(e) => {
                     self.done = true;
-                    let line = e
-                        .position()
-                        .map_or(0, |p| self.csv.get_mut().line_at(p.byte()));
+                    let line = e.position().map_or(0, |p| self.line_at(p.byte()));
                     return Some(Err(anyhow::anyhow!(
                         "{}:{line}: cannot read the list: {}",
                         self.name.display(),
@@ -82,9 +101,20 @@ impl Iterator for Rows {
                     )));
                 }
             }
+            let byte = self.bytes.position().map_or(0, csv::Position::byte);
+            let line = self.line_at(byte);
+            // The buffers are swapped, not reallocated, row after row.
+            let bytes = std::mem::take(&mut self.bytes);
+            match csv::StringRecord::from_byte_record(bytes) {
+                Ok(record) => {
+                    self.bytes = std::mem::replace(&mut self.record, record).into_byte_record();
+                }
+                Err(e) => {
+                    self.bytes = e.into_byte_record();
+                    return Some(Ok((line, Err(NOT_UTF8_ROW.to_string()))));
+                }
+            }
             let record = &self.record;
-            let byte = record.position().map_or(0, csv::Position::byte);
-            let line = self.csv.get_mut().line_at(byte);
             if record.iter().all(|f| f.trim().is_empty()) {
                 continue;
             }
@@ -93,7 +123,7 @@ impl Iterator for Rows {
                     .iter()
                     .map(|f| f.matches('\n').count())
                     .sum::<usize>();
-                if spans > 0 && reason.contains("line break") {
+                if spans > 0 && reason.contains("line break") && self.sheet_rows.is_none() {
                     format!(
                         "{reason} (this row runs over lines {line}–{}: is a quote left open?)",
                         line + spans as u64
@@ -106,6 +136,12 @@ impl Iterator for Rows {
         }
     }
 }
+
+/// A row that is not UTF-8 in a list that is (one pasted from a file in
+/// another encoding).
+const NOT_UTF8_ROW: &str = "this row is not UTF-8 text, unlike the rest of the list \
+     (it was likely pasted from a file in another encoding); correct it and save the list \
+     as UTF-8 (\"CSV UTF-8\" in Excel, \"Unicode (UTF-8)\" in LibreOffice)";
 
 /// The csv crate's error in words a secretary can act on.
 fn plain_csv_error(e: &csv::Error) -> String {
@@ -140,13 +176,14 @@ fn signer(columns: &Columns, record: &csv::StringRecord) -> std::result::Result<
         "" => String::new(),
         code if crate::campaign::country::is_iso_code(code) => code.to_ascii_uppercase(),
         other => {
+            let shown = printable(other);
             return Err(match crate::campaign::country::suggest(other) {
                 Some(code) => format!(
-                    "country `{other}` is not an ISO 3166 code; did you mean {code} ({})?",
+                    "country `{shown}` is not an ISO 3166 code; did you mean {code} ({})?",
                     crate::campaign::country::name_of(code).unwrap_or(code)
                 ),
                 None => format!(
-                    "country `{other}` is not a two-letter ISO 3166 code such as GB, DE or FR"
+                    "country `{shown}` is not a two-letter ISO 3166 code such as GB, DE or FR"
                 ),
             });
         }
@@ -164,11 +201,21 @@ fn signer(columns: &Columns, record: &csv::StringRecord) -> std::result::Result<
     for (i, header) in &columns.extra {
         let value = record.get(*i).unwrap_or("");
         if value.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(format!("column `{header}` contains a control character"));
+            return Err(format!(
+                "column `{}` contains a control character",
+                printable(header)
+            ));
         }
         extra.insert(header.clone(), value.to_string());
     }
     signer.extra = extra;
+    if signer.message().len() > MESSAGE_LIMIT {
+        return Err(format!(
+            "the message is {} KiB, over the {} KiB a member's message may hold; shorten it",
+            signer.message().len().div_ceil(1024),
+            MESSAGE_LIMIT >> 10
+        ));
+    }
     Ok(signer)
 }
 
@@ -203,7 +250,8 @@ pub(super) fn language(text: &str) -> std::result::Result<String, String> {
         Ok(code)
     } else {
         Err(format!(
-            "language `{text}` is not a language code such as en or ru"
+            "language `{}` is not a language code such as en or ru",
+            printable(text)
         ))
     }
 }

@@ -9,13 +9,17 @@ use std::io::Read;
 pub(super) enum Stop {
     /// A byte that is not UTF-8, at this offset.
     NotUtf8 { offset: u64 },
-    /// A quoted value from this line ran over `LONG_QUOTE` bytes: a quote
-    /// left open, which would make the rest of the file one value.
+    /// A quoted value from this line ran over `LONG_QUOTE` bytes and is
+    /// never closed: a quote left open, which would make the rest of the
+    /// file one value.
     LongQuote { line: u64 },
+    /// A quoted value from this line is closed, but runs over `LONG_QUOTE`.
+    LongCell { line: u64 },
 }
 
-/// More than this in one quoted value is a quote left open (a spreadsheet
-/// cell holds at most 32,767 characters), not a member's details.
+/// The most one quoted value may hold. More is a quote left open, or a
+/// cell no member's details need (a spreadsheet cell holds at most 32,767
+/// characters); told apart by reading on to see whether the quote closes.
 pub(super) const LONG_QUOTE: u64 = 1 << 20;
 
 /// The list's bytes on their way to the CSV parser, looked at once as they
@@ -138,20 +142,27 @@ impl<R: Read> Scan<R> {
         }
     }
 
-    /// Follows quotes through `bytes`, as the CSV parser will.
+    /// Follows quotes through `bytes`, as the CSV parser will; once a
+    /// quoted value is over `LONG_QUOTE`, says how it ends.
     fn quotes(&mut self, bytes: &[u8]) -> Option<Stop> {
         let delimiter = self.delimiter;
         for &b in bytes {
             if let Some(line) = self.quoted {
                 self.quoted_bytes += 1;
-                if self.quoted_bytes > LONG_QUOTE {
-                    return Some(Stop::LongQuote { line });
-                }
                 if self.pending_quote {
                     self.pending_quote = false;
                     if b != b'"' {
                         self.quoted = None;
                         self.field_start = b == delimiter || b == b'\n';
+                        if self.quoted_bytes > LONG_QUOTE {
+                            // Closed where a value ends: a long cell; else
+                            // the quote met was another value's.
+                            return Some(if self.field_start || b == b'\r' {
+                                Stop::LongCell { line }
+                            } else {
+                                Stop::LongQuote { line }
+                            });
+                        }
                     }
                 } else if b == b'"' {
                     self.pending_quote = true;
@@ -168,6 +179,29 @@ impl<R: Read> Scan<R> {
             }
         }
         None
+    }
+}
+
+impl<R: Read> Scan<R> {
+    /// Reads on past a quoted value over `LONG_QUOTE` (without handing
+    /// the bytes to the parser) to see whether it is closed.
+    fn long_value_end(&mut self) -> std::io::Result<Stop> {
+        let line = self.read_line;
+        let mut buf = vec![0; 1 << 16];
+        loop {
+            let n = self.inner.read(&mut buf)?;
+            if n == 0 {
+                let line = self.quoted.unwrap_or(line);
+                return Ok(if self.pending_quote {
+                    Stop::LongCell { line }
+                } else {
+                    Stop::LongQuote { line }
+                });
+            }
+            if let Some(stop) = self.quotes(&buf[..n]) {
+                return Ok(stop);
+            }
+        }
     }
 }
 
@@ -193,11 +227,15 @@ impl<R: Read> Read for Scan<R> {
             self.stop = Some(Stop::NotUtf8 { offset });
             return Err(std::io::Error::other("not UTF-8"));
         }
-        if self.checking
-            && let Some(stop) = self.quotes(bytes)
-        {
-            self.stop = Some(stop);
-            return Err(std::io::Error::other("a quote is never closed"));
+        if self.checking {
+            let mut stop = self.quotes(bytes);
+            if stop.is_none() && self.quoted_bytes > LONG_QUOTE && self.quoted.is_some() {
+                stop = Some(self.long_value_end()?);
+            }
+            if let Some(stop) = stop {
+                self.stop = Some(stop);
+                return Err(std::io::Error::other("a quoted value is too long"));
+            }
         }
         for (i, &b) in bytes.iter().enumerate() {
             if b == b'\n' || b == b'\r' {

@@ -29,8 +29,10 @@ impl Data {
                 spool(stdin.lock(), "standard input")?,
             ));
         }
-        let meta = fs::metadata(path).context("cannot open the signatories file")?;
+        let meta = std::fs::metadata(path).map_err(|e| unreadable(path, &e))?;
         if meta.is_file() {
+            // Opened once here, so that an unreadable file is said plainly.
+            std::fs::File::open(path).map_err(|e| unreadable(path, &e))?;
             Ok((
                 path.to_path_buf(),
                 Data::File {
@@ -40,11 +42,12 @@ impl Data {
             ))
         } else if meta.is_dir() {
             bail!(
-                "{} is a folder; --signatories takes a CSV file",
+                "{} is a folder; --signatories takes a CSV file or a spreadsheet \
+                 (.xlsx, .xls, .ods)",
                 path.display()
             );
         } else {
-            let file = fs::File::open(path).context("cannot open the signatories file")?;
+            let file = std::fs::File::open(path).map_err(|e| unreadable(path, &e))?;
             Ok((
                 path.to_path_buf(),
                 spool(file, &path.display().to_string())?,
@@ -77,6 +80,22 @@ impl Data {
     }
 }
 
+/// Why the list at `path` cannot be read, in plain words.
+pub(super) fn unreadable(path: &Path, e: &std::io::Error) -> anyhow::Error {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => anyhow::anyhow!("no such file: {}", path.display()),
+        std::io::ErrorKind::PermissionDenied => anyhow::anyhow!(
+            "cannot read {}: permission denied (check the file's permissions)",
+            path.display()
+        ),
+        std::io::ErrorKind::NotADirectory => anyhow::anyhow!(
+            "no such file: {} (a folder on that path is a file)",
+            path.display()
+        ),
+        _ => anyhow::anyhow!("cannot read {}: {e}", path.display()),
+    }
+}
+
 /// A list file open for reading. In tests it counts the bytes read from
 /// each path, so that a test can count the passes a run makes over a list.
 pub(super) struct ListFile {
@@ -93,6 +112,13 @@ impl Read for ListFile {
             self.read.1 += n as u64;
         }
         Ok(n)
+    }
+}
+
+/// Workbooks are zip archives (or OLE files), read by seeking.
+impl std::io::Seek for ListFile {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.file.seek(pos)
     }
 }
 

@@ -9,7 +9,7 @@ fn list_bytes(bytes: &[u8]) -> (tempfile::TempDir, MemberList) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.csv");
     std::fs::write(&path, bytes).unwrap();
-    let list = MemberList::open(&path, None).unwrap();
+    let list = MemberList::open(&path, None, None).unwrap();
     (dir, list)
 }
 
@@ -82,7 +82,7 @@ fn needs_a_name_column_and_suggests_one() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.csv");
     std::fs::write(&path, "Nmae,email\njo,jo@u.org\n").unwrap();
-    let err = format!("{:#}", MemberList::open(&path, None).unwrap_err());
+    let err = format!("{:#}", MemberList::open(&path, None, None).unwrap_err());
     assert!(err.contains("no name column"), "{err}");
     assert!(err.contains("did you mean `name` for `Nmae`"), "{err}");
     assert!(err.contains("m.csv:1"), "{err}");
@@ -171,11 +171,14 @@ fn forced_utf8_names_the_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.csv");
     std::fs::write(&path, b"name\nJo\nAn M\xfcller\n").unwrap();
-    let err = format!("{:#}", MemberList::open(&path, Some("utf-8")).unwrap_err());
+    let err = format!(
+        "{:#}",
+        MemberList::open(&path, Some("utf-8"), None).unwrap_err()
+    );
     assert!(err.contains("m.csv:3:5"), "{err}");
     assert!(err.contains("windows-1252"), "{err}");
-    assert!(MemberList::open(&path, Some("latin1")).is_ok());
-    assert!(MemberList::open(&path, Some("klingon")).is_err());
+    assert!(MemberList::open(&path, Some("latin1"), None).is_ok());
+    assert!(MemberList::open(&path, Some("klingon"), None).is_err());
 }
 
 #[test]
@@ -266,7 +269,7 @@ fn a_legacy_byte_past_the_first_64k_is_found_in_the_check_pass() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.csv");
     std::fs::write(&path, &bytes).unwrap();
-    let mut l = MemberList::open(&path, Some("utf-8")).unwrap();
+    let mut l = MemberList::open(&path, Some("utf-8"), None).unwrap();
     let err = format!("{:#}", l.check(&accept_all).unwrap_err());
     assert!(err.contains("m.csv:10002:2"), "{err}");
 }
@@ -282,6 +285,31 @@ fn a_quote_left_open_in_a_long_list_stops_at_a_megabyte() {
     assert!(err.contains("never closed"), "{err}");
 }
 
+/// A closed quoted value over the limit is said to be too long, naming the
+/// limit; one that a later value's quote seems to close is still a quote
+/// left open.
+#[test]
+fn a_closed_quoted_value_over_a_megabyte_is_too_long_not_open() {
+    for (end, long) in [
+        (&b"\",ann@u.org\r\nBo,bo@u.org\r\n"[..], true),
+        (b"\"\r\n", true),
+        (b"\"", true),
+        (b"\r\nBo,\"bo@u.org\"\r\n", false),
+    ] {
+        let mut bytes = b"name,email\r\nJo,jo@u.org\r\n\"Ann ".to_vec();
+        bytes.extend(std::iter::repeat_n(b'x', 2 << 20));
+        bytes.extend_from_slice(end);
+        let (_d, mut l) = list_bytes(&bytes);
+        let err = l.check(&accept_all).unwrap_err().to_string();
+        assert!(err.contains("m.csv:3:"), "{err}");
+        if long {
+            assert!(err.contains("longer than 1 MiB"), "{err}");
+        } else {
+            assert!(err.contains("never closed"), "{err}");
+        }
+    }
+}
+
 #[test]
 fn check_and_rows_read_the_list_once_each() {
     let bytes = long_list(20_000, b"");
@@ -292,8 +320,9 @@ fn check_and_rows_read_the_list_once_each() {
     };
     let size = bytes.len() as u64;
     let opened = bytes_read(&path);
-    // Opening reads the start: 64 KiB to tell the encoding, the header.
-    assert!(opened <= (1 << 16) + 4096, "{opened}");
+    // Opening reads the start: 64 bytes to tell a workbook, 64 KiB to tell
+    // the encoding, the header.
+    assert!(opened <= 64 + (1 << 16) + 4096, "{opened}");
     let checked = l.check(&accept_all).unwrap();
     assert!(checked.same_words);
     assert_eq!(bytes_read(&path) - opened, size, "check: one pass");
@@ -314,4 +343,193 @@ fn same_words_counts_the_members_that_stay() {
     let checked = l.check(&accept_all).unwrap();
     assert_eq!(checked.duplicates.len(), 1);
     assert!(checked.same_words);
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/lists")
+        .join(name)
+}
+
+/// The LibreOffice workbooks (tests/fixtures/lists/README.md): the first
+/// sheet, with its own row numbers (row 3 is empty), numbers as typed and
+/// dates as dates; another sheet by name.
+#[test]
+fn spreadsheets_are_read_with_their_row_numbers_and_cells_as_shown() {
+    for book in ["members.xlsx", "members.xls", "members.ods"] {
+        let path = fixture(book);
+        let mut l = MemberList::open(&path, None, None).unwrap();
+        let checked = l.check(&accept_all).unwrap();
+        assert_eq!(checked.valid, 3, "{book}");
+        let bad: Vec<_> = checked.bad.iter().map(|b| b.line).collect();
+        assert_eq!(bad, [5], "{book}");
+        assert!(
+            l.notes()[0].contains("`Members`"),
+            "{book}: {:?}",
+            l.notes()
+        );
+        let rows: Vec<_> = l
+            .rows()
+            .unwrap()
+            .map(|r| r.unwrap())
+            .filter_map(|(line, s)| s.ok().map(|s| (line, s)))
+            .collect();
+        let lines: Vec<_> = rows.iter().map(|(line, _)| *line).collect();
+        assert_eq!(lines, [2, 4, 6], "{book}");
+        let jo = &rows[0].1;
+        assert_eq!(jo.name, "Jo Bloggs", "{book}");
+        assert_eq!(jo.extra["Phone"], "447700900123", "{book}");
+        assert_eq!(jo.extra["Postcode"], "12345", "{book}");
+        assert_eq!(jo.extra["Joined"], "2024-03-01", "{book}");
+        assert_eq!(jo.address, "1 High Street\nLeeds LS1 1AA", "{book}");
+        assert_eq!(
+            rows[1].1.message(),
+            "I have loaded ships at this port for twenty years.",
+            "{book}"
+        );
+
+        let l = MemberList::open(&path, None, Some("комитет")).unwrap();
+        let got = names(&l);
+        assert_eq!(
+            got,
+            [
+                (2, "Ольга Ли".to_string()),
+                (3, "Нурлан Кураманов".to_string())
+            ],
+            "{book}"
+        );
+        let err = format!(
+            "{:#}",
+            MemberList::open(&path, Some("utf-8"), None).unwrap_err()
+        );
+        assert!(
+            err.contains("--encoding is for text lists"),
+            "{book}: {err}"
+        );
+        let err = format!(
+            "{:#}",
+            MemberList::open(&path, None, Some("Nope")).unwrap_err()
+        );
+        assert!(
+            err.contains("no sheet named `Nope`") && err.contains("`Members`, `Комитет`"),
+            "{book}: {err}"
+        );
+    }
+}
+
+/// `n` Russian members in UTF-8, numbered from `from`.
+fn russian_rows_from(from: usize, n: usize) -> String {
+    const NAMES: [&str; 5] = ["Анна", "Пётр", "Ольга", "Нурлан", "Жанна"];
+    (from..from + n)
+        .map(|i| format!("{} Иванова {i},m{i}@u.org\r\n", NAMES[i % 5]))
+        .collect()
+}
+
+/// `n` Russian members in UTF-8.
+fn russian_rows(n: usize) -> String {
+    russian_rows_from(0, n)
+}
+
+/// The bad rows' lines, and whether any name came out as CJK.
+fn bad_lines_and_cjk(l: &mut MemberList) -> (Vec<u64>, bool) {
+    let checked = l.check(&accept_all).unwrap();
+    let cjk = names(l)
+        .iter()
+        .any(|(_, n)| n.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c)));
+    (checked.bad.iter().map(|b| b.line).collect(), cjk)
+}
+
+/// UTF-8 rows and one pasted from a Windows-1251 file (line 32): the list
+/// is read as UTF-8 and that row is a bad row, whether it is in the first
+/// 64 KiB or far past them; the UTF-8 rows never turn into Chinese.
+#[test]
+fn a_utf8_list_with_one_windows_1251_row_is_read_as_utf8() {
+    let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode("Анна Сидорова,anna@u.org\r\n");
+    for (before, after) in [(30, 5), (3000, 5), (3, 1)] {
+        let mut bytes = format!("name,email\r\n{}", russian_rows(before)).into_bytes();
+        bytes.extend_from_slice(&cp1251);
+        bytes.extend_from_slice(russian_rows_from(before, after).as_bytes());
+        let (_d, mut l) = list_bytes(&bytes);
+        let (bad, cjk) = bad_lines_and_cjk(&mut l);
+        assert_eq!(bad, [before as u64 + 2], "{before}");
+        assert!(!cjk, "{before}");
+        assert_eq!(l.encoding(), "UTF-8");
+        assert_eq!(names(&l).len(), before + after);
+        let checked = l.check(&accept_all).unwrap();
+        assert!(
+            checked.bad[0].reason.contains("save the list as UTF-8"),
+            "{:?}",
+            checked.bad
+        );
+    }
+    // The same in Excel's "CSV UTF-8", with a byte-order mark.
+    let mut bytes = format!("\u{feff}name,email\r\n{}", russian_rows(3)).into_bytes();
+    bytes.extend_from_slice(&cp1251);
+    let (_d, mut l) = list_bytes(&bytes);
+    assert_eq!(bad_lines_and_cjk(&mut l), (vec![5], false));
+    // ASCII rows and one Windows-1251 row: all of it reads as Windows-1251.
+    let mut bytes = b"name,email\r\nJo Bloggs,jo@u.org\r\n".to_vec();
+    bytes.extend_from_slice(&cp1251);
+    let (_d, mut l) = list_bytes(&bytes);
+    assert_eq!(bad_lines_and_cjk(&mut l), (vec![], false));
+    assert_eq!(names(&l)[1].1, "Анна Сидорова");
+}
+
+/// A Windows-1251 list with a few UTF-8 rows is read as Windows-1251, not
+/// as Chinese (chardetng took the UTF-8 bytes for GBK: `Анна` → `袗薪薪邪`).
+#[test]
+fn a_cyrillic_list_is_never_read_as_cjk() {
+    let text = format!("ФИО,Email\r\n{}", russian_rows(6));
+    let mut bytes = encoding_rs::WINDOWS_1251.encode(&text).0.into_owned();
+    bytes.extend_from_slice(russian_rows_from(6, 2).as_bytes());
+    let (_d, mut l) = list_bytes(&bytes);
+    let (bad, cjk) = bad_lines_and_cjk(&mut l);
+    assert!(!cjk);
+    assert_eq!(l.encoding(), "windows-1251");
+    assert_eq!(names(&l)[0].1, "Анна Иванова 0");
+    // The two UTF-8 rows are bad rows, not names read as `РђРЅРЅР°`.
+    assert_eq!(bad, [8, 9]);
+    assert_eq!(names(&l).len(), 6);
+}
+
+/// The fallback when chardetng says CJK: Cyrillic in whichever of the
+/// three encodings reads as words; Latin text as Windows-1252.
+#[test]
+fn not_cjk_tells_cyrillic_encodings_and_latin_apart() {
+    let text = "Анна Иванова,Пётр Сидоров,Ольга Ли,Жанна Ким";
+    for encoding in [
+        encoding_rs::WINDOWS_1251,
+        encoding_rs::KOI8_U,
+        encoding_rs::IBM866,
+    ] {
+        let (bytes, _, _) = encoding.encode(text);
+        assert_eq!(decoding::not_cjk(&bytes), encoding);
+    }
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode("Jürgen Müller,François Lefèvre");
+    assert_eq!(decoding::not_cjk(&bytes), encoding_rs::WINDOWS_1252);
+}
+
+/// A list saved in CP866 (DOS Cyrillic) is recognised.
+#[test]
+fn a_cp866_list_is_recognised() {
+    let text = format!("ФИО,Email\r\n{}", russian_rows(3));
+    let (bytes, _, _) = encoding_rs::IBM866.encode(&text);
+    let (_d, mut l) = list_bytes(&bytes);
+    assert_eq!(l.encoding(), "IBM866");
+    assert_eq!(bad_lines_and_cjk(&mut l), (vec![], false));
+    assert_eq!(names(&l)[1].1, "Пётр Иванова 1");
+}
+
+/// A list that cannot be read is said so in plain words (a test run as
+/// root cannot make a file unreadable, so the words are checked here).
+#[test]
+fn unreadable_lists_are_said_plainly() {
+    use std::io::{Error, ErrorKind};
+    let path = Path::new("members.csv");
+    let said = |kind: ErrorKind| source::unreadable(path, &Error::from(kind)).to_string();
+    assert_eq!(said(ErrorKind::NotFound), "no such file: members.csv");
+    assert!(
+        said(ErrorKind::PermissionDenied).starts_with("cannot read members.csv: permission denied")
+    );
+    assert!(!said(ErrorKind::Other).contains("metadata"));
 }
