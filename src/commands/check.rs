@@ -6,6 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -16,12 +17,18 @@ use crate::error::ExitStatus;
 use crate::letters::render::{Renderer, TemplateError};
 use crate::signers::signer::Signer;
 
+/// Problems go to standard error, the closing "ok" to standard output;
+/// `quiet` keeps errors (and the count of them) but drops warnings and the
+/// "ok". `--format json` is what was asked for: every problem on stdout.
 pub fn run(
     sources: Sources,
     today: jiff::civil::Date,
     json: bool,
+    quiet: bool,
     out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> Result<ExitStatus> {
+    let root = sources.root.clone();
     let origin = sources.root.as_ref().map_or_else(
         || "built-in campaign".to_string(),
         |d| d.display().to_string(),
@@ -42,28 +49,29 @@ pub fn run(
     let warnings = problems.len() - errors;
     if json {
         for p in &problems {
-            serde_json::to_writer(&mut *out, &JsonProblem::from(p))?;
+            serde_json::to_writer(&mut *out, &JsonProblem::new(p, root.as_deref()))?;
             writeln!(out)?;
         }
     } else {
-        for p in &problems {
-            writeln!(out, "{p}\n")?;
+        for p in problems.iter().filter(|p| p.is_error() || !quiet) {
+            writeln!(err, "{p}\n")?;
         }
-        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        let letters = count(campaign.letters.len(), "letter");
+        let recipients = count(campaign.recipients.len(), "recipient");
         if errors == 0 {
-            writeln!(
-                out,
-                "ok: {origin}: {} letters, {} recipients, {warnings} warning{}",
-                campaign.letters.len(),
-                campaign.recipients.len(),
-                plural(warnings)
-            )?;
+            if !quiet {
+                writeln!(
+                    out,
+                    "ok: {origin}: {letters}, {recipients}, {}",
+                    count(warnings, "warning")
+                )?;
+            }
         } else {
             writeln!(
-                out,
-                "{origin}: {errors} error{}, {warnings} warning{}",
-                plural(errors),
-                plural(warnings)
+                err,
+                "{origin}: {}, {}",
+                count(errors, "error"),
+                count(warnings, "warning")
             )?;
         }
     }
@@ -86,12 +94,23 @@ struct JsonProblem<'a> {
     help: Option<&'a str>,
 }
 
-impl<'a> From<&'a Problem> for JsonProblem<'a> {
-    fn from(p: &'a Problem) -> Self {
+/// "1 letter", "4 letters".
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+impl<'a> JsonProblem<'a> {
+    /// `p` with its file named from the campaign folder `root`
+    /// (`letters/one.txt`), as editors and CI run in that folder.
+    fn new(p: &'a Problem, root: Option<&Path>) -> Self {
         let known = |n: usize| (n > 0).then_some(n);
+        let file = root
+            .and_then(|root| Path::new(&p.file).strip_prefix(root).ok())
+            .and_then(Path::to_str)
+            .unwrap_or(&p.file);
         JsonProblem {
             severity: p.severity,
-            file: &p.file,
+            file,
             line: known(p.line),
             column: known(p.column),
             message: &p.message,

@@ -78,7 +78,7 @@ fn init_blank_is_a_minimal_campaign_that_passes_check() {
     // check: success; its only complaint is the placeholder addresses.
     let report = tc.cmd().args(["--campaign", "blank", "check"]).succeeds();
     let report = format!("{}{}", report.stdout, report.stderr);
-    assert!(report.contains("1 letters, 1 recipients"), "{report}");
+    assert!(report.contains("1 letter, 1 recipient,"), "{report}");
     assert!(!report.contains("error"), "{report}");
     for line in report.lines().filter(|l| l.contains("warning:")) {
         assert!(line.contains("placeholder"), "{line}");

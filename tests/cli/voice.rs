@@ -242,7 +242,7 @@ fn write_to_a_recipient_the_letter_does_not_list_warns() {
 #[test]
 fn check_warns_on_salutations_spam_filters_score() {
     let tc = TestCampaign::new();
-    let check = || tc.campaign_cmd().arg("check").succeeds().stdout;
+    let check = || tc.campaign_cmd().arg("check").succeeds().stderr;
     let out = check();
     assert!(
         !out.contains("DEAR_SOMETHING"),
