@@ -22,7 +22,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     "With no --campaign, a recipients.toml in the current folder is used if there is one; \
 otherwise the built-in Kazakhstan solidarity campaign.\n",
     "\n",
-    "Exit codes: 0 done; 1 some letters failed; 2 bad input or configuration, nothing done; \
+    "Exit codes: 0 done; 1 some letters were refused (the rest were sent); 2 bad input or configuration, nothing done; \
 3 a failure while running (disk, network), see the message.",
 ))]
 pub struct Cli {

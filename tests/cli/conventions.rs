@@ -364,3 +364,26 @@ fn verbose_is_global_and_conflicts_with_quiet() {
     let both = tc.cmd().args(["-q", "-v", "list"]).exits(2);
     both.says("cannot be used with");
 }
+
+/// `--help`, the man page and the README name exit code 1 with one word:
+/// the delivery state "refused".
+#[test]
+fn exit_code_one_is_refused_everywhere() {
+    let tc = TestCampaign::new();
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .unwrap();
+    let row = "| 1 | some letters were refused (the rest were sent); see the summary |";
+    assert!(readme.contains(row), "README lacks {row}");
+    let help = tc.cmd().arg("--help").succeeds().stdout;
+    let line = help
+        .lines()
+        .find(|l| l.starts_with("Exit codes:"))
+        .expect("an exit-code line in --help");
+    assert!(
+        line.contains("1 some letters were refused (the rest were sent);"),
+        "{line}"
+    );
+    assert!(!line.contains("failed"), "{line}");
+    let page = tc.cmd().arg("man").succeeds().stdout;
+    assert!(page.contains("some letters were refused"), "man page");
+}
