@@ -370,8 +370,8 @@ fn verbose_is_global_and_conflicts_with_quiet() {
 #[test]
 fn exit_code_one_is_refused_everywhere() {
     let tc = TestCampaign::new();
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .unwrap();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let row = "| 1 | some letters were refused (the rest were sent); see the summary |";
     assert!(readme.contains(row), "README lacks {row}");
     let help = tc.cmd().arg("--help").succeeds().stdout;
