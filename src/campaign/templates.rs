@@ -278,10 +278,12 @@ impl Templates {
                     // function…) come as one text of reports.
                     for (name, line, column, message) in reports(text) {
                         let source = texts.iter().find(|(n, _)| *n == name).map(|(_, t)| t);
+                        // Only partials are meant to be included: a
+                        // letter is never the likely intended name.
                         let partials: Vec<&str> = texts
                             .iter()
                             .map(|(n, _)| n.as_str())
-                            .filter(|n| !n.contains('#'))
+                            .filter(|n| n.starts_with('_') && !n.contains('#'))
                             .collect();
                         let help = unknown_name_help(&message, &partials);
                         problems.push(match source {

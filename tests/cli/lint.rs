@@ -413,3 +413,33 @@ fn a_petition_that_filters_names_is_still_right() {
         assert_eq!(names, expected, "{out:?}");
     }
 }
+
+#[test]
+fn did_you_mean_for_a_misspelt_tag() {
+    let tc =
+        line_6("We{% if signer.organisation %} of {{ signer.organisation }}{% endfi %} write.");
+    has(
+        &errors(&tc).0,
+        &[
+            "$C/letters/one.txt:6:63: error: template error: unknown tag `endfi`",
+            "= help: did you mean `{% endif %}`?",
+        ],
+    );
+}
+
+#[test]
+fn a_misspelt_partial_is_offered_partials_only() {
+    // `on.txt` is one letter away from the letter `one.txt`, which is
+    // never included: the help names the partial.
+    let tc = line_6("We {% include \"on.txt\" %}");
+    tc.write("letters/_signature.txt", "Yours\n");
+    let (out, _) = errors(&tc);
+    has(
+        &out,
+        &[
+            "error: template error: Unknown template `on.txt`",
+            "= help: no letters/on.txt in the campaign; known: _signature.txt",
+        ],
+    );
+    assert!(!out.contains("`one.txt`"), "{out}");
+}
