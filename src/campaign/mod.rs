@@ -24,7 +24,7 @@ pub use model::{CampaignInfo, Channel, CountryContact, Letter, Recipient, Varian
 pub use parse::error_chain;
 pub use source::{SourceFile, Sources};
 pub use templates::{
-    Failure, Origin, SIZE_LIMIT, SIZE_PER_SIGNATORY, TIME_LIMIT, Templates, too_big,
+    Failure, Origin, SIZE_LIMIT, SIZE_PER_SIGNATORY, TIME_LIMIT, Templates, is_undefined, too_big,
 };
 
 pub use crate::campaign::address::is_placeholder;

@@ -332,6 +332,21 @@ pub(super) fn explain(message: &str, text: &str, span: &Range<usize>) -> (String
     if message == "Unknown tag" {
         return unknown_tag(text.get(span.clone()).unwrap_or_default());
     }
+    // `{% for x in recipient.adress %}`, `{{ y | upper }}`: the name is
+    // undefined, and Tera speaks only of its type.
+    if message.ends_with("`undefined`") {
+        let rest = text.get(span.start..).unwrap_or_default();
+        let path: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+            .collect();
+        if !path.is_empty() {
+            return (
+                template_message(&format!("`{path}` is undefined ({})", lower_first(message))),
+                Some("check its spelling against what a letter sees (see the README)".into()),
+            );
+        }
+    }
     let (Some(name), Some(list)) = (
         message.split('`').nth(1),
         message
@@ -373,6 +388,13 @@ pub(super) fn explain(message: &str, text: &str, span: &Range<usize>) -> (String
         None => has,
     };
     (format!("template error: {what}"), Some(help))
+}
+
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_lowercase().chain(chars).collect())
 }
 
 /// Tera's error and its causes, in one line.

@@ -33,7 +33,7 @@ pub fn run(
         || "built-in campaign".to_string(),
         |d| d.display().to_string(),
     );
-    let (campaign, mut problems) = campaign::inspect(sources, today);
+    let (mut campaign, mut problems) = campaign::inspect(sources, today);
     // A broken partial is left out, and would make every letter look as if
     // it dropped signers: fix the templates first.
     if !campaign.templates.any_broken() {
@@ -41,7 +41,7 @@ pub fn run(
             crate::letters::render::drops_signatories(&campaign, letter, today)
         }));
     }
-    problems.extend(trial_render(&campaign, today));
+    problems.extend(trial_render(&mut campaign, today));
     problems.sort_by(|a, b| {
         (a.severity, &a.file, a.line, a.column).cmp(&(b.severity, &b.file, b.line, b.column))
     });
@@ -121,8 +121,12 @@ impl<'a> JsonProblem<'a> {
 
 /// Renders each letter for each of its recipients (in every country) with a
 /// sample signer: undefined variables and filter mistakes only show here.
-/// Each problem is reported once, however many recipients meet it.
-fn trial_render(campaign: &Campaign, today: jiff::civil::Date) -> Vec<Problem> {
+/// Each problem is reported once, however many recipients meet it. Tera
+/// stops at the first undefined name: that name is stubbed out and the
+/// letter rendered again, so every one is reported in one run.
+fn trial_render(campaign: &mut Campaign, today: jiff::civil::Date) -> Vec<Problem> {
+    /// Undefined names stepped over in one letter at most.
+    const MAX_STUBS: usize = 200;
     let sample = Arc::new(Signer {
         name: "Sample Signer".into(),
         organisation: "Sample Branch".into(),
@@ -134,37 +138,55 @@ fn trial_render(campaign: &Campaign, today: jiff::civil::Date) -> Vec<Problem> {
     });
     let mut seen = BTreeSet::new();
     let mut problems = Vec::new();
-    for letter in &campaign.letters {
+    // Lines with a stub: another kind of error there may be the stub's.
+    let mut stubbed: Vec<(String, usize)> = Vec::new();
+    for index in 0..campaign.letters.len() {
+        let letter = &campaign.letters[index];
         let addressees = addressees(campaign, &letter.recipients);
-        'languages: for lang in letter.languages().into_iter().map(Some) {
-            let renderer = Renderer::new(campaign, letter, today, lang);
+        let languages: Vec<String> = letter.languages().into_iter().map(str::to_string).collect();
+        'languages: for lang in &languages {
             for addressee in &addressees {
-                let Err(err) = renderer.render(addressee, std::slice::from_ref(&sample)) else {
-                    continue;
-                };
-                let (problem, limit) = match err.downcast_ref::<TemplateError>() {
-                    Some(t) => (t.problem.clone(), t.limit),
-                    None => (
-                        Problem::in_file(
-                            Severity::Error,
-                            &format!("letters/{}", letter.id),
-                            format!("{err:#}"),
+                for _ in 0..MAX_STUBS {
+                    let letter = &campaign.letters[index];
+                    let renderer = Renderer::new(campaign, letter, today, Some(lang));
+                    let Err(err) = renderer.render(addressee, std::slice::from_ref(&sample)) else {
+                        break;
+                    };
+                    let (problem, limit) = match err.downcast_ref::<TemplateError>() {
+                        Some(t) => (t.problem.clone(), t.limit),
+                        None => (
+                            Problem::in_file(
+                                Severity::Error,
+                                &format!("letters/{}", letter.id),
+                                format!("{err:#}"),
+                            ),
+                            false,
                         ),
-                        false,
-                    ),
-                };
-                let key = (
-                    problem.file.clone(),
-                    problem.line,
-                    problem.column,
-                    problem.message.clone(),
-                );
-                if seen.insert(key) {
-                    problems.push(problem);
-                }
-                // A letter too large or too slow is not rendered again.
-                if limit {
-                    break 'languages;
+                    };
+                    let undefined = campaign::is_undefined(&problem);
+                    let after_stub =
+                        !undefined && stubbed.contains(&(problem.file.clone(), problem.line));
+                    let key = (
+                        problem.file.clone(),
+                        problem.line,
+                        problem.column,
+                        problem.message.clone(),
+                    );
+                    if !after_stub && seen.insert(key) {
+                        problems.push(problem.clone());
+                    }
+                    // A letter too large or too slow is not rendered again.
+                    if limit {
+                        break 'languages;
+                    }
+                    if !undefined
+                        || !campaign
+                            .templates
+                            .stub_undefined(&campaign.sources, &problem)
+                    {
+                        break;
+                    }
+                    stubbed.push((problem.file, problem.line));
                 }
             }
         }

@@ -187,3 +187,55 @@ fn json_names_files_from_the_campaign_folder() {
     let root = tc.dir().display().to_string();
     assert!(!out.stdout.contains(&root), "{out:?}");
 }
+
+#[test]
+fn every_undefined_name_of_every_letter_is_reported_in_one_run() {
+    let letter = "letters/mangystau-oil-workers.txt";
+    let tc = TestCampaign::edited(
+        letter,
+        "Before the talks held",
+        "Before the {{ recipient.nmae }} talks {{ signr.name }} held",
+    );
+    tc.replace(
+        letter,
+        "As of early December 2011",
+        "As of {% for l in recipient.adress %}{{ l }}{% endfor %} early December 2011",
+    );
+    tc.replace(
+        "letters/_signature.txt",
+        "{{ signer.name }}",
+        "{{ signer.nam }}",
+    );
+    tc.replace(
+        "letters/sokolova.txt",
+        "{% include \"_header.txt\" %}",
+        "{% include \"_header.txt\" %}{{ campain.name | upper }}",
+    );
+    let out = errors(&tc);
+    for (file, needle, message) in [
+        (letter, "nmae", "`recipient` has no field `nmae`"),
+        (letter, "signr", "undefined variable `signr`"),
+        (
+            letter,
+            "recipient.adress",
+            "`recipient.adress` is undefined",
+        ),
+        (
+            "letters/_signature.txt",
+            "nam }}",
+            "`signer` has no field `nam`",
+        ),
+        (
+            "letters/sokolova.txt",
+            "campain",
+            "undefined variable `campain`",
+        ),
+    ] {
+        let place = tc.place_of(file, needle);
+        has(
+            &out,
+            &format!("{file}:{place}: error: template error: {message}"),
+        );
+    }
+    has(&out, "5 errors");
+}
