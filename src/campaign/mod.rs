@@ -214,6 +214,7 @@ fn warnings(
         );
     }
     out.extend(crate::campaign::salutation::spam_warnings(file, recipients));
+    out.extend(language::untranslated(file, recipients, letters));
     out
 }
 
