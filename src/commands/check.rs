@@ -15,6 +15,7 @@ use crate::campaign::diagnostic::{Problem, Severity};
 use crate::campaign::{self, Addressee, Campaign, Sources};
 use crate::error::ExitStatus;
 use crate::letters::render::{Renderer, TemplateError};
+use crate::letters::voice::MESSAGE_LINES;
 use crate::signers::signer::Signer;
 
 /// Problems go to standard error, the closing "ok" to standard output;
@@ -41,6 +42,7 @@ pub fn run(
             crate::letters::render::drops_signatories(&campaign, letter, today)
         }));
     }
+    problems.extend(without_message(&campaign));
     problems.extend(trial_render(&mut campaign, today));
     problems.sort_by(|a, b| {
         (a.severity, &a.file, a.line, a.column).cmp(&(b.severity, &b.file, b.line, b.column))
@@ -192,6 +194,56 @@ fn trial_render(campaign: &mut Campaign, today: jiff::civil::Date) -> Vec<Proble
         }
     }
     problems
+}
+
+/// Letters that never print `message`: `write` and `send` refuse a
+/// signer's own words for them, so the organiser hears of it first.
+fn without_message(campaign: &Campaign) -> Vec<Problem> {
+    let templates = &campaign.templates;
+    let mut out = Vec::new();
+    for letter in &campaign.letters {
+        for v in letter.variants.values() {
+            // A broken template is reported for that, and compiled empty.
+            let compiled = templates.source(&v.body).is_some_and(|t| !t.is_empty());
+            if !compiled
+                || templates.mentions(&v.body, "message")
+                || templates.mentions(&v.subject, "message")
+            {
+                continue;
+            }
+            let file = templates
+                .origins()
+                .get(&v.body)
+                .and_then(|o| campaign.sources.letters.get(o.file))
+                .map_or(v.body.as_str(), |f| f.name.as_str());
+            let lines: Vec<String> = MESSAGE_LINES
+                .lines()
+                .map(|l| {
+                    if l.is_empty() {
+                        String::new()
+                    } else {
+                        format!("      {l}")
+                    }
+                })
+                .collect();
+            let lines = lines.join("\n");
+            out.push(
+                Problem::in_file(
+                    Severity::Warning,
+                    file,
+                    format!(
+                        "letter `{}` never prints `message`: `write` and `send` refuse a signer's \
+                         own words (--message, a list's `message` column) for it",
+                        letter.id
+                    ),
+                )
+                .with_help(format!(
+                    "add these lines where the words belong (after the opening paragraph):\n{lines}"
+                )),
+            );
+        }
+    }
+    out
 }
 
 /// The addressees a letter is rendered for: each recipient in each of its

@@ -35,7 +35,7 @@ recipients = ["court", "embassy"]
 {{ recipient.salutation }},
 We write.
 {% for s in signatories %}{{ s.name }}
-{% endfor %}
+{% endfor %}{{ message }}
 "#;
 
 /// A campaign of `RECIPIENTS` and `letter` as letters/one.txt.
