@@ -119,6 +119,9 @@ Examples:
 
 const COMPLETIONS_EXAMPLES: &str = "\
 Examples:
+  # in ~/.bashrc: completes the campaign's recipient and letter ids too
+  source <(PROTEST_LETTER_COMPLETE=bash protest-letter)
+  # or a static script (commands and flags only)
   mkdir -p ~/.local/share/bash-completion/completions && \\
       protest-letter completions bash \\
       > ~/.local/share/bash-completion/completions/protest-letter
@@ -188,7 +191,7 @@ pub enum ListFormat {
 #[derive(Debug, Args)]
 pub struct LetterArgs {
     /// The letter (see `list`); default: the campaign's default letter.
-    #[arg(value_name = "LETTER")]
+    #[arg(value_name = "LETTER", value_hint = clap::ValueHint::Other)]
     pub letter: Option<String>,
 
     #[command(flatten)]
@@ -382,7 +385,7 @@ pub struct SignerArgs {
 #[command(next_help_heading = "Recipients")]
 pub struct SelectionArgs {
     /// Recipient id (repeatable); default: the letter's own recipients.
-    #[arg(long = "to", value_name = "ID")]
+    #[arg(long = "to", value_name = "ID", value_hint = clap::ValueHint::Other)]
     pub to: Vec<String>,
 }
 

@@ -40,7 +40,7 @@ fn examples(help: &str) -> Vec<String> {
             continue;
         } else {
             assert!(
-                ["protest-letter ", "cd ", "mkdir "]
+                ["protest-letter ", "cd ", "mkdir ", "source "]
                     .iter()
                     .any(|start| text.starts_with(start)),
                 "not a command (wrapped by --help?): {line:?} in\n{help}"
