@@ -22,7 +22,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     "With no --campaign, a recipients.toml in the current folder is used if there is one; \
 otherwise the built-in Kazakhstan solidarity campaign.\n",
     "\n",
-    "Exit codes: 0 done; 1 some letters failed; 2 bad input or configuration, nothing done; \
+    "Exit codes: 0 done; 1 some letters were refused (the rest were sent); 2 bad input or configuration, nothing done; \
 3 a failure while running (disk, network), see the message.",
 ))]
 pub struct Cli {
@@ -79,17 +79,18 @@ const CHECK_EXAMPLES: &str = "\
 Examples:
   protest-letter check                         # the campaign in this folder
   protest-letter --campaign my-campaign check
-  protest-letter check --format json           # one object per problem, for editors and CI";
+  protest-letter check --format json           # for editors and CI";
 
 const WRITE_EXAMPLES: &str = "\
 Examples:
   # one letter, printed
-  protest-letter write --name \"Jo Bloggs\" --organisation \"Unite Branch 42\" --to supreme-court
+  protest-letter write --name \"Jo Bloggs\" --organisation \"Unite Branch 42\" \\
+      --to supreme-court
   # to a file
   protest-letter write --name \"Jo Bloggs\" --to supreme-court -o letter.txt
   # as an email, handed to msmtp (or sendmail -t)
-  protest-letter write --name \"Jo Bloggs\" --email jo@example.org --to supreme-court \\
-      --format eml | msmtp -t
+  protest-letter write --name \"Jo Bloggs\" --email jo@example.org \\
+      --to supreme-court --format eml | msmtp -t
   # a batch: one letter from each member of a list, one file each
   protest-letter write --signatories members.csv --out-dir letters-out/
   # a petition: one letter per recipient, signed by everyone on the list
@@ -98,31 +99,43 @@ Examples:
 const SEND_EXAMPLES: &str = "\
 Examples:
   # see what would be sent, send nothing
-  protest-letter send --dry-run --name \"Jo Bloggs\" --email jo@example.org --country GB
+  protest-letter send --dry-run --name \"Jo Bloggs\" --email jo@example.org \\
+      --country GB
   # send, after a preview and a question
-  protest-letter send --name \"Jo Bloggs\" --email jo@example.org --smtp smtp://jo@mail.example.org
+  protest-letter send --name \"Jo Bloggs\" --email jo@example.org \\
+      --smtp smtp://jo@mail.example.org
   # a batch from a script, at most 2 a second
-  protest-letter send --signatories members.csv --email branch@union.org --yes \\
-      --smtp smtp://branch@mail.union.org --rate 2/s --report failures.csv
+  protest-letter send --signatories members.csv --email branch@union.org \\
+      --yes --smtp smtp://branch@mail.union.org --rate 2/s \\
+      --report failures.csv
   # a petition signed by everyone on the list
-  protest-letter send --signatories members.csv --group --email branch@union.org --smtp smtp://branch@mail.union.org";
+  protest-letter send --signatories members.csv --group \\
+      --email branch@union.org --smtp smtp://branch@mail.union.org";
 
 const INIT_EXAMPLES: &str = "\
 Examples:
   protest-letter init my-campaign              # a copy of the built-in campaign
-  protest-letter init --blank my-campaign      # one recipient, one letter, every key explained
+  protest-letter init --blank my-campaign      # one recipient, one letter
   cd my-campaign && protest-letter check";
 
 const COMPLETIONS_EXAMPLES: &str = "\
 Examples:
-  protest-letter completions bash > ~/.local/share/bash-completion/completions/protest-letter
-  protest-letter completions zsh > ~/.zfunc/_protest-letter     # with fpath+=~/.zfunc
-  protest-letter completions fish > ~/.config/fish/completions/protest-letter.fish";
+  # in ~/.bashrc: completes the campaign's recipient and letter ids too
+  source <(PROTEST_LETTER_COMPLETE=bash protest-letter)
+  # or a static script (commands and flags only)
+  mkdir -p ~/.local/share/bash-completion/completions && \\
+      protest-letter completions bash \\
+      > ~/.local/share/bash-completion/completions/protest-letter
+  # zsh: with fpath+=~/.zfunc before compinit in ~/.zshrc
+  mkdir -p ~/.zfunc && protest-letter completions zsh > ~/.zfunc/_protest-letter
+  mkdir -p ~/.config/fish/completions && protest-letter completions fish \\
+      > ~/.config/fish/completions/protest-letter.fish";
 
 const MAN_EXAMPLES: &str = "\
 Examples:
   protest-letter man | man -l -                # read it now
-  protest-letter man > ~/.local/share/man/man1/protest-letter.1
+  mkdir -p ~/.local/share/man/man1 && \\
+      protest-letter man > ~/.local/share/man/man1/protest-letter.1
   protest-letter man send > ~/.local/share/man/man1/protest-letter-send.1";
 
 /// `init [DIR]`.
@@ -183,7 +196,7 @@ pub enum ListFormat {
 #[derive(Debug, Args)]
 pub struct LetterArgs {
     /// The letter (see `list`); default: the campaign's default letter.
-    #[arg(value_name = "LETTER")]
+    #[arg(value_name = "LETTER", value_hint = clap::ValueHint::Other)]
     pub letter: Option<String>,
 
     #[command(flatten)]
@@ -408,7 +421,7 @@ pub struct SignerArgs {
 #[command(next_help_heading = "Recipients")]
 pub struct SelectionArgs {
     /// Recipient id (repeatable); default: the letter's own recipients.
-    #[arg(long = "to", value_name = "ID")]
+    #[arg(long = "to", value_name = "ID", value_hint = clap::ValueHint::Other)]
     pub to: Vec<String>,
 }
 

@@ -8,7 +8,7 @@ use std::fmt;
 pub enum ExitStatus {
     /// Everything asked for was done.
     Success = 0,
-    /// Some letters failed (the others were done); see the summary.
+    /// Some letters were refused (the others were sent); see the summary.
     SomeFailed = 1,
     /// Bad input or configuration: nothing was done.
     BadInput = 2,

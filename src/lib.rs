@@ -65,13 +65,25 @@ pub fn run(
     // `-q`: notes, warnings and previews go nowhere; errors still reach
     // `main`, and prompts talk to the terminal directly.
     let mut silent = std::io::sink();
-    let stderr: &mut dyn Write = if settings.quiet { &mut silent } else { stderr };
+    let notes: &mut dyn Write = if settings.quiet {
+        &mut silent
+    } else {
+        &mut *stderr
+    };
     let sources = || read_sources(&settings.campaign);
     match &settings.command {
         Command::Init(init) => commands::init::run(init, settings.quiet, stdout),
         Command::Completions(shell) => commands::docs::completions(*shell, stdout),
         Command::Man(command) => commands::docs::man(command.as_deref(), stdout),
-        Command::Check { json } => commands::check::run(sources()?, settings.today, *json, stdout),
+        // Errors are what `check` was asked for: they show even with -q.
+        Command::Check { json } => commands::check::run(
+            sources()?,
+            settings.today,
+            *json,
+            settings.quiet,
+            stdout,
+            stderr,
+        ),
         Command::List {
             json,
             providers: true,
@@ -93,14 +105,14 @@ pub fn run(
                 settings.today,
                 settings.terminal,
                 stdout,
-                stderr,
+                notes,
             )
         }
         Command::Send(send) => {
             let campaign =
                 campaign::load_for_letter(sources()?, settings.today, send.letter.as_deref())?;
-            letters::select::ready_to_send(&campaign, send, settings.today, stderr)?;
-            send::run(&campaign, send, settings.terminal, stdout, stderr)
+            letters::select::ready_to_send(&campaign, send, settings.today, notes)?;
+            send::run(&campaign, send, settings.terminal, stdout, notes)
         }
     }
 }

@@ -9,6 +9,11 @@ use protest_letter::error::{is_broken_pipe, status_of};
 use protest_letter::{cli::Cli, settings::Environment};
 
 fn main() -> ExitCode {
+    // A shell asking for completions (see `commands::complete`) gets them
+    // and nothing else: this exits.
+    clap_complete::CompleteEnv::with_factory(protest_letter::commands::complete::command)
+        .var(protest_letter::commands::complete::VAR)
+        .complete();
     let cli = Cli::parse();
     let env = Environment::from_process();
     let stdout = std::io::stdout();

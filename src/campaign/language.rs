@@ -7,7 +7,10 @@
 
 use anyhow::{Result, bail};
 
-use crate::campaign::{Addressee, Letter};
+use std::collections::BTreeMap;
+
+use crate::campaign::diagnostic::{Problem, Severity};
+use crate::campaign::{Addressee, Letter, Recipient, SourceFile};
 
 /// A BCP 47 language tag as people type them: "en", "ru", "ru-KZ",
 /// "zh-Hant-TW". Two or three letters, then subtags of 1–8 letters or digits.
@@ -101,6 +104,96 @@ pub fn name(lang: &str) -> &str {
         "fr" => "French",
         _ => lang,
     }
+}
+
+/// Letters written in a language their recipients have no names in: a
+/// Russian letter to a recipient without `[recipient.translations.ru]`
+/// would greet them "Dear Minister". One warning per recipient and
+/// language, at the recipient's `id`, naming the missing keys.
+pub fn untranslated(
+    file: &SourceFile,
+    recipients: &[Recipient],
+    letters: &[Letter],
+) -> Vec<Problem> {
+    // (recipient, language) → the letters' files in that language.
+    let mut wanted: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
+    for letter in letters {
+        let own = letter.default_variant().language.as_str();
+        for variant in letter.variants.values() {
+            if variant.language.eq_ignore_ascii_case(own) {
+                continue;
+            }
+            for id in &letter.recipients {
+                let files = wanted.entry((id, &variant.language)).or_default();
+                files.push(format!("letters/{}", variant.body));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for ((id, lang), files) in wanted {
+        let Some(r) = recipients.iter().find(|r| r.id == id) else {
+            continue;
+        };
+        let primary = lang.split(['-', '_']).next().unwrap_or(lang);
+        let wording = r
+            .translations
+            .get(lang)
+            .or_else(|| r.translations.get(primary));
+        let mut missing = Vec::new();
+        if wording.is_none_or(|w| w.name.is_none()) {
+            missing.push("name");
+        }
+        if !r.title.is_empty() && wording.is_none_or(|w| w.title.is_none()) {
+            missing.push("title");
+        }
+        if wording.is_none_or(|w| w.salutation.is_none()) {
+            missing.push("salutation");
+        }
+        if missing.is_empty() {
+            continue;
+        }
+        let values: Vec<String> = missing
+            .iter()
+            .map(|k| match *k {
+                "name" => format!("\"{}\"", r.name),
+                "title" => format!("\"{}\"", r.title),
+                _ => format!("\"{}\"", r.salutation),
+            })
+            .collect();
+        let message = format!(
+            "recipient `{id}` has no {} in `{lang}`: {} would use the ones above ({})",
+            missing.join(", "),
+            files.join(", "),
+            values.join(", ")
+        );
+        let help = format!(
+            "add [recipient.translations.{lang}] to this recipient, with {} in {}",
+            missing
+                .iter()
+                .map(|k| format!("{k} = \"…\""))
+                .collect::<Vec<_>>()
+                .join(", "),
+            name(lang)
+        );
+        let quoted = format!("\"{id}\"");
+        // The recipient's `id = "…"` line, not a letter list that names it.
+        let at = file.text.match_indices(&quoted).map(|(i, _)| i).find(|&i| {
+            let line = &file.text[file.text[..i].rfind('\n').map_or(0, |n| n + 1)..i];
+            line.trim_start().starts_with("id") && line.trim_end().ends_with('=')
+        });
+        let problem = match at {
+            Some(i) => Problem::at(
+                Severity::Warning,
+                &file.name,
+                &file.text,
+                i..i + quoted.len(),
+                message,
+            ),
+            None => Problem::in_file(Severity::Warning, &file.name, message),
+        };
+        out.push(problem.with_help(help));
+    }
+    out
 }
 
 #[cfg(test)]

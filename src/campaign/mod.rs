@@ -24,7 +24,7 @@ pub use model::{CampaignInfo, Channel, CountryContact, Letter, Recipient, Varian
 pub use parse::error_chain;
 pub use source::{SourceFile, Sources};
 pub use templates::{
-    Failure, Origin, SIZE_LIMIT, SIZE_PER_SIGNATORY, TIME_LIMIT, Templates, too_big,
+    Failure, Origin, SIZE_LIMIT, SIZE_PER_SIGNATORY, TIME_LIMIT, Templates, is_undefined, too_big,
 };
 
 pub use crate::campaign::address::is_placeholder;
@@ -214,6 +214,7 @@ fn warnings(
         );
     }
     out.extend(crate::campaign::salutation::spam_warnings(file, recipients));
+    out.extend(language::untranslated(file, recipients, letters));
     out
 }
 

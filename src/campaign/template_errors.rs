@@ -220,6 +220,46 @@ pub(super) const TESTS: &[&str] = &[
 ];
 pub(super) const FUNCTIONS: &[&str] = &["range", "throw"];
 
+/// The tags Tera knows (`{% endif %}`…), for "did you mean".
+pub(super) const TAGS: &[&str] = &[
+    "if",
+    "elif",
+    "else",
+    "endif",
+    "for",
+    "endfor",
+    "break",
+    "continue",
+    "set",
+    "set_global",
+    "include",
+    "extends",
+    "block",
+    "endblock",
+    "filter",
+    "endfilter",
+    "component",
+    "endcomponent",
+    "raw",
+    "endraw",
+];
+
+/// Tera's bare "Unknown tag", naming the tag and its likely intended one.
+fn unknown_tag(word: &str) -> (String, Option<String>) {
+    let word: String = word
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    let help = match did_you_mean(&word, TAGS.iter().copied()) {
+        Some(guess) => format!("did you mean `{{% {guess} %}}`?"),
+        None => format!("known tags: {}", TAGS.join(", ")),
+    };
+    (
+        template_message(&format!("unknown tag `{word}`")),
+        Some(help),
+    )
+}
+
 /// "did you mean `upper`?" for Tera's "Unknown filter `uper`", and the
 /// same for tests, functions and partials (`templates`).
 pub(super) fn unknown_name_help(message: &str, templates: &[&str]) -> Option<String> {
@@ -289,6 +329,24 @@ pub(super) fn template_message(message: &str) -> String {
 /// Tera's messages made to name the whole expression (`signer.nme`, not
 /// `nme`) and to suggest the likely name.
 pub(super) fn explain(message: &str, text: &str, span: &Range<usize>) -> (String, Option<String>) {
+    if message == "Unknown tag" {
+        return unknown_tag(text.get(span.clone()).unwrap_or_default());
+    }
+    // `{% for x in recipient.adress %}`, `{{ y | upper }}`: the name is
+    // undefined, and Tera speaks only of its type.
+    if message.ends_with("`undefined`") {
+        let rest = text.get(span.start..).unwrap_or_default();
+        let path: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+            .collect();
+        if !path.is_empty() {
+            return (
+                template_message(&format!("`{path}` is undefined ({})", lower_first(message))),
+                Some("check its spelling against what a letter sees (see the README)".into()),
+            );
+        }
+    }
     let (Some(name), Some(list)) = (
         message.split('`').nth(1),
         message
@@ -330,6 +388,13 @@ pub(super) fn explain(message: &str, text: &str, span: &Range<usize>) -> (String
         None => has,
     };
     (format!("template error: {what}"), Some(help))
+}
+
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_lowercase().chain(chars).collect())
 }
 
 /// Tera's error and its causes, in one line.

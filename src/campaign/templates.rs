@@ -92,6 +92,30 @@ impl Origin {
             Kind::Subject { value, .. } => value.clone(),
         }
     }
+
+    /// The template's byte for byte `at` of the file, where the template's
+    /// text is the file's verbatim.
+    fn in_template(&self, at: usize) -> Option<usize> {
+        match &self.kind {
+            Kind::Whole => Some(at),
+            Kind::Body { prefix, body_start } => {
+                (at >= *body_start).then(|| at - body_start + prefix)
+            }
+            Kind::Subject { value, verbatim } => {
+                (*verbatim && at > value.start && at < value.end).then(|| at - value.start - 1)
+            }
+        }
+    }
+}
+
+/// Whether `problem` is a name a letter uses and its context lacks (an
+/// undefined variable or field): the mistakes [`Templates::stub_undefined`]
+/// can step over.
+pub fn is_undefined(problem: &Problem) -> bool {
+    let m = &problem.message;
+    m.starts_with("template error: undefined variable `")
+        || (m.starts_with("template error: `") && m.contains("` has no field `"))
+        || (m.starts_with("template error: `") && m.contains("` is undefined ("))
 }
 
 /// A campaign's templates, compiled once.
@@ -278,10 +302,12 @@ impl Templates {
                     // function…) come as one text of reports.
                     for (name, line, column, message) in reports(text) {
                         let source = texts.iter().find(|(n, _)| *n == name).map(|(_, t)| t);
+                        // Only partials are meant to be included: a
+                        // letter is never the likely intended name.
                         let partials: Vec<&str> = texts
                             .iter()
                             .map(|(n, _)| n.as_str())
-                            .filter(|n| !n.contains('#'))
+                            .filter(|n| n.starts_with('_') && !n.contains('#'))
                             .collect();
                         let help = unknown_name_help(&message, &partials);
                         problems.push(match source {
@@ -397,6 +423,64 @@ impl Templates {
         self.tera
             .get_template_variables(name)
             .is_ok_and(|vars| vars.contains(variable))
+    }
+
+    /// For `check`, which reports every undefined name, not only the first:
+    /// replaces the name `problem` points at (`recipient.nmae`) with an
+    /// empty string, padded so that every later position stays where it was,
+    /// and compiles that template again, so a trial render can go on to
+    /// the next mistake. Whether it did.
+    pub fn stub_undefined(&mut self, sources: &Sources, problem: &Problem) -> bool {
+        if !is_undefined(problem) {
+            return false;
+        }
+        let ident = |c: char| c.is_alphanumeric() || c == '_' || c == '.';
+        for (name, origin) in &self.origins {
+            let Some(file) = sources.letters.get(origin.file) else {
+                continue;
+            };
+            if file.name != problem.file {
+                continue;
+            }
+            let Some(at) = byte_at(&file.text, problem.line, problem.column)
+                .and_then(|at| origin.in_template(at))
+            else {
+                continue;
+            };
+            let Some(text) = self.texts.get(name) else {
+                continue;
+            };
+            let Some((before, after)) = text.split_at_checked(at) else {
+                continue;
+            };
+            let start = at
+                - before
+                    .chars()
+                    .rev()
+                    .take_while(|c| ident(*c))
+                    .map(char::len_utf8)
+                    .sum::<usize>();
+            let end = at + after.find(|c: char| !ident(c)).unwrap_or(after.len());
+            // As many bytes: the file's positions of what follows hold.
+            // An empty list for a loop, else an empty string.
+            let empty = if problem.message.contains("(iteration not possible") {
+                "[]"
+            } else {
+                "\"\""
+            };
+            let stub = match end - start {
+                0 => continue,
+                1 => "0".to_string(),
+                n => format!("{empty}{}", " ".repeat(n - 2)),
+            };
+            let stubbed = format!("{}{stub}{}", &text[..start], &text[end..]);
+            if self.tera.add_raw_template(name, &stubbed).is_ok() {
+                self.texts.insert(name.clone(), stubbed);
+                return true;
+            }
+            return false;
+        }
+        false
     }
 
     /// Whether some template did not compile (and was left out).

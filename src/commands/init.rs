@@ -124,6 +124,14 @@ fn next_steps(
             String::new()
         }
     )?;
+    // The copy is a record of 2011: `send` refuses it until the dates move.
+    if let Some(deadline) = files.first().and_then(|(_, text)| deadline_in(text)) {
+        writeln!(
+            out,
+            "     Then set `deadline` in [campaign] to your campaign's last day (e.g. 2030-12-31), or delete it:\n     \
+             `send` refuses after the copy's {deadline}; a letter's `valid_until` works the same way."
+        )?;
+    }
     writeln!(out, "  2. Check the campaign:      {pl} check")?;
     writeln!(
         out,
@@ -134,6 +142,14 @@ fn next_steps(
         "  4. See what would be sent:  {pl} send --dry-run --name \"Your Name\" --email you@example.org"
     )?;
     Ok(())
+}
+
+/// The `deadline = …` of a recipients.toml's text, if it sets one.
+fn deadline_in(text: &str) -> Option<&str> {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("deadline"))
+        .and_then(|rest| rest.trim_start().strip_prefix('='))
+        .map(str::trim)
 }
 
 /// `text` as one shell word.
@@ -158,6 +174,15 @@ mod tests {
         assert_eq!(shell_quote("my-campaign"), "my-campaign");
         assert_eq!(shell_quote("My Campaign"), "'My Campaign'");
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+
+    #[test]
+    fn the_deadline_is_found_and_a_commented_one_is_not() {
+        assert_eq!(
+            deadline_in("[campaign]\ndeadline = 2011-12-31\n"),
+            Some("2011-12-31")
+        );
+        assert_eq!(deadline_in("# deadline = 2030-12-31\n"), None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! campaign, never clap structs.
 
 pub mod check;
+pub mod complete;
 pub mod docs;
 pub mod init;
 pub mod list;

@@ -180,6 +180,32 @@ impl<'a> Renderer<'a> {
         self
     }
 
+    /// The id and file of a version of this letter that never uses `message`,
+    /// among the ones `recipients` get (`every`: all versions, for members
+    /// who may each have their own language): own words would vanish
+    /// from it.
+    pub fn drops_message(
+        &self,
+        recipients: &[Arc<Addressee>],
+        every: bool,
+    ) -> Option<(&str, &str)> {
+        let templates = &self.campaign.templates;
+        let holds = |v: &crate::campaign::Variant| {
+            templates.mentions(&v.body, "message") || templates.mentions(&v.subject, "message")
+        };
+        let chosen = recipients
+            .iter()
+            .map(|r| self.letter.variant(&[Some(self.language_for(r))]));
+        let mut variants: Vec<&crate::campaign::Variant> = chosen.collect();
+        if every {
+            variants.extend(self.letter.variants.values());
+        }
+        variants
+            .into_iter()
+            .find(|v| !holds(v))
+            .map(|v| (self.letter.id.as_str(), self.file_of(&v.body)))
+    }
+
     /// Uses `body` as the letter to `recipient_id`, as the signer saved it.
     pub fn set_edited(&mut self, recipient_id: &str, body: String) {
         self.edits.insert(recipient_id.to_string(), body);

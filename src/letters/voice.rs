@@ -19,6 +19,40 @@ use crate::letters::Signing;
 use crate::letters::render::Renderer;
 use crate::settings::{Terminal, VoiceSettings};
 
+/// The lines that print a signer's own words, as the built-in letters
+/// have them: shown to whoever gives words to a letter without them.
+pub const MESSAGE_LINES: &str = "{%- if message %}\n\n{{ message }}\n{%- endif %}";
+
+/// Own words (`--message`, `--message-file`, a list's `message` column)
+/// given to a letter that never prints `message` would vanish: an error
+/// naming the letter's file and the lines to add.
+fn refuse_vanishing_words(
+    renderer: &Renderer<'_>,
+    voice: &VoiceSettings,
+    signing: &Signing,
+    addressees: &[Arc<Addressee>],
+) -> Result<()> {
+    let list = match signing {
+        Signing::PerMember(list) if list.has_own_words() => Some(list),
+        _ => None,
+    };
+    let words = match list {
+        Some(list) => format!("the `message` column of {}", list.path().display()),
+        None if !voice.message.trim().is_empty() => {
+            "your own words (--message or --message-file)".to_string()
+        }
+        None => return Ok(()),
+    };
+    let Some((id, file)) = renderer.drops_message(addressees, list.is_some()) else {
+        return Ok(());
+    };
+    bail!(
+        "the letter `{id}` ({file}) never prints `message`, so {words} would be left out of the letter; \
+         nothing was written or sent. Add these lines to {file} where the words belong \
+         (after the opening paragraph, as in the built-in letters):\n\n{MESSAGE_LINES}\n"
+    )
+}
+
 /// Gives `renderer` the signer's message and, with `--edit`, the letters
 /// as the signer saved them. Runs before anything is written or sent.
 pub fn prepare<'a>(
@@ -29,6 +63,7 @@ pub fn prepare<'a>(
     terminal: Terminal,
     stderr: &mut dyn Write,
 ) -> Result<Renderer<'a>> {
+    refuse_vanishing_words(&renderer, voice, signing, addressees)?;
     let mut renderer = renderer.with_message(&voice.message);
     if !voice.edit {
         return Ok(renderer);

@@ -150,7 +150,13 @@ pub fn run(
     )?;
     let (signing, account) = (run.signing, run.account);
     let (emailable, offline) = run.addressing.partition(|a| a.email.is_some());
-    ensure_real_addresses(&emailable.all(), &campaign.info.copies_to, campaign)?;
+    ensure_real_addresses(
+        &emailable.all(),
+        &campaign.info.copies_to,
+        campaign,
+        s.dry_run,
+        stderr,
+    )?;
 
     let renderer = crate::letters::voice::prepare(
         Renderer::new(campaign, letter, s.date, s.signer.lang.as_deref()),
@@ -408,6 +414,8 @@ fn ensure_real_addresses(
     addressees: &[Arc<Addressee>],
     copies_to: &[String],
     campaign: &Campaign,
+    dry_run: bool,
+    stderr: &mut dyn Write,
 ) -> Result<()> {
     let problems: Vec<String> = placeholders_in(addressees, copies_to)
         .iter()
@@ -425,10 +433,16 @@ fn ensure_real_addresses(
          that folder or with --campaign my-campaign"
             .to_string()
     };
-    bail!(
-        "refusing to send to placeholder addresses:\n  {}\n{where_to}; `protest-letter check` lists them all",
+    let what = format!(
+        "placeholder addresses:\n  {}\n{where_to}; `protest-letter check` lists them all",
         problems.join("\n  ")
-    )
+    );
+    // A dry run shows what would be sent; only a real send refuses.
+    if dry_run {
+        writeln!(stderr, "warning: a real send refuses these {what}")?;
+        return Ok(());
+    }
+    bail!("refusing to send to {what}")
 }
 
 /// Shows the first letters to be sent: To, Cc, Subject, opening lines.

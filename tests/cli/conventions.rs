@@ -364,3 +364,94 @@ fn verbose_is_global_and_conflicts_with_quiet() {
     let both = tc.cmd().args(["-q", "-v", "list"]).exits(2);
     both.says("cannot be used with");
 }
+
+/// `--help`, the man page and the README name exit code 1 with one word:
+/// the delivery state "refused".
+#[test]
+fn exit_code_one_is_refused_everywhere() {
+    let tc = TestCampaign::new();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let row = "| 1 | some letters were refused (the rest were sent); see the summary |";
+    assert!(readme.contains(row), "README lacks {row}");
+    let help = tc.cmd().arg("--help").succeeds().stdout;
+    let line = help
+        .lines()
+        .find(|l| l.starts_with("Exit codes:"))
+        .expect("an exit-code line in --help");
+    assert!(
+        line.contains("1 some letters were refused (the rest were sent);"),
+        "{line}"
+    );
+    assert!(!line.contains("failed"), "{line}");
+    let page = tc.cmd().arg("man").succeeds().stdout;
+    assert!(page.contains("some letters were refused"), "man page");
+}
+
+/// Completes `words` (the last is the one being typed) in a real bash
+/// with the dynamic completion registered as the README says, in `dir`.
+fn complete_dynamically(tc: &TestCampaign, dir: &Path, words: &[&str]) -> Vec<String> {
+    let binary = assert_cmd::cargo::cargo_bin("protest-letter");
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let program = format!(
+        "source <(PROTEST_LETTER_COMPLETE=bash '{}'); \
+         COMP_WORDS=(protest-letter {}); COMP_CWORD={}; \
+         COMP_LINE=\"${{COMP_WORDS[*]}}\"; COMP_POINT=${{#COMP_LINE}}; \
+         _clap_complete_protest_letter protest-letter \"${{COMP_WORDS[COMP_CWORD]}}\" \
+         \"${{COMP_WORDS[COMP_CWORD-1]}}\"; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        binary.display(),
+        quoted.join(" "),
+        words.len()
+    );
+    let mut bash = std::process::Command::new("bash");
+    bash.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", tc.path("home"))
+        .current_dir(dir)
+        .arg("-c")
+        .arg(program);
+    let out = bash.succeeds().stdout;
+    out.lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[test]
+fn to_and_letter_complete_the_campaign_s_ids_not_file_names() {
+    let tc = TestCampaign::new();
+    tc.work_file("notes.txt", "not a recipient");
+    let work = tc.work();
+    // The built-in campaign, from a folder without one.
+    let to = complete_dynamically(&tc, &work, &["write", "--to", ""]);
+    assert_eq!(
+        to,
+        [
+            "supreme-court",
+            "foreign-ministry",
+            "presidential-administration",
+            "embassy"
+        ],
+        "{to:?}"
+    );
+    let letter = complete_dynamically(&tc, &work, &["send", "ku"]);
+    assert_eq!(letter, ["kuramshin"], "{letter:?}");
+    // --campaign's own ids.
+    tc.replace_all(
+        "recipients.toml",
+        "id = \"embassy\"",
+        "id = \"embassy-london\"",
+    );
+    let dir = tc.dir().display().to_string();
+    let to = complete_dynamically(&tc, &work, &["--campaign", &dir, "send", "--to", "emb"]);
+    assert_eq!(to, ["embassy-london"], "{to:?}");
+    // The static scripts offer no file names there either (zsh, fish;
+    // bash's static script cannot say so).
+    let zsh = tc.cmd().args(["completions", "zsh"]).succeeds().stdout;
+    assert!(zsh.contains("own recipients]:ID:' \\"), "{zsh}");
+    let fish = tc.cmd().args(["completions", "fish"]).succeeds().stdout;
+    assert!(
+        fish.lines()
+            .any(|l| l.contains("-l to ") && l.ends_with(" -r -f"))
+    );
+}

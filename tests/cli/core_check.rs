@@ -125,3 +125,117 @@ fn undefined_variable_is_reported_by_check() {
         "reported once: {out}"
     );
 }
+
+#[test]
+fn problems_go_to_stderr_and_quiet_keeps_only_errors() {
+    let tc = TestCampaign::new();
+    // The built-in copy has warnings (deadline, placeholders): on stderr,
+    // and only the "ok" on stdout, which -q drops too.
+    let out = tc.campaign_cmd().arg("check").succeeds();
+    assert!(out.stdout.starts_with("ok: "), "{out:?}");
+    assert!(!out.stdout.contains("warning:"), "{out:?}");
+    out.says("warning: the campaign's deadline 2011-12-31 has passed");
+    let quiet = tc.campaign_cmd().args(["check", "-q"]).succeeds();
+    assert!(
+        quiet.stdout.is_empty() && quiet.stderr.is_empty(),
+        "{quiet:?}"
+    );
+
+    // An error still shows with -q, without the warnings.
+    tc.replace(
+        "letters/kuramshin.txt",
+        "In 2010, the year",
+        "In {% if 2010, the year",
+    );
+    let quiet = tc.campaign_cmd().args(["-q", "check"]).exits(2);
+    quiet.no_stdout().says("error: template error: Found `,`");
+    quiet.says("1 error, 4 warnings");
+    assert!(!quiet.stderr.contains("warning:"), "{quiet:?}");
+}
+
+#[test]
+fn the_summary_counts_in_the_singular_too() {
+    let recipients = "[campaign]\nname = \"One\"\n\n[[recipient]]\nid = \"court\"\n\
+                      name = \"The Court\"\nemail = \"court@court.kz\"\n";
+    let letter = "+++\nsubject = \"S\"\nrecipients = [\"court\"]\n+++\nDear Court,\n\
+                  {{ message }}\n{% for s in signatories %}{{ s.name }}\n{% endfor %}\n";
+    let tc = TestCampaign::custom(recipients, &[("one.txt", letter)]);
+    let out = tc.campaign_cmd().arg("check").succeeds();
+    out.prints("1 letter, 1 recipient, 0 warnings");
+}
+
+#[test]
+fn json_names_files_from_the_campaign_folder() {
+    let tc = TestCampaign::new();
+    let out = tc
+        .campaign_cmd()
+        .args(["check", "--format", "json"])
+        .succeeds();
+    let files: Vec<String> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["file"].to_string())
+        .collect();
+    assert!(
+        files.contains(&"\"recipients.toml\"".to_string()),
+        "{files:?}"
+    );
+    assert!(
+        files.contains(&"\"letters/kuramshin.txt\"".to_string()),
+        "{files:?}"
+    );
+    let root = tc.dir().display().to_string();
+    assert!(!out.stdout.contains(&root), "{out:?}");
+}
+
+#[test]
+fn every_undefined_name_of_every_letter_is_reported_in_one_run() {
+    let letter = "letters/mangystau-oil-workers.txt";
+    let tc = TestCampaign::edited(
+        letter,
+        "Before the talks held",
+        "Before the {{ recipient.nmae }} talks {{ signr.name }} held",
+    );
+    tc.replace(
+        letter,
+        "As of early December 2011",
+        "As of {% for l in recipient.adress %}{{ l }}{% endfor %} early December 2011",
+    );
+    tc.replace(
+        "letters/_signature.txt",
+        "{{ signer.name }}",
+        "{{ signer.nam }}",
+    );
+    tc.replace(
+        "letters/sokolova.txt",
+        "{% include \"_header.txt\" %}",
+        "{% include \"_header.txt\" %}{{ campain.name | upper }}",
+    );
+    let out = errors(&tc);
+    for (file, needle, message) in [
+        (letter, "nmae", "`recipient` has no field `nmae`"),
+        (letter, "signr", "undefined variable `signr`"),
+        (
+            letter,
+            "recipient.adress",
+            "`recipient.adress` is undefined",
+        ),
+        (
+            "letters/_signature.txt",
+            "nam }}",
+            "`signer` has no field `nam`",
+        ),
+        (
+            "letters/sokolova.txt",
+            "campain",
+            "undefined variable `campain`",
+        ),
+    ] {
+        let place = tc.place_of(file, needle);
+        has(
+            &out,
+            &format!("{file}:{place}: error: template error: {message}"),
+        );
+    }
+    has(&out, "5 errors");
+}

@@ -84,11 +84,11 @@ fn check_warns_at_the_deadline_and_valid_until_lines() {
     let tc = TestCampaign::new();
     let out = tc.campaign_cmd().arg("check").succeeds();
     let line = tc.line_of("recipients.toml", "deadline = ");
-    out.prints(&format!(
+    out.says(&format!(
         "recipients.toml:{line}:1: warning: the campaign's deadline 2011-12-31 has passed"
     ));
     let line = tc.line_of("letters/kuramshin.txt", "valid_until");
-    out.prints(&format!(
+    out.says(&format!(
         "kuramshin.txt:{line}:1: warning: the letter `kuramshin` was valid until 2010-12-31"
     ));
 }
@@ -99,7 +99,7 @@ fn a_bad_valid_until_is_an_error_at_its_place() {
     let tc = TestCampaign::edited(file, "valid_until = 2010-12-31", "valid_until = \"soon\"");
     let line = tc.line_of(file, "valid_until");
     let out = tc.campaign_cmd().arg("check").exits(2);
-    out.prints(&format!(
+    out.says(&format!(
         "kuramshin.txt:{line}:15: error: valid_until must be a date"
     ));
 }

@@ -78,7 +78,7 @@ fn init_blank_is_a_minimal_campaign_that_passes_check() {
     // check: success; its only complaint is the placeholder addresses.
     let report = tc.cmd().args(["--campaign", "blank", "check"]).succeeds();
     let report = format!("{}{}", report.stdout, report.stderr);
-    assert!(report.contains("1 letters, 1 recipients"), "{report}");
+    assert!(report.contains("1 letter, 1 recipient,"), "{report}");
     assert!(!report.contains("error"), "{report}");
     for line in report.lines().filter(|l| l.contains("warning:")) {
         assert!(line.contains("placeholder"), "{line}");
@@ -211,4 +211,41 @@ fn init_completions_and_man_ignore_a_broken_profile() {
     }
     // …while the commands that do use it still report it.
     assert_eq!(with_profile(&["write", "--name", NAME]).code, 2);
+}
+
+#[test]
+fn init_next_steps_say_to_move_the_copy_s_2011_deadline() {
+    let tc = TestCampaign::new();
+    let out = tc.cmd().args(["init", "mine"]).succeeds();
+    out.prints("set `deadline` in [campaign]")
+        .prints("`send` refuses after the copy's 2011-12-31");
+    // The blank skeleton has no deadline set, so nothing to move.
+    let blank = tc.cmd().args(["init", "--blank", "blank"]).succeeds();
+    assert!(!blank.stdout.contains("deadline"), "{blank:?}");
+}
+
+#[test]
+fn the_blank_skeleton_documents_the_real_default_salutation() {
+    let tc = TestCampaign::new();
+    tc.cmd().args(["init", "--blank", "blank"]).succeeds();
+    let path = tc.work().join("blank/recipients.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let comment = text
+        .lines()
+        .find(|l| l.starts_with("# salutation:"))
+        .expect("the salutation's comment");
+    let documented = comment
+        .split("default \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a documented default");
+    // Without a salutation, the letter greets with what the comment says.
+    let without: String = text
+        .lines()
+        .filter(|l| !l.starts_with("salutation = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&path, without).unwrap();
+    let letter = letter(&tc, &["--campaign", "blank"], &[]);
+    assert!(letter.contains(&format!("\n{documented},\n")), "{letter}");
 }

@@ -238,3 +238,36 @@ fn list_shows_languages_and_that_the_campaign_is_historical() {
     assert_eq!(court["language"], "ru");
     assert!(!court["name"].as_str().unwrap().contains("Rakhimbekova"));
 }
+
+/// A letter in a language its recipient has no names in would greet them
+/// in another: `check` warns, naming the recipient and the missing keys.
+#[test]
+fn check_warns_of_a_recipient_without_names_in_a_letter_s_language() {
+    let recipients = "[campaign]\nname = \"Languages\"\n\n\
+        [[recipient]]\nid = \"court\"\nname = \"The Court\"\ntitle = \"Supreme Court\"\n\
+        salutation = \"Dear Judges\"\nemail = \"court@court.kz\"\n\n\
+        [recipient.translations.ru]\nsalutation = \"Уважаемые судьи!\"\n\n\
+        [[recipient]]\nid = \"ministry\"\nname = \"The Ministry\"\nsalutation = \"Dear Minister\"\n\
+        email = \"ministry@court.kz\"\n\n\
+        [recipient.translations.ru]\nname = \"Министерство\"\nsalutation = \"Уважаемый Министр!\"\n";
+    let letter = |subject: &str| {
+        format!(
+            "+++\nsubject = \"{subject}\"\nrecipients = [\"court\", \"ministry\"]\n+++\n\
+             {{{{ recipient.salutation }}}}\n{{{{ message }}}}\n\
+             {{% for s in signatories %}}{{{{ s.name }}}}\n{{% endfor %}}\n"
+        )
+    };
+    let tc = TestCampaign::custom(
+        recipients,
+        &[("one.txt", &letter("One")), ("one.ru.txt", &letter("Одно"))],
+    );
+    let out = tc.campaign_cmd().arg("check").succeeds();
+    let line = tc.line_of("recipients.toml", "id = \"court\"");
+    out.says(&format!(
+        "recipients.toml:{line}:6: warning: recipient `court` has no name, title in `ru`: \
+         letters/one.ru.txt would use the ones above (\"The Court\", \"Supreme Court\")"
+    ))
+    .says("add [recipient.translations.ru] to this recipient, with name = \"…\", title = \"…\"");
+    // The ministry has all it needs in Russian (it has no title).
+    assert!(!out.stderr.contains("`ministry` has no"), "{out:?}");
+}

@@ -35,7 +35,7 @@ recipients = ["court", "embassy"]
 {{ recipient.salutation }},
 We write.
 {% for s in signatories %}{{ s.name }}
-{% endfor %}
+{% endfor %}{{ message }}
 "#;
 
 /// A campaign of `RECIPIENTS` and `letter` as letters/one.txt.
@@ -181,13 +181,8 @@ fn json_has_one_object_per_problem() {
     assert!(all.iter().any(|p| p["severity"] == "warning"), "{all:#?}");
     let problems: Vec<&Value> = all.iter().filter(|p| p["severity"] == "error").collect();
     assert_eq!(problems.len(), 2, "{all:#?}");
-    let in_file = |file: &str| {
-        let path = tc.dir().join(file).display().to_string();
-        problems
-            .iter()
-            .find(|p| p["file"] == path.as_str())
-            .copied()
-    };
+    // Named from the campaign folder, as editors and CI run in it.
+    let in_file = |file: &str| problems.iter().find(|p| p["file"] == file).copied();
     let undefined = in_file("letters/one.txt").expect("the undefined field");
     assert_eq!(undefined["severity"], "error");
     assert_eq!(undefined["line"], 6);
@@ -417,4 +412,34 @@ fn a_petition_that_filters_names_is_still_right() {
             .collect();
         assert_eq!(names, expected, "{out:?}");
     }
+}
+
+#[test]
+fn did_you_mean_for_a_misspelt_tag() {
+    let tc =
+        line_6("We{% if signer.organisation %} of {{ signer.organisation }}{% endfi %} write.");
+    has(
+        &errors(&tc).0,
+        &[
+            "$C/letters/one.txt:6:63: error: template error: unknown tag `endfi`",
+            "= help: did you mean `{% endif %}`?",
+        ],
+    );
+}
+
+#[test]
+fn a_misspelt_partial_is_offered_partials_only() {
+    // `on.txt` is one letter away from the letter `one.txt`, which is
+    // never included: the help names the partial.
+    let tc = line_6("We {% include \"on.txt\" %}");
+    tc.write("letters/_signature.txt", "Yours\n");
+    let (out, _) = errors(&tc);
+    has(
+        &out,
+        &[
+            "error: template error: Unknown template `on.txt`",
+            "= help: no letters/on.txt in the campaign; known: _signature.txt",
+        ],
+    );
+    assert!(!out.contains("`one.txt`"), "{out}");
 }

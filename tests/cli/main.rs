@@ -7,6 +7,7 @@ mod deadlines;
 mod delivery;
 mod email_formats;
 mod golden;
+mod help_examples;
 mod init;
 mod languages;
 mod limits;

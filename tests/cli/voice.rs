@@ -242,7 +242,7 @@ fn write_to_a_recipient_the_letter_does_not_list_warns() {
 #[test]
 fn check_warns_on_salutations_spam_filters_score() {
     let tc = TestCampaign::new();
-    let check = || tc.campaign_cmd().arg("check").succeeds().stdout;
+    let check = || tc.campaign_cmd().arg("check").succeeds().stderr;
     let out = check();
     assert!(
         !out.contains("DEAR_SOMETHING"),
@@ -324,4 +324,112 @@ fn message_file_reads_a_fifo_until_it_closes() {
     let out = signed(&tc, &["--message-file", "words.fifo"]);
     writer.join().unwrap();
     assert!(out.replace('\n', " ").contains(OWN_WORDS), "{out}");
+}
+
+// ---- own words never vanish ----
+
+/// A campaign of the built-in copy whose letter `kuramshin` has lost the
+/// lines that print `message`.
+fn without_message() -> TestCampaign {
+    let tc = TestCampaign::new();
+    let file = "letters/kuramshin.txt";
+    let text = tc.read(file);
+    let start = text
+        .find("{%- if message %}")
+        .expect("kuramshin prints message");
+    let end = start + text[start..].find("{%- endif %}").unwrap() + "{%- endif %}".len();
+    tc.write(file, &format!("{}{}", &text[..start], &text[end..]));
+    tc
+}
+
+#[test]
+fn own_words_for_a_letter_without_message_are_refused_naming_its_file() {
+    let tc = without_message();
+    let file = tc.dir().join("letters/kuramshin.txt").display().to_string();
+    let write = |args: &[&str]| {
+        let mut cmd = tc.campaign_cmd();
+        cmd.args([
+            "write",
+            "kuramshin",
+            "--to",
+            "foreign-ministry",
+            "--name",
+            NAME,
+        ]);
+        cmd.args(args).exits(2)
+    };
+    for out in [write(&["--message", OWN_WORDS]), {
+        let words = tc.file("words.txt", OWN_WORDS);
+        write(&["--message-file", words.to_str().unwrap()])
+    }] {
+        out.no_stdout()
+            .says(&format!(
+                "the letter `kuramshin` ({file}) never prints `message`"
+            ))
+            .says("--message or --message-file")
+            .says("{%- if message %}\n\n{{ message }}\n{%- endif %}");
+    }
+    // A members' list with a `message` column, too.
+    let list = tc.file("members.csv", format!("name,message\n{NAME},{OWN_WORDS}\n"));
+    let mut cmd = tc.campaign_cmd();
+    cmd.args([
+        "write",
+        "kuramshin",
+        "--to",
+        "foreign-ministry",
+        "--signatories",
+    ]);
+    let out = cmd.arg(&list).exits(2);
+    out.says(&format!("the `message` column of {}", list.display()))
+        .says("{{ message }}");
+    // Without own words the letter is written as before.
+    let mut cmd = tc.campaign_cmd();
+    cmd.args([
+        "write",
+        "kuramshin",
+        "--to",
+        "foreign-ministry",
+        "--name",
+        NAME,
+    ]);
+    cmd.succeeds();
+}
+
+#[test]
+fn check_warns_of_a_letter_that_never_prints_message() {
+    let tc = without_message();
+    let out = tc.campaign_cmd().arg("check").succeeds();
+    out.says("kuramshin.txt: warning: letter `kuramshin` never prints `message`")
+        .says("      {{ message }}");
+    // The built-in letters all print it.
+    let out = TestCampaign::new().campaign_cmd().arg("check").succeeds();
+    assert!(!out.stderr.contains("never prints `message`"), "{out:?}");
+}
+
+#[test]
+fn the_blank_skeleton_prints_own_words_and_says_so() {
+    let tc = TestCampaign::new();
+    tc.cmd().args(["init", "--blank", "blank"]).succeeds();
+    let letter = std::fs::read_to_string(tc.work().join("blank/letters/letter.txt")).unwrap();
+    assert!(
+        letter.contains("      message    the signer's own words"),
+        "{letter}"
+    );
+    let out = tc
+        .cmd()
+        .args([
+            "--campaign",
+            "blank",
+            "write",
+            "--name",
+            NAME,
+            "--date",
+            DATE,
+        ])
+        .args(["--message", OWN_WORDS])
+        .succeeds();
+    // As the built-in letters print it: a paragraph of its own after the
+    // opening one.
+    out.prints("and why.\n\nOur branch met")
+        .prints("forgotten her case.\n\nYours sincerely,");
 }

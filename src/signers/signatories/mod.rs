@@ -335,6 +335,15 @@ impl MemberList {
         ))
     }
 
+    /// Whether the list has a `message` column: members' own words (see
+    /// `Signer::message`), which a letter must have room for.
+    pub fn has_own_words(&self) -> bool {
+        self.columns
+            .extra
+            .iter()
+            .any(|(_, header)| header.eq_ignore_ascii_case("message"))
+    }
+
     /// The list as messages name it.
     pub fn path(&self) -> &Path {
         &self.name
