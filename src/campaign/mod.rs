@@ -7,6 +7,7 @@ pub mod country;
 pub mod dates;
 pub mod deadline;
 pub mod diagnostic;
+mod filters;
 pub mod language;
 mod model;
 mod parse;

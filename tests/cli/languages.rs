@@ -78,7 +78,7 @@ fn every_russian_letter_has_the_right_address_requests_signature_and_date() {
             assert!(is_russian_date(blocks[1]));
             assert_eq!(blocks[2], *salutation, "{letter} to {recipient}");
             assert!(
-                blocks[3].starts_with("Я обращаюсь к Вам от имени Unite Branch 42 "),
+                blocks[3].starts_with("Я обращаюсь к Вам от имени организации «Unite Branch 42» "),
                 "the organisation is in the first sentence: {}",
                 blocks[3]
             );
@@ -113,6 +113,45 @@ fn every_russian_letter_has_the_right_address_requests_signature_and_date() {
         }
     }
     assert_eq!(checked, 14);
+}
+
+/// After «от имени» a name would have to be declined, which no template
+/// can do: the letters say «от имени организации «…»», where any name
+/// stays in the nominative, quoted once.
+#[test]
+fn any_organisation_stays_grammatical_in_every_russian_letter() {
+    let tc = TestCampaign::new();
+    let names = [
+        ("Единство", "«Единство»"),
+        (
+            "Профсоюз работников нефтегазовой отрасли",
+            "«Профсоюз работников нефтегазовой отрасли»",
+        ),
+        ("Профсоюз «Единство»", "«Профсоюз «Единство»»"),
+        ("«Единство»", "«Единство»"),
+        ("\"Единство\"", "«Единство»"),
+        ("Amnesty International UK", "«Amnesty International UK»"),
+    ];
+    for letter in LETTERS {
+        for (organisation, quoted) in names {
+            let mut cmd = tc.cmd();
+            cmd.args(["write", letter, "--to", "foreign-ministry", "--lang", "ru"])
+                .args(["--name", NAME, "--organisation", organisation])
+                .args(["--date", DATE]);
+            let out = cmd.succeeds().stdout;
+            let opening = out.split("\n\n").nth(3).unwrap().replace('\n', " ");
+            let expected = format!("Я обращаюсь к Вам от имени организации {quoted} ");
+            assert!(
+                opening.starts_with(&expected),
+                "{letter}, {organisation}: {opening}"
+            );
+            // The signature keeps the name as the signer wrote it.
+            assert!(
+                out.ends_with(&format!("\n{NAME}\n{organisation}\n")),
+                "{out}"
+            );
+        }
+    }
 }
 
 #[test]
