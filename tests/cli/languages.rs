@@ -3,7 +3,7 @@
 //! language as the default, and batches that mix languages.
 
 use crate::core_list::listing;
-use crate::support::{DATE, NAME, ORGANISATION, Run, Runs, TestCampaign, array};
+use crate::support::{DATE, NAME, ORGANISATION, Run, Runs, TestCampaign, array, mail};
 
 /// The Russian forms each office is addressed with: the dative heading and
 /// the salutation.
@@ -152,6 +152,54 @@ fn any_organisation_stays_grammatical_in_every_russian_letter() {
             );
         }
     }
+}
+
+/// The To header names the recipient as the letter does: in Russian for a
+/// Russian letter (recipients.toml's `[recipient.translations.ru]`).
+#[test]
+fn the_to_header_names_the_recipient_in_the_letters_language() {
+    let tc = TestCampaign::new();
+    let to_name = |lang: &str, country: &str, to: &str| {
+        let mut cmd = tc.cmd();
+        cmd.args(["write", "--to", to, "--lang", lang, "--format", "eml"])
+            .args(["--name", NAME, "--email", "jo@example.org"])
+            .args(["--country", country, "--date", DATE]);
+        mail(cmd.succeeds().stdout.as_bytes()).to_name
+    };
+    assert_eq!(
+        to_name("ru", "GB", "supreme-court"),
+        "Верховный Суд Республики Казахстан"
+    );
+    assert_eq!(
+        to_name("ru", "DE", "embassy"),
+        "Посольство Республики Казахстан в Германии"
+    );
+    assert_eq!(
+        to_name("ru-KZ", "GB", "foreign-ministry"),
+        "Министерство иностранных дел Республики Казахстан"
+    );
+    assert_eq!(
+        to_name("en", "GB", "supreme-court"),
+        "The Chair of the Supreme Court"
+    );
+    // A batch of both languages: each letter its own To.
+    tc.work_file("m.csv", "name,email,language\nAnn Lee,ann@example.org,ru\nBo Chan,bo@example.org,en\n");
+    let mut cmd = tc.cmd();
+    cmd.args(["write", "--signatories", "m.csv", "--to", "foreign-ministry"])
+        .args(["--format", "mbox", "--email", "sec@example.org", "--date", DATE]);
+    let out = cmd.succeeds().stdout;
+    let names: Vec<String> = out
+        .split("\nFrom ")
+        .map(|m| m.split_once('\n').map_or(m, |(_, rest)| rest))
+        .map(|m| mail(m.as_bytes()).to_name)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Министерство иностранных дел Республики Казахстан",
+            "The Minister of Foreign Affairs"
+        ]
+    );
 }
 
 #[test]
