@@ -202,6 +202,25 @@ fn the_to_header_names_the_recipient_in_the_letters_language() {
     );
 }
 
+/// `send`'s preview shows each letter's opening, after a Russian
+/// salutation ending in "!" too (it showed the signature), and names the
+/// recipient as the To header does.
+#[test]
+fn the_send_preview_shows_a_russian_letters_opening() {
+    let tc = TestCampaign::sendable();
+    let out = tc
+        .send()
+        .signer()
+        .with(["--dry-run", "--lang", "ru", "--organisation", ORGANISATION])
+        .with(["--to", "supreme-court", "--to", "foreign-ministry"])
+        .succeeds();
+    out.says("   To: Верховный Суд Республики Казахстан <supreme-court@kz-gov.org>")
+        .says("   To: Министерство иностранных дел Республики Казахстан <")
+        .says("   | Я обращаюсь к Вам от имени организации «Unite Branch 42» по делу");
+    assert!(!out.all().contains("| С уважением"), "{out:?}");
+    assert_eq!(out.all().matches("   | Я обращаюсь к Вам").count(), 2, "{out:?}");
+}
+
 #[test]
 fn a_russian_petition_speaks_for_everyone() {
     let tc = TestCampaign::new();
