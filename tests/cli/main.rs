@@ -13,6 +13,7 @@ mod lint;
 mod lists;
 mod prompt_pty;
 mod send;
+mod settings;
 mod smtp_client;
 mod smtp_server;
 mod support;
