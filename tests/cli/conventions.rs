@@ -283,8 +283,8 @@ fn bash_completion_completes() {
 /// not be installed: the lines are plain sh).
 #[test]
 fn the_readmes_completion_lines_work_in_a_fresh_home() {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .unwrap();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let (_, section) = readme
         .split_once("### Shell completions and the man page")
         .expect("README has the completions section");
@@ -310,7 +310,9 @@ fn the_readmes_completion_lines_work_in_a_fresh_home() {
         .collect();
     for shell in ["bash", "zsh", "fish"] {
         assert!(
-            lines.iter().any(|l| l.contains(&format!("completions {shell} > "))),
+            lines
+                .iter()
+                .any(|l| l.contains(&format!("completions {shell} > "))),
             "{shell}: {block}"
         );
     }
@@ -320,7 +322,10 @@ fn the_readmes_completion_lines_work_in_a_fresh_home() {
             .iter()
             .take_while(|l| !l.ends_with(target))
             .any(|l| *l == format!("mkdir -p {folder}"));
-        assert!(made, "write {i}, {target}: no `mkdir -p {folder}` before it");
+        assert!(
+            made,
+            "write {i}, {target}: no `mkdir -p {folder}` before it"
+        );
     }
     let tc = TestCampaign::new();
     let home = tc.path("fresh-home");
@@ -333,10 +338,15 @@ fn the_readmes_completion_lines_work_in_a_fresh_home() {
     );
     let mut bash = std::process::Command::new("bash");
     bash.arg("-c")
-        .arg(format!("set -e
+        .arg(format!(
+            "set -e
 {}
-", lines.join("
-")))
+",
+            lines.join(
+                "
+"
+            )
+        ))
         .env("HOME", &home)
         .env("PATH", path)
         .env("PROTEST_LETTER_PROFILE", tc.path("no-profile.toml"));

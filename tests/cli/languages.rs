@@ -183,10 +183,26 @@ fn the_to_header_names_the_recipient_in_the_letters_language() {
         "The Chair of the Supreme Court"
     );
     // A batch of both languages: each letter its own To.
-    tc.work_file("m.csv", "name,email,language\nAnn Lee,ann@example.org,ru\nBo Chan,bo@example.org,en\n");
+    tc.work_file(
+        "m.csv",
+        "name,email,language\nAnn Lee,ann@example.org,ru\nBo Chan,bo@example.org,en\n",
+    );
     let mut cmd = tc.cmd();
-    cmd.args(["write", "--signatories", "m.csv", "--to", "foreign-ministry"])
-        .args(["--format", "mbox", "--email", "sec@example.org", "--date", DATE]);
+    cmd.args([
+        "write",
+        "--signatories",
+        "m.csv",
+        "--to",
+        "foreign-ministry",
+    ])
+    .args([
+        "--format",
+        "mbox",
+        "--email",
+        "sec@example.org",
+        "--date",
+        DATE,
+    ]);
     let out = cmd.succeeds().stdout;
     let names: Vec<String> = out
         .split("\nFrom ")
@@ -218,7 +234,11 @@ fn the_send_preview_shows_a_russian_letters_opening() {
         .says("   To: Министерство иностранных дел Республики Казахстан <")
         .says("   | Я обращаюсь к Вам от имени организации «Unite Branch 42» по делу");
     assert!(!out.all().contains("| С уважением"), "{out:?}");
-    assert_eq!(out.all().matches("   | Я обращаюсь к Вам").count(), 2, "{out:?}");
+    assert_eq!(
+        out.all().matches("   | Я обращаюсь к Вам").count(),
+        2,
+        "{out:?}"
+    );
 }
 
 #[test]

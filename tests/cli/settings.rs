@@ -72,16 +72,27 @@ fn a_profile_value_is_blamed_on_the_profile_not_a_flag() {
     let mut cmd = tc.send().signer().with(["--smtp", "smtp://127.0.0.1:1"]);
     cmd.arg("--ca-cert").arg(&not_a_cert);
     let out = cmd.exits(2);
-    out.says(&format!("--ca-cert: {} is not a certificate", not_a_cert.display()));
+    out.says(&format!(
+        "--ca-cert: {} is not a certificate",
+        not_a_cert.display()
+    ));
 }
 
 /// `write` to the court in English, signed by [`NAME`], with `profile`.
 fn write_with_profile(tc: &TestCampaign, profile: &str) -> assert_cmd::Command {
     let path = tc.file("profile.toml", profile);
     let mut cmd = tc.cmd();
-    cmd.args(["write", "--to", "supreme-court", "--lang", "en", "--date", DATE])
-        .args(["--name", NAME])
-        .env("PROTEST_LETTER_PROFILE", path);
+    cmd.args([
+        "write",
+        "--to",
+        "supreme-court",
+        "--lang",
+        "en",
+        "--date",
+        DATE,
+    ])
+    .args(["--name", NAME])
+    .env("PROTEST_LETTER_PROFILE", path);
     cmd
 }
 
@@ -118,7 +129,7 @@ fn organisation_is_taken_in_both_spellings_and_both_at_once_is_an_error() {
 fn a_file_given_as_the_campaign_folder_is_named_a_file_with_its_folder() {
     let tc = TestCampaign::new();
     std::fs::create_dir_all(tc.work().join("mine")).unwrap();
-    tc.work_file("mine/recipients.toml", &tc.read("recipients.toml"));
+    tc.work_file("mine/recipients.toml", tc.read("recipients.toml"));
     let out = tc
         .cmd()
         .args(["--campaign", "mine/recipients.toml", "list"])
