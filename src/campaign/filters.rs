@@ -9,15 +9,35 @@
 const PAIRS: &[(char, char)] = &[('«', '»'), ('"', '"'), ('“', '”'), ('„', '“'), ('„', '”')];
 
 /// `name` in «», once: a name the signer already quoted keeps its one pair
-/// (as «»), never ««…»». Quotes inside a name stay as written:
-/// `Профсоюз «Единство»` becomes `«Профсоюз «Единство»»`.
+/// (as «»), never ««…»». Quotes inside a name nest, as in Russian legal
+/// names: `Профсоюз «Единство»` becomes `«Профсоюз «Единство»»`, and so
+/// does `Профсоюз "Единство"` (typed quotes in pairs become «»).
 pub fn guillemets(name: &str) -> String {
     let name = name.trim();
     if name.is_empty() {
         return String::new();
     }
     let inner = wrapped(name).map_or(name, str::trim);
-    format!("«{inner}»")
+    format!("«{}»", typed_quotes(inner))
+}
+
+/// `"…"` pairs as `«…»`; an odd number of `"` is left as typed.
+fn typed_quotes(text: &str) -> std::borrow::Cow<'_, str> {
+    let count = text.matches('"').count();
+    if count == 0 || count % 2 == 1 {
+        return text.into();
+    }
+    let mut open = true;
+    text.chars()
+        .map(|c| match c {
+            '"' => {
+                open = !open;
+                if open { '»' } else { '«' }
+            }
+            c => c,
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// The text inside `name`'s quotes, when one pair wraps all of it (not
@@ -65,8 +85,9 @@ mod tests {
             ("„Solidarność“", "«Solidarność»"),
             ("  « Единство » ", "«Единство»"),
             ("«А» и «Б»", "««А» и «Б»»"),
-            ("\"A\" and \"B\"", "«\"A\" and \"B\"»"),
-            ("Union \"Unity\"", "«Union \"Unity\"»"),
+            ("\"A\" and \"B\"", "««A» and «B»»"),
+            ("Профсоюз \"Единство\"", "«Профсоюз «Единство»»"),
+            ("Union \"Unity", "«Union \"Unity»"),
             ("", ""),
             ("   ", ""),
         ] {
