@@ -398,10 +398,15 @@ pub struct SignerArgs {
     /// Your name, as it is signed [env: PROTEST_LETTER_NAME]
     #[arg(long)]
     pub name: Option<String>,
-    /// The organisation you sign for; empty to sign as an individual
-    /// [env: PROTEST_LETTER_ORGANISATION]
-    #[arg(long, visible_alias = "organization")]
+    /// The organisation you sign for; empty to sign as an individual. Also
+    /// spelt --organization [env: PROTEST_LETTER_ORGANISATION or
+    /// PROTEST_LETTER_ORGANIZATION]
+    #[arg(long)]
     pub organisation: Option<String>,
+    /// --organisation spelt with a z: a flag of its own, so that giving
+    /// both is an error naming both.
+    #[arg(long, hide = true, conflicts_with = "organisation")]
+    pub organization: Option<String>,
     /// Your email address [env: PROTEST_LETTER_EMAIL]
     #[arg(long)]
     pub email: Option<String>,

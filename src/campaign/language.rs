@@ -22,13 +22,15 @@ pub fn is_tag(text: &str) -> bool {
         && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
-/// Checks a `--lang` value before anything else is done.
-pub fn ensure_tag(text: &str) -> Result<String> {
+/// Checks a `--lang` value before anything else is done; `from` is where
+/// it was given (`--lang`, `PROTEST_LETTER_LANG`, the profile's file and
+/// key), which the error names.
+pub fn ensure_tag(text: &str, from: &str) -> Result<String> {
     let text = text.trim();
     if !is_tag(text) {
         bail!(
-            "--lang `{text}` is not a language tag; give a code such as en or ru \
-             (PROTEST_LETTER_LANG and the profile's `lang` take the same)"
+            "{from} `{text}` is not a language tag; give a code such as en or ru \
+             (--lang, PROTEST_LETTER_LANG and the profile's `lang` take the same)"
         );
     }
     Ok(text.to_string())
@@ -208,6 +210,6 @@ mod tests {
         for bad in ["", "e", "english", "ru-", "1a", "en GB", "../x", "ру"] {
             assert!(!is_tag(bad), "{bad}");
         }
-        assert!(ensure_tag("English").is_err());
+        assert!(ensure_tag("English", "--lang").is_err());
     }
 }

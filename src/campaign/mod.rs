@@ -7,6 +7,7 @@ pub mod country;
 pub mod dates;
 pub mod deadline;
 pub mod diagnostic;
+mod filters;
 pub mod language;
 mod model;
 mod parse;
@@ -258,14 +259,19 @@ pub struct Addressee {
 }
 
 impl Addressee {
-    /// The addressee as a letter in `lang` names and greets them (the
-    /// email headers keep the entry's own name).
-    pub fn localised(&self, lang: &str) -> Addressee {
-        let mut out = self.clone();
-        if let Some(w) = self.translations.get(lang).or_else(|| {
+    /// The wording for `lang`: its own, else its primary language's
+    /// (`ru-KZ` finds `ru`).
+    fn wording(&self, lang: &str) -> Option<&Wording> {
+        self.translations.get(lang).or_else(|| {
             let primary = lang.split(['-', '_']).next().unwrap_or(lang);
             self.translations.get(primary)
-        }) {
+        })
+    }
+
+    /// The addressee as a letter in `lang` names and greets them.
+    pub fn localised(&self, lang: &str) -> Addressee {
+        let mut out = self.clone();
+        if let Some(w) = self.wording(lang) {
             if let Some(name) = &w.name {
                 out.name = name.clone();
             }
@@ -278,6 +284,31 @@ impl Addressee {
         }
         out.language = Some(lang.to_string());
         out
+    }
+
+    /// The name a letter in `lang` gives them (its To header's too).
+    pub fn name_in(&self, lang: &str) -> &str {
+        self.wording(lang)
+            .and_then(|w| w.name.as_deref())
+            .unwrap_or(&self.name)
+    }
+
+    /// Every name they have, their own first, each once.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names = vec![self.name.as_str()];
+        for name in self.translations.values().filter_map(|w| w.name.as_deref()) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
+    /// The salutation a letter in `lang` greets them with.
+    pub fn salutation_in(&self, lang: &str) -> &str {
+        self.wording(lang)
+            .and_then(|w| w.salutation.as_deref())
+            .unwrap_or(&self.salutation)
     }
 }
 

@@ -159,8 +159,9 @@ pub(super) fn cycle_from(
     None
 }
 
-/// Tera's own filters, tests and functions, for "did you mean".
+/// Tera's own filters, tests and functions, and ours, for "did you mean".
 pub(super) const FILTERS: &[&str] = &[
+    "guillemets",
     "safe",
     "default",
     "upper",

@@ -141,11 +141,15 @@ impl Default for Templates {
 }
 
 /// A Tera with our settings: plain text, nothing escaped, `range` bounded
-/// by the letter's time limit.
+/// by the letter's time limit, and our `guillemets` filter.
 fn engine() -> tera::Tera {
     let mut tera = tera::Tera::default();
     tera.autoescape_on(Vec::<&str>::new());
     tera.register_function("range", range);
+    tera.register_filter(
+        "guillemets",
+        |name: &str, _: tera::Kwargs, _: &tera::State| super::filters::guillemets(name),
+    );
     tera
 }
 

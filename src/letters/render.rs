@@ -346,6 +346,7 @@ impl<'a> Renderer<'a> {
         Ok(Rendered {
             letter_id: self.letter.id.clone(),
             recipient: Arc::clone(recipient),
+            language: language.to_string(),
             signer: Arc::clone(first),
             subject,
             body,

@@ -30,6 +30,9 @@ use crate::signers::signer::Signer;
 pub struct Rendered {
     pub letter_id: String,
     pub recipient: Arc<Addressee>,
+    /// The language the letter is written in: the To header names the
+    /// recipient in it.
+    pub language: String,
     /// The first (or only) signatory.
     pub signer: Arc<Signer>,
     pub subject: String,
@@ -178,19 +181,22 @@ impl Composer {
             prepared: HashMap::new(),
         };
         for a in addressees.iter().filter(|a| a.email.is_some()) {
-            let prepared = composer.prepare(a)?;
-            composer
-                .prepared
-                .insert(prepared_key(a), Arc::new(prepared));
+            for name in a.names() {
+                let prepared = composer.prepare(a, name)?;
+                composer
+                    .prepared
+                    .insert(prepared_key(a, name), Arc::new(prepared));
+            }
         }
         Ok(composer)
     }
 
-    fn prepare(&self, recipient: &Addressee) -> Result<Prepared> {
+    /// To and Cc for `recipient`, named `name` on To.
+    fn prepare(&self, recipient: &Addressee, name: &str) -> Result<Prepared> {
         let Some(to_address) = &recipient.email else {
             bail!("`{}` has no email address", recipient.id);
         };
-        let to = mailbox(Some(&recipient.name), to_address, "the recipient's name")
+        let to = mailbox(Some(name), to_address, "the recipient's name")
             .with_context(|| format!("recipient `{}`", recipient.id))?;
         let mut seen = vec![to_address.to_ascii_lowercase()];
         let mut cc = Vec::new();
@@ -217,9 +223,11 @@ impl Composer {
     pub fn compose(&self, letter: &Rendered, key: &str, sender: &Sender) -> Result<Composed> {
         let now = self.clock.now();
         let recipient = &letter.recipient;
-        let prepared = match self.prepared.get(&prepared_key(recipient)) {
+        // Named in the letter's language: a Russian letter's To is Russian.
+        let name = recipient.name_in(&letter.language);
+        let prepared = match self.prepared.get(&prepared_key(recipient, name)) {
             Some(p) => Arc::clone(p),
-            None => Arc::new(self.prepare(recipient)?),
+            None => Arc::new(self.prepare(recipient, name)?),
         };
         ensure_header_safe("subject", &letter.subject)?;
 
@@ -324,21 +332,22 @@ impl Composer {
     /// rendering the letter.
     pub fn recipient_count(&self, recipient: &Addressee, bcc: Option<&str>) -> Result<usize> {
         let count = |p: &Prepared| 1 + p.cc.len() + usize::from(bcc.is_some_and(|b| p.is_new(b)));
-        match self.prepared.get(&prepared_key(recipient)) {
+        // The name on To changes no address: any of the recipient's will do.
+        let name = recipient.name.as_str();
+        match self.prepared.get(&prepared_key(recipient, name)) {
             Some(p) => Ok(count(p)),
-            None => Ok(count(&self.prepare(recipient)?)),
+            None => Ok(count(&self.prepare(recipient, name)?)),
         }
     }
 }
 
 /// A recipient as prepared: its id and address (an embassy has one per
-/// country) and name.
-fn prepared_key(recipient: &Addressee) -> String {
+/// country) and the name on To.
+fn prepared_key(recipient: &Addressee, name: &str) -> String {
     format!(
-        "{}|{}|{}",
+        "{}|{}|{name}",
         recipient.id,
         recipient.email.as_deref().unwrap_or(""),
-        recipient.name
     )
 }
 
@@ -423,6 +432,7 @@ mod tests {
                 country: None,
                 translations: Default::default(),
             }),
+            language: "en".into(),
             signer: Arc::new(Signer {
                 name: name.into(),
                 email: "jo@union.org".into(),

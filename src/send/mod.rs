@@ -486,7 +486,8 @@ fn preview(
             "   From: {}",
             job.composed.message.headers().get_raw("From").unwrap_or("")
         )?;
-        writeln!(stderr, "   To: {} <{}>", l.recipient.name, e.to.join(", "))?;
+        let to = l.recipient.name_in(&l.language);
+        writeln!(stderr, "   To: {to} <{}>", e.to.join(", "))?;
         if !e.cc.is_empty() {
             writeln!(stderr, "   Cc: {}", e.cc.join(", "))?;
         }
@@ -494,13 +495,7 @@ fn preview(
             writeln!(stderr, "   Bcc: {}", e.bcc.join(", "))?;
         }
         writeln!(stderr, "   Subject: {}", l.subject)?;
-        let opening = l
-            .body
-            .split("\n\n")
-            .skip_while(|p| !p.trim_end().ends_with(','))
-            .nth(1)
-            .unwrap_or("");
-        for line in opening.lines().take(3) {
+        for line in crate::letters::opening::opening(l).lines().take(3) {
             writeln!(stderr, "   | {line}")?;
         }
     }

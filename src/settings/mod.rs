@@ -289,7 +289,8 @@ pub struct SmtpSettings {
     pub port: u16,
     pub user: Option<String>,
     pub security: Security,
-    pub ca_cert: Option<PathBuf>,
+    /// `--ca-cert`, else the profile's `[smtp] ca_cert`.
+    pub ca_cert: Option<Sourced<PathBuf>>,
     pub password: PasswordSource,
     /// How long to wait for the server at each step (`--timeout`).
     pub timeout: std::time::Duration,
@@ -325,6 +326,15 @@ impl SmtpSettings {
             &percent_encoding::CONTROLS.add(b' ').add(b':').add(b'%');
         percent_encoding::utf8_percent_encode(user, SHOWN).to_string()
     }
+}
+
+/// A value and where it came from (a flag, or the profile's file and
+/// key), so that an error about it blames the right place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced<T> {
+    pub value: T,
+    /// `--ca-cert`, or `profile /home/jo/.config/…/profile.toml, [smtp] ca_cert`.
+    pub from: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -489,7 +499,7 @@ impl Settings {
             cli::Command::Init(args) => {
                 let shown = args
                     .dir
-                    .or(campaign_flag)
+                    .or(campaign_flag.clone())
                     .unwrap_or_else(|| PathBuf::from("."));
                 Command::Init(InitSettings {
                     dir: env.cwd.join(&shown),
@@ -500,6 +510,13 @@ impl Settings {
             cli::Command::Completions(args) => Command::Completions(args.shell),
             cli::Command::Man(args) => Command::Man(args.command),
         };
+        let reads_campaign = matches!(
+            command,
+            Command::List { .. } | Command::Check { .. } | Command::Write(_) | Command::Send(_)
+        );
+        if let (true, Some(typed)) = (reads_campaign, &campaign_flag) {
+            refuse_a_file(typed, env)?;
+        }
         Ok(Settings {
             campaign,
             today: env.today,
@@ -517,24 +534,62 @@ impl SignerDraft {
                 .or_else(|| env.var(var).map(str::to_string))
                 .or_else(|| from_profile.clone())
         };
-        let lang = pick(&args.lang, "PROTEST_LETTER_LANG", &profile.lang)
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| crate::campaign::language::ensure_tag(&l))
+        let lang = match (&args.lang, env.var("PROTEST_LETTER_LANG"), &profile.lang) {
+            (Some(l), _, _) => Some((l.as_str(), "--lang".to_string())),
+            (None, Some(l), _) => Some((l, "PROTEST_LETTER_LANG".to_string())),
+            (None, None, Some(l)) => Some((l.as_str(), profile.origin("lang"))),
+            (None, None, None) => None,
+        };
+        let lang = lang
+            .filter(|(l, _)| !l.trim().is_empty())
+            .map(|(l, from)| crate::campaign::language::ensure_tag(l, &from))
             .transpose()?;
         Ok(SignerDraft {
             name: pick(&args.name, Field::Name.env_var(), &profile.name)
                 .filter(|n| !n.trim().is_empty()),
-            organisation: pick(
-                &args.organisation,
-                Field::Organisation.env_var(),
-                &profile.organisation,
-            ),
+            organisation: args
+                .organisation
+                .clone()
+                .or_else(|| args.organization.clone())
+                .or(organisation_from_env(env)?)
+                .or_else(|| profile.organisation.clone()),
             email: pick(&args.email, Field::Email.env_var(), &profile.email),
             address: pick(&args.address, Field::Address.env_var(), &profile.address),
             country: pick(&args.country, Field::Country.env_var(), &profile.country),
             lang,
             profile_path: profile.path.clone(),
         })
+    }
+}
+
+/// `--campaign FILE` is refused here, where the path is still as typed,
+/// with the folder to give instead (`mine/recipients.toml`: `mine`).
+fn refuse_a_file(typed: &std::path::Path, env: &Environment) -> Result<()> {
+    if env.cwd.join(typed).is_file() {
+        let parent = typed
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        bail!(
+            "--campaign {}: that is a file; --campaign takes the campaign's folder, the one \
+             holding recipients.toml and letters/: --campaign {}",
+            typed.display(),
+            parent.display()
+        );
+    }
+    Ok(())
+}
+
+/// PROTEST_LETTER_ORGANISATION, or the same spelt with a z; both set is
+/// an error, whichever would be used.
+fn organisation_from_env(env: &Environment) -> Result<Option<String>> {
+    const Z: &str = "PROTEST_LETTER_ORGANIZATION";
+    let s = Field::Organisation.env_var();
+    match (env.var(s), env.var(Z)) {
+        (Some(_), Some(_)) => bail!(
+            "both {s} and {Z} are set: they are one setting, spelt two ways; unset one of them"
+        ),
+        (one, other) => Ok(one.or(other).map(str::to_string)),
     }
 }
 
@@ -602,12 +657,20 @@ fn send_settings(
         &profile.smtp.url,
         &profile.smtp.sendmail,
     ) {
-        (Some(url), _, _, _) => Some(TransportSettings::Smtp(smtp(url, t, env, profile)?)),
+        (Some(url), _, _, _) => Some(TransportSettings::Smtp(smtp(
+            url, "--smtp", t, env, profile,
+        )?)),
         (None, Some(path), _, _) => Some(TransportSettings::Sendmail {
             program: path.clone(),
             timeout: t.timeout,
         }),
-        (None, None, Some(url), _) => Some(TransportSettings::Smtp(smtp(url, t, env, profile)?)),
+        (None, None, Some(url), _) => Some(TransportSettings::Smtp(smtp(
+            url,
+            &profile.origin("[smtp] url"),
+            t,
+            env,
+            profile,
+        )?)),
         (None, None, None, Some(path)) => Some(TransportSettings::Sendmail {
             program: path.clone(),
             timeout: t.timeout,
@@ -616,7 +679,8 @@ fn send_settings(
             // The provider's submission server, logging in as the sender.
             Some(c) => {
                 let url = c.provider.url(signer.email.as_deref().map(str::trim));
-                Some(TransportSettings::Smtp(smtp(&url, t, env, profile)?))
+                let from = format!("{}'s server", c.provider.label);
+                Some(TransportSettings::Smtp(smtp(&url, &from, t, env, profile)?))
             }
             None if t.dry_run => None,
             None => bail!(
@@ -692,23 +756,26 @@ fn send_settings(
 }
 
 /// Checks an SMTP URL: scheme, host, no password, and the TLS policy.
+/// `from` is where the URL was given (`--smtp`, or the profile's file and
+/// key), which its errors name.
 fn smtp(
     text: &str,
+    from: &str,
     t: &cli::TransportArgs,
     env: &Environment,
     profile: &Profile,
 ) -> Result<SmtpSettings> {
     let url = url::Url::parse(text.trim()).map_err(|e| {
-        anyhow::anyhow!("--smtp: cannot read the URL ({e}); write it as smtp://user@host:587 or smtps://user@host:465")
+        anyhow::anyhow!("{from}: cannot read the URL ({e}); write it as smtp://user@host:587 or smtps://user@host:465")
     })?;
     if url.password().is_some() {
         bail!(
-            "--smtp: the URL contains a password, which would show up in shell history and process lists. \
-             Remove it and set PROTEST_LETTER_SMTP_PASSWORD, or password_command under [smtp] in your profile"
+            "{from}: the URL contains a password, which would show up in shell history, process lists \
+             and backups. Remove it and set PROTEST_LETTER_SMTP_PASSWORD, or password_command under [smtp] in your profile"
         );
     }
     let Some(host) = url.host_str().filter(|h| !h.is_empty()) else {
-        bail!("--smtp: the URL has no host; write it as smtp://user@host:587");
+        bail!("{from}: the URL has no host; write it as smtp://user@host:587");
     };
     let host = host
         .trim_start_matches('[')
@@ -723,7 +790,7 @@ fn smtp(
         "smtp" if loopback => (Security::LoopbackOpportunistic, 587),
         "smtp" => (Security::StartTls, 587),
         other => {
-            bail!("--smtp: unknown scheme `{other}`; use smtp:// (STARTTLS) or smtps:// (TLS)")
+            bail!("{from}: unknown scheme `{other}`; use smtp:// (STARTTLS) or smtps:// (TLS)")
         }
     };
     let user = Some(url.username())
@@ -744,11 +811,17 @@ fn smtp(
         port: url.port().unwrap_or(default_port),
         user,
         security,
-        ca_cert: t
-            .ca_cert
-            .as_ref()
-            .map(|p| env.cwd.join(p))
-            .or_else(|| profile.smtp.ca_cert.clone()),
+        ca_cert: match (&t.ca_cert, &profile.smtp.ca_cert) {
+            (Some(path), _) => Some(Sourced {
+                value: env.cwd.join(path),
+                from: "--ca-cert".into(),
+            }),
+            (None, Some(path)) => Some(Sourced {
+                value: path.clone(),
+                from: profile.origin("[smtp] ca_cert"),
+            }),
+            (None, None) => None,
+        },
         password,
         timeout: t.timeout,
         helo: t.helo.as_deref().map(helo_name).transpose()?,

@@ -16,6 +16,9 @@ use crate::campaign::diagnostic::{Problem, Severity};
 pub struct Profile {
     pub name: Option<String>,
     pub organisation: Option<String>,
+    /// The same as `organisation`, spelt as `--organization` and lists'
+    /// `organization` column allow; moved into `organisation` on loading.
+    organization: Option<toml::Spanned<String>>,
     pub email: Option<String>,
     pub address: Option<String>,
     pub country: Option<String>,
@@ -25,6 +28,17 @@ pub struct Profile {
     /// Where the profile was read from, for messages.
     #[serde(skip)]
     pub path: Option<PathBuf>,
+}
+
+impl Profile {
+    /// `profile PATH, KEY`: where this profile sets `key` (`lang`,
+    /// `[smtp] url`), for errors about its value.
+    pub fn origin(&self, key: &str) -> String {
+        match &self.path {
+            Some(path) => format!("profile {}, {key}", path.display()),
+            None => format!("the profile's {key}"),
+        }
+    }
 }
 
 /// How to reach the user's mail server.
@@ -66,12 +80,13 @@ pub fn load(path: Option<PathBuf>) -> Result<Profile> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Profile::default()),
         Err(e) => return Err(e).context("cannot read the profile"),
     };
+    // The snippet shows the line in question: never a secret on it.
+    let file = || SourceFile {
+        name: path.display().to_string(),
+        text: mask_secrets(&text),
+    };
     let mut profile: Profile = toml::from_str(&text).map_err(|err| {
-        // The snippet shows the line in question: never a secret on it.
-        let file = SourceFile {
-            name: path.display().to_string(),
-            text: mask_secrets(&text),
-        };
+        let file = file();
         let mut message = err.message().trim().to_string();
         let guess = crate::campaign::diagnostic::unknown_key_guess(&message);
         if guess.is_some()
@@ -93,6 +108,21 @@ pub fn load(path: Option<PathBuf>) -> Result<Profile> {
         };
         anyhow::anyhow!("the profile has a mistake:\n{}", problem.with_help(help))
     })?;
+    if let Some(spelt) = profile.organization.take() {
+        if profile.organisation.is_some() {
+            let file = file();
+            let problem = Problem::at(
+                Severity::Error,
+                &file.name,
+                &file.text,
+                spelt.span(),
+                "both `organisation` and `organization` are set: they are one key, spelt two ways",
+            )
+            .with_help("keep one of them");
+            anyhow::bail!("the profile has a mistake:\n{problem}");
+        }
+        profile.organisation = Some(spelt.into_inner());
+    }
     profile.path = Some(path);
     Ok(profile)
 }

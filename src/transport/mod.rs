@@ -167,12 +167,12 @@ enum Failure {
 
 /// Checks the TLS settings (`--ca-cert`) without connecting.
 pub fn check_tls(settings: &SmtpSettings) -> Result<()> {
-    Tls::new(settings.ca_cert.as_deref(), &settings.tls_fingerprints).map(drop)
+    Tls::new(settings.ca_cert.as_ref(), &settings.tls_fingerprints).map(drop)
 }
 
 impl SmtpSession {
     pub fn new(settings: SmtpSettings, password: Option<String>) -> Result<Self> {
-        let tls = Tls::new(settings.ca_cert.as_deref(), &settings.tls_fingerprints)?;
+        let tls = Tls::new(settings.ca_cert.as_ref(), &settings.tls_fingerprints)?;
         if let (Some(user), None) = (&settings.user, &password) {
             bail!("no SMTP password for `{}`", settings.user_display(user));
         }

@@ -10,7 +10,7 @@
 //! `--tls-fingerprint SHA256` (msmtp's `tls_fingerprint`) accepts only the
 //! certificate with that fingerprint, and nothing else.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail};
@@ -20,6 +20,8 @@ use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use crate::settings::Sourced;
 
 /// A SHA-256 certificate fingerprint.
 pub use crate::settings::pin::Fingerprint;
@@ -32,7 +34,7 @@ pub struct Tls {
 
 impl Tls {
     /// Trust settings from `--ca-cert` and `--tls-fingerprint`.
-    pub fn new(ca_cert: Option<&Path>, fingerprints: &[Fingerprint]) -> Result<Tls> {
+    pub fn new(ca_cert: Option<&Sourced<PathBuf>>, fingerprints: &[Fingerprint]) -> Result<Tls> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
@@ -45,9 +47,9 @@ impl Tls {
             // Parses the certificate: a file of garbage between PEM markers
             // is refused here, not at the first connection.
             roots.add(cert.clone()).map_err(|e| {
+                let (from, path) = ca_cert.map(shown).unwrap_or_default();
                 anyhow::anyhow!(
-                    "--ca-cert {}: certificate {} is not a valid X.509 certificate ({e})",
-                    ca_cert.map(|p| p.display().to_string()).unwrap_or_default(),
+                    "{from}: certificate {} in {path} is not a valid X.509 certificate ({e})",
                     i + 1
                 )
             })?;
@@ -81,15 +83,22 @@ impl Tls {
     }
 }
 
+/// Where the certificate file was named (`--ca-cert` or the profile's
+/// file and key) and its path, for errors.
+fn shown(ca_cert: &Sourced<PathBuf>) -> (&str, String) {
+    (&ca_cert.from, ca_cert.value.display().to_string())
+}
+
 /// Every certificate in a PEM file (or one DER certificate); a file with
 /// none is an error, not an empty trust list.
-fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
-    let bytes = fs_err::read(path).context("cannot read the --ca-cert file")?;
+fn read_certificates(ca_cert: &Sourced<PathBuf>) -> Result<Vec<CertificateDer<'static>>> {
+    let (from, path) = shown(ca_cert);
+    let bytes = fs_err::read(&ca_cert.value)
+        .with_context(|| format!("{from}: cannot read the certificate file"))?;
     let mut certs = Vec::new();
     for item in CertificateDer::pem_slice_iter(&bytes) {
-        let cert = item.map_err(|e| {
-            anyhow::anyhow!("--ca-cert {}: cannot read the PEM: {e}", path.display())
-        })?;
+        let cert =
+            item.map_err(|e| anyhow::anyhow!("{from}: cannot read the PEM in {path}: {e}"))?;
         certs.push(cert);
     }
     // A binary certificate (DER) starts with an ASN.1 SEQUENCE.
@@ -98,9 +107,8 @@ fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     }
     if certs.is_empty() {
         bail!(
-            "--ca-cert {} is not a certificate: it has no -----BEGIN CERTIFICATE----- block. \
-             Give the server's certificate or the authority that signed it, in PEM",
-            path.display()
+            "{from}: {path} is not a certificate: it has no -----BEGIN CERTIFICATE----- block. \
+             Give the server's certificate or the authority that signed it, in PEM"
         );
     }
     Ok(certs)

@@ -277,6 +277,92 @@ fn bash_completion_completes() {
     assert!(shells.lines().any(|l| l == "fish"), "{shells}");
 }
 
+/// The README's lines that install completions and man pages work as
+/// pasted into a fresh home: each file they write lands in a folder a
+/// `mkdir -p` line made first. They are run by bash (zsh and fish need
+/// not be installed: the lines are plain sh).
+#[test]
+fn the_readmes_completion_lines_work_in_a_fresh_home() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let (_, section) = readme
+        .split_once("### Shell completions and the man page")
+        .expect("README has the completions section");
+    let block = section
+        .split("```")
+        .nth(1)
+        .expect("the section has a code block");
+    // The lines that write files, the folders they need, and a loop around
+    // them; not the lines for other shells' start-up files.
+    let lines: Vec<&str> = block
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            l.starts_with("mkdir -p ")
+                || (l.starts_with("protest-letter ") && l.contains(" > "))
+                || l.starts_with("for ")
+                || *l == "done"
+        })
+        .collect();
+    let writes: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.split_once(" > ").map(|(_, target)| target.trim()))
+        .collect();
+    for shell in ["bash", "zsh", "fish"] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(&format!("completions {shell} > "))),
+            "{shell}: {block}"
+        );
+    }
+    for (i, target) in writes.iter().enumerate() {
+        let folder = target.rsplit_once('/').unwrap().0;
+        let made = lines
+            .iter()
+            .take_while(|l| !l.ends_with(target))
+            .any(|l| *l == format!("mkdir -p {folder}"));
+        assert!(
+            made,
+            "write {i}, {target}: no `mkdir -p {folder}` before it"
+        );
+    }
+    let tc = TestCampaign::new();
+    let home = tc.path("fresh-home");
+    std::fs::create_dir(&home).unwrap();
+    let binary = assert_cmd::cargo::cargo_bin("protest-letter");
+    let path = format!(
+        "{}:{}",
+        binary.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut bash = std::process::Command::new("bash");
+    bash.arg("-c")
+        .arg(format!(
+            "set -e
+{}
+",
+            lines.join(
+                "
+"
+            )
+        ))
+        .env("HOME", &home)
+        .env("PATH", path)
+        .env("PROTEST_LETTER_PROFILE", tc.path("no-profile.toml"));
+    bash.succeeds();
+    for file in [
+        ".local/share/bash-completion/completions/protest-letter",
+        ".zfunc/_protest-letter",
+        ".config/fish/completions/protest-letter.fish",
+        ".local/share/man/man1/protest-letter.1",
+        ".local/share/man/man1/protest-letter-send.1",
+    ] {
+        let written = std::fs::read_to_string(home.join(file)).unwrap_or_default();
+        assert!(written.contains("protest"), "{file}: {written:?}");
+    }
+}
+
 #[test]
 fn man_pages_for_the_tool_and_each_command() {
     let tc = TestCampaign::new();

@@ -3,7 +3,7 @@
 //! language as the default, and batches that mix languages.
 
 use crate::core_list::listing;
-use crate::support::{DATE, NAME, ORGANISATION, Run, Runs, TestCampaign, array};
+use crate::support::{DATE, NAME, ORGANISATION, Run, Runs, TestCampaign, array, mail};
 
 /// The Russian forms each office is addressed with: the dative heading and
 /// the salutation.
@@ -78,7 +78,7 @@ fn every_russian_letter_has_the_right_address_requests_signature_and_date() {
             assert!(is_russian_date(blocks[1]));
             assert_eq!(blocks[2], *salutation, "{letter} to {recipient}");
             assert!(
-                blocks[3].starts_with("Я обращаюсь к Вам от имени Unite Branch 42 "),
+                blocks[3].starts_with("Я обращаюсь к Вам от имени организации «Unite Branch 42» "),
                 "the organisation is in the first sentence: {}",
                 blocks[3]
             );
@@ -113,6 +113,133 @@ fn every_russian_letter_has_the_right_address_requests_signature_and_date() {
         }
     }
     assert_eq!(checked, 14);
+}
+
+/// After «от имени» a name would have to be declined, which no template
+/// can do: the letters say «от имени организации «…»», where any name
+/// stays in the nominative, quoted once.
+#[test]
+fn any_organisation_stays_grammatical_in_every_russian_letter() {
+    let tc = TestCampaign::new();
+    let names = [
+        ("Единство", "«Единство»"),
+        (
+            "Профсоюз работников нефтегазовой отрасли",
+            "«Профсоюз работников нефтегазовой отрасли»",
+        ),
+        ("Профсоюз «Единство»", "«Профсоюз «Единство»»"),
+        ("Профсоюз \"Единство\"", "«Профсоюз «Единство»»"),
+        ("«Единство»", "«Единство»"),
+        ("\"Единство\"", "«Единство»"),
+        ("Amnesty International UK", "«Amnesty International UK»"),
+    ];
+    for letter in LETTERS {
+        for (organisation, quoted) in names {
+            let mut cmd = tc.cmd();
+            cmd.args(["write", letter, "--to", "foreign-ministry", "--lang", "ru"])
+                .args(["--name", NAME, "--organisation", organisation])
+                .args(["--date", DATE]);
+            let out = cmd.succeeds().stdout;
+            let opening = out.split("\n\n").nth(3).unwrap().replace('\n', " ");
+            let expected = format!("Я обращаюсь к Вам от имени организации {quoted} ");
+            assert!(
+                opening.starts_with(&expected),
+                "{letter}, {organisation}: {opening}"
+            );
+            // The signature keeps the name as the signer wrote it.
+            assert!(
+                out.ends_with(&format!("\n{NAME}\n{organisation}\n")),
+                "{out}"
+            );
+        }
+    }
+}
+
+/// The To header names the recipient as the letter does: in Russian for a
+/// Russian letter (recipients.toml's `[recipient.translations.ru]`).
+#[test]
+fn the_to_header_names_the_recipient_in_the_letters_language() {
+    let tc = TestCampaign::new();
+    let to_name = |lang: &str, country: &str, to: &str| {
+        let mut cmd = tc.cmd();
+        cmd.args(["write", "--to", to, "--lang", lang, "--format", "eml"])
+            .args(["--name", NAME, "--email", "jo@example.org"])
+            .args(["--country", country, "--date", DATE]);
+        mail(cmd.succeeds().stdout.as_bytes()).to_name
+    };
+    assert_eq!(
+        to_name("ru", "GB", "supreme-court"),
+        "Верховный Суд Республики Казахстан"
+    );
+    assert_eq!(
+        to_name("ru", "DE", "embassy"),
+        "Посольство Республики Казахстан в Германии"
+    );
+    assert_eq!(
+        to_name("ru-KZ", "GB", "foreign-ministry"),
+        "Министерство иностранных дел Республики Казахстан"
+    );
+    assert_eq!(
+        to_name("en", "GB", "supreme-court"),
+        "The Chair of the Supreme Court"
+    );
+    // A batch of both languages: each letter its own To.
+    tc.work_file(
+        "m.csv",
+        "name,email,language\nAnn Lee,ann@example.org,ru\nBo Chan,bo@example.org,en\n",
+    );
+    let mut cmd = tc.cmd();
+    cmd.args([
+        "write",
+        "--signatories",
+        "m.csv",
+        "--to",
+        "foreign-ministry",
+    ])
+    .args([
+        "--format",
+        "mbox",
+        "--email",
+        "sec@example.org",
+        "--date",
+        DATE,
+    ]);
+    let out = cmd.succeeds().stdout;
+    let names: Vec<String> = out
+        .split("\nFrom ")
+        .map(|m| m.split_once('\n').map_or(m, |(_, rest)| rest))
+        .map(|m| mail(m.as_bytes()).to_name)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Министерство иностранных дел Республики Казахстан",
+            "The Minister of Foreign Affairs"
+        ]
+    );
+}
+
+/// `send`'s preview shows each letter's opening, after a Russian
+/// salutation ending in "!" too (it showed the signature), and names the
+/// recipient as the To header does.
+#[test]
+fn the_send_preview_shows_a_russian_letters_opening() {
+    let tc = TestCampaign::sendable();
+    let out = tc
+        .send()
+        .signer()
+        .with(["--dry-run", "--lang", "ru", "--organisation", ORGANISATION])
+        .with(["--to", "supreme-court", "--to", "foreign-ministry"])
+        .succeeds();
+    out.says("   To: Верховный Суд Республики Казахстан <supreme-court@kz-gov.org>")
+        .says("   To: Министерство иностранных дел Республики Казахстан <")
+        .says("   | Я обращаюсь к Вам от имени организации «Unite Branch 42» по делу");
+    assert!(!out.all().contains("| С уважением"), "{out:?}");
+    assert_eq!(
+        out.all().matches("   | Я обращаюсь к Вам").count(),
+        2,
+        "{out:?}"
+    );
 }
 
 #[test]

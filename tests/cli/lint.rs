@@ -152,14 +152,14 @@ fn did_you_mean_for_misspelt_keys_and_codes() {
 #[test]
 fn did_you_mean_for_a_misspelt_profile_key() {
     let tc = campaign(LETTER);
-    let profile = tc.file("profile.toml", "name = \"Jo\"\norganization = \"Branch\"\n");
+    let profile = tc.file("profile.toml", "name = \"Jo\"\norganisaton = \"Branch\"\n");
     let out = tc
         .campaign_cmd()
         .env("PROTEST_LETTER_PROFILE", &profile)
         .arg("list")
         .exits(2);
     out.says(&format!(
-        "{}:2:1: error: unknown field `organization`\n  |\n2 | organization = \"Branch\"\n  | ^^^^^^^^^^^^\n  = help: did you mean `organisation`?",
+        "{}:2:1: error: unknown field `organisaton`\n  |\n2 | organisaton = \"Branch\"\n  | ^^^^^^^^^^^\n  = help: did you mean `organisation`?",
         profile.display()
     ));
 }

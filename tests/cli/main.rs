@@ -17,6 +17,7 @@ mod once;
 mod prompt_pty;
 mod providers;
 mod send;
+mod settings;
 mod smtp_auth;
 mod smtp_client;
 mod smtp_server;

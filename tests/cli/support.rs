@@ -588,6 +588,8 @@ pub struct Mail {
     /// Every address of each header, as written.
     pub from: Vec<String>,
     pub to: Vec<String>,
+    /// The first To mailbox's display name, decoded.
+    pub to_name: String,
     pub cc: Vec<String>,
     /// A Bcc header, even an empty one, is there.
     pub has_bcc: bool,
@@ -636,6 +638,7 @@ pub fn mail(bytes: &[u8]) -> Mail {
         from_name: name(m.from()),
         from: addresses(m.from()),
         to: addresses(m.to()),
+        to_name: name(m.to()),
         cc: addresses(m.cc()),
         has_bcc: m.bcc().is_some() || m.header_raw("Bcc").is_some(),
         reply_to_name: name(m.reply_to()),
