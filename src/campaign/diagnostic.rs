@@ -97,6 +97,48 @@ impl Problem {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+
+    /// A warning at `key`'s `key = …` line of `file`, else at the file.
+    pub fn warning_at_key(
+        file: &crate::campaign::source::SourceFile,
+        key: &str,
+        message: String,
+    ) -> Problem {
+        let at = file.text.match_indices(key).map(|(i, _)| i).find(|&i| {
+            let line_start = file.text[..i].rfind('\n').map_or(0, |n| n + 1);
+            file.text[line_start..i].trim().is_empty()
+                && file.text[i + key.len()..].trim_start().starts_with('=')
+        });
+        Problem::warning_in(file, at.map(|i| i..i + key.len()), message)
+    }
+
+    /// A warning at the quoted `value` where it is set as `key = "value"`
+    /// in `file` (not a comment or list that quotes it), else at the file.
+    pub fn warning_at_value(
+        file: &crate::campaign::source::SourceFile,
+        key: &str,
+        value: &str,
+        message: String,
+    ) -> Problem {
+        let quoted = format!("\"{value}\"");
+        let at = file.text.match_indices(&quoted).map(|(i, _)| i).find(|&i| {
+            let line = &file.text[file.text[..i].rfind('\n').map_or(0, |n| n + 1)..i];
+            line.trim_start().starts_with(key) && line.trim_end().ends_with('=')
+        });
+        Problem::warning_in(file, at.map(|i| i..i + quoted.len()), message)
+    }
+
+    /// A warning at `span` of `file`, else at the file.
+    pub fn warning_in(
+        file: &crate::campaign::source::SourceFile,
+        span: Option<Range<usize>>,
+        message: String,
+    ) -> Problem {
+        match span {
+            Some(span) => Problem::at(Severity::Warning, &file.name, &file.text, span, message),
+            None => Problem::in_file(Severity::Warning, &file.name, message),
+        }
+    }
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {

@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 
 use std::collections::BTreeMap;
 
-use crate::campaign::diagnostic::{Problem, Severity};
+use crate::campaign::diagnostic::Problem;
 use crate::campaign::{Addressee, Letter, Recipient, SourceFile};
 
 /// A BCP 47 language tag as people type them: "en", "ru", "ru-KZ",
@@ -177,22 +177,8 @@ pub fn untranslated(
                 .join(", "),
             name(lang)
         );
-        let quoted = format!("\"{id}\"");
         // The recipient's `id = "…"` line, not a letter list that names it.
-        let at = file.text.match_indices(&quoted).map(|(i, _)| i).find(|&i| {
-            let line = &file.text[file.text[..i].rfind('\n').map_or(0, |n| n + 1)..i];
-            line.trim_start().starts_with("id") && line.trim_end().ends_with('=')
-        });
-        let problem = match at {
-            Some(i) => Problem::at(
-                Severity::Warning,
-                &file.name,
-                &file.text,
-                i..i + quoted.len(),
-                message,
-            ),
-            None => Problem::in_file(Severity::Warning, &file.name, message),
-        };
+        let problem = Problem::warning_at_value(file, "id", id, message);
         out.push(problem.with_help(help));
     }
     out

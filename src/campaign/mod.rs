@@ -29,7 +29,7 @@ pub use templates::{
 };
 
 pub use crate::campaign::address::is_placeholder;
-use crate::campaign::diagnostic::{Problem, Problems, Severity, unknown_hint};
+use crate::campaign::diagnostic::{Problem, Problems, unknown_hint};
 
 /// A loaded, valid campaign.
 #[derive(Debug)]
@@ -146,16 +146,7 @@ fn warnings(
                 placeholders.len()
             )
         };
-        let problem = match at {
-            Some(i) => Problem::at(
-                Severity::Warning,
-                &file.name,
-                &file.text,
-                i..i + first.len() + 2,
-                message,
-            ),
-            None => Problem::in_file(Severity::Warning, &file.name, message),
-        };
+        let problem = Problem::warning_in(file, at.map(|i| i..i + first.len() + 2), message);
         let mut lines: Vec<usize> = placeholders
             .iter()
             .filter_map(|(_, at)| *at)
@@ -177,7 +168,7 @@ fn warnings(
         && deadline.as_str() < today.to_string().as_str()
     {
         out.push(
-            key_problem(
+            Problem::warning_at_key(
                 file,
                 "deadline",
                 format!("the campaign's deadline {deadline} has passed"),
@@ -203,7 +194,7 @@ fn warnings(
             continue;
         };
         out.push(
-            key_problem(
+            Problem::warning_at_key(
                 source,
                 "valid_until",
                 format!("the letter `{}` was valid until {until}", letter.id),
@@ -217,25 +208,6 @@ fn warnings(
     out.extend(crate::campaign::salutation::spam_warnings(file, recipients));
     out.extend(language::untranslated(file, recipients, letters));
     out
-}
-
-/// A problem at the line where `key = …` is set in `file`, else the file.
-fn key_problem(file: &SourceFile, key: &str, message: String) -> Problem {
-    let at = file.text.match_indices(key).map(|(i, _)| i).find(|&i| {
-        let line_start = file.text[..i].rfind('\n').map_or(0, |n| n + 1);
-        file.text[line_start..i].trim().is_empty()
-            && file.text[i + key.len()..].trim_start().starts_with('=')
-    });
-    match at {
-        Some(i) => Problem::at(
-            Severity::Warning,
-            &file.name,
-            &file.text,
-            i..i + key.len(),
-            message,
-        ),
-        None => Problem::in_file(Severity::Warning, &file.name, message),
-    }
 }
 
 /// A recipient with the signer's country applied: the contact details a

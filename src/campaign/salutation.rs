@@ -6,7 +6,7 @@
 //! letter should greet the office ("Dear Minister", "Your Excellency"),
 //! so `check` warns, at the line, wherever a campaign uses such a form.
 
-use crate::campaign::diagnostic::{Problem, Severity};
+use crate::campaign::diagnostic::Problem;
 use crate::campaign::{Recipient, SourceFile};
 
 /// The words after "Dear" that the rule (and filters like it) look for.
@@ -59,22 +59,8 @@ pub fn spam_warnings(file: &SourceFile, recipients: &[Recipient]) -> Vec<Problem
             );
             let help = "greet the office instead: \"Dear Minister\", \"Dear Chair of the Supreme Court\", \
                         \"Your Excellency\"";
-            let quoted = format!("\"{salutation}\"");
             // The value, not a comment that quotes it.
-            let at = file.text.match_indices(&quoted).map(|(i, _)| i).find(|&i| {
-                let line = &file.text[file.text[..i].rfind('\n').map_or(0, |n| n + 1)..i];
-                line.trim_start().starts_with("salutation") && line.trim_end().ends_with('=')
-            });
-            let problem = match at {
-                Some(i) => Problem::at(
-                    Severity::Warning,
-                    &file.name,
-                    &file.text,
-                    i..i + quoted.len(),
-                    message,
-                ),
-                None => Problem::in_file(Severity::Warning, &file.name, message),
-            };
+            let problem = Problem::warning_at_value(file, "salutation", salutation, message);
             out.push(problem.with_help(help));
         }
     }

@@ -32,32 +32,33 @@ pub fn command() -> clap::Command {
 
 /// The recipients' ids that start with `current`, with their names.
 fn recipients(current: &OsStr) -> Vec<CompletionCandidate> {
-    let Some(sources) = sources() else {
-        return Vec::new();
-    };
-    let (campaign, _) = campaign::inspect(sources, today());
-    let found = campaign.recipients.iter().map(|r| (&r.id, &r.name));
-    candidates(current, found)
+    of_campaign(current, |c| {
+        c.recipients.iter().map(|r| [&r.id, &r.name]).collect()
+    })
 }
 
 /// The letters' ids that start with `current`, with their descriptions.
 fn letters(current: &OsStr) -> Vec<CompletionCandidate> {
+    of_campaign(current, |c| {
+        c.letters.iter().map(|l| [&l.id, &l.description]).collect()
+    })
+}
+
+/// The (id, help) pairs `pick` takes from the campaign, those whose id
+/// starts with `current`.
+fn of_campaign(
+    current: &OsStr,
+    pick: impl FnOnce(&campaign::Campaign) -> Vec<[&String; 2]>,
+) -> Vec<CompletionCandidate> {
     let Some(sources) = sources() else {
         return Vec::new();
     };
     let (campaign, _) = campaign::inspect(sources, today());
-    let found = campaign.letters.iter().map(|l| (&l.id, &l.description));
-    candidates(current, found)
-}
-
-fn candidates<'a>(
-    current: &OsStr,
-    found: impl Iterator<Item = (&'a String, &'a String)>,
-) -> Vec<CompletionCandidate> {
     let current = current.to_string_lossy();
-    found
-        .filter(|(id, _)| id.starts_with(current.as_ref()))
-        .map(|(id, help)| CompletionCandidate::new(id).help(Some(help.clone().into())))
+    pick(&campaign)
+        .into_iter()
+        .filter(|[id, _]| id.starts_with(current.as_ref()))
+        .map(|[id, help]| CompletionCandidate::new(id).help(Some(help.clone().into())))
         .collect()
 }
 

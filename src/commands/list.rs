@@ -94,12 +94,7 @@ pub fn run(campaign: &Campaign, json: bool, out: &mut dyn Write) -> Result<()> {
         writeln!(out, "  Deadline: {deadline}")?;
     }
     writeln!(out, "\nLetters:")?;
-    let width = listing
-        .letters
-        .iter()
-        .map(|l| l.id.len())
-        .max()
-        .unwrap_or(0);
+    let width = widest(listing.letters.iter().map(|l| l.id));
     for l in &listing.letters {
         let mark = if l.default { " (default)" } else { "" };
         writeln!(out, "  {:width$}  {}{mark}", l.id, l.description)?;
@@ -118,12 +113,7 @@ pub fn run(campaign: &Campaign, json: bool, out: &mut dyn Write) -> Result<()> {
         }
     }
     writeln!(out, "\nRecipients:")?;
-    let width = listing
-        .recipients
-        .iter()
-        .map(|r| r.id.len())
-        .max()
-        .unwrap_or(0);
+    let width = widest(listing.recipients.iter().map(|r| r.id));
     for r in &listing.recipients {
         let channels: Vec<&str> = r
             .channels
@@ -223,4 +213,9 @@ pub fn providers(json: bool, out: &mut dyn Write) -> Result<()> {
         writeln!(out, "  note:      {}", p.note)?;
     }
     Ok(())
+}
+
+/// The length of the longest id, to line the columns up.
+fn widest<'a>(ids: impl Iterator<Item = &'a str>) -> usize {
+    ids.map(str::len).max().unwrap_or(0)
 }

@@ -6,20 +6,10 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::process::Stdio;
 
-use crate::support::{DATE, EMAIL, NAME, Run, Runs, SIGNER, TestCampaign};
+use crate::support::{COMMANDS, DATE, EMAIL, NAME, Run, Runs, SIGNER, TestCampaign};
 
 /// The court's salutation, in the letter's Russian.
 const DEAR_COURT: &str = "Уважаемый Председатель Верховного Суда!";
-/// Every command of the tool.
-const COMMANDS: [&str; 7] = [
-    "list",
-    "check",
-    "write",
-    "send",
-    "init",
-    "completions",
-    "man",
-];
 
 /// `write --to supreme-court`, signed, on the built-in campaign.
 fn write_court(tc: &TestCampaign) -> assert_cmd::Command {

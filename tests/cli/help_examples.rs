@@ -7,18 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{Runs, TestCampaign};
-
-/// The commands whose `--help` has examples.
-const COMMANDS: [&str; 7] = [
-    "list",
-    "check",
-    "write",
-    "send",
-    "init",
-    "completions",
-    "man",
-];
+use crate::support::{COMMANDS, Runs, TestCampaign};
 
 /// The examples of one help text: each command (a `\` at the end of a line
 /// continues it) in the block after `Examples:`, as typed; comment lines

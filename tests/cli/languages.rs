@@ -167,22 +167,34 @@ fn the_to_header_names_the_recipient_in_the_letters_language() {
             .args(["--country", country, "--date", DATE]);
         mail(cmd.succeeds().stdout.as_bytes()).to_name
     };
-    assert_eq!(
-        to_name("ru", "GB", "supreme-court"),
-        "Верховный Суд Республики Казахстан"
-    );
-    assert_eq!(
-        to_name("ru", "DE", "embassy"),
-        "Посольство Республики Казахстан в Германии"
-    );
-    assert_eq!(
-        to_name("ru-KZ", "GB", "foreign-ministry"),
-        "Министерство иностранных дел Республики Казахстан"
-    );
-    assert_eq!(
-        to_name("en", "GB", "supreme-court"),
-        "The Chair of the Supreme Court"
-    );
+    for (lang, country, to, name) in [
+        (
+            "ru",
+            "GB",
+            "supreme-court",
+            "Верховный Суд Республики Казахстан",
+        ),
+        (
+            "ru",
+            "DE",
+            "embassy",
+            "Посольство Республики Казахстан в Германии",
+        ),
+        (
+            "ru-KZ",
+            "GB",
+            "foreign-ministry",
+            "Министерство иностранных дел Республики Казахстан",
+        ),
+        (
+            "en",
+            "GB",
+            "supreme-court",
+            "The Chair of the Supreme Court",
+        ),
+    ] {
+        assert_eq!(to_name(lang, country, to), name, "{lang} {to}");
+    }
     // A batch of both languages: each letter its own To.
     tc.work_file(
         "m.csv",

@@ -6,15 +6,6 @@ use std::time::Duration;
 use crate::smtp_server::{ServerConfig, SmtpServer};
 use crate::support::*;
 
-/// How many MAIL FROM commands the server was given.
-fn mail_froms(server: &SmtpServer) -> usize {
-    server
-        .commands()
-        .iter()
-        .filter(|c| c.to_ascii_uppercase().starts_with("MAIL FROM"))
-        .count()
-}
-
 #[test]
 fn quota_refusals_stop_the_run_and_the_next_run_goes_on() {
     let f = TestCampaign::sendable();
@@ -43,7 +34,11 @@ fn quota_refusals_stop_the_run_and_the_next_run_goes_on() {
         summary["not_attempted"].as_u64().unwrap(),
         50 - sent - refused
     );
-    assert!(mail_froms(&server) <= 6 + 3, "{}", mail_froms(&server));
+    assert!(
+        server.count("MAIL FROM") <= 6 + 3,
+        "{}",
+        server.count("MAIL FROM")
+    );
     out.says("5.4.5 Daily user sending limit exceeded")
         .says("sending limit")
         .says("Run the same command again once the limit resets");
@@ -79,39 +74,23 @@ fn greylisting_is_waited_out_while_the_other_letters_go_on() {
     let server = SmtpServer::start(ServerConfig::default().greylist_for(Duration::from_secs(2)));
     send(&server, "30s").counts(&[("sent", 3), ("refused_temporarily", 0)]);
     assert_eq!(server.received().len(), 3);
-    let rcpts = server
-        .commands()
-        .iter()
-        .filter(|c| c.to_ascii_uppercase().starts_with("RCPT"))
-        .count();
+    let rcpts = server.count("RCPT");
     assert!(rcpts > 3 * 5, "greylisted, then accepted: {rcpts} RCPT TO");
+}
+
+/// Jo's letter to the court with `words`, JSON summary.
+fn jo(f: &TestCampaign, words: &[&str]) -> Run {
+    let signer = ["--name", NAME, "--email", EMAIL, "--format", "json"];
+    to_the_court(f, &[&signer[..], words].concat())
 }
 
 #[test]
 fn a_copy_to_self_is_blind_and_counts_as_a_recipient() {
     let (f, server) = serving(ServerConfig::default());
-    let dry = f
-        .send()
-        .signer()
-        .with([
-            "--to",
-            "supreme-court",
-            "--copy-to-self",
-            "--dry-run",
-            "--format",
-            "json",
-        ])
-        .succeeds();
-    let dry = dry.json();
+    let dry = jo(&f, &["--copy-to-self", "--dry-run"]).json();
     let letter = &array(&dry["letters"])[0];
     assert_eq!(letter["recipients"], 2 + texts(&letter["cc"]).len());
-    f.send()
-        .signer()
-        .smtp(&server)
-        .with(["--to", "supreme-court", "--copy-to-self"])
-        .json()
-        .run()
-        .counts(&[("sent", 1)]);
+    jo(&f, &["--copy-to-self", "--smtp", &server.url()]).counts(&[("sent", 1)]);
     let received = &server.received()[0];
     assert!(
         received.rcpt_to.iter().any(|r| r == EMAIL),
@@ -126,13 +105,7 @@ fn a_copy_to_self_is_blind_and_counts_as_a_recipient() {
 #[test]
 fn the_server_s_reply_and_queue_id_are_kept_as_proof_of_sending() {
     let (f, server) = serving(ServerConfig::default());
-    let out = f
-        .send()
-        .signer()
-        .smtp(&server)
-        .with(["--to", "supreme-court", "--report", "report.csv"])
-        .json()
-        .run();
+    let out = jo(&f, &["--report", "report.csv", "--smtp", &server.url()]);
     let summary = out.counts(&[("sent", 1)]);
     let letter = &array(&summary["letters"])[0];
     assert!(

@@ -13,11 +13,7 @@ use crate::support::*;
 
 /// One person signing, with these words, to the Supreme Court.
 fn personal(f: &TestCampaign, server: &SmtpServer, words: &[&str]) -> Run {
-    f.send()
-        .smtp(server)
-        .with(["--to", "supreme-court", "--country", "GB", "--yes"])
-        .with(words)
-        .run()
+    to_the_court(f, &[&["--smtp", &server.url()], words].concat())
 }
 
 #[test]

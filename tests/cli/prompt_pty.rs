@@ -29,6 +29,18 @@ fn on_a_terminal(mut cmd: std::process::Command, timeout_ms: u64) -> PtySession 
     spawn_with_options(cmd, options).expect("start the binary on a pty")
 }
 
+/// What the terminal showed until the program ended, which it must do
+/// with exit status `code`.
+fn ends(session: &mut PtySession, code: i32) -> String {
+    let shown = session.exp_eof().expect("the program ends");
+    let status = session.process().wait().unwrap();
+    assert!(
+        matches!(status, WaitStatus::Exited(_, c) if c == code),
+        "exit status {status:?}: {shown:?}"
+    );
+    shown
+}
+
 /// Answers both prompts; returns what the terminal showed after the last
 /// answer, split at the closing (body, signature), once the process ended.
 fn answer(session: &mut PtySession, name: &str, organisation: &str) -> (String, String) {
@@ -39,12 +51,7 @@ fn answer(session: &mut PtySession, name: &str, organisation: &str) -> (String, 
         .expect("organisation prompt");
     session.send_line(organisation).unwrap();
     let body = session.exp_string("Yours faithfully,").expect("the letter");
-    let rest = session.exp_eof().expect("the program ends");
-    let status = session.process().wait().unwrap();
-    assert!(
-        matches!(status, WaitStatus::Exited(_, 0)),
-        "exit status {status:?}"
-    );
+    let rest = ends(session, 0);
     (body.replace('\r', ""), rest.replace('\r', ""))
 }
 
@@ -87,12 +94,7 @@ fn batch_on_a_terminal(tc: &TestCampaign, extra: &[&str]) -> String {
         .args(["--signatories", "members.csv"])
         .args(["--out-dir", "out", "--force"]);
     let mut session = on_a_terminal(cmd, TIMEOUT_MS * 6);
-    let shown = session.exp_eof().expect("the program ends");
-    let status = session.process().wait().unwrap();
-    assert!(
-        matches!(status, WaitStatus::Exited(_, 0)),
-        "{status:?}: {shown}"
-    );
+    let shown = ends(&mut session, 0);
     assert_eq!(
         std::fs::read_dir(tc.work().join("out")).unwrap().count(),
         120
@@ -148,12 +150,7 @@ fn ctrl_c_at_the_confirmation_sends_nothing_and_restores_the_cursor() {
     let mut session = spawn_with_options(cmd, options).expect("start the binary on a pty");
     session.exp_string("Send 1 email?").expect("the question");
     session.send_control('c').unwrap();
-    let rest = session.exp_eof().expect("the program ends");
-    let status = session.process().wait().unwrap();
-    assert!(
-        matches!(status, WaitStatus::Exited(_, 130)),
-        "exit status {status:?}: {rest:?}"
-    );
+    let rest = ends(&mut session, 130);
     assert!(
         rest.contains("\u{1b}[?25h"),
         "the cursor is shown again: {rest:?}"
@@ -181,12 +178,7 @@ fn the_prompt_asks_for_a_token_when_the_login_takes_one() {
         .exp_string("SMTP OAuth2 token for jo at 127.0.0.1")
         .expect("the token prompt");
     session.send_line(TOKEN).unwrap();
-    let shown = session.exp_eof().expect("the program ends");
-    let status = session.process().wait().unwrap();
-    assert!(
-        matches!(status, WaitStatus::Exited(_, 0)),
-        "{status:?}: {shown}"
-    );
+    let shown = ends(&mut session, 0);
     assert_eq!(server.received().len(), 3);
     assert!(!shown.contains(TOKEN), "{shown}");
     assert!(!tc.journal_text().contains(TOKEN));

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::smtp_server::ServerConfig;
+use crate::smtp_server::{ServerConfig, SmtpServer};
 use crate::support::{NAME, Run, Runs, TestCampaign, array, members_csv, serving};
 
 /// `send --dry-run` as [`NAME`] in Britain from `email`, plus `extra`.
@@ -14,6 +14,15 @@ fn dry_run(tc: &TestCampaign, email: &str, extra: &[&str]) -> Run {
 }
 
 /// The plan's line starting with `start` (after its indent).
+/// A dry run of one signer's letters through a local server.
+fn local_dry_run(tc: &TestCampaign, server: &SmtpServer) -> Run {
+    tc.send()
+        .signer()
+        .smtp(server)
+        .with(["--dry-run"])
+        .succeeds()
+}
+
 /// A dry run's words for one signer writing from `email`.
 fn dry_run_as(email: &str) -> [&str; 7] {
     [
@@ -221,12 +230,7 @@ fn the_plans_count_is_what_the_server_receives() {
     let received: usize = server.received().iter().map(|r| r.rcpt_to.len()).sum();
     assert_eq!(received, 14);
     // Sent letters are no longer in the plan.
-    let out = tc
-        .send()
-        .signer()
-        .smtp(&server)
-        .with(["--dry-run"])
-        .succeeds();
+    let out = local_dry_run(&tc, &server);
     assert!(!out.stderr.contains("plan:"), "{out:?}");
 }
 
@@ -314,12 +318,7 @@ fn unknown_provider_is_an_error_that_lists_them() {
 fn daily_limit_is_in_the_plan_for_any_server() {
     let (tc, server) = serving(ServerConfig::default());
     // A local server: no provider, so no daily limit is known…
-    let out = tc
-        .send()
-        .signer()
-        .smtp(&server)
-        .with(["--dry-run"])
-        .succeeds();
+    let out = local_dry_run(&tc, &server);
     expect_plan(
         &out,
         "days:",

@@ -188,11 +188,7 @@ fn xoauth2_and_oauthbearer_log_in_with_a_token() {
                 .iter()
                 .all(|r| r.auth_user.as_deref() == Some(USER))
         );
-        let logins: Vec<String> = server
-            .commands()
-            .into_iter()
-            .filter(|c| c.starts_with("AUTH"))
-            .collect();
+        let logins: Vec<String> = server.commands_starting("AUTH");
         assert_eq!(logins.len(), 1, "{auth}: {logins:?}");
         assert!(logins[0].starts_with(mechanism), "{auth}: {logins:?}");
         assert_hidden(&f, &out, TOKEN);

@@ -188,11 +188,7 @@ fn ehlo_names_a_real_host_once_per_session_and_again_after_starttls() {
     let server = SmtpServer::start(ServerConfig::default().starttls().quirks(strict.clone()));
     let ca = f.file("ca.pem", server.ca_pem());
     send(&f, &server.url()).arg("--ca-cert").arg(&ca).succeeds();
-    let ehlos: Vec<String> = server
-        .commands()
-        .into_iter()
-        .filter(|c| c.starts_with("EHLO"))
-        .collect();
+    let ehlos: Vec<String> = server.commands_starting("EHLO");
     assert_eq!(ehlos.len(), 2, "once, and once after STARTTLS: {ehlos:?}");
     assert_eq!(ehlos[0], ehlos[1]);
     let name = &ehlos[0]["EHLO ".len()..];

@@ -445,12 +445,18 @@ impl SmtpServer {
     /// How many commands the server read that start with `verb`
     /// (case-insensitively).
     pub fn count(&self, verb: &str) -> usize {
+        self.commands_starting(verb).len()
+    }
+
+    /// The commands received that start with `verb` (in any case).
+    pub fn commands_starting(&self, verb: &str) -> Vec<String> {
         let verb = verb.to_ascii_uppercase();
         let commands = &lock(&self.shared.state).commands;
         commands
             .iter()
             .filter(|c| c.to_ascii_uppercase().starts_with(&verb))
-            .count()
+            .cloned()
+            .collect()
     }
 
     /// Accepted messages so far, in acceptance order.

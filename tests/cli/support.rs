@@ -35,6 +35,16 @@ pub const PASSWORD: &str = "Tr0ub4dor-and-3";
 pub const COURT: &str = "supreme-court@kz-gov.org";
 pub const MINISTRY: &str = "foreign-ministry@kz-gov.org";
 /// One signer by email, in Britain: the default letter's three emails.
+/// Every command of the tool (each `--help` has examples).
+pub const COMMANDS: [&str; 7] = [
+    "list",
+    "check",
+    "write",
+    "send",
+    "init",
+    "completions",
+    "man",
+];
 pub const SIGNER: [&str; 6] = ["--name", NAME, "--email", EMAIL, "--country", "GB"];
 /// The longest a run may take before it counts as hung and is killed.
 const RUN_LIMIT: Duration = Duration::from_secs(240);
@@ -383,6 +393,15 @@ impl DerefMut for Sending {
     fn deref_mut(&mut self) -> &mut Command {
         &mut self.0
     }
+}
+
+/// A letter to the Supreme Court from Britain, unattended, with `words`
+/// (who signs, how it goes).
+pub fn to_the_court(f: &TestCampaign, words: &[&str]) -> Run {
+    f.send()
+        .with(["--to", "supreme-court", "--country", "GB", "--yes"])
+        .with(words)
+        .run()
 }
 
 /// The items of a JSON array, which `value` must be.

@@ -346,18 +346,12 @@ fn without_message() -> TestCampaign {
 fn own_words_for_a_letter_without_message_are_refused_naming_its_file() {
     let tc = without_message();
     let file = tc.dir().join("letters/kuramshin.txt").display().to_string();
-    let write = |args: &[&str]| {
+    let kuramshin = || {
         let mut cmd = tc.campaign_cmd();
-        cmd.args([
-            "write",
-            "kuramshin",
-            "--to",
-            "foreign-ministry",
-            "--name",
-            NAME,
-        ]);
-        cmd.args(args).exits(2)
+        cmd.args(["write", "kuramshin", "--to", "foreign-ministry"]);
+        cmd
     };
+    let write = |args: &[&str]| kuramshin().args(["--name", NAME]).args(args).exits(2);
     for out in [write(&["--message", OWN_WORDS]), {
         let words = tc.file("words.txt", OWN_WORDS);
         write(&["--message-file", words.to_str().unwrap()])
@@ -371,28 +365,11 @@ fn own_words_for_a_letter_without_message_are_refused_naming_its_file() {
     }
     // A members' list with a `message` column, too.
     let list = tc.file("members.csv", format!("name,message\n{NAME},{OWN_WORDS}\n"));
-    let mut cmd = tc.campaign_cmd();
-    cmd.args([
-        "write",
-        "kuramshin",
-        "--to",
-        "foreign-ministry",
-        "--signatories",
-    ]);
-    let out = cmd.arg(&list).exits(2);
+    let out = kuramshin().arg("--signatories").arg(&list).exits(2);
     out.says(&format!("the `message` column of {}", list.display()))
         .says("{{ message }}");
     // Without own words the letter is written as before.
-    let mut cmd = tc.campaign_cmd();
-    cmd.args([
-        "write",
-        "kuramshin",
-        "--to",
-        "foreign-ministry",
-        "--name",
-        NAME,
-    ]);
-    cmd.succeeds();
+    kuramshin().args(["--name", NAME]).succeeds();
 }
 
 #[test]
