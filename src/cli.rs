@@ -107,7 +107,7 @@ Examples:
   # a batch from a script, at most 2 a second
   protest-letter send --signatories members.csv --email branch@union.org \\
       --yes --smtp smtp://branch@mail.union.org --rate 2/s \\
-      --report failures.csv
+      --report report.csv
   # a petition signed by everyone on the list
   protest-letter send --signatories members.csv --group \\
       --email branch@union.org --smtp smtp://branch@mail.union.org";
