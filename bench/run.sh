@@ -171,7 +171,10 @@ def ph(s):
 text = m.get_content().replace("\r\n", "\n")
 if row["name"] not in text or row["organisation"] not in text:
     sys.exit(f"{eml}: the member's name or organisation is not in the letter")
-head = [f"TO: {m['To']}"]
+# To by its address alone: mailmerge folds a non-ASCII display name (a
+# Russian letter's To names the court in Russian) mid-word, and only the
+# addresses are compared.
+head = [f"TO: {', '.join(a.addr_spec for a in m['To'].addresses)}"]
 if m["Cc"]:
     head.append(f"CC: {m['Cc']}")
 head.append(f'FROM: "{{{{name}}}}" <{m["From"].addresses[0].addr_spec}>')
