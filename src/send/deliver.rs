@@ -161,15 +161,18 @@ pub fn run(
         .with_context(|| format!("cannot write the send journal {}", journal.path().display()))
         .map_err(crate::error::runtime)?;
     journal.mark_run_start();
-    let daily = plan.daily_limit.map(|limit| {
-        let (recipients, messages, frees_at) = journal.sent_in_last_day();
-        Mutex::new(Daily {
-            limit,
-            recipients,
-            messages,
-            frees_at,
-        })
-    });
+    let daily = match plan.daily_limit {
+        Some(limit) => {
+            let (recipients, messages, frees_at) = journal.sent_in_last_day()?;
+            Some(Mutex::new(Daily {
+                limit,
+                recipients,
+                messages,
+                frees_at,
+            }))
+        }
+        None => None,
+    };
     let shared = Shared {
         fresh: Mutex::new(Fresh {
             letters: plan.letters,

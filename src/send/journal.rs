@@ -127,8 +127,15 @@ struct Head<'a> {
     message_id: Cow<'a, str>,
     #[serde(default, borrow)]
     signed: Cow<'a, str>,
-    /// How many envelope recipients a `sent` record had (for the daily
-    /// limit), counted without collecting them.
+}
+
+/// What the daily limit needs of a `sent` line: when, and to how many.
+#[derive(Deserialize)]
+struct Delivered<'a> {
+    #[serde(borrow)]
+    time: Cow<'a, str>,
+    event: Event,
+    /// Counted without collecting the addresses.
     #[serde(default)]
     to: Count,
 }
@@ -245,9 +252,6 @@ pub struct Journal {
     broken: bool,
     /// `JOURNAL.lock`, held for the run.
     _lock: Option<File>,
-    /// The `sent` records of the last 24 hours: when, and to how many
-    /// recipients (for `--daily-limit`).
-    recent: Vec<(jiff::Timestamp, u32)>,
 }
 
 /// A key's id in memory: two independently keyed SipHashes, 128 bits. A
@@ -289,7 +293,6 @@ impl Journal {
             run_start: 0,
             broken: false,
             _lock: None,
-            recent: Vec::new(),
         };
         if !writable && !path.exists() {
             return Ok(journal);
@@ -341,8 +344,6 @@ impl Journal {
     fn read(&mut self, file: &File) -> Result<bool> {
         let mut reader = BufReader::with_capacity(1 << 20, file);
         let mut line = Vec::new();
-        // Journal times are RFC 3339 in UTC, so a day ago compares as text.
-        let day_ago = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24)).to_string();
         loop {
             line.clear();
             let n = reader
@@ -356,12 +357,6 @@ impl Journal {
             let whole = line.last() == Some(&b'\n');
             if whole && let Ok(head) = serde_json::from_slice::<Head>(&line) {
                 self.note(&head.key, head.event, n as u64 - 1);
-                if head.event == Event::Sent
-                    && *head.time >= *day_ago
-                    && let Ok(at) = head.time.parse()
-                {
-                    self.recent.push((at, head.to.0));
-                }
             }
             self.len += n as u64;
             if !whole {
@@ -453,14 +448,37 @@ impl Journal {
     /// How many recipients and messages the journal's letters went to in
     /// the 24 hours before this run, and when the earliest of them leaves
     /// that window.
-    pub fn sent_in_last_day(&self) -> (u64, u64, Option<jiff::Timestamp>) {
-        let recipients = self.recent.iter().map(|(_, n)| u64::from(*n)).sum();
-        let earliest = self.recent.iter().map(|(t, _)| *t).min();
-        (
+    /// A second pass over the journal, made only when a daily limit
+    /// applies, so that start-up stays one light pass.
+    pub fn sent_in_last_day(&self) -> Result<(u64, u64, Option<jiff::Timestamp>)> {
+        let (mut recipients, mut messages, mut earliest) = (0, 0, None::<jiff::Timestamp>);
+        let Some(file) = &self.file else {
+            return Ok((0, 0, None));
+        };
+        // Journal times are RFC 3339 in UTC, so a day ago compares as text.
+        let day_ago = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24)).to_string();
+        let sent = memchr::memmem::Finder::new(br#""event":"sent""#);
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        std::io::Seek::rewind(&mut reader)?;
+        let mut line = Vec::new();
+        while reader.read_until(b'\n', &mut line)? > 0 {
+            if sent.find(&line).is_some()
+                && let Ok(d) = serde_json::from_slice::<Delivered>(&line)
+                && d.event == Event::Sent
+                && *d.time >= *day_ago
+                && let Ok(at) = d.time.parse::<jiff::Timestamp>()
+            {
+                recipients += u64::from(d.to.0);
+                messages += 1;
+                earliest = Some(earliest.map_or(at, |e| e.min(at)));
+            }
+            line.clear();
+        }
+        Ok((
             recipients,
-            self.recent.len() as u64,
+            messages,
             earliest.map(|t| t + jiff::SignedDuration::from_hours(24)),
-        )
+        ))
     }
 
     /// Whether this run already wrote a record for the key.
