@@ -29,6 +29,7 @@ pub fn run(
     stderr: &mut dyn Write,
 ) -> Result<ExitStatus> {
     let format = settings.output.format;
+    check_pdf(settings, terminal)?;
     let letter = choose_letter(campaign, settings.letter.as_deref())?;
     crate::campaign::language::ensure_available(letter, settings.signer.lang.as_deref())?;
     if let Some(passed) = crate::campaign::deadline::passed(campaign, letter, today) {
@@ -144,6 +145,22 @@ pub fn run(
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// A PDF is binary: it goes to a file, a folder or a pipe, never to a
+/// terminal; `--paper` means nothing in another format.
+fn check_pdf(settings: &WriteSettings, terminal: Terminal) -> Result<()> {
+    let output = &settings.output;
+    if output.format == Format::Pdf && output.target == Target::Stdout && terminal.stdout {
+        bail!(
+            "a PDF is binary and would garble the terminal: give -o FILE.pdf, --out-dir DIR, \
+             or pipe it (| lp)"
+        );
+    }
+    if output.format != Format::Pdf && output.paper.is_some() {
+        bail!("--paper lays out a PDF: add --format pdf (or -o FILE.pdf)");
+    }
+    Ok(())
 }
 
 /// The signer part of a batch file name: the member's name, or the CSV

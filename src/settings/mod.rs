@@ -360,6 +360,8 @@ pub struct OutputSettings {
     pub target: Target,
     /// Replace existing files.
     pub force: bool,
+    /// `--paper`; without it each PDF letter follows its signer's country.
+    pub paper: Option<crate::cli::Paper>,
 }
 
 impl Settings {
@@ -519,6 +521,7 @@ fn output(args: &cli::OutputArgs, env: &Environment) -> OutputSettings {
         format,
         target,
         force: args.force,
+        paper: args.paper,
     }
 }
 

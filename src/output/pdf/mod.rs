@@ -1,0 +1,141 @@
+//! `--format pdf`: letters laid out for a window envelope ([`layout`]),
+//! set in one embedded font ([`measure`]) and written by krilla, which
+//! subsets and embeds the font and keeps the text extractable.
+
+pub mod layout;
+pub mod measure;
+
+use anyhow::{Result, anyhow};
+use krilla::Document;
+use krilla::geom::{PathBuilder, Point};
+use krilla::page::PageSettings;
+use krilla::paint::{Fill, Stroke};
+use krilla::text::{Font, TextDirection};
+
+use crate::cli::Paper;
+use crate::message::Rendered;
+use layout::{Parts, Sheet};
+use measure::Measure;
+
+/// What every PDF is made with: the font, parsed once for a run.
+pub struct Printer {
+    measure: Measure,
+    font: Font,
+    /// `--paper`; `None` follows each signer's country.
+    paper: Option<Paper>,
+}
+
+impl Printer {
+    pub fn new(paper: Option<Paper>) -> Printer {
+        Printer {
+            measure: Measure::new(),
+            font: Font::new(measure::FONT.into(), 0).expect("the embedded font parses"),
+            paper,
+        }
+    }
+
+    /// The paper `letter` is printed on.
+    pub fn paper(&self, letter: &Rendered) -> Paper {
+        self.paper
+            .unwrap_or_else(|| Paper::for_country(&letter.signer.country))
+    }
+
+    /// A new, empty PDF.
+    pub fn book(&self) -> Book {
+        Book {
+            document: Document::new(),
+            titled: false,
+        }
+    }
+
+    /// One letter as one PDF.
+    pub fn letter(&self, letter: &Rendered) -> Result<Vec<u8>> {
+        let mut book = self.book();
+        self.add(&mut book, letter);
+        book.finish()
+    }
+
+    /// Adds `letter`'s pages to `book`.
+    pub fn add(&self, book: &mut Book, letter: &Rendered) {
+        if !book.titled {
+            book.document.set_metadata(
+                krilla::metadata::Metadata::new()
+                    .title(letter.subject.clone())
+                    .language(letter.language.clone())
+                    .creator("protest-letter".to_string()),
+            );
+            book.titled = true;
+        }
+        let sheet = Sheet::new(self.paper(letter));
+        let signer = &letter.signer;
+        let parts = Parts {
+            body: &letter.body,
+            subject: &letter.subject,
+            language: &letter.language,
+            name: &signer.name,
+            organisation: &signer.organisation,
+            address: &signer.address,
+        };
+        for (n, runs) in layout::pages(&parts, &sheet, &self.measure)
+            .into_iter()
+            .enumerate()
+        {
+            let settings =
+                PageSettings::from_wh(sheet.width, sheet.height).expect("paper sizes are positive");
+            let mut page = book.document.start_page_with(settings);
+            let mut surface = page.surface();
+            if n == 0 {
+                marks(&mut surface, &sheet);
+            }
+            surface.set_fill(Some(Fill::default()));
+            for run in runs {
+                surface.draw_text(
+                    Point::from_xy(run.x, run.y),
+                    self.font.clone(),
+                    run.size,
+                    &run.text,
+                    false,
+                    TextDirection::Auto,
+                );
+            }
+            surface.finish();
+            page.finish();
+        }
+    }
+}
+
+/// The fold marks and the hole mark, thin lines at the left edge.
+fn marks(surface: &mut krilla::surface::Surface<'_>, sheet: &Sheet) {
+    let mut path = PathBuilder::new();
+    for (y, length) in [
+        (sheet.fold_marks[0], 5.0),
+        (sheet.fold_marks[1], 5.0),
+        (sheet.hole_mark, 8.0),
+    ] {
+        path.move_to(4.0 * layout::MM, y);
+        path.line_to((4.0 + length) * layout::MM, y);
+    }
+    if let Some(path) = path.finish() {
+        surface.set_fill(None);
+        surface.set_stroke(Some(Stroke {
+            width: 0.4,
+            ..Stroke::default()
+        }));
+        surface.draw_path(&path);
+        surface.set_stroke(None);
+    }
+}
+
+/// A PDF being filled with letters.
+pub struct Book {
+    document: Document,
+    titled: bool,
+}
+
+impl Book {
+    pub fn finish(self) -> Result<Vec<u8>> {
+        self.document
+            .finish()
+            .map_err(|e| anyhow!("could not write the PDF: {e:?}"))
+    }
+}

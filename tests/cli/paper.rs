@@ -1,0 +1,173 @@
+//! `write --format pdf`: letters to print, read back with lopdf: the file
+//! parses, the paper is A4 or Letter as asked or as the signer's country
+//! has it, the font is embedded, and every word of the letter is there.
+
+use crate::support::{DATE, NAME, ORGANISATION, Runs, TestCampaign, file_names};
+
+/// `write --to ID --date DATE` as NAME for ORGANISATION, plus `extra`.
+fn write(tc: &TestCampaign, to: &str, extra: &[&str]) -> assert_cmd::Command {
+    let mut cmd = tc.cmd();
+    cmd.args(["write", "--to", to, "--date", DATE])
+        .args(["--name", NAME, "--organisation", ORGANISATION])
+        .args(extra);
+    cmd
+}
+
+/// The PDF written to `-o letter.pdf` by `write` with `extra`.
+fn pdf(tc: &TestCampaign, to: &str, extra: &[&str]) -> lopdf::Document {
+    let out = tc.path("letter.pdf");
+    let out = out.to_str().unwrap();
+    write(tc, to, &[&["-o", out, "--force"], extra].concat()).succeeds();
+    lopdf::Document::load(out).expect("the PDF parses")
+}
+
+/// Width and height of every page, in points.
+fn page_sizes(doc: &lopdf::Document) -> Vec<(f32, f32)> {
+    doc.get_pages()
+        .values()
+        .map(|&id| {
+            let page = doc.get_dictionary(id).unwrap();
+            let b: Vec<f32> = page
+                .get(b"MediaBox")
+                .and_then(lopdf::Object::as_array)
+                .unwrap()
+                .iter()
+                .map(|o| o.as_float().unwrap())
+                .collect();
+            (b[2] - b[0], b[3] - b[1])
+        })
+        .collect()
+}
+
+const A4: (f32, f32) = (595.28, 841.89);
+const LETTER: (f32, f32) = (612.0, 792.0);
+
+fn all_are(sizes: &[(f32, f32)], (w, h): (f32, f32)) -> bool {
+    !sizes.is_empty()
+        && sizes
+            .iter()
+            .all(|(x, y)| (x - w).abs() < 0.1 && (y - h).abs() < 0.1)
+}
+
+#[test]
+fn a4_by_default_and_letter_for_north_america_or_when_asked() {
+    let tc = TestCampaign::new();
+    let gb = pdf(&tc, "foreign-ministry", &["--country", "GB"]);
+    assert!(all_are(&page_sizes(&gb), A4), "{:?}", page_sizes(&gb));
+    let none = pdf(&tc, "foreign-ministry", &[]);
+    assert!(all_are(&page_sizes(&none), A4), "no country: A4");
+    for country in ["US", "ca"] {
+        let doc = pdf(&tc, "foreign-ministry", &["--country", country]);
+        assert!(all_are(&page_sizes(&doc), LETTER), "{country}");
+    }
+    let asked = pdf(
+        &tc,
+        "foreign-ministry",
+        &["--country", "GB", "--paper", "letter"],
+    );
+    assert!(all_are(&page_sizes(&asked), LETTER));
+    let asked = pdf(
+        &tc,
+        "foreign-ministry",
+        &["--country", "US", "--paper", "a4"],
+    );
+    assert!(all_are(&page_sizes(&asked), A4));
+}
+
+#[test]
+fn every_font_is_embedded() {
+    let tc = TestCampaign::new();
+    let doc = pdf(&tc, "supreme-court", &[]);
+    let descriptors: Vec<&lopdf::Dictionary> = doc
+        .objects
+        .values()
+        .filter_map(|o| o.as_dict().ok())
+        .filter(|d| d.get(b"Type").and_then(lopdf::Object::as_name).ok() == Some(b"FontDescriptor"))
+        .collect();
+    assert!(!descriptors.is_empty(), "no font at all");
+    for d in descriptors {
+        assert!(
+            [&b"FontFile"[..], b"FontFile2", b"FontFile3"]
+                .iter()
+                .any(|k| d.has(k)),
+            "a font without its file: {d:?}"
+        );
+    }
+}
+
+/// Every word of `--format text`, in order, among the PDF's words.
+fn has_every_word(tc: &TestCampaign, to: &str) {
+    let text = write(tc, to, &["--format", "text"]).succeeds().stdout;
+    let doc = pdf(tc, to, &[]);
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    let extracted = doc.extract_text(&pages).expect("the text extracts");
+    let mut got = extracted.split_whitespace();
+    for (n, word) in text.split_whitespace().enumerate() {
+        assert!(
+            got.any(|w| w == word),
+            "word {n} `{word}` missing or out of order in:\n{extracted}"
+        );
+    }
+}
+
+#[test]
+fn the_pdf_holds_every_word_of_the_letter_in_english_and_russian() {
+    let tc = TestCampaign::new();
+    has_every_word(&tc, "foreign-ministry");
+    has_every_word(&tc, "supreme-court");
+}
+
+#[test]
+fn a_pdf_is_not_printed_on_a_terminal_but_goes_down_a_pipe() {
+    let tc = TestCampaign::new();
+    let out = tc
+        .std_cmd()
+        .args([
+            "write",
+            "--to",
+            "supreme-court",
+            "--name",
+            NAME,
+            "--format",
+            "pdf",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stdout.starts_with(b"%PDF-"), "not a PDF");
+    lopdf::Document::load_mem(&out.stdout).expect("the piped PDF parses");
+}
+
+#[test]
+fn paper_is_for_pdf_only() {
+    let tc = TestCampaign::new();
+    let run = write(&tc, "supreme-court", &["--paper", "a4"]).exits(2);
+    run.says("--paper lays out a PDF");
+    run.no_stdout();
+}
+
+#[test]
+fn out_dir_gets_one_pdf_per_letter() {
+    let tc = TestCampaign::new();
+    let dir = tc.path("letters");
+    let dir_arg = dir.to_str().unwrap();
+    write(&tc, "supreme-court", &["--to", "foreign-ministry"])
+        .args(["--format", "pdf", "--out-dir", dir_arg])
+        .succeeds();
+    let names = file_names(&dir);
+    assert_eq!(names.len(), 2, "{names:?}");
+    for name in names {
+        assert!(name.ends_with(".pdf"), "{name}");
+        lopdf::Document::load(dir.join(&name)).expect("each PDF parses");
+    }
+}
+
+#[test]
+fn one_file_holds_every_letter_of_a_run() {
+    let tc = TestCampaign::new();
+    let one = pdf(&tc, "supreme-court", &[]).get_pages().len();
+    let both = pdf(&tc, "supreme-court", &["--to", "foreign-ministry"])
+        .get_pages()
+        .len();
+    assert!(both > one, "{both} pages for two letters, {one} for one");
+}
