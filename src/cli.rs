@@ -459,6 +459,12 @@ pub struct OutputArgs {
     /// country is US or CA, else a4.
     #[arg(long, value_enum)]
     pub paper: Option<Paper>,
+    /// With --format pdf: N empty signature sheets after each letter
+    /// (numbered lines; name, organisation, signature), to collect
+    /// signatures by hand.
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u16).range(0..=500))]
+    pub blank_sheets: u16,
 }
 
 /// `--paper`: the sheet a PDF letter is laid out on.

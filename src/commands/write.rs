@@ -132,6 +132,7 @@ pub fn run(
             letter: &produced.letter,
             composed: composed.as_ref(),
             name_hint: &name_hint(&signing, &produced.letter.signer.name, produced.line),
+            members: produced.petition.as_ref().map_or(&[], |p| p.members()),
         })?;
         progress.inc();
     }
@@ -148,7 +149,7 @@ pub fn run(
 }
 
 /// A PDF is binary: it goes to a file, a folder or a pipe, never to a
-/// terminal; `--paper` means nothing in another format.
+/// terminal; `--paper` and `--blank-sheets` mean nothing in another format.
 fn check_pdf(settings: &WriteSettings, terminal: Terminal) -> Result<()> {
     let output = &settings.output;
     if output.format == Format::Pdf && output.target == Target::Stdout && terminal.stdout {
@@ -159,6 +160,9 @@ fn check_pdf(settings: &WriteSettings, terminal: Terminal) -> Result<()> {
     }
     if output.format != Format::Pdf && output.paper.is_some() {
         bail!("--paper lays out a PDF: add --format pdf (or -o FILE.pdf)");
+    }
+    if output.format != Format::Pdf && output.blank_sheets > 0 {
+        bail!("--blank-sheets adds pages to a PDF: add --format pdf (or -o FILE.pdf)");
     }
     Ok(())
 }

@@ -28,6 +28,9 @@ pub struct Item<'a> {
     pub composed: Option<&'a Composed>,
     /// Extra words for the file name (a batch's signer), may be empty.
     pub name_hint: &'a str,
+    /// A petition's members, for its PDF's signature sheets; empty for
+    /// one signer's letter.
+    pub members: &'a [std::sync::Arc<crate::signers::signer::Signer>],
 }
 
 enum Destination<'a> {
@@ -131,7 +134,8 @@ impl<'a> Sink<'a> {
                 Destination::Dir(files::Staged::new(dir, settings.force)?)
             }
         };
-        let printer = (format == Format::Pdf).then(|| pdf::Printer::new(settings.paper));
+        let printer = (format == Format::Pdf)
+            .then(|| pdf::Printer::new(settings.paper, settings.blank_sheets));
         let book = match (&printer, &destination) {
             (Some(p), d) if !matches!(d, Destination::Dir(_)) => Some(p.book()),
             _ => None,
@@ -172,7 +176,7 @@ impl<'a> Sink<'a> {
         self.count += 1;
         let format = self.format;
         if let (Some(printer), Some(book)) = (&self.printer, &mut self.book) {
-            printer.add(book, item.letter);
+            printer.add(book, item.letter, item.members);
             return Ok(());
         }
         match &mut self.destination {
@@ -188,7 +192,7 @@ impl<'a> Sink<'a> {
                     self.format.extension(),
                 );
                 let bytes = match &self.printer {
-                    Some(printer) => printer.letter(item.letter)?,
+                    Some(printer) => printer.letter(item.letter, item.members)?,
                     None => {
                         let mut bytes = Vec::with_capacity(item.letter.body.len() + 1024);
                         formats::write_stream(self.format, item, true, &mut bytes)?;

@@ -362,6 +362,8 @@ pub struct OutputSettings {
     pub force: bool,
     /// `--paper`; without it each PDF letter follows its signer's country.
     pub paper: Option<crate::cli::Paper>,
+    /// `--blank-sheets`: empty signature sheets after each PDF letter.
+    pub blank_sheets: usize,
 }
 
 impl Settings {
@@ -522,6 +524,7 @@ fn output(args: &cli::OutputArgs, env: &Environment) -> OutputSettings {
         target,
         force: args.force,
         paper: args.paper,
+        blank_sheets: usize::from(args.blank_sheets),
     }
 }
 

@@ -171,3 +171,72 @@ fn one_file_holds_every_letter_of_a_run() {
         .len();
     assert!(both > one, "{both} pages for two letters, {one} for one");
 }
+
+/// The text of every page of `doc`, one string a page.
+fn page_texts(doc: &lopdf::Document) -> Vec<String> {
+    doc.get_pages()
+        .keys()
+        .map(|&n| doc.extract_text(&[n]).expect("the text extracts"))
+        .collect()
+}
+
+#[test]
+fn a_petition_prints_its_letter_then_every_member_on_signature_sheets() {
+    let tc = TestCampaign::new();
+    let members: String = std::iter::once("name,organisation,email,country\n".to_string())
+        .chain((1..=90).map(|i| format!("Member {i},Branch {i},m{i}@example.org,GB\n")))
+        .collect();
+    let list = tc.work_file("members.csv", members);
+    let list = list.to_str().unwrap();
+    let doc = pdf(&tc, "foreign-ministry", &["--signatories", list, "--group"]);
+    let pages = page_texts(&doc);
+    // The letter (which names its signatories) first, then the sheets.
+    let first = pages
+        .iter()
+        .position(|p| p.contains("signatures, page 1 of"))
+        .expect("signature sheets");
+    assert!(
+        first > 0 && pages[0].contains("Dear Minister"),
+        "{}",
+        pages[0]
+    );
+    let sheets = &pages[first..];
+    assert!(sheets.len() >= 2, "90 members need more than one sheet");
+    let total = sheets.len();
+    for (n, page) in sheets.iter().enumerate() {
+        assert!(
+            page.contains("Organisation") && page.contains("Country"),
+            "{page}"
+        );
+        assert!(
+            page.contains(&format!("signatures, page {} of {total}", n + 1)),
+            "{page}"
+        );
+    }
+    let all = sheets.concat();
+    let mut rest = all.as_str();
+    for i in 1..=90 {
+        let at = rest
+            .find(&format!("Member {i}"))
+            .unwrap_or_else(|| panic!("Member {i} missing or out of order"));
+        rest = &rest[at..];
+    }
+}
+
+#[test]
+fn blank_sheets_follow_the_letter() {
+    let tc = TestCampaign::new();
+    let alone = pdf(&tc, "supreme-court", &["--lang", "en"])
+        .get_pages()
+        .len();
+    let doc = pdf(
+        &tc,
+        "supreme-court",
+        &["--lang", "en", "--blank-sheets", "2"],
+    );
+    let pages = page_texts(&doc);
+    assert_eq!(pages.len(), alone + 2);
+    assert!(pages[alone].contains("Signature") && pages[alone].contains("page 1 of 2"));
+    let run = write(&tc, "supreme-court", &["--blank-sheets", "1"]).exits(2);
+    run.says("--blank-sheets adds pages to a PDF");
+}

@@ -120,6 +120,12 @@ pl --to supreme-court --to foreign-ministry --signatories members.csv --group \
 check "--group --out-dir: one PDF per petition" count_pdfs petitions 2
 signed_by_all() { pdftotext petitions/*foreign-ministry*.pdf - | grep -q "Two Member"; }
 check "a petition's PDF names every member" signed_by_all
+sheets() {
+  pl --to foreign-ministry --signatories members.csv --group --blank-sheets 1 -o sheets.pdf &&
+    qpdf_clean sheets.pdf && all_embedded sheets.pdf &&
+    pdftotext sheets.pdf - | grep -q "signatures, page 2 of 2"
+}
+check "a petition's signature sheets and a blank sheet: a sound PDF, numbered pages" sheets
 piped() { pl --country GB --to supreme-court --format pdf | head -c 5 | grep -q '%PDF-'; }
 check "standard output, when a pipe, gets the PDF" piped
 

@@ -13,10 +13,10 @@ pub const MM: f32 = 72.0 / 25.4;
 const IN: f32 = 72.0;
 
 pub const BODY_SIZE: f32 = 10.0;
-const LEADING: f32 = BODY_SIZE * 1.35;
+pub const LEADING: f32 = BODY_SIZE * 1.35;
 /// The room left for a handwritten signature, in lines.
 const SIGNING: f32 = 3.0;
-const SMALL: f32 = 7.0;
+pub const SMALL: f32 = 7.0;
 
 /// A rectangle; `y` is its top, measured down from the top of the page.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -182,7 +182,7 @@ pub fn pages(parts: &Parts<'_>, sheet: &Sheet, m: &Measure) -> Vec<Vec<Placed>> 
     pages
 }
 
-fn placed(x: f32, y: f32, size: f32, text: String) -> Placed {
+pub fn placed(x: f32, y: f32, size: f32, text: String) -> Placed {
     Placed { x, y, size, text }
 }
 

@@ -4,6 +4,9 @@
 
 pub mod layout;
 pub mod measure;
+pub mod sheets;
+
+use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
 use krilla::Document;
@@ -14,6 +17,7 @@ use krilla::text::{Font, TextDirection};
 
 use crate::cli::Paper;
 use crate::message::Rendered;
+use crate::signers::signer::Signer;
 use layout::{Parts, Sheet};
 use measure::Measure;
 
@@ -23,14 +27,17 @@ pub struct Printer {
     font: Font,
     /// `--paper`; `None` follows each signer's country.
     paper: Option<Paper>,
+    /// `--blank-sheets`: empty signature sheets after each letter.
+    blank_sheets: usize,
 }
 
 impl Printer {
-    pub fn new(paper: Option<Paper>) -> Printer {
+    pub fn new(paper: Option<Paper>, blank_sheets: usize) -> Printer {
         Printer {
             measure: Measure::new(),
             font: Font::new(measure::FONT.into(), 0).expect("the embedded font parses"),
             paper,
+            blank_sheets,
         }
     }
 
@@ -49,14 +56,16 @@ impl Printer {
     }
 
     /// One letter as one PDF.
-    pub fn letter(&self, letter: &Rendered) -> Result<Vec<u8>> {
+    pub fn letter(&self, letter: &Rendered, members: &[Arc<Signer>]) -> Result<Vec<u8>> {
         let mut book = self.book();
-        self.add(&mut book, letter);
+        self.add(&mut book, letter, members);
         book.finish()
     }
 
-    /// Adds `letter`'s pages to `book`.
-    pub fn add(&self, book: &mut Book, letter: &Rendered) {
+    /// Adds `letter`'s pages to `book`, then the signature sheets: the
+    /// petition's `members` (none for one signer's letter) and the blank
+    /// sheets asked for.
+    pub fn add(&self, book: &mut Book, letter: &Rendered, members: &[Arc<Signer>]) {
         if !book.titled {
             book.document.set_metadata(
                 krilla::metadata::Metadata::new()
@@ -76,44 +85,64 @@ impl Printer {
             organisation: &signer.organisation,
             address: &signer.address,
         };
-        for (n, runs) in layout::pages(&parts, &sheet, &self.measure)
-            .into_iter()
-            .enumerate()
-        {
-            let settings =
-                PageSettings::from_wh(sheet.width, sheet.height).expect("paper sizes are positive");
-            let mut page = book.document.start_page_with(settings);
-            let mut surface = page.surface();
-            if n == 0 {
-                marks(&mut surface, &sheet);
-            }
-            surface.set_fill(Some(Fill::default()));
-            for run in runs {
-                surface.draw_text(
-                    Point::from_xy(run.x, run.y),
-                    self.font.clone(),
-                    run.size,
-                    &run.text,
-                    false,
-                    TextDirection::Auto,
-                );
-            }
-            surface.finish();
-            page.finish();
+        let pages = layout::pages(&parts, &sheet, &self.measure);
+        for (n, runs) in pages.iter().enumerate() {
+            let rules = if n == 0 { marks(&sheet) } else { Vec::new() };
+            self.page(book, &sheet, runs, &rules);
         }
+        let signatures = sheets::Signatures {
+            subject: &letter.subject,
+            language: &letter.language,
+            members: members
+                .iter()
+                .map(|m| [m.name.as_str(), m.organisation.as_str(), m.country.as_str()])
+                .collect(),
+            blank: self.blank_sheets,
+        };
+        for table in sheets::pages(&signatures, &sheet, &self.measure) {
+            self.page(book, &sheet, &table.runs, &table.rules);
+        }
+    }
+
+    /// One page: its ruled lines, then its text.
+    fn page(&self, book: &mut Book, sheet: &Sheet, runs: &[layout::Placed], rules: &[[f32; 4]]) {
+        let settings =
+            PageSettings::from_wh(sheet.width, sheet.height).expect("paper sizes are positive");
+        let mut page = book.document.start_page_with(settings);
+        let mut surface = page.surface();
+        stroke(&mut surface, rules);
+        surface.set_fill(Some(Fill::default()));
+        for run in runs {
+            surface.draw_text(
+                Point::from_xy(run.x, run.y),
+                self.font.clone(),
+                run.size,
+                &run.text,
+                false,
+                TextDirection::Auto,
+            );
+        }
+        surface.finish();
+        page.finish();
     }
 }
 
-/// The fold marks and the hole mark, thin lines at the left edge.
-fn marks(surface: &mut krilla::surface::Surface<'_>, sheet: &Sheet) {
+/// The fold marks and the hole mark: short lines at the left edge.
+fn marks(sheet: &Sheet) -> Vec<[f32; 4]> {
+    let at = |y: f32, length: f32| [4.0 * layout::MM, y, (4.0 + length) * layout::MM, y];
+    vec![
+        at(sheet.fold_marks[0], 5.0),
+        at(sheet.fold_marks[1], 5.0),
+        at(sheet.hole_mark, 8.0),
+    ]
+}
+
+/// Draws thin lines.
+fn stroke(surface: &mut krilla::surface::Surface<'_>, rules: &[[f32; 4]]) {
     let mut path = PathBuilder::new();
-    for (y, length) in [
-        (sheet.fold_marks[0], 5.0),
-        (sheet.fold_marks[1], 5.0),
-        (sheet.hole_mark, 8.0),
-    ] {
-        path.move_to(4.0 * layout::MM, y);
-        path.line_to((4.0 + length) * layout::MM, y);
+    for [x0, y0, x1, y1] in rules {
+        path.move_to(*x0, *y0);
+        path.line_to(*x1, *y1);
     }
     if let Some(path) = path.finish() {
         surface.set_fill(None);
