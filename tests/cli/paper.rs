@@ -240,3 +240,81 @@ fn blank_sheets_follow_the_letter() {
     let run = write(&tc, "supreme-court", &["--blank-sheets", "1"]).exits(2);
     run.says("--blank-sheets adds pages to a PDF");
 }
+
+const POSTAL_RECIPIENTS: &str = r#"
+[campaign]
+name = "Postal"
+
+[[recipient]]
+id = "office"
+name = "The Office"
+
+[[recipient]]
+id = "post"
+name = "The Post Office"
+postal_address = """
+1 Long Road
+  Astana 010000
+"""
+
+[[recipient]]
+id = "embassy"
+name = "The Embassy"
+[recipient.countries.GB]
+postal_address = ["125 Pall Mall", "London SW1Y 5EA"]
+"#;
+
+const POSTAL_LETTER: &str = "+++\nsubject = \"S\"\nrecipients = [\"office\", \"post\", \"embassy\"]\n+++\n\
+    {% include \"_header.txt\" %}\n\nText here.\n{%- if message %}\n\n{{ message }}\n{%- endif %}\n\n\
+    {% include \"_signature.txt\" %}\n";
+
+fn postal_campaign() -> TestCampaign {
+    let tc = TestCampaign::new();
+    let header = tc.read("letters/_header.txt");
+    let signature = tc.read("letters/_signature.txt");
+    TestCampaign::custom(
+        POSTAL_RECIPIENTS,
+        &[
+            ("one.txt", POSTAL_LETTER),
+            ("_header.txt", &header),
+            ("_signature.txt", &signature),
+        ],
+    )
+}
+
+#[test]
+fn postal_addresses_in_lines_or_one_string_and_by_country() {
+    let tc = postal_campaign();
+    let letter = |to: &str| {
+        let mut cmd = tc.campaign_cmd();
+        cmd.args(["write", "--to", to, "--name", NAME, "--country", "GB"])
+            .args(["--date", DATE]);
+        cmd.succeeds().stdout
+    };
+    assert!(
+        letter("post").starts_with("The Post Office\n1 Long Road\nAstana 010000\n\n"),
+        "{}",
+        letter("post")
+    );
+    assert!(letter("embassy").contains("125 Pall Mall\nLondon SW1Y 5EA\n"));
+    // Without one, the name and office only.
+    assert!(letter("office").starts_with("The Office\n\n"));
+}
+
+#[test]
+fn check_warns_of_a_letter_for_paper_without_a_postal_address() {
+    let tc = postal_campaign();
+    let run = tc.campaign_cmd().arg("check").succeeds();
+    run.says("`office` has no email, phone or postal address");
+    run.says("recipients.toml:6:6");
+    assert!(!run.stderr.contains("`post` has no"), "{}", run.stderr);
+    assert!(!run.stderr.contains("`embassy` has no"), "{}", run.stderr);
+    // The built-in campaign invents no addresses and needs none: its
+    // offices have an email address or a phone.
+    let builtin = TestCampaign::new().cmd().arg("check").succeeds();
+    assert!(
+        !builtin.stderr.contains("postal address"),
+        "{}",
+        builtin.stderr
+    );
+}
