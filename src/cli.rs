@@ -290,6 +290,11 @@ pub struct SendArgs {
     /// Where postal-only letters are written for printing (default: here).
     #[arg(long, value_name = "DIR", help_heading = "Output")]
     pub out_dir: Option<std::path::PathBuf>,
+    /// Also write each postal-only letter as a PDF for a window envelope
+    /// into this folder (which must exist); the paper follows the signer's
+    /// country.
+    #[arg(long, value_name = "DIR", help_heading = "Output")]
+    pub print_dir: Option<std::path::PathBuf>,
     /// Replace the --report file if it already exists.
     #[arg(long, help_heading = "Output")]
     pub force: bool,

@@ -171,6 +171,8 @@ pub struct SendSettings {
     pub quiet: bool,
     /// Where postal-only letters are written for printing.
     pub postal_dir: PathBuf,
+    /// `--print-dir`: where postal-only letters also go as PDFs.
+    pub print_dir: Option<PathBuf>,
     pub json_summary: bool,
     /// First retry delay, doubled on each retry (PROTEST_LETTER_RETRY_DELAY_MS).
     pub retry_delay: std::time::Duration,
@@ -648,6 +650,7 @@ fn send_settings(
         postal_dir: args
             .out_dir
             .map_or_else(|| env.cwd.clone(), |d| env.cwd.join(d)),
+        print_dir: args.print_dir.map(|d| env.cwd.join(d)),
         json_summary: args.format == cli::ListFormat::Json,
         batch: BatchSettings::from_args(&args.common.batch, env),
         connections: usize::from(t.connections),

@@ -318,3 +318,28 @@ fn check_warns_of_a_letter_for_paper_without_a_postal_address() {
         builtin.stderr
     );
 }
+
+#[test]
+fn send_prints_a_pdf_of_each_postal_letter_into_print_dir() {
+    let (f, server) = crate::support::serving(crate::smtp_server::ServerConfig::default());
+    f.add_postal_recipient();
+    for dir in ["letters-out", "print"] {
+        std::fs::create_dir(f.work().join(dir)).unwrap();
+    }
+    f.send()
+        .signer()
+        .smtp(&server)
+        .with(["--to", "supreme-court", "--to", "court-registry"])
+        .with(["--out-dir", "letters-out", "--print-dir", "print", "--yes"])
+        .succeeds();
+    assert_eq!(server.received().len(), 1, "the court's email");
+    let printed = file_names(&f.work().join("print"));
+    assert_eq!(printed.len(), 1, "{printed:?}");
+    assert!(printed[0].contains("court-registry") && printed[0].ends_with(".pdf"));
+    let text = file_names(&f.work().join("letters-out"));
+    assert_eq!(text.len(), 1, "the text letter as before: {text:?}");
+    let doc = lopdf::Document::load(f.work().join("print").join(&printed[0])).unwrap();
+    assert!(all_are(&page_sizes(&doc), A4), "a signer in GB");
+    let first = doc.extract_text(&[1]).unwrap();
+    assert!(first.contains("1 Court Street"), "{first}");
+}
