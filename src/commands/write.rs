@@ -149,13 +149,20 @@ pub fn run(
 }
 
 /// A PDF is binary: it goes to a file, a folder or a pipe, never to a
-/// terminal; `--paper` and `--blank-sheets` mean nothing in another format.
+/// terminal; `--paper` and `--blank-sheets` mean nothing in another
+/// format, and `--bcc-me` nothing in a PDF.
 fn check_pdf(settings: &WriteSettings, terminal: Terminal) -> Result<()> {
     let output = &settings.output;
     if output.format == Format::Pdf && output.target == Target::Stdout && terminal.stdout {
         bail!(
             "a PDF is binary and would garble the terminal: give -o FILE.pdf, --out-dir DIR, \
              or pipe it (| lp)"
+        );
+    }
+    if output.format == Format::Pdf && settings.email.bcc_me {
+        bail!(
+            "--bcc-me puts you in an email's Bcc, and a PDF is not an email: leave it out, \
+             or use --format eml or mbox"
         );
     }
     if output.format != Format::Pdf && output.paper.is_some() {

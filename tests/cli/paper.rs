@@ -139,11 +139,20 @@ fn a_pdf_is_not_printed_on_a_terminal_but_goes_down_a_pipe() {
 }
 
 #[test]
-fn paper_is_for_pdf_only() {
+fn paper_is_for_pdf_only_and_bcc_for_email_only() {
     let tc = TestCampaign::new();
     let run = write(&tc, "supreme-court", &["--paper", "a4"]).exits(2);
     run.says("--paper lays out a PDF");
     run.no_stdout();
+    let out = tc.path("bcc.pdf");
+    let run = write(
+        &tc,
+        "supreme-court",
+        &["--bcc-me", "-o", out.to_str().unwrap()],
+    )
+    .exits(2);
+    run.says("a PDF is not an email");
+    assert!(!out.exists(), "nothing written");
 }
 
 #[test]
