@@ -16,6 +16,8 @@
 #             Russian message's body against its text
 #   out-dir   write --out-dir (text), N members x the default letter's
 #             recipients, vs a Python loop writing the same files + one os.sync()
+#   pdf       write --format pdf --out-dir, N members' English letters to the
+#             court, vs enscript | ps2pdf of the same letters as text
 #   send      N letters to postfix smtp-sink, durable journal, en and ru, over 1
 #             and 4 connections, vs smtp-source -s 1 / -s 4 sending our message
 #   memory    peak RSS (/usr/bin/time %M) of write and send at MEM_HI vs MEM_LO
@@ -26,7 +28,7 @@
 #
 # Knobs (environment): BENCH_DIR (cache: the mailmerge venv; default
 # /tmp/protest-letter-bench), LETTERS, LANGS, RENDER_N, RUNS, OUTDIR_N,
-# OUTDIR_RUNS, SEND_N, SEND_RUNS, MEM_LO, MEM_HI, PET_N, START_RUNS, PORT,
+# OUTDIR_RUNS, PDF_N, PDF_RUNS, SEND_N, SEND_RUNS, MEM_LO, MEM_HI, PET_N, START_RUNS, PORT,
 # TIMEOUT, RENDER_WARMUP, WARMUP, KEEP=1 (keep the work folder);
 # PROTEST_LETTER_BIN=PATH measures that binary instead of building one
 # (.ci/run sets it). Everything listens on and connects to 127.0.0.1 only; a
@@ -46,15 +48,15 @@ done
 case $MODE in
   full)
     : "${RENDER_N:=20000}" "${RUNS:=3}" "${RENDER_WARMUP:=0}" "${WARMUP:=1}" "${OUTDIR_N:=2500}" "${OUTDIR_RUNS:=3}"
-    : "${SEND_N:=2000}" "${SEND_RUNS:=3}" "${MEM_LO:=1000}" "${MEM_HI:=100000}"
+    : "${SEND_N:=2000}" "${SEND_RUNS:=3}" "${MEM_LO:=1000}" "${MEM_HI:=100000}" "${PDF_N:=1000}" "${PDF_RUNS:=3}"
     : "${PET_N:=100000}" "${START_RUNS:=30}" "${TIMEOUT:=3600}" ;;
   quick)
     : "${RENDER_N:=2000}" "${RUNS:=3}" "${RENDER_WARMUP:=1}" "${WARMUP:=1}" "${OUTDIR_N:=250}" "${OUTDIR_RUNS:=3}"
-    : "${SEND_N:=500}" "${SEND_RUNS:=3}" "${MEM_LO:=1000}" "${MEM_HI:=100000}"
+    : "${SEND_N:=500}" "${SEND_RUNS:=3}" "${MEM_LO:=1000}" "${MEM_HI:=100000}" "${PDF_N:=200}" "${PDF_RUNS:=3}"
     : "${PET_N:=100000}" "${START_RUNS:=20}" "${TIMEOUT:=1200}" ;;
   self-check)
     : "${RENDER_N:=20}" "${RUNS:=1}" "${RENDER_WARMUP:=0}" "${WARMUP:=0}" "${OUTDIR_N:=10}" "${OUTDIR_RUNS:=1}"
-    : "${SEND_N:=20}" "${SEND_RUNS:=1}" "${MEM_LO:=100}" "${MEM_HI:=1000}"
+    : "${SEND_N:=20}" "${SEND_RUNS:=1}" "${MEM_LO:=100}" "${MEM_HI:=1000}" "${PDF_N:=5}" "${PDF_RUNS:=1}"
     : "${PET_N:=1000}" "${START_RUNS:=3}" "${TIMEOUT:=300}" ;;
 esac
 : "${LETTERS:=drop-charges kuramshin mangystau-oil-workers sokolova}" "${LANGS:=en ru}"
@@ -131,6 +133,10 @@ if [ ! -x "$MM" ] || ! "$MM" --version 2>/dev/null | grep -q "$MM_VERSION"; then
   { [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"; } >&2 &&
     "$VENV/bin/pip" install -q "mailmerge==$MM_VERSION" >&2 ||
     fail "install: mailmerge==$MM_VERSION in $VENV"
+fi
+if ! command -v enscript >/dev/null || ! command -v ps2pdf >/dev/null; then
+  log "apt-get install enscript ghostscript (the plain-text way to print, for the pdf case)"
+  apt_install enscript ghostscript || fail "install: apt-get install enscript ghostscript"
 fi
 for tool in "$MM" "$SINK" "$SRC" "$TIME"; do
   [ -x "$tool" ] || fail "install: $tool missing"
@@ -247,7 +253,7 @@ members() { # members N > FILE: deterministic name,organisation,email rows (an L
       printf "%s %s,Unite Branch %06d,%s.%s%d@members-bench.org\n", F[a], L[b], i, tolower(F[a]), tolower(L[b]), i;
     } }'
 }
-for n in 1 "$RENDER_N" "$OUTDIR_N" "$SEND_N" "$MEM_LO" "$MEM_HI" "$PET_N"; do
+for n in 1 "$RENDER_N" "$OUTDIR_N" "$PDF_N" "$SEND_N" "$MEM_LO" "$MEM_HI" "$PET_N"; do
   [ -s "m_$n.csv" ] || members "$n" > "m_$n.csv"
 done
 # Each letter's emailed recipient: the Supreme Court where the letter has it,
@@ -416,6 +422,45 @@ else
   fail "$CASE: $(tail -c 300 "$STEP_LOG.od")"
 fi
 rm -rf od_ref od.pack
+
+# ------------------------------------------------------------------ 2b. pdf
+# write --format pdf --out-dir: one PDF per member's English letter to the
+# court, against the plain-text way to print the same letters: our own
+# --format text, each through `enscript | ps2pdf` (Latin-1 only, so English).
+N=$PDF_N
+CASE="pdf"
+log "$CASE: write --format pdf --out-dir, N=$N members, vs enscript | ps2pdf of the same letters ($PDF_RUNS runs)"
+PDF_CMD="$PL -q write --signatories m_$N.csv --to supreme-court --lang en --date $DATE"
+if $PDF_CMD --out-dir pdf_txt </dev/null >/dev/null 2>"$STEP_LOG.pdf"; then
+  cat > enscript_loop.sh <<'SH'
+# enscript_loop.sh IN OUT: each text letter of IN as a PDF in OUT.
+set -e
+mkdir -p "$2"
+for f in "$1"/*.txt; do
+  b=${f##*/}
+  enscript -q -X 88591 -p - "$f" | ps2pdf - "$2/${b%.txt}.pdf"
+done
+SH
+  verify_pdf() { # the run's folder holds one PDF per letter
+    local d=pdf_${1}_$BENCH_RUN n
+    n=$(find "$d" -name '*.pdf' -size +0 | wc -l)
+    rm -rf "$d"
+    [ "$n" -eq "$N" ] || { log "$1: $n PDFs in $d, not $N"; return 1; }
+  }
+  VERIFY=verify_pdf
+  compare "$PDF_RUNS" 0 \
+    ours "$PDF_CMD --format pdf --out-dir pdf_ours_\$BENCH_RUN" \
+    enscript "bash enscript_loop.sh pdf_txt pdf_enscript_\$BENCH_RUN"
+  VERIFY=
+  r=$(ratio ours enscript)
+  row "write --format pdf --out-dir, English, to the court" "$(num "$N")" \
+    "$(num "$(rate "$N" "$(med ours)")") PDFs/s ($(num "$(med ours)" 2) s)" \
+    "enscript → ps2pdf, same letters: $(num "$(rate "$N" "$(med enscript)")") PDFs/s ($(num "$(med enscript)" 2) s)" \
+    "$(times "$r")" "≥5×" "$(meets "$r" '>=' 5)"
+else
+  fail "$CASE: $(tail -c 300 "$STEP_LOG.pdf")"
+fi
+rm -rf pdf_txt
 
 # ------------------------------------------------------------------ 3. send
 # N letters of the default letter to the Supreme Court (To and four Cc) to
@@ -609,7 +654,7 @@ mkdir -p "$(dirname "$REPORT")"
   echo
   echo "- machine: $(nproc) cores, $(awk -F: '/model name/ { sub(/^ +/, "", $2); print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- $(rustc --version 2>/dev/null); protest-letter $commit; mailmerge $("$MM" --version 2>&1 | awk '{ print $NF }') on $("$VENV/bin/python" -V 2>&1); postfix $(dpkg-query -W -f '${Version}' postfix 2>/dev/null || echo '?') smtp-sink/smtp-source"
-  echo "- runs: render $RUNS (warm-up rounds: $RENDER_WARMUP), out-dir $OUTDIR_RUNS, send $SEND_RUNS (warm-up rounds: $WARMUP), alternating A B A B…; journal $START_RUNS; start-up: $timer"
+  echo "- runs: render $RUNS (warm-up rounds: $RENDER_WARMUP), out-dir $OUTDIR_RUNS, pdf $PDF_RUNS, send $SEND_RUNS (warm-up rounds: $WARMUP), alternating A B A B…; journal $START_RUNS; start-up: $timer"
   echo "- medians of wall time; **ratio** = median over rounds of (the peer's time ÷ ours): how many times faster protest-letter is (below 1×: slower); for memory, sizes and the journal, the ratio of the two figures shown"
   echo
   echo "| case | N | protest-letter | peer | ratio | target | met |"

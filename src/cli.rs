@@ -290,6 +290,11 @@ pub struct SendArgs {
     /// Where postal-only letters are written for printing (default: here).
     #[arg(long, value_name = "DIR", help_heading = "Output")]
     pub out_dir: Option<std::path::PathBuf>,
+    /// Also write each postal-only letter as a PDF for a window envelope
+    /// into this folder (which must exist); the paper follows the signer's
+    /// country.
+    #[arg(long, value_name = "DIR", help_heading = "Output")]
+    pub print_dir: Option<std::path::PathBuf>,
     /// Replace the --report file if it already exists.
     #[arg(long, help_heading = "Output")]
     pub force: bool,
@@ -450,10 +455,42 @@ pub struct OutputArgs {
     /// The letter's date, YYYY-MM-DD (default: today).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub date: Option<String>,
-    /// text, eml (one message, for `sendmail -t`), mbox (many messages) or
-    /// json (one object per line). Default: from -o's extension, else text.
+    /// text, eml (one message, for `sendmail -t`), mbox (many messages),
+    /// json (one object per line) or pdf (to print, for a window
+    /// envelope). Default: from -o's extension, else text.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// The paper of --format pdf. Default: letter when the signer's
+    /// country is US or CA, else a4.
+    #[arg(long, value_enum)]
+    pub paper: Option<Paper>,
+    /// With --format pdf: N empty signature sheets after each letter
+    /// (numbered lines; name, organisation, signature), to collect
+    /// signatures by hand.
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u16).range(0..=500))]
+    pub blank_sheets: u16,
+}
+
+/// `--paper`: the sheet a PDF letter is laid out on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Paper {
+    /// A4, 210 × 297 mm, address where a DIN 5008 (form B) window is.
+    A4,
+    /// US Letter, 8.5 × 11 in, address where a #10 envelope's window is.
+    Letter,
+}
+
+impl Paper {
+    /// The paper a signer from `country` (ISO code) uses: Letter in the
+    /// US and Canada, A4 everywhere else.
+    pub fn for_country(country: &str) -> Paper {
+        if ["US", "CA"].iter().any(|c| country.eq_ignore_ascii_case(c)) {
+            Paper::Letter
+        } else {
+            Paper::A4
+        }
+    }
 }
 
 /// Email options shared by `write` and `send`.
@@ -538,6 +575,8 @@ pub enum Format {
     Mbox,
     /// One JSON object per line: recipient, envelope, subject, body.
     Json,
+    /// A PDF to print: one letter a page or more, for a window envelope.
+    Pdf,
 }
 
 impl Format {
@@ -547,13 +586,14 @@ impl Format {
             Format::Eml => "eml",
             Format::Mbox => "mbox",
             Format::Json => "json",
+            Format::Pdf => "pdf",
         }
     }
 
     /// Whether letters in this format are emails (need From, skip
     /// recipients without an address).
     pub fn is_email(self) -> bool {
-        self != Format::Text
+        !matches!(self, Format::Text | Format::Pdf)
     }
 
     /// The format a file name asks for (`-o letter.eml`).
@@ -563,6 +603,7 @@ impl Format {
             "mbox" => Some(Format::Mbox),
             "json" | "jsonl" | "ndjson" => Some(Format::Json),
             "txt" => Some(Format::Text),
+            "pdf" => Some(Format::Pdf),
             _ => None,
         }
     }

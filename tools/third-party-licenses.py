@@ -22,6 +22,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "THIRD-PARTY-LICENSES.md")
+FONTS = os.path.join(ROOT, "assets", "fonts")
 LICENCE_FILE = re.compile(r"^(LICEN[CS]E|COPYING|COPYRIGHT|NOTICE|UNLICENSE)", re.I)
 
 
@@ -91,6 +92,7 @@ def render(packages):
     without = [
         f"{p['name']} {p['version']}" for p in packages if not licence_texts(p)
     ]
+    out += fonts()
     out += ["", "## Licence texts", ""]
     if without:
         out += [
@@ -102,6 +104,22 @@ def render(packages):
         out += [f"### {name}: used by {', '.join(users)}", "", "```text"]
         out += [text.replace("```", "'''").rstrip("\n"), "```", ""]
     return "\n".join(out)
+
+
+def fonts():
+    """The fonts compiled into the binary (include_bytes!, for PDFs): each
+    assets/fonts/LICENSE-*.txt is one font's notice, its first line naming it."""
+    out = ["", "## Fonts", "",
+           "The binary embeds these fonts (and PDF letters embed a subset of",
+           "them), under the licences that follow.", ""]
+    names = sorted(n for n in os.listdir(FONTS) if n.startswith("LICENSE-")) \
+        if os.path.isdir(FONTS) else []
+    for name in names:
+        with open(os.path.join(FONTS, name), encoding="utf-8") as f:
+            text = f.read()
+        out += [f"### {text.splitlines()[0]}", "", "```text"]
+        out += [text.replace("```", "'''").rstrip("\n"), "```", ""]
+    return out if names else []
 
 
 def main():

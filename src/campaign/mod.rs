@@ -164,6 +164,23 @@ fn warnings(
         };
         out.push(problem.with_help(help));
     }
+    for r in recipients.iter().filter(|r| r.channels().is_empty()) {
+        out.push(
+            Problem::warning_at_value(
+                file,
+                "id",
+                &r.id,
+                format!(
+                    "`{}` has no email, phone or postal address: its letter can only go on \
+                     paper, and the envelope's window would show only its name and office",
+                    r.id
+                ),
+            )
+            .with_help(
+                "add its postal address, a line each: postal_address = [\"line 1\", \"line 2\"]",
+            ),
+        );
+    }
     if let Some(deadline) = &info.deadline
         && deadline.as_str() < today.to_string().as_str()
     {

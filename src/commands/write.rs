@@ -29,6 +29,7 @@ pub fn run(
     stderr: &mut dyn Write,
 ) -> Result<ExitStatus> {
     let format = settings.output.format;
+    check_pdf(settings, terminal)?;
     let letter = choose_letter(campaign, settings.letter.as_deref())?;
     crate::campaign::language::ensure_available(letter, settings.signer.lang.as_deref())?;
     if let Some(passed) = crate::campaign::deadline::passed(campaign, letter, today) {
@@ -131,6 +132,7 @@ pub fn run(
             letter: &produced.letter,
             composed: composed.as_ref(),
             name_hint: &name_hint(&signing, &produced.letter.signer.name, produced.line),
+            members: produced.petition.as_ref().map_or(&[], |p| p.members()),
         })?;
         progress.inc();
     }
@@ -144,6 +146,32 @@ pub fn run(
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// A PDF is binary: it goes to a file, a folder or a pipe, never to a
+/// terminal; `--paper` and `--blank-sheets` mean nothing in another
+/// format, and `--bcc-me` nothing in a PDF.
+fn check_pdf(settings: &WriteSettings, terminal: Terminal) -> Result<()> {
+    let output = &settings.output;
+    if output.format == Format::Pdf && output.target == Target::Stdout && terminal.stdout {
+        bail!(
+            "a PDF is binary and would garble the terminal: give -o FILE.pdf, --out-dir DIR, \
+             or pipe it (| lp)"
+        );
+    }
+    if output.format == Format::Pdf && settings.email.bcc_me {
+        bail!(
+            "--bcc-me puts you in an email's Bcc, and a PDF is not an email: leave it out, \
+             or use --format eml or mbox"
+        );
+    }
+    if output.format != Format::Pdf && output.paper.is_some() {
+        bail!("--paper lays out a PDF: add --format pdf (or -o FILE.pdf)");
+    }
+    if output.format != Format::Pdf && output.blank_sheets > 0 {
+        bail!("--blank-sheets adds pages to a PDF: add --format pdf (or -o FILE.pdf)");
+    }
+    Ok(())
 }
 
 /// The signer part of a batch file name: the member's name, or the CSV

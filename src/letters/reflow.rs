@@ -115,7 +115,7 @@ pub fn is_closing(block: &str) -> bool {
 }
 
 /// The marker of a list item (" - ", " 1. "), with the spaces before it.
-fn marker(line: &str) -> Option<usize> {
+pub fn marker(line: &str) -> Option<usize> {
     let indent = line.len() - line.trim_start_matches(' ').len();
     let rest = &line[indent..];
     let after = if let Some(r) = rest.strip_prefix("- ") {
@@ -127,7 +127,7 @@ fn marker(line: &str) -> Option<usize> {
     Some(line.len() - after.len())
 }
 
-fn is_list(lines: &[&str]) -> bool {
+pub fn is_list(lines: &[&str]) -> bool {
     lines.first().is_some_and(|l| marker(l).is_some())
 }
 
@@ -135,7 +135,7 @@ fn is_list(lines: &[&str]) -> bool {
 /// sentence (the next line goes on in lower case), or when it is a single
 /// line that is too long. Address blocks and signatures start every line
 /// with a capital or a digit, so they keep their breaks.
-fn is_prose(lines: &[&str]) -> bool {
+pub fn is_prose(lines: &[&str]) -> bool {
     if lines.iter().any(|l| l.starts_with([' ', '\t'])) {
         return false;
     }

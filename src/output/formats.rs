@@ -61,6 +61,7 @@ pub fn write_stream(
             serde_json::to_writer(&mut *out, &record)?;
             out.write_all(b"\n")
         }
+        (Format::Pdf, _) => Err(io::Error::other("a PDF is laid out by output::pdf")),
         (_, None) => Err(io::Error::other("an email format needs a composed message")),
     }
 }
@@ -127,6 +128,7 @@ mod tests {
     #[test]
     fn formats_from_file_names() {
         assert_eq!(Format::from_path("a/b.EML".as_ref()), Some(Format::Eml));
-        assert_eq!(Format::from_path("b.pdf".as_ref()), None);
+        assert_eq!(Format::from_path("b.PDF".as_ref()), Some(Format::Pdf));
+        assert_eq!(Format::from_path("b.odt".as_ref()), None);
     }
 }

@@ -1,9 +1,10 @@
 //! Where finished letters go, and in what form. A `Sink` takes letters one
 //! at a time (so batches stream with flat memory) and writes them as text,
-//! eml, mbox or json to standard output, one file, or a folder.
+//! eml, mbox, json or pdf to standard output, one file, or a folder.
 
 mod files;
 mod formats;
+pub mod pdf;
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -27,6 +28,9 @@ pub struct Item<'a> {
     pub composed: Option<&'a Composed>,
     /// Extra words for the file name (a batch's signer), may be empty.
     pub name_hint: &'a str,
+    /// A petition's members, for its PDF's signature sheets; empty for
+    /// one signer's letter.
+    pub members: &'a [std::sync::Arc<crate::signers::signer::Signer>],
 }
 
 enum Destination<'a> {
@@ -60,6 +64,10 @@ pub struct Sink<'a> {
     destination: Destination<'a>,
     names: UniqueNames,
     count: usize,
+    /// For `--format pdf`: the font, and the one PDF a stream or file
+    /// gets (a folder gets one PDF per letter instead).
+    printer: Option<pdf::Printer>,
+    book: Option<pdf::Book>,
 }
 
 impl<'a> Sink<'a> {
@@ -126,12 +134,20 @@ impl<'a> Sink<'a> {
                 Destination::Dir(files::Staged::new(dir, settings.force)?)
             }
         };
+        let printer = (format == Format::Pdf)
+            .then(|| pdf::Printer::new(settings.paper, settings.blank_sheets));
+        let book = match (&printer, &destination) {
+            (Some(p), d) if !matches!(d, Destination::Dir(_)) => Some(p.book()),
+            _ => None,
+        };
         Ok(Sink {
             format,
             force: settings.force,
             destination,
             names: UniqueNames::default(),
             count: 0,
+            printer,
+            book,
         })
     }
 
@@ -159,6 +175,10 @@ impl<'a> Sink<'a> {
         let first = self.count == 0;
         self.count += 1;
         let format = self.format;
+        if let (Some(printer), Some(book)) = (&self.printer, &mut self.book) {
+            printer.add(book, item.letter, item.members);
+            return Ok(());
+        }
         match &mut self.destination {
             Destination::Stream(_)
             | Destination::Spooled { .. }
@@ -171,8 +191,14 @@ impl<'a> Sink<'a> {
                     &file_stem(item.letter, item.name_hint),
                     self.format.extension(),
                 );
-                let mut bytes = Vec::with_capacity(item.letter.body.len() + 1024);
-                formats::write_stream(self.format, item, true, &mut bytes)?;
+                let bytes = match &self.printer {
+                    Some(printer) => printer.letter(item.letter, item.members)?,
+                    None => {
+                        let mut bytes = Vec::with_capacity(item.letter.body.len() + 1024);
+                        formats::write_stream(self.format, item, true, &mut bytes)?;
+                        bytes
+                    }
+                };
                 staged.write(&name, &bytes)
             }
         }
@@ -180,7 +206,11 @@ impl<'a> Sink<'a> {
 
     /// Flushes and, for a file target, moves the file into place. Returns
     /// the files written, for the user.
-    pub fn finish(self) -> Result<Vec<String>> {
+    pub fn finish(mut self) -> Result<Vec<String>> {
+        if let Some(book) = self.book.take() {
+            let bytes = book.finish()?;
+            self.write_to_stream(|out| out.write_all(&bytes))?;
+        }
         match self.destination {
             Destination::Stream(mut out) => {
                 out.flush().map_err(|e| runtime(e.into()))?;

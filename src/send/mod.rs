@@ -193,6 +193,9 @@ pub fn run(
     };
     if !s.dry_run && offline.all().iter().any(|r| !r.address.is_empty()) {
         check_postal_dir(&s.postal_dir)?;
+        if let Some(dir) = &s.print_dir {
+            check_postal_dir(dir)?;
+        }
     }
     let mut summary = Summary::new(s.dry_run, journal.path(), s.json_summary, report)?;
 
@@ -607,6 +610,10 @@ fn offline_letters(
         return Ok(());
     }
     let mut names = UniqueNames::default();
+    let printer = s
+        .print_dir
+        .as_ref()
+        .map(|_| crate::output::pdf::Printer::new(None, 0));
     for produced in signing.letters(renderer, offline)? {
         let produced = produced?;
         let l = &produced.letter;
@@ -621,13 +628,23 @@ fn offline_letters(
                 .line
                 .map(|n| format!("line-{n}"))
                 .unwrap_or_default();
-            let path = loop {
-                let candidate = s.postal_dir.join(names.name(&file_stem(l, &hint), "txt"));
-                if !candidate.exists() {
-                    break candidate;
+            // A name free for the text and, with --print-dir, the PDF.
+            let (path, pdf) = loop {
+                let name = names.name(&file_stem(l, &hint), "txt");
+                let pdf = s
+                    .print_dir
+                    .as_ref()
+                    .map(|d| d.join(&name).with_extension("pdf"));
+                let candidate = s.postal_dir.join(name);
+                if !candidate.exists() && !pdf.as_ref().is_some_and(|p| p.exists()) {
+                    break (candidate, pdf);
                 }
             };
             write_private(&path, l.body.as_bytes())?;
+            if let (Some(printer), Some(pdf)) = (&printer, pdf) {
+                let members = produced.petition.as_ref().map_or(&[][..], |p| p.members());
+                write_private(&pdf, &printer.letter(l, members)?)?;
+            }
             summary.postal_count += 1;
             summary
                 .postal_first

@@ -171,6 +171,8 @@ pub struct SendSettings {
     pub quiet: bool,
     /// Where postal-only letters are written for printing.
     pub postal_dir: PathBuf,
+    /// `--print-dir`: where postal-only letters also go as PDFs.
+    pub print_dir: Option<PathBuf>,
     pub json_summary: bool,
     /// First retry delay, doubled on each retry (PROTEST_LETTER_RETRY_DELAY_MS).
     pub retry_delay: std::time::Duration,
@@ -360,6 +362,10 @@ pub struct OutputSettings {
     pub target: Target,
     /// Replace existing files.
     pub force: bool,
+    /// `--paper`; without it each PDF letter follows its signer's country.
+    pub paper: Option<crate::cli::Paper>,
+    /// `--blank-sheets`: empty signature sheets after each PDF letter.
+    pub blank_sheets: usize,
 }
 
 impl Settings {
@@ -519,6 +525,8 @@ fn output(args: &cli::OutputArgs, env: &Environment) -> OutputSettings {
         format,
         target,
         force: args.force,
+        paper: args.paper,
+        blank_sheets: usize::from(args.blank_sheets),
     }
 }
 
@@ -642,6 +650,7 @@ fn send_settings(
         postal_dir: args
             .out_dir
             .map_or_else(|| env.cwd.clone(), |d| env.cwd.join(d)),
+        print_dir: args.print_dir.map(|d| env.cwd.join(d)),
         json_summary: args.format == cli::ListFormat::Json,
         batch: BatchSettings::from_args(&args.common.batch, env),
         connections: usize::from(t.connections),

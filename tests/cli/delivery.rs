@@ -298,14 +298,7 @@ fn side_outputs_are_checked_before_anything_is_sent() {
         .exits(2);
     out.says("no-such-folder");
     // A postal-only recipient with a missing --out-dir stops the run first.
-    let toml = f.read("recipients.toml");
-    f.write(
-        "recipients.toml",
-        &format!(
-            "{toml}\n[[recipient]]\nid = \"court-registry\"\nname = \"Court Registry\"\n\
-             salutation = \"Dear Sir or Madam\"\naddress = [\"1 Court Street\", \"Astana\"]\n"
-        ),
-    );
+    f.add_postal_recipient();
     let out = send(&f, &server)
         .args(["--to", "supreme-court", "--to", "court-registry"])
         .args(["--out-dir", &f.path("no-such-dir").display().to_string()])

@@ -14,6 +14,7 @@ mod limits;
 mod lint;
 mod lists;
 mod once;
+mod paper;
 mod prompt_pty;
 mod providers;
 mod send;

@@ -183,3 +183,15 @@ fn the_prompt_asks_for_a_token_when_the_login_takes_one() {
     assert!(!shown.contains(TOKEN), "{shown}");
     assert!(!tc.journal_text().contains(TOKEN));
 }
+
+#[test]
+fn a_pdf_is_refused_on_a_terminal() {
+    let tc = TestCampaign::new();
+    let mut cmd = tc.std_cmd();
+    cmd.args(["write", "--to", "supreme-court", "--name", NAME])
+        .args(["--format", "pdf"]);
+    let mut session = on_a_terminal(cmd, TIMEOUT_MS);
+    let shown = ends(&mut session, 2);
+    assert!(shown.contains("a PDF is binary"), "{shown:?}");
+    assert!(!shown.contains("%PDF"), "the PDF reached the terminal");
+}

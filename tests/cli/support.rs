@@ -94,6 +94,18 @@ impl TestCampaign {
         tc
     }
 
+    /// Adds a recipient reached only by post, `court-registry`.
+    pub fn add_postal_recipient(&self) -> &Self {
+        let toml = self.read("recipients.toml");
+        self.write(
+            "recipients.toml",
+            &format!(
+                "{toml}\n[[recipient]]\nid = \"court-registry\"\nname = \"Court Registry\"\n\
+                 salutation = \"Dear Sir or Madam\"\naddress = [\"1 Court Street\", \"Astana\"]\n"
+            ),
+        )
+    }
+
     /// A copy of the built-in campaign with the first `from` in `file`
     /// replaced by `to` (see [`Self::replace`]).
     pub fn edited(file: &str, from: &str, to: &str) -> Self {

@@ -44,7 +44,7 @@ struct RecipientEntry {
     #[serde(default)]
     cc: Vec<Spanned<String>>,
     phone: Option<String>,
-    #[serde(default)]
+    #[serde(default, alias = "postal_address", deserialize_with = "postal_lines")]
     address: Vec<String>,
     language: Option<Spanned<String>>,
     /// Who held the office when the campaign's sources were written.
@@ -74,6 +74,28 @@ impl WordingEntry {
     }
 }
 
+/// A postal address (`address` or `postal_address`): a list of lines, or
+/// one string whose lines are the address's, as a TOML multi-line string
+/// holds it; blank lines and edge spaces are dropped.
+fn postal_lines<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Lines {
+        One(String),
+        Many(Vec<String>),
+    }
+    let lines = match Lines::deserialize(d)? {
+        Lines::One(text) => text.lines().map(str::to_string).collect(),
+        Lines::Many(lines) => lines,
+    };
+    Ok(lines
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
 /// For a recipient without a `salutation`: formal, and not the "Dear Sir
 /// or Madam" that spam filters score (see `salutation`).
 fn default_salutation() -> String {
@@ -89,7 +111,7 @@ struct CountryEntry {
     #[serde(default)]
     cc: Vec<Spanned<String>>,
     phone: Option<String>,
-    #[serde(default)]
+    #[serde(default, alias = "postal_address", deserialize_with = "postal_lines")]
     address: Vec<String>,
     #[serde(default)]
     translations: BTreeMap<String, WordingEntry>,
