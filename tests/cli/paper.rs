@@ -119,20 +119,10 @@ fn the_pdf_holds_every_word_of_the_letter_in_english_and_russian() {
 
 #[test]
 fn a_pdf_is_not_printed_on_a_terminal_but_goes_down_a_pipe() {
-    let tc = TestCampaign::new();
-    let out = tc
-        .std_cmd()
-        .args([
-            "write",
-            "--to",
-            "supreme-court",
-            "--name",
-            NAME,
-            "--format",
-            "pdf",
-        ])
-        .output()
-        .unwrap();
+    // A pipe, not a terminal: the test's own stdout capture.
+    let campaign = TestCampaign::new();
+    let mut pdf_to_pipe = write(&campaign, "supreme-court", &["--format", "pdf"]);
+    let out = pdf_to_pipe.output().unwrap();
     assert!(out.status.success(), "{out:?}");
     assert!(out.stdout.starts_with(b"%PDF-"), "not a PDF");
     lopdf::Document::load_mem(&out.stdout).expect("the piped PDF parses");
