@@ -23,7 +23,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 otherwise the built-in Kazakhstan solidarity campaign.\n",
     "\n",
     "Exit codes: 0 done; 1 some letters were refused (the rest were sent); 2 bad input or configuration, nothing done; \
-3 a failure while running (disk, network), see the message.",
+3 a failure while running (disk, network), see the message; 130 or 143 stopped by Ctrl-C or SIGTERM \
+(send: the summary says what was done).",
 ))]
 pub struct Cli {
     /// Campaign folder holding recipients.toml and letters/.
