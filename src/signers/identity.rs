@@ -38,9 +38,16 @@ pub fn email(address: &str) -> String {
     let Some((local, domain)) = address.rsplit_once('@') else {
         return fold(address);
     };
-    let domain = idna::domain_to_ascii(domain)
-        .unwrap_or_else(|_| domain.to_string())
-        .to_ascii_lowercase();
+    // An ASCII domain is already its IDNA form once lower-cased (as
+    // `domain_to_ascii` would give): the common case skips the IDNA pass,
+    // which runs for every letter of a batch.
+    let domain = if domain.is_ascii() {
+        domain.to_ascii_lowercase()
+    } else {
+        idna::domain_to_ascii(domain)
+            .unwrap_or_else(|_| domain.to_string())
+            .to_ascii_lowercase()
+    };
     format!("{}@{domain}", fold(local))
 }
 
