@@ -15,6 +15,7 @@ pub mod salutation;
 mod source;
 mod template_errors;
 mod templates;
+pub mod zones;
 
 use std::collections::BTreeMap;
 
@@ -238,6 +239,8 @@ pub struct Addressee {
     pub email: Option<String>,
     pub cc: Vec<String>,
     pub phone: Option<String>,
+    /// The office's IANA time zone, for the call sheet.
+    pub time_zone: Option<String>,
     pub address: Vec<String>,
     pub language: Option<String>,
     /// The country whose contact was used, for country-dependent recipients.
@@ -433,6 +436,7 @@ impl Recipient {
             email: self.email.clone(),
             cc: self.cc.clone(),
             phone: self.phone.clone(),
+            time_zone: self.time_zone.clone(),
             address: self.address.clone(),
             language: self.language.clone(),
             country: None,
@@ -464,6 +468,7 @@ impl Recipient {
                     contact.cc.clone()
                 },
                 phone: contact.phone.clone().or(base.phone),
+                time_zone: contact.time_zone.clone().or(base.time_zone),
                 address: if contact.address.is_empty() {
                     base.address
                 } else {

@@ -29,6 +29,8 @@ pub struct Recipient {
     pub email: Option<String>,
     pub cc: Vec<String>,
     pub phone: Option<String>,
+    /// The office's IANA time zone, for the call sheet.
+    pub time_zone: Option<String>,
     pub address: Vec<String>,
     pub language: Option<String>,
     /// Who held the office when the campaign's sources were written: kept
@@ -57,6 +59,7 @@ pub struct CountryContact {
     pub email: Option<String>,
     pub cc: Vec<String>,
     pub phone: Option<String>,
+    pub time_zone: Option<String>,
     pub address: Vec<String>,
     pub translations: BTreeMap<String, Wording>,
 }
@@ -133,6 +136,8 @@ pub struct Variant {
     pub subject_text: String,
     /// The language this variant is written in.
     pub language: String,
+    /// This file's own talking points; empty when it has none.
+    pub talking_points: Vec<String>,
 }
 
 impl Letter {
@@ -165,6 +170,18 @@ impl Letter {
             .flatten()
             .find_map(|lang| self.variant_in(lang))
             .unwrap_or_else(|| self.default_variant())
+    }
+
+    /// What to say on the phone in `lang`: the points of the file in that
+    /// language when it has some, else the default file's (`None` when
+    /// the letter has no file in `lang`).
+    pub fn talking_points_in(&self, lang: &str) -> Option<(&str, &[String])> {
+        let variant = self.variant_in(lang)?;
+        Some(if variant.talking_points.is_empty() {
+            (self.language.as_str(), self.talking_points.as_slice())
+        } else {
+            (variant.language.as_str(), variant.talking_points.as_slice())
+        })
     }
 
     /// Every language this letter is written in, the default first.

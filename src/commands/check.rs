@@ -43,6 +43,10 @@ pub fn run(
         }));
     }
     problems.extend(without_message(&campaign));
+    problems.extend(campaign::zones::problems(
+        &campaign.sources.recipients,
+        &campaign.recipients,
+    ));
     problems.extend(trial_render(&mut campaign, today));
     problems.sort_by(|a, b| {
         (a.severity, &a.file, a.line, a.column).cmp(&(b.severity, &b.file, b.line, b.column))

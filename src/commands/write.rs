@@ -9,11 +9,11 @@ use anyhow::{Result, bail};
 use crate::campaign::{Addressee, Campaign, placeholders_in};
 use crate::cli::Format;
 use crate::error::ExitStatus;
-use crate::letters::Signing;
 use crate::letters::render::Renderer;
 use crate::letters::select::{
     Run, choose_letter, choose_recipients, note_languages, prepare, warn_unlisted,
 };
+use crate::letters::{Signing, call};
 use crate::message::Composer;
 use crate::output::{Item, Sink, slug};
 use crate::settings::{Target, Terminal, WriteSettings};
@@ -114,6 +114,19 @@ pub fn run(
     // A batch stopped by Ctrl-C or SIGTERM writes nothing: its staged
     // letters are removed, as for any failure part-way.
     let stop = signing.is_batch().then(Interrupt::watch);
+    // The caller's clock, for call sheets: read once, when one is made.
+    let mut caller_zone = None;
+    if format == Format::Pdf {
+        for a in addressing.all().iter().filter(|a| a.email.is_none()) {
+            if a.phone.is_some() && a.address.is_empty() {
+                writeln!(
+                    stderr,
+                    "note: `{}` ({}) takes phone calls only: its PDF is a call sheet",
+                    a.id, a.name
+                )?;
+            }
+        }
+    }
     for produced in signing.letters(&renderer, &addressing)? {
         if let Some(status) = stop.as_ref().and_then(Interrupt::status) {
             progress.finish();
@@ -122,6 +135,13 @@ pub fn run(
             return Ok(status);
         }
         let produced = produced?;
+        let call = (format == Format::Pdf && call::phone_only(&produced.letter)).then(|| {
+            let caller = caller_zone.get_or_insert_with(jiff::tz::TimeZone::system);
+            let lang = Some(produced.letter.signer.language.as_str())
+                .filter(|l| !l.is_empty())
+                .or(settings.signer.lang.as_deref());
+            call::sheet(letter, &produced.letter, lang, settings.date, caller)
+        });
         let composed = if format.is_email() {
             let sender = signing.sender(&produced, account.as_ref(), settings.email.bcc_me)?;
             Some(composer.compose(&produced.letter, &produced.message_seed(), &sender)?)
@@ -133,6 +153,7 @@ pub fn run(
             composed: composed.as_ref(),
             name_hint: &name_hint(&signing, &produced.letter.signer.name, produced.line),
             members: produced.petition.as_ref().map_or(&[], |p| p.members()),
+            call: call.as_ref(),
         })?;
         progress.inc();
     }

@@ -3,6 +3,7 @@
 //! every chosen addressee. `write` and `send` both consume this stream, so a
 //! batch of 40,000 members never sits in memory.
 
+pub mod call;
 pub mod opening;
 pub mod reflow;
 pub mod render;

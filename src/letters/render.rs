@@ -87,6 +87,7 @@ pub fn sample_addressee() -> Addressee {
         email: Some("recipient@example.org".into()),
         cc: Vec::new(),
         phone: None,
+        time_zone: None,
         address: vec!["1 Sample Road".into()],
         language: None,
         country: None,

@@ -427,6 +427,7 @@ mod tests {
                 email: Some("court@court.kz".into()),
                 cc: vec!["clerk@court.kz".into(), "copies@campaign.org".into()],
                 phone: None,
+                time_zone: None,
                 address: vec![],
                 language: None,
                 country: None,

@@ -31,6 +31,9 @@ pub struct Item<'a> {
     /// A petition's members, for its PDF's signature sheets; empty for
     /// one signer's letter.
     pub members: &'a [std::sync::Arc<crate::signers::signer::Signer>],
+    /// For a PDF to an office that only takes phone calls: its call sheet,
+    /// printed instead of the letter.
+    pub call: Option<&'a crate::letters::call::Call>,
 }
 
 enum Destination<'a> {
@@ -176,7 +179,10 @@ impl<'a> Sink<'a> {
         self.count += 1;
         let format = self.format;
         if let (Some(printer), Some(book)) = (&self.printer, &mut self.book) {
-            printer.add(book, item.letter, item.members);
+            match item.call {
+                Some(call) => printer.add_call(book, item.letter, call),
+                None => printer.add(book, item.letter, item.members),
+            }
             return Ok(());
         }
         match &mut self.destination {
@@ -187,13 +193,15 @@ impl<'a> Sink<'a> {
                 self.write_to_stream(|out| formats::write_stream(format, item, first, out))
             }
             Destination::Dir(staged) => {
-                let name = self.names.name(
-                    &file_stem(item.letter, item.name_hint),
-                    self.format.extension(),
-                );
-                let bytes = match &self.printer {
-                    Some(printer) => printer.letter(item.letter, item.members)?,
-                    None => {
+                let mut stem = file_stem(item.letter, item.name_hint);
+                if item.call.is_some() {
+                    stem.push_str("-call-sheet");
+                }
+                let name = self.names.name(&stem, self.format.extension());
+                let bytes = match (&self.printer, item.call) {
+                    (Some(printer), Some(call)) => printer.call_sheet(item.letter, call)?,
+                    (Some(printer), None) => printer.letter(item.letter, item.members)?,
+                    (None, _) => {
                         let mut bytes = Vec::with_capacity(item.letter.body.len() + 1024);
                         formats::write_stream(self.format, item, true, &mut bytes)?;
                         bytes

@@ -614,6 +614,8 @@ fn offline_letters(
         .print_dir
         .as_ref()
         .map(|_| crate::output::pdf::Printer::new(None, 0));
+    // The caller's clock, for call sheets: read once, when one is made.
+    let mut caller_zone = None;
     for produced in signing.letters(renderer, offline)? {
         let produced = produced?;
         let l = &produced.letter;
@@ -623,6 +625,31 @@ fn offline_letters(
         } else {
             Status::NoContact
         };
+        if let (Some(printer), Some(dir), true) = (&printer, &s.print_dir, r.phone.is_some())
+            && !s.dry_run
+        {
+            let caller = caller_zone.get_or_insert_with(jiff::tz::TimeZone::system);
+            let lang = Some(l.signer.language.as_str())
+                .filter(|l| !l.is_empty())
+                .or(s.signer.lang.as_deref());
+            let call = crate::letters::call::sheet(letter, l, lang, s.date, caller);
+            let hint = produced
+                .line
+                .map(|n| format!("line-{n}"))
+                .unwrap_or_default();
+            let path = loop {
+                let stem = format!("{}-call-sheet", file_stem(l, &hint));
+                let candidate = dir.join(names.name(&stem, "pdf"));
+                if !candidate.exists() {
+                    break candidate;
+                }
+            };
+            write_private(&path, &printer.call_sheet(l, &call)?)?;
+            summary.call_sheet_count += 1;
+            summary
+                .call_sheet_first
+                .get_or_insert_with(|| path.display().to_string());
+        }
         if !r.address.is_empty() && !s.dry_run {
             let hint = produced
                 .line

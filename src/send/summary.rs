@@ -157,6 +157,11 @@ pub struct Summary {
     pub postal_count: usize,
     #[serde(skip)]
     pub postal_first: Option<String>,
+    /// How many call sheets `--print-dir` got, and the first one.
+    #[serde(skip)]
+    pub call_sheet_count: usize,
+    #[serde(skip)]
+    pub call_sheet_first: Option<String>,
     #[serde(skip)]
     uncertain_shown: Vec<String>,
     /// Every letter's result as a JSON line, for `--format json`.
@@ -319,6 +324,13 @@ impl Summary {
             (1, Some(one)) => writeln!(out, "Letter for posting written to {one}")?,
             (n, Some(first)) if n > 1 => {
                 writeln!(out, "{n} letters for posting written, e.g. {first}")?
+            }
+            _ => {}
+        }
+        match (self.call_sheet_count, &self.call_sheet_first) {
+            (1, Some(one)) => writeln!(out, "Call sheet for printing written to {one}")?,
+            (n, Some(first)) if n > 1 => {
+                writeln!(out, "{n} call sheets for printing written, e.g. {first}")?
             }
             _ => {}
         }

@@ -174,6 +174,7 @@ pub fn parse(sources: &Sources, only: Option<Option<&str>>) -> Parsed {
             subject: subject_name,
             subject_text: subject.clone(),
             language: language.clone(),
+            talking_points: front.talking_points.clone(),
         };
         letter_fronts.push((
             letter_file,

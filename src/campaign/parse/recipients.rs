@@ -44,6 +44,8 @@ struct RecipientEntry {
     #[serde(default)]
     cc: Vec<Spanned<String>>,
     phone: Option<String>,
+    /// Where the office is, for the call sheet: an IANA zone name.
+    time_zone: Option<Spanned<String>>,
     #[serde(default, alias = "postal_address", deserialize_with = "postal_lines")]
     address: Vec<String>,
     language: Option<Spanned<String>>,
@@ -111,6 +113,7 @@ struct CountryEntry {
     #[serde(default)]
     cc: Vec<Spanned<String>>,
     phone: Option<String>,
+    time_zone: Option<Spanned<String>>,
     #[serde(default, alias = "postal_address", deserialize_with = "postal_lines")]
     address: Vec<String>,
     #[serde(default)]
@@ -247,6 +250,25 @@ pub(super) fn convert_recipients(
         .collect();
     let mut recipients = Vec::new();
     let mut pending = Vec::new();
+    // Only the form is checked here: looking a zone up reads the system's
+    // zone list, too slow for every start-up; `check` looks each one up.
+    let zone = |value: &Option<Spanned<String>>, pending: &mut Vec<Problem>| {
+        let value = value.as_ref()?;
+        if crate::campaign::zones::is_name(value.get_ref()) {
+            return Some(value.get_ref().clone());
+        }
+        pending.push(
+            Problem::at(
+                Severity::Error,
+                &file.name,
+                &file.text,
+                value.span(),
+                format!("`{}` is not a time zone name", value.get_ref()),
+            )
+            .with_help(crate::campaign::zones::HELP),
+        );
+        None
+    };
     for entry in raw.recipients {
         let email = entry.email.as_ref().and_then(|e| address(e, "email"));
         let cc = entry.cc.iter().filter_map(|a| address(a, "cc")).collect();
@@ -258,6 +280,7 @@ pub(super) fn convert_recipients(
                 email: c.email.as_ref().and_then(|e| address(e, "email")),
                 cc: c.cc.iter().filter_map(|a| address(a, "cc")).collect(),
                 phone: c.phone,
+                time_zone: zone(&c.time_zone, &mut pending),
                 address: c.address,
                 translations: c
                     .translations
@@ -339,6 +362,7 @@ pub(super) fn convert_recipients(
                 email,
                 cc,
                 phone: entry.phone,
+                time_zone: zone(&entry.time_zone, &mut pending),
                 address: entry.address,
                 language: entry.language.as_ref().map(|l| l.get_ref().clone()),
                 historical_name: entry.historical_name,

@@ -2,6 +2,7 @@
 //! set in one embedded font ([`measure`]) and written by krilla, which
 //! subsets and embeds the font and keeps the text extractable.
 
+pub mod call;
 pub mod layout;
 pub mod measure;
 pub mod sheets;
@@ -16,6 +17,7 @@ use krilla::paint::{Fill, Stroke};
 use krilla::text::{Font, TextDirection};
 
 use crate::cli::Paper;
+use crate::letters::call::Call;
 use crate::message::Rendered;
 use crate::signers::signer::Signer;
 use layout::{Parts, Sheet};
@@ -66,15 +68,7 @@ impl Printer {
     /// petition's `members` (none for one signer's letter) and the blank
     /// sheets asked for.
     pub fn add(&self, book: &mut Book, letter: &Rendered, members: &[Arc<Signer>]) {
-        if !book.titled {
-            book.document.set_metadata(
-                krilla::metadata::Metadata::new()
-                    .title(letter.subject.clone())
-                    .language(letter.language.clone())
-                    .creator("protest-letter".to_string()),
-            );
-            book.titled = true;
-        }
+        book.title(&letter.subject, &letter.language);
         let sheet = Sheet::new(self.paper(letter));
         let signer = &letter.signer;
         let parts = Parts {
@@ -100,6 +94,23 @@ impl Printer {
             blank: self.blank_sheets,
         };
         for table in sheets::pages(&signatures, &sheet, &self.measure) {
+            self.page(book, &sheet, &table.runs, &table.rules);
+        }
+    }
+
+    /// One call sheet as one PDF, on the paper `letter` would be printed on.
+    pub fn call_sheet(&self, letter: &Rendered, call: &Call) -> Result<Vec<u8>> {
+        let mut book = self.book();
+        self.add_call(&mut book, letter, call);
+        book.finish()
+    }
+
+    /// Adds a call sheet to `book`: what an office that only takes phone
+    /// calls gets instead of `letter`.
+    pub fn add_call(&self, book: &mut Book, letter: &Rendered, call: &Call) {
+        book.title(&call.subject, &call.language);
+        let sheet = Sheet::new(self.paper(letter));
+        for table in call::pages(call, &sheet, &self.measure) {
             self.page(book, &sheet, &table.runs, &table.rules);
         }
     }
@@ -162,6 +173,19 @@ pub struct Book {
 }
 
 impl Book {
+    /// The document's title and language: its first letter's.
+    fn title(&mut self, subject: &str, language: &str) {
+        if !self.titled {
+            self.document.set_metadata(
+                krilla::metadata::Metadata::new()
+                    .title(subject.to_string())
+                    .language(language.to_string())
+                    .creator("protest-letter".to_string()),
+            );
+            self.titled = true;
+        }
+    }
+
     pub fn finish(self) -> Result<Vec<u8>> {
         self.document
             .finish()
