@@ -1,4 +1,5 @@
 mod batch;
+mod call_sheets;
 mod conventions;
 mod core_check;
 mod core_list;

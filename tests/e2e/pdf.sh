@@ -3,8 +3,9 @@
 # checked with qpdf and poppler's tools, as a print shop or a reader
 # would see the file: the structure is sound, every font is embedded, the
 # text extracted gives back the letter's words in order (English and
-# Russian), the paper size is right, and the recipient's address lies in
-# the envelope's window.
+# Russian), the paper size is right, the recipient's address lies in
+# the envelope's window, and a phone-only office's call sheet holds its
+# number, the clocks and the talking points in both languages.
 #
 # Needs qpdf, pdfinfo, pdffonts and pdftotext (Debian's qpdf and
 # poppler-utils; .ci/run installs them) and python3. The binary comes from
@@ -29,7 +30,7 @@ cd "$work/cwd"
 # PROTEST_LETTER_* variables.
 pl() {
   env -i PATH="$PATH" HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" \
-    XDG_DATA_HOME="$work/home/.local/share" LANG=C.UTF-8 \
+    XDG_DATA_HOME="$work/home/.local/share" LANG=C.UTF-8 TZ=Europe/London \
     "$bin" write --quiet --date 2026-11-22 --name "Anna Petrova" \
     --organisation "Free Speech Group" --address "1 High Street, London N1 1AA" "$@"
 }
@@ -107,7 +108,7 @@ mm() { python3 -c "print($1 * 72 / 25.4)"; }
 check "pdftotext -bbox: the address line is in the DIN 5008 window (A4)" \
   in_window en.pdf en.txt "$(mm 20)" "$(mm 45)" "$(mm 105)" "$(mm 90)"
 check "pdftotext -bbox: the address line is in the #10 window (Letter)" \
-  in_window letter.pdf en.txt 63 144 351 225
+  in_window letter.pdf en.txt 63 147 315 210
 
 # A members' list: one PDF per letter in --out-dir; a pipe gets one PDF.
 printf 'name,email,country\nOne Member,one@example.org,GB\nTwo Member,two@example.org,CA\n' >members.csv
@@ -126,6 +127,20 @@ sheets() {
     pdftotext sheets.pdf - | grep -q "signatures, page 2 of 2"
 }
 check "a petition's signature sheets and a blank sheet: a sound PDF, numbered pages" sheets
+# A call sheet for the office that only takes phone calls.
+pl --country GB --to presidential-administration -o call.pdf
+check "qpdf --check finds no errors (call sheet)" qpdf_clean call.pdf
+check "pdffonts: every font embedded (call sheet)" all_embedded call.pdf
+call_sheet() {
+  pdftotext -layout call.pdf "$work/call.txt" &&
+    grep -q "+7 7172 74 55 24" "$work/call.txt" &&
+    grep -Eq "^ *09:00 +04:00" "$work/call.txt" &&
+    grep -q "Europe/London, UTC+00:00" "$work/call.txt" &&
+    grep -q "1. I am calling about Natalia Sokolova" "$work/call.txt" &&
+    grep -q "1. Я звоню по поводу Натальи Соколовой" "$work/call.txt" &&
+    grep -q "No answer" "$work/call.txt"
+}
+check "pdftotext: the call sheet's number, the clocks, both languages' points, the boxes" call_sheet
 piped() { pl --country GB --to supreme-court --format pdf | head -c 5 | grep -q '%PDF-'; }
 check "standard output, when a pipe, gets the PDF" piped
 

@@ -87,18 +87,24 @@ impl Sheet {
                 fold_marks: [105.0 * MM, 210.0 * MM],
                 hole_mark: 148.5 * MM,
             },
-            // A #10 envelope's window is 4.5 × 1.125 in, 7/8 in from the
-            // left; a sheet folded in three puts this field behind it.
+            // A #10 envelope (9.5 × 4.125 in) has its 4.5 × 1.125 in window
+            // 7/8 in from the left and 1/2 in from the bottom. A sheet
+            // folded in three (panels of 3.667 in) resting on the bottom
+            // shows 2.042 to 3.167 in from its top through it; sliding
+            // sideways (the sheet is an inch narrower) it always shows
+            // 0.875 to 4.375 in from its left. The field is that, 0.875 in
+            // high, so the last lines stay in sight if it rides up. US
+            // windows show no return line: the envelope carries it.
             Paper::Letter => Sheet {
                 width: 8.5 * IN,
                 height: 11.0 * IN,
                 window: Rect {
                     x: 0.875 * IN,
-                    y: 2.0 * IN,
-                    w: 4.0 * IN,
-                    h: 1.125 * IN,
+                    y: 2.042 * IN,
+                    w: 3.5 * IN,
+                    h: 0.875 * IN,
                 },
-                return_zone: 12.0,
+                return_zone: 0.0,
                 sender: Rect {
                     x: 5.25 * IN,
                     y: 0.75 * IN,
@@ -216,16 +222,27 @@ fn heading(parts: &Parts<'_>, address: &str, sheet: &Sheet, m: &Measure, out: &m
         .chain(address_lines.clone())
         .collect();
     let back = back.join(" · ");
-    if !back.is_empty() {
+    if !back.is_empty() && sheet.return_zone > 0.0 {
         let y = window.y + window.return_line_baseline(sheet.return_zone);
         out.push(placed(window.x, y, SMALL, fit(&back, inner, m)));
     }
-    let mut y = window.y + sheet.return_zone + BODY_SIZE;
-    for line in address.lines().map(str::trim) {
-        for part in m.wrap(line, BODY_SIZE, inner, 0.0) {
-            out.push(placed(window.x, y, BODY_SIZE, part));
-            y += LEADING;
+    // A long address is set smaller rather than hidden by the envelope.
+    let room = window.h - sheet.return_zone;
+    let mut size = BODY_SIZE;
+    let lines = loop {
+        let lines: Vec<String> = address
+            .lines()
+            .flat_map(|line| m.wrap(line.trim(), size, inner, 0.0))
+            .collect();
+        if address_height(lines.len(), size) <= room || size <= MIN_ADDRESS {
+            break lines;
         }
+        size -= 0.5;
+    };
+    let mut y = window.y + sheet.return_zone + size;
+    for part in lines {
+        out.push(placed(window.x, y, size, part));
+        y += size * ADDRESS_LEADING;
     }
     let mut y = sheet.sender.y + SMALL + 1.5;
     let sender = [parts.name, parts.organisation]
@@ -238,6 +255,17 @@ fn heading(parts: &Parts<'_>, address: &str, sheet: &Sheet, m: &Measure, out: &m
             y += (SMALL + 1.5) * 1.35;
         }
     }
+}
+
+/// Lines in the window are closer than the body's: DIN 5008's six
+/// lines fit in its 27.3 mm, the #10 window's five in 0.875 in.
+const ADDRESS_LEADING: f32 = 1.2;
+/// The smallest an address is set, to keep a long one in the window.
+const MIN_ADDRESS: f32 = 7.0;
+
+/// The height of `lines` address lines of `size`, descenders included.
+fn address_height(lines: usize, size: f32) -> f32 {
+    size + (lines.max(1) - 1) as f32 * size * ADDRESS_LEADING + 0.25 * size
 }
 
 impl Rect {
@@ -382,12 +410,50 @@ mod tests {
                     "{paper:?} {line}"
                 );
             }
-            let back = run("Jo Bloggs · Unite Branch 42 · 1 High Street · London N1 1AA");
+            let back = "Jo Bloggs · Unite Branch 42 · 1 High Street · London N1 1AA";
+            if paper == Paper::Letter {
+                assert!(!pages[0].iter().any(|p| p.text == back), "no return line");
+                continue;
+            }
+            let back = run(back);
             assert!(
                 sheet.window.contains(back.x, back.y),
                 "{paper:?} return line"
             );
             assert!(back.y < run("The Minister of Foreign Affairs").y - BODY_SIZE);
+        }
+    }
+
+    #[test]
+    fn six_lines_fit_the_din_window_and_a_longer_address_is_set_smaller() {
+        let m = Measure::new();
+        for (paper, fits) in [(Paper::A4, 6), (Paper::Letter, 5)] {
+            let sheet = Sheet::new(paper);
+            for n in [fits, fits + 2] {
+                let address: Vec<String> = (1..=n).map(|i| format!("Address line {i}")).collect();
+                let body = format!("{}\n\n22 November 2026\n\nText.\n\nJo", address.join("\n"));
+                let pages = pages(&parts(&body), &sheet, &m);
+                let lines: Vec<&Placed> = pages[0]
+                    .iter()
+                    .filter(|p| p.text.starts_with("Address line"))
+                    .collect();
+                assert_eq!(lines.len(), n);
+                let w = sheet.window;
+                for p in &lines {
+                    assert!(w.contains(p.x, p.y - p.size), "{paper:?} {n}: {}", p.text);
+                    assert!(
+                        w.contains(p.x, p.y + 0.25 * p.size),
+                        "{paper:?} {n}: {}",
+                        p.text
+                    );
+                }
+                let size = lines[0].size;
+                assert_eq!(
+                    size == BODY_SIZE,
+                    n == fits,
+                    "{paper:?} {n} lines at {size} pt"
+                );
+            }
         }
     }
 
@@ -404,7 +470,10 @@ mod tests {
         assert_eq!(a4.hole_mark, 148.5 * MM);
         let letter = Sheet::new(Paper::Letter);
         assert_eq!((letter.width, letter.height), (612.0, 792.0));
-        assert_eq!(letter.window.w, 4.0 * 72.0);
+        // The part of a #10 window that shows the sheet wherever it slides.
+        let w = letter.window;
+        assert_eq!((w.x, w.w, w.h), (0.875 * 72.0, 3.5 * 72.0, 0.875 * 72.0));
+        assert!((w.y - 2.042 * 72.0).abs() < 0.01);
     }
 
     #[test]
