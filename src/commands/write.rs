@@ -158,7 +158,11 @@ pub fn run(
         progress.inc();
     }
     progress.finish();
+    let missing = sink.missing_glyphs();
     let written = sink.finish()?;
+    if let Some(warning) = missing {
+        writeln!(stderr, "{warning}")?;
+    }
     if written.len() > 5 {
         writeln!(stderr, "wrote {} files", written.len())?;
     } else {

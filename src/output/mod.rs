@@ -71,6 +71,8 @@ pub struct Sink<'a> {
     /// gets (a folder gets one PDF per letter instead).
     printer: Option<pdf::Printer>,
     book: Option<pdf::Book>,
+    /// Characters of the PDFs' text that the font cannot show.
+    missing: std::collections::BTreeSet<char>,
 }
 
 impl<'a> Sink<'a> {
@@ -151,6 +153,7 @@ impl<'a> Sink<'a> {
             count: 0,
             printer,
             book,
+            missing: Default::default(),
         })
     }
 
@@ -173,11 +176,19 @@ impl<'a> Sink<'a> {
         }
     }
 
+    /// The warning for characters the PDFs cannot show, if there were any.
+    pub fn missing_glyphs(&self) -> Option<String> {
+        pdf::missing_warning(&self.missing)
+    }
+
     /// Writes one letter.
     pub fn emit(&mut self, item: &Item<'_>) -> Result<()> {
         let first = self.count == 0;
         self.count += 1;
         let format = self.format;
+        if let Some(printer) = &self.printer {
+            printer.missing_glyphs(item.letter, item.members, &mut self.missing);
+        }
         if let (Some(printer), Some(book)) = (&self.printer, &mut self.book) {
             match item.call {
                 Some(call) => printer.add_call(book, item.letter, call),

@@ -616,6 +616,7 @@ fn offline_letters(
         .map(|_| crate::output::pdf::Printer::new(None, 0));
     // The caller's clock, for call sheets: read once, when one is made.
     let mut caller_zone = None;
+    let mut missing = std::collections::BTreeSet::new();
     for produced in signing.letters(renderer, offline)? {
         let produced = produced?;
         let l = &produced.letter;
@@ -644,6 +645,7 @@ fn offline_letters(
                     break candidate;
                 }
             };
+            printer.missing_glyphs(l, &[], &mut missing);
             write_private(&path, &printer.call_sheet(l, &call)?)?;
             summary.call_sheet_count += 1;
             summary
@@ -670,6 +672,7 @@ fn offline_letters(
             write_private(&path, l.body.as_bytes())?;
             if let (Some(printer), Some(pdf)) = (&printer, pdf) {
                 let members = produced.petition.as_ref().map_or(&[][..], |p| p.members());
+                printer.missing_glyphs(l, members, &mut missing);
                 write_private(&pdf, &printer.letter(l, members)?)?;
             }
             summary.postal_count += 1;
@@ -692,6 +695,9 @@ fn offline_letters(
             would_send: None,
             key: String::new(),
         });
+    }
+    if let Some(warning) = crate::output::pdf::missing_warning(&missing) {
+        writeln!(stderr, "{warning}")?;
     }
     Ok(())
 }

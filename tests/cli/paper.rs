@@ -342,3 +342,23 @@ fn send_prints_a_pdf_of_each_postal_letter_into_print_dir() {
     let first = doc.extract_text(&[1]).unwrap();
     assert!(first.contains("1 Court Street"), "{first}");
 }
+
+#[test]
+fn characters_the_font_cannot_show_are_named_in_a_warning() {
+    let tc = TestCampaign::new();
+    let out = tc.path("cjk.pdf");
+    let run = tc
+        .cmd()
+        .args(["write", "--to", "supreme-court", "--date", DATE])
+        .args(["--name", "李伟", "-o", out.to_str().unwrap()])
+        .succeeds();
+    run.says("has no glyph for 伟 李: those characters print as empty boxes");
+    assert!(out.exists(), "the PDF is still written");
+    let latin = write(
+        &tc,
+        "supreme-court",
+        &["-o", tc.path("l.pdf").to_str().unwrap()],
+    )
+    .succeeds();
+    assert!(!latin.stderr.contains("no glyph"), "{}", latin.stderr);
+}

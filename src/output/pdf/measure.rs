@@ -13,6 +13,8 @@ pub struct Measure {
     /// Characters below U+0530 (Latin, Greek, Cyrillic): nearly every
     /// letter's text, read from this table.
     common: Vec<f32>,
+    /// Which of those characters the font has a glyph for.
+    covered: Vec<bool>,
     font: skrifa::FontRef<'static>,
 }
 
@@ -30,12 +32,35 @@ impl Measure {
         let font = skrifa::FontRef::new(FONT).expect("the embedded font parses");
         let mut m = Measure {
             common: Vec::new(),
+            covered: Vec::new(),
             font,
         };
         m.common = (0..COMMON)
             .map(|c| char::from_u32(c).map_or(0.0, |c| m.lookup(c)))
             .collect();
+        m.covered = (0..COMMON)
+            .map(|c| char::from_u32(c).is_some_and(|c| m.has(c)))
+            .collect();
         m
+    }
+
+    fn has(&self, c: char) -> bool {
+        self.font.charmap().map(c).is_some()
+    }
+
+    /// Adds to `out` the characters of `text` that the font cannot show
+    /// (Chinese, Japanese, Korean, Devanagari…): they would print as empty
+    /// boxes. White space and control characters are not printed.
+    pub fn missing(&self, text: &str, out: &mut std::collections::BTreeSet<char>) {
+        for c in text.chars() {
+            let known = match self.covered.get(c as usize) {
+                Some(&known) => known,
+                None => self.has(c),
+            };
+            if !known && !c.is_whitespace() && !c.is_control() {
+                out.insert(c);
+            }
+        }
     }
 
     fn lookup(&self, c: char) -> f32 {
@@ -128,6 +153,16 @@ mod tests {
         // Narrow letters share a line that wide ones do not.
         assert_eq!(lines[0], "iiii iiii iiii iiii");
         assert_eq!(lines.join(" "), text);
+    }
+
+    #[test]
+    fn characters_the_font_lacks_are_found() {
+        let m = Measure::new();
+        let mut missing = std::collections::BTreeSet::new();
+        m.missing("Jo Bloggs, Анна Петрова, Ελένη «ok»\n\t", &mut missing);
+        assert!(missing.is_empty(), "{missing:?}");
+        m.missing("李伟 and 김민준", &mut missing);
+        assert_eq!(missing.len(), 5, "{missing:?}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod layout;
 pub mod measure;
 pub mod sheets;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
@@ -98,6 +99,30 @@ impl Printer {
         }
     }
 
+    /// Adds to `out` the characters of `letter` (and of a petition's
+    /// `members`) that the font has no glyph for.
+    pub fn missing_glyphs(
+        &self,
+        letter: &Rendered,
+        members: &[Arc<Signer>],
+        out: &mut BTreeSet<char>,
+    ) {
+        let signer = &letter.signer;
+        for text in [
+            &letter.body,
+            &letter.subject,
+            &signer.name,
+            &signer.organisation,
+            &signer.address,
+        ] {
+            self.measure.missing(text, out);
+        }
+        for m in members {
+            self.measure.missing(&m.name, out);
+            self.measure.missing(&m.organisation, out);
+        }
+    }
+
     /// One call sheet as one PDF, on the paper `letter` would be printed on.
     pub fn call_sheet(&self, letter: &Rendered, call: &Call) -> Result<Vec<u8>> {
         let mut book = self.book();
@@ -136,6 +161,20 @@ impl Printer {
         surface.finish();
         page.finish();
     }
+}
+
+/// The warning for characters no PDF of this run can show, or `None`.
+pub fn missing_warning(missing: &BTreeSet<char>) -> Option<String> {
+    if missing.is_empty() {
+        return None;
+    }
+    let shown: Vec<String> = missing.iter().take(12).map(char::to_string).collect();
+    let shown = shown.join(" ");
+    let more = if missing.len() > 12 { "…" } else { "" };
+    Some(format!(
+        "warning: the PDF font (DejaVu Sans: Latin, Greek, Cyrillic) has no glyph for {shown}{more}: \
+         those characters print as empty boxes; for such names print --format text with a font that has them"
+    ))
 }
 
 /// The fold marks and the hole mark: short lines at the left edge.
