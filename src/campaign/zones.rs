@@ -60,19 +60,12 @@ pub fn problems(file: &SourceFile, recipients: &[Recipient]) -> Vec<Problem> {
                 .values()
                 .any(|c| c.phone.is_some() && c.time_zone.is_none() && r.time_zone.is_none());
         if phone_without_zone {
-            out.push(
-                Problem::warning_at_value(
-                    file,
-                    "id",
-                    &r.id,
-                    format!(
-                        "`{}` has a phone number but no time_zone: its call sheet cannot say \
-                         what time it is at the office",
-                        r.id
-                    ),
-                )
-                .with_help(HELP),
+            let message = format!(
+                "`{}` has a phone number but no time_zone: its call sheet cannot say what time \
+                 it is at the office",
+                r.id
             );
+            out.push(Problem::warning_at_value(file, "id", &r.id, message).with_help(HELP));
         }
     }
     out

@@ -101,13 +101,7 @@ fn has_every_word(tc: &TestCampaign, to: &str) {
     let doc = pdf(tc, to, &[]);
     let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
     let extracted = doc.extract_text(&pages).expect("the text extracts");
-    let mut got = extracted.split_whitespace();
-    for (n, word) in text.split_whitespace().enumerate() {
-        assert!(
-            got.any(|w| w == word),
-            "word {n} `{word}` missing or out of order in:\n{extracted}"
-        );
-    }
+    crate::support::words_in_order(&text, &extracted);
 }
 
 #[test]

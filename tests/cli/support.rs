@@ -699,3 +699,16 @@ impl Mail {
             .to_string()
     }
 }
+
+/// Checks that every word of `want` is among the words of `got`, in the
+/// same order (`got` may have more: a PDF's headers, a second column).
+#[track_caller]
+pub fn words_in_order(want: &str, got: &str) {
+    let mut words = got.split_whitespace();
+    for (n, word) in want.split_whitespace().enumerate() {
+        assert!(
+            words.any(|w| w == word),
+            "word {n} `{word}` missing or out of order in:\n{got}"
+        );
+    }
+}
