@@ -101,13 +101,13 @@ pub fn phone_only(letter: &Rendered) -> bool {
 /// The call sheet for `rendered`'s office, which has a phone number.
 /// `caller_lang`: the language the caller asked for (`--lang`, a list's
 /// `language` column), else the letter's default. The clocks are those of
-/// `date`; `caller` is the caller's time zone (the system's).
+/// `date`; `clock` is the caller's time zone (the system's).
 pub fn sheet(
     letter: &Letter,
     rendered: &Rendered,
     caller_lang: Option<&str>,
     date: Date,
-    caller: &TimeZone,
+    clock: &TimeZone,
 ) -> Call {
     let r = &rendered.recipient;
     let wanted = caller_lang
@@ -117,9 +117,14 @@ pub fn sheet(
         .talking_points_in(wanted)
         .unwrap_or((&letter.language, &letter.talking_points));
     let language = language.to_string();
+    // The letter's subject, in the caller's language when that file's
+    // subject is plain text (a templated one would need rendering).
     let subject = match letter.variant_in(&language) {
-        _ if same_language(&language, &rendered.language) => rendered.subject.clone(),
-        Some(v) if !v.subject_text.contains("{{") && !v.subject_text.contains("{%") => {
+        Some(v)
+            if !same_language(&language, &rendered.language)
+                && !v.subject_text.contains("{{")
+                && !v.subject_text.contains("{%") =>
+        {
             v.subject_text.clone()
         }
         _ => rendered.subject.clone(),
@@ -139,7 +144,7 @@ pub fn sheet(
         .map(|(l, p)| (l.to_string(), p.to_vec()));
     let times = r.time_zone.as_deref().and_then(|name| {
         let office = crate::campaign::zones::get(name)?;
-        Some(Times::new(name, &office, caller, date, &language))
+        Some(Times::new(name, &office, clock, date, &language))
     });
     let signer = &rendered.signer;
     let caller = [signer.name.as_str(), signer.organisation.as_str()]
