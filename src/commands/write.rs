@@ -74,12 +74,10 @@ pub fn run(
     // is written (no pass over the list just for the names): the run
     // stops at it and nothing is written (`Staged`).
 
-    note_languages(
-        letter,
-        settings.signer.lang.as_deref(),
-        &addressing.all(),
-        stderr,
-    )?;
+    // A call sheet is in the caller's language whatever the letter's is.
+    let mut lettered = addressing.all();
+    lettered.retain(|a| format != Format::Pdf || !call::phone_only(a));
+    note_languages(letter, settings.signer.lang.as_deref(), &lettered, stderr)?;
     let renderer = crate::letters::voice::prepare(
         Renderer::new(
             campaign,
@@ -104,7 +102,13 @@ pub fn run(
         signing.is_batch() && terminal.stderr && !settings.quiet,
         "writing",
     );
-    let mut sink = Sink::open(format, &settings.output, signing.is_batch(), stdout)?;
+    let mut output = settings.output.clone();
+    if output.paper.is_none() {
+        let petition = matches!(signing, Signing::Group(_));
+        output.paper =
+            crate::output::pdf::petition_paper(petition, settings.signer.country.as_deref());
+    }
+    let mut sink = Sink::open(format, &output, signing.is_batch(), stdout)?;
     for name in sink.cleared() {
         writeln!(
             stderr,
@@ -117,14 +121,12 @@ pub fn run(
     // The caller's clock, for call sheets: read once, when one is made.
     let mut caller_zone = None;
     if format == Format::Pdf {
-        for a in addressing.all().iter().filter(|a| a.email.is_none()) {
-            if a.phone.is_some() && a.address.is_empty() {
-                writeln!(
-                    stderr,
-                    "note: `{}` ({}) takes phone calls only: its PDF is a call sheet",
-                    a.id, a.name
-                )?;
-            }
+        for a in addressing.all().iter().filter(|a| call::phone_only(a)) {
+            writeln!(
+                stderr,
+                "note: `{}` ({}) takes phone calls only: its PDF is a call sheet",
+                a.id, a.name
+            )?;
         }
     }
     for produced in signing.letters(&renderer, &addressing)? {
@@ -135,13 +137,14 @@ pub fn run(
             return Ok(status);
         }
         let produced = produced?;
-        let call = (format == Format::Pdf && call::phone_only(&produced.letter)).then(|| {
-            let caller = caller_zone.get_or_insert_with(jiff::tz::TimeZone::system);
-            let lang = Some(produced.letter.signer.language.as_str())
-                .filter(|l| !l.is_empty())
-                .or(settings.signer.lang.as_deref());
-            call::sheet(letter, &produced.letter, lang, settings.date, caller)
-        });
+        let call =
+            (format == Format::Pdf && call::phone_only(&produced.letter.recipient)).then(|| {
+                let caller = caller_zone.get_or_insert_with(jiff::tz::TimeZone::system);
+                let lang = Some(produced.letter.signer.language.as_str())
+                    .filter(|l| !l.is_empty())
+                    .or(settings.signer.lang.as_deref());
+                call::sheet(letter, &produced.letter, lang, settings.date, caller)
+            });
         let composed = if format.is_email() {
             let sender = signing.sender(&produced, account.as_ref(), settings.email.bcc_me)?;
             Some(composer.compose(&produced.letter, &produced.message_seed(), &sender)?)

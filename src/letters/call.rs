@@ -6,7 +6,7 @@
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
-use crate::campaign::Letter;
+use crate::campaign::{Addressee, Letter};
 use crate::message::Rendered;
 
 /// What a call sheet says.
@@ -91,10 +91,9 @@ fn utc(offset: jiff::tz::Offset) -> String {
     format!("UTC{sign}{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
-/// Whether `letter` goes to an office that can only be phoned: its PDF is
-/// a call sheet, not a letter.
-pub fn phone_only(letter: &Rendered) -> bool {
-    let r = &letter.recipient;
+/// Whether `r` is an office that can only be phoned: its PDF is a call
+/// sheet, not a letter.
+pub fn phone_only(r: &Addressee) -> bool {
     r.phone.is_some() && r.email.is_none() && r.address.is_empty()
 }
 

@@ -610,10 +610,12 @@ fn offline_letters(
         return Ok(());
     }
     let mut names = UniqueNames::default();
+    let petition = matches!(signing, Signing::Group(_));
+    let paper = crate::output::pdf::petition_paper(petition, s.signer.country.as_deref());
     let printer = s
         .print_dir
         .as_ref()
-        .map(|_| crate::output::pdf::Printer::new(None, 0));
+        .map(|_| crate::output::pdf::Printer::new(paper, 0));
     // The caller's clock, for call sheets: read once, when one is made.
     let mut caller_zone = None;
     let mut missing = std::collections::BTreeSet::new();

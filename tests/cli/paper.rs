@@ -356,3 +356,23 @@ fn characters_the_font_cannot_show_are_named_in_a_warning() {
     .succeeds();
     assert!(!latin.stderr.contains("no glyph"), "{}", latin.stderr);
 }
+
+/// Members in the US (first) and in Britain.
+const TWO_COUNTRIES: &str =
+    "name,email,country\nAmy Lee,amy@example.org,US\nBen Ode,ben@example.org,GB\n";
+
+#[test]
+fn a_petition_is_printed_on_the_organisers_paper() {
+    let tc = TestCampaign::new();
+    let list = tc.work_file("members.csv", TWO_COUNTRIES);
+    let group = ["--signatories", list.to_str().unwrap(), "--group"];
+    let organiser_in_gb = pdf(
+        &tc,
+        "supreme-court",
+        &[&group[..], &["--country", "GB"]].concat(),
+    );
+    assert!(all_are(&page_sizes(&organiser_in_gb), A4));
+    // Without --country, the first member's.
+    let first_member = pdf(&tc, "supreme-court", &group);
+    assert!(all_are(&page_sizes(&first_member), LETTER));
+}

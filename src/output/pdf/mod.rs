@@ -163,6 +163,13 @@ impl Printer {
     }
 }
 
+/// The paper a petition is printed on when `--paper` is not given: the
+/// organiser's (`--country`), not its first member's; `None` leaves each
+/// letter to its signer's country.
+pub fn petition_paper(petition: bool, country: Option<&str>) -> Option<Paper> {
+    country.filter(|_| petition).map(Paper::for_country)
+}
+
 /// The warning for characters no PDF of this run can show, or `None`.
 pub fn missing_warning(missing: &BTreeSet<char>) -> Option<String> {
     if missing.is_empty() {
