@@ -37,6 +37,9 @@ struct RecipientEntry<'a> {
     email: Option<&'a str>,
     cc: &'a [String],
     phone: Option<&'a str>,
+    /// The office's time zone, for calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time_zone: Option<&'a str>,
     countries: Vec<&'a str>,
     language: Option<&'a str>,
     historical_name: Option<&'a str>,
@@ -72,6 +75,7 @@ pub fn run(campaign: &Campaign, json: bool, out: &mut dyn Write) -> Result<()> {
                 email: r.email.as_deref(),
                 cc: &r.cc,
                 phone: r.phone.as_deref(),
+                time_zone: r.time_zone.as_deref(),
                 countries: r.countries.keys().map(String::as_str).collect(),
                 language: r.language.as_deref(),
                 historical_name: r.historical_name.as_deref(),
@@ -148,6 +152,9 @@ pub fn run(campaign: &Campaign, json: bool, out: &mut dyn Write) -> Result<()> {
         );
         if let Some(phone) = r.phone {
             how.push_str(&format!("; tel {phone}"));
+        }
+        if let Some(zone) = r.time_zone {
+            how.push_str(&format!(" ({zone})"));
         }
         if let Some(lang) = r.language {
             how.push_str(&format!("; language {lang}"));

@@ -45,6 +45,7 @@ fn text_lists_every_letter_and_recipient() {
         );
     }
     assert!(out.contains("(default)"), "{out}");
+    assert!(out.contains("tel +7 7172 74 55 24 (Asia/Almaty)"), "{out}");
 }
 
 #[test]
@@ -70,6 +71,10 @@ fn json_has_ids_and_channels() {
     assert_eq!(channels("supreme-court"), ["email", "phone"]);
     assert_eq!(channels("foreign-ministry"), ["email"]);
     assert_eq!(channels("embassy"), ["email"]);
+    // The office's time zone, where the campaign gives one.
+    let zone = |id: &str| recipient(id)["time_zone"].clone();
+    assert_eq!(zone("presidential-administration"), "Asia/Almaty");
+    assert_eq!(zone("foreign-ministry"), Value::Null);
     let countries = array(&recipient("embassy")["countries"]);
     assert!(countries.contains(&Value::from("GB")));
 }
