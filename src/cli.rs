@@ -291,9 +291,9 @@ pub struct SendArgs {
     /// Where postal-only letters are written for printing (default: here).
     #[arg(long, value_name = "DIR", help_heading = "Output")]
     pub out_dir: Option<std::path::PathBuf>,
-    /// Also write each postal-only letter as a PDF for a window envelope
-    /// into this folder (which must exist); the paper follows the signer's
-    /// country.
+    /// Also write each postal-only letter as a PDF for a window envelope,
+    /// and a call sheet for each phone call, into this folder (which must
+    /// exist); the paper follows the signer's country.
     #[arg(long, value_name = "DIR", help_heading = "Output")]
     pub print_dir: Option<std::path::PathBuf>,
     /// Replace the --report file if it already exists.
@@ -458,11 +458,12 @@ pub struct OutputArgs {
     pub date: Option<String>,
     /// text, eml (one message, for `sendmail -t`), mbox (many messages),
     /// json (one object per line) or pdf (to print, for a window
-    /// envelope). Default: from -o's extension, else text.
+    /// envelope; a call sheet for an office with only a phone). Default:
+    /// from -o's extension, else text.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
     /// The paper of --format pdf. Default: letter when the signer's
-    /// country is US or CA, else a4.
+    /// country (a petition's: --country) is US or CA, else a4.
     #[arg(long, value_enum)]
     pub paper: Option<Paper>,
     /// With --format pdf: N empty signature sheets after each letter
